@@ -1,0 +1,84 @@
+"""`make bench`: speed and memory of cob beside pyx12, measured in the same run.
+
+Generates 837P and 835 files of BENCH_CLAIMS claims (default 50,000) with the fixture generator, then
+times each command in its own process and reads that process's peak RSS. Absolute times on shared
+machines are noisy; the ratios against pyx12 measured in the same run are the figures to quote.
+Set BENCH_PYX12=0 to skip pyx12 (it needs minutes at ~0.3 MB/s).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one command run in a fresh child of a fresh process."""
+    probe = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "dt = time.perf_counter() - t\n"
+        "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, check=True).stdout
+    seconds, rss = out.split()
+    return float(seconds), float(rss)
+
+
+def generate(out: Path, claims: int) -> tuple[Path, Path]:
+    from fixtures.generate import generate as gen
+
+    gen(out, seed=7, claims=claims, claims_per_file=claims)
+    claims_file = sorted(out.glob("claims-*.837"))[0]
+    remit_file = max(out.glob("remit-*.835"), key=lambda p: p.stat().st_size)
+    return claims_file, remit_file
+
+
+def row(label: str, path: Path, seconds: float, rss: float) -> str:
+    mb = path.stat().st_size / 1e6
+    return f"{label:<34} {mb:7.1f} MB {seconds:8.2f} s {mb / seconds:8.2f} MB/s {rss:8.1f} MB RSS"
+
+
+def main() -> None:
+    claims = int(os.environ.get("BENCH_CLAIMS", "50000"))
+    with_pyx12 = os.environ.get("BENCH_PYX12", "1") != "0"
+    work = Path(tempfile.mkdtemp(prefix="cob-bench-"))
+    try:
+        t = time.perf_counter()
+        claims_file, remit_file = generate(work / "big", claims)
+        small_claims, small_remit = generate(work / "small", max(claims // 10, 10))
+        print(f"generated {claims} claims in {time.perf_counter() - t:.1f}s under {work}")
+        cob = str(BIN / "cob")
+        results: dict[str, tuple[float, float]] = {}
+        print(f"{'command':<34} {'size':>10} {'time':>10} {'speed':>13} {'peak':>15}")
+        for kind, path, small in (("837P", claims_file, small_claims), ("835", remit_file, small_remit)):
+            s, r = measure([cob, "parse", "--summary", str(path)])
+            results[f"cob-{kind}"] = (s, r)
+            print(row(f"cob parse (models) {kind}", path, s, r))
+            s2, r2 = measure([cob, "parse", str(path)])
+            print(row(f"cob parse (JSON lines) {kind}", path, s2, r2))
+            s3, r3 = measure([cob, "parse", "--summary", str(small)])
+            print(row(f"cob parse (models) {kind}, 1/10 size", small, s3, r3))
+            if with_pyx12:
+                copy = work / f"pyx12-{path.name}"
+                shutil.copy(path, copy)
+                s4, r4 = measure([str(BIN / "x12valid"), str(copy)])
+                results[f"pyx12-{kind}"] = (s4, r4)
+                print(row(f"pyx12 x12valid {kind}", copy, s4, r4))
+                print(f"  -> cob parse is {s4 / s:.1f}x pyx12's speed on this {kind}; "
+                      f"RSS {r:.0f} MB vs {r4:.0f} MB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Locating each segment in its implementation-guide loop, driven by the compiled IG tables.
+
+`LoopWalker` keeps the stack of open loops (always a path in the IG tree) and, for each segment,
+decides: does it belong to the current loop, start a child loop, start a new iteration of an open loop,
+or close loops until an ancestor accepts it. The decision depends only on the innermost open loop, the
+segment id and its qualifier value(s), so it is computed once from the IG tree and then cached: the
+hot path is one dict lookup per segment.
+
+`RawLoop` collects the segments of one loop instance as the reader streams; `assemble` turns a closed
+raw loop into the plain dict that a `schemas` loop model validates once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.base import GenericLoop, Loop, split_composites
+
+from .ig.tables import LoopDef, SegmentDef, TransactionTable
+
+Resolution = tuple[int, tuple[LoopDef, ...], SegmentDef | None]
+
+_CACHES: dict[str, dict[int, dict[Any, Resolution | None]]] = {}
+
+
+def _starts(loop: LoopDef, elements: list[str], comp: str) -> tuple[list[LoopDef], SegmentDef] | None:
+    """If `elements` opens `loop` (descending through wrapper loops), the loops to push and the segment."""
+    for child in loop.children:
+        if isinstance(child, SegmentDef):
+            if child.id == elements[0] and child.matches(elements, comp):
+                return [loop], child
+            return None
+        found = _starts(child, elements, comp)
+        if found is not None:
+            return [loop] + found[0], found[1]
+        if child.usage == "R":
+            return None
+    return None
+
+
+def _resolve(top: LoopDef, elements: list[str], comp: str) -> Resolution | None:
+    seg_id = elements[0]
+    node: LoopDef | None = top
+    pops = 0
+    while node is not None:
+        first = node.first_segment()
+        # 1. a segment of this loop (its first segment would mean a new iteration, see 3)
+        for child in node.children:
+            if isinstance(child, SegmentDef) and child.id == seg_id and child is not first \
+                    and child.matches(elements, comp):
+                return pops, (), child
+        # 2. the start of a child loop
+        for child in node.children:
+            if isinstance(child, LoopDef):
+                found = _starts(child, elements, comp)
+                if found is not None:
+                    return pops, tuple(found[0]), found[1]
+        # 3. a new iteration of this loop
+        if node.parent is not None and first is not None and first.id == seg_id and first.matches(elements, comp):
+            return pops + 1, (node,), first
+        node = node.parent
+        pops += 1
+    return None
+
+
+class LoopWalker:
+    """Follows a transaction set through the IG loop tree, one segment at a time."""
+
+    def __init__(self, table: TransactionTable, component: str):
+        self.table = table
+        self.component = component
+        self.stack: list[LoopDef] = [table.root]
+        self._cache = _CACHES.setdefault(table.version, {})
+        self._qual = table.qualifier_positions
+
+    def reset(self) -> None:
+        self.stack = [self.table.root]
+
+    def feed(self, elements: list[str]) -> Resolution | None:
+        """Resolve a segment and move the stack; None when the IG has no place for it here."""
+        stack = self.stack
+        seg_id = elements[0]
+        per_loop = self._cache.get(stack[-1].index)
+        if per_loop is None:
+            per_loop = self._cache[stack[-1].index] = {}
+        positions = self._qual.get(seg_id)
+        if positions:
+            n = len(elements)
+            comp = self.component
+            values = []
+            for e, c in positions:
+                v = elements[e] if e < n else ""
+                if c is not None and comp in v:
+                    v = v.split(comp, 1)[0]
+                values.append(v)
+            key: Any = (seg_id, *values)
+        else:
+            key = seg_id
+        try:
+            res = per_loop[key]
+        except KeyError:
+            res = per_loop[key] = _resolve(stack[-1], elements, self.component)
+        if res is None:
+            return None
+        pops = res[0]
+        if pops:
+            del stack[-pops:]
+        if res[1]:
+            stack.extend(res[1])
+        return res
+
+
+class RawLoop:
+    """One loop instance as read: its segments `(elements, segment_no)` and child loop instances."""
+
+    __slots__ = ("loop_id", "segments", "children", "model")
+
+    def __init__(self, loop_id: str):
+        self.loop_id = loop_id
+        self.segments: list[tuple[list[str], int]] = []
+        self.children: list[RawLoop] = []
+        self.model: Any = None
+
+    @property
+    def first_segment_no(self) -> int | None:
+        return self.segments[0][1] if self.segments else None
+
+
+def assemble(model: type[Loop], raw: RawLoop, comp: str, rep: str | None, loop_field: str | None = None) -> dict:
+    """A closed raw loop -> dict for `model.model_validate`. Uninterpreted segments/loops are kept raw."""
+    out: dict[str, Any] = {}
+    if loop_field is not None:
+        out[loop_field] = raw.loop_id
+    seg_fields = model._seg_fields
+    others: list = []
+    for elements, _no in raw.segments:
+        spec = seg_fields.get(elements[0])
+        if spec is None:
+            others.append(split_composites(elements, comp, rep))
+            continue
+        name, seg_model, many = spec
+        value = seg_model.parse(elements, comp)
+        if many:
+            lst = out.get(name)
+            if lst is None:
+                out[name] = [value]
+            else:
+                lst.append(value)
+        elif name in out:
+            others.append(split_composites(elements, comp, rep))
+        else:
+            out[name] = value
+    if others:
+        out["other_segments"] = others
+    loop_fields = model._loop_fields
+    other_loops: list = []
+    for child in raw.children:
+        spec = loop_fields.get(child.loop_id)
+        if spec is None:
+            other_loops.append(generic(child, comp, rep))
+            continue
+        name, child_model, many = spec
+        field = "loop" if child_model.__dict__.get("_has_loop_field") else None
+        value = assemble(child_model, child, comp, rep, field)
+        if many:
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    if other_loops:
+        out["other_loops"] = other_loops
+    return out
+
+
+def generic(raw: RawLoop, comp: str, rep: str | None) -> dict:
+    return {
+        "loop": raw.loop_id,
+        "segments": [split_composites(e, comp, rep) for e, _ in raw.segments],
+        "children": [generic(c, comp, rep) for c in raw.children],
+    }
+
+
+__all__ = ["LoopWalker", "RawLoop", "assemble", "generic", "GenericLoop"]

@@ -1,0 +1,154 @@
+"""Segments out of an X12 file, streamed in chunks.
+
+Delimiters are read from each ISA at their fixed offsets (element separator at 3, repetition separator
+at 82, component separator at 104, segment terminator at 105), so files with `|`, `>` or `^` read the
+same as the usual `*`, `:`, `~`. A UTF-8 byte-order mark, CR/LF after terminators and indented segments
+are accepted. Each ISA re-reads the delimiters, so several interchanges with different delimiters can
+share one file. Memory is bounded by the chunk size, not the file size.
+
+The hot path works on plain strings: a segment is a list of element strings ([0] is the segment id);
+composites stay joined until a consumer asks for their components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import X12Error, X12SyntaxError
+
+CHUNK = 1 << 20
+_WS = " \t\r\n\x00"
+#: ISA element widths, ISA01..ISA16 (ISA00 is the id).
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    element: str = "*"
+    component: str = ":"
+    repetition: str = "^"
+    segment: str = "~"
+
+
+DEFAULT_DELIMITERS = Delimiters()
+
+
+def _isa_delimiters(buf: str, file: str, seg_no: int) -> tuple[Delimiters, int, list[X12Error]]:
+    """Delimiters of the ISA at the start of `buf`, the length of the ISA text and any width errors.
+
+    A collapsed (not fixed-width) ISA is reported, then read by its separators so the rest of the
+    file can still be located precisely.
+    """
+    errors: list[X12Error] = []
+    sep = buf[3] if len(buf) > 3 else "*"
+    fixed = len(buf) >= 106 and buf[103] == sep and buf[:106].count(sep) == 16
+    if fixed:
+        d = Delimiters(sep, buf[104], buf[82], buf[105])
+        parts = buf[:105].split(sep)
+        for i, (value, width) in enumerate(zip(parts[1:], ISA_WIDTHS), start=1):
+            if len(value) != width:
+                errors.append(X12Error(file, seg_no, "ISA", f"ISA{i:02d} must be {width} characters wide, "
+                                       f"found {len(value)}", code="isa_width"))
+        return d, 105, errors
+    # Collapsed ISA: find the 16th element separator; ISA16 is one character; the terminator follows.
+    pos = -1
+    for _ in range(16):
+        pos = buf.find(sep, pos + 1)
+        if pos < 0:
+            raise X12SyntaxError(X12Error(file, seg_no, "ISA", "ISA segment is incomplete", code="isa_width"))
+    if pos + 2 >= len(buf):
+        raise X12SyntaxError(X12Error(file, seg_no, "ISA", "ISA segment is incomplete", code="isa_width"))
+    component, terminator = buf[pos + 1], buf[pos + 2]
+    parts = buf[:pos + 2].split(sep)
+    repetition = parts[11] if len(parts) > 11 and len(parts[11]) == 1 else "^"
+    errors.append(X12Error(file, seg_no, "ISA", "ISA is not fixed width (106 characters with the terminator)",
+                           code="isa_width"))
+    return Delimiters(sep, component, repetition, terminator), pos + 2, errors
+
+
+class SegmentReader:
+    """Iterates the segments of one file as `(elements, segment_no)`.
+
+    `delimiters` always holds those of the current interchange. Envelope-width problems found while
+    reading are appended to `errors` (the envelope layer decides whether they are fatal).
+    """
+
+    def __init__(self, path: str | Path, chunk_size: int = CHUNK):
+        self.path = Path(path)
+        self.name = str(path)
+        self.chunk_size = chunk_size
+        self.delimiters = DEFAULT_DELIMITERS
+        self.errors: list[X12Error] = []
+        self.segment_no = 0
+
+    def __iter__(self) -> Iterator[tuple[list[str], int]]:
+        with open(self.path, "r", encoding="utf-8", errors="replace", newline="") as fh:
+            yield from self._read(fh)
+
+    def _read(self, fh) -> Iterator[tuple[list[str], int]]:
+        read = fh.read
+        size = self.chunk_size
+        buf = read(size)
+        if buf.startswith("\ufeff"):
+            buf = buf[1:]
+        eof = False
+        while True:
+            # --- at an interchange boundary: skip white space, expect ISA
+            buf = buf.lstrip(_WS)
+            while len(buf) < 200 and not eof:
+                more = read(size)
+                if not more:
+                    eof = True
+                buf = (buf + more).lstrip(_WS)
+            if not buf:
+                return
+            if not buf.startswith("ISA"):
+                raise X12SyntaxError(X12Error(
+                    self.name, self.segment_no + 1, buf[:3].strip() or None,
+                    "expected an ISA interchange header" if self.segment_no else
+                    "does not look like an X12 file: it does not start with ISA", code="no_isa"))
+            delims, isa_len, errs = _isa_delimiters(buf, self.name, self.segment_no + 1)
+            self.errors.extend(errs)
+            self.delimiters = delims
+            term, sep = delims.segment, delims.element
+            self.segment_no += 1
+            yield buf[:isa_len].split(sep), self.segment_no
+            buf = buf[isa_len + 1:]
+            # --- segments of this interchange
+            ended = False
+            while not ended:
+                parts = buf.split(term)
+                rest = parts.pop()
+                for i, raw in enumerate(parts):
+                    if raw and (raw[0] in _WS or raw[-1] in _WS):
+                        raw = raw.strip(_WS)
+                        if not raw:
+                            continue
+                    elif not raw:
+                        continue
+                    elements = raw.split(sep)
+                    self.segment_no += 1
+                    yield elements, self.segment_no
+                    if elements[0] == "IEA":
+                        remaining = parts[i + 1:]
+                        buf = term.join(remaining) + term + rest if remaining else rest
+                        ended = True
+                        break
+                if ended:
+                    break
+                if eof:
+                    tail = rest.strip(_WS)
+                    if tail:  # a last segment without its terminator
+                        elements = tail.split(sep)
+                        self.segment_no += 1
+                        yield elements, self.segment_no
+                        if elements[0] == "IEA":
+                            buf = ""
+                            break
+                    return
+                more = read(size)
+                if not more:
+                    eof = True
+                buf = rest + more

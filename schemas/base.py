@@ -1,0 +1,267 @@
+"""Base classes that map X12 segments to pydantic models and back.
+
+A segment model declares its elements as fields, in element order; a composite element is a field whose
+type is a `Composite` model. `elements_to_dict` turns a split segment into a plain dict that pydantic
+validates (in Rust) once per claim; `to_elements` turns a model back into elements. Money fields are
+`Decimal`, dates are `date`, closed code lists are enums. Amounts are written without trailing zeros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import types
+import typing
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+#: An element as the schemas keep it when they do not interpret it: a string, or a composite as a list
+#: of component strings, or a repeated element as a list of such composites.
+Element = Union[str, list[str], list[list[str]]]
+RawSegment = list[Element]
+
+
+def parse_d8(value: Any) -> Any:
+    """CCYYMMDD -> date. pydantic alone would read '20240301' as a Unix timestamp."""
+    if isinstance(value, str):
+        if len(value) == 8 and value.isdigit():
+            return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        if not value:
+            return None
+        raise ValueError(f"not a CCYYMMDD date: {value!r}")
+    return value
+
+
+def format_amount(value: Decimal) -> str:
+    """X12 decimal ('R') without trailing zeros or exponent: 100, 12.5, 12.34, -3."""
+    if value == 0:
+        return "0"
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _none_if_empty(value: Any) -> Any:
+    return None if value == "" else value
+
+
+Date = Annotated[dt.date, BeforeValidator(parse_d8)]
+# Empty elements never reach validation (`Segment.parse` leaves them out), so these need no Python hook.
+Money = Decimal
+Quantity = Decimal
+Int = int
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format_amount(value)
+    if isinstance(value, dt.date):
+        return value.strftime("%Y%m%d")
+    return str(value)
+
+
+def _trim(values: list) -> list:
+    while values and (values[-1] == "" or values[-1] == []):
+        values.pop()
+    return values
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class inside Optional[...] / Annotated[...] / X | None, or the annotation itself."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _unwrap(arg)
+    return annotation
+
+
+class X12Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, use_enum_values=False,
+                              ser_json_inf_nan="strings")
+
+
+class Composite(X12Model):
+    """A composite element: fields are its components in order."""
+
+    _names: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._names = tuple(cls.model_fields)
+
+    @classmethod
+    def parse(cls, value: Any, component: str) -> dict | None:
+        if isinstance(value, list):
+            parts = value
+        elif not value:
+            return None
+        else:
+            parts = value.split(component)
+        return {n: v for n, v in zip(cls._names, parts) if v != ""}
+
+    def to_components(self) -> list[str]:
+        return _trim([format_value(getattr(self, n)) for n in self._names])
+
+
+class Segment(X12Model):
+    """A segment with interpreted elements. `SEGMENT_ID` names it; fields follow element order.
+
+    `extra_elements` keeps elements beyond the fields the model declares, so nothing is lost.
+    """
+
+    SEGMENT_ID: ClassVar[str] = ""
+    _spec: ClassVar[tuple[tuple[str, Any], ...]] = ()
+    _names: ClassVar[tuple[str, ...]] = ()
+    _composites: ClassVar[tuple[tuple[str, Any], ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        spec = []
+        for name, info in cls.model_fields.items():
+            target = _unwrap(info.annotation)
+            comp = target if isinstance(target, type) and issubclass(target, Composite) else None
+            spec.append((name, comp))
+        cls._spec = tuple(spec)
+        cls._names = tuple(name for name, _ in spec)
+        cls._composites = tuple((name, comp) for name, comp in spec if comp is not None)
+
+    @classmethod
+    def parse(cls, elements: list[str], component: str) -> dict:
+        """Split elements -> dict ready for validation. Empty elements are left out (None)."""
+        out = {name: value for name, value in zip(cls._names, elements[1:]) if value}
+        for name, comp in cls._composites:
+            value = out.get(name)
+            if value is not None:
+                out[name] = comp.parse(value, component)
+        return out
+
+    def to_elements(self) -> RawSegment:
+        values: list = [self.SEGMENT_ID]
+        for name, comp in self._spec:
+            value = getattr(self, name)
+            if comp is not None and value is not None:
+                values.append(value.to_components())
+            else:
+                values.append(format_value(value))
+        return _trim(values)
+
+
+def split_composites(elements: list[str], component: str, repetition: str | None = None) -> RawSegment:
+    """A segment kept raw, with composites (and repetitions) split so it no longer depends on delimiters."""
+    out: RawSegment = [elements[0]]
+    for e in elements[1:]:
+        if repetition and repetition in e:
+            out.append([r.split(component) for r in e.split(repetition)])
+        elif component in e:
+            out.append(e.split(component))
+        else:
+            out.append(e)
+    return out
+
+
+def raw_element(segment: RawSegment, i: int) -> str:
+    if len(segment) <= i:
+        return ""
+    v = segment[i]
+    return v if isinstance(v, str) else (v[0] if v and isinstance(v[0], str) else "")
+
+
+class Loop(X12Model):
+    """A loop of the implementation guide: its interpreted segments, child loops, and the rest kept raw.
+
+    Segment fields are found from their annotations (a `Segment` subclass, alone or in a list); child
+    loops are mapped by IG loop id in `LOOPS` (loop id -> field name). Segments and loops the model
+    does not interpret are kept in `other_segments` / `other_loops`, so a loop read and written back
+    says everything the original said; the writer puts every segment back at its IG position.
+    """
+
+    LOOP_ID: ClassVar[str] = ""
+    LOOPS: ClassVar[dict[str, str]] = {}
+    _seg_fields: ClassVar[dict[str, tuple[str, type[Segment], bool]]] = {}
+    _loop_fields: ClassVar[dict[str, tuple[str, type["Loop"], bool]]] = {}
+    _has_loop_field: ClassVar[bool] = False
+
+    other_segments: list[RawSegment] = Field(default_factory=list)
+    other_loops: list["GenericLoop"] = Field(default_factory=list)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        seg_fields: dict[str, tuple[str, type[Segment], bool]] = {}
+        by_name: dict[str, tuple[type, bool]] = {}
+        for name, info in cls.model_fields.items():
+            ann = info.annotation
+            many = typing.get_origin(ann) is list
+            target = _unwrap(typing.get_args(ann)[0] if many else ann)
+            if isinstance(target, type) and issubclass(target, Segment) and target.SEGMENT_ID:
+                seg_fields[target.SEGMENT_ID] = (name, target, many)
+            by_name[name] = (target, many)
+        cls._seg_fields = seg_fields
+        cls._has_loop_field = "loop" in cls.model_fields
+        cls._loop_fields = {lid: (fname, by_name[fname][0], by_name[fname][1]) for lid, fname in cls.LOOPS.items()}
+
+    def loop_id(self) -> str:
+        return self.LOOP_ID
+
+    def child_loops(self) -> list["Loop"]:
+        """Child loop models in field order (the writer sorts them by IG position)."""
+        out: list[Loop] = []
+        seen: set[str] = set()
+        for fname, _cls, many in self._loop_fields.values():
+            if fname in seen:
+                continue
+            seen.add(fname)
+            value = getattr(self, fname)
+            if value is None:
+                continue
+            out.extend(value if many else [value])
+        out.extend(self.other_loops)
+        return out
+
+    def own_segments(self) -> list[RawSegment]:
+        """This loop's segments (interpreted ones rebuilt, the rest as kept), not in any order yet."""
+        out: list[RawSegment] = []
+        for name, _cls, many in self._seg_fields.values():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if many:
+                out.extend(v.to_elements() for v in value)
+            else:
+                out.append(value.to_elements())
+        out.extend(self.other_segments)
+        return out
+
+
+class GenericLoop(Loop):
+    """A loop the schemas do not interpret (2410 drug, 2420x line providers, 2440 forms, ...)."""
+
+    loop: str
+    segments: list[RawSegment] = Field(default_factory=list)
+    children: list["GenericLoop"] = Field(default_factory=list)
+
+    def loop_id(self) -> str:
+        return self.loop
+
+    def own_segments(self) -> list[RawSegment]:
+        return list(self.segments)
+
+    def child_loops(self) -> list[Loop]:
+        return list(self.children)
+
+
+Loop.model_rebuild()

@@ -1,0 +1,55 @@
+"""Shared test helpers: where the samples and test data live, and a segment comparator."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+DATA = TESTS / "data"
+SAMPLES = TESTS.parent.parent / "shared" / "samples"
+sys.path.insert(0, str(TESTS))
+
+ENVELOPE = {"ISA", "GS", "ST", "SE", "GE", "IEA"}
+
+
+def canonical_segments(path: Path) -> list[list]:
+    """Segments of a file with delimiters, envelope control numbers and amount formatting taken out:
+    composites become lists, numbers with a decimal point are compared as Decimal values."""
+    from edi.tokens import SegmentReader
+    from schemas.base import split_composites
+
+    reader = SegmentReader(path)
+    out = []
+    for elements, _no in reader:
+        if elements[0] in ENVELOPE:
+            continue
+        out.append([_canon(e) for e in split_composites(elements, reader.delimiters.component)])
+    return out
+
+
+def _canon(value):
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    if value and "." in value and (value[0].isdigit() or value[0] in "-."):
+        from schemas.base import format_amount
+        try:
+            return format_amount(Decimal(value))
+        except InvalidOperation:
+            return value
+    return value
+
+
+def sample(name: str) -> Path:
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"shared sample {name} not present")
+    return path
+
+
+@pytest.fixture
+def cob_claim_path() -> Path:
+    return DATA / "cob-claim.837"

@@ -1,0 +1,144 @@
+"""837P and 835 readers: loops located by the IG tables, values typed, context attached."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from edi.errors import X12SyntaxError
+from edi.reader import X12Reader, read_claims, read_remittance, sniff
+from schemas.claim import Claim
+from schemas.codes import CasGroup, ClaimStatus, PayerSequence
+from schemas.remit import ClaimPayment, ProviderAdjustment
+
+from conftest import SAMPLES, sample
+
+
+def test_cob_claim_loops_and_values(cob_claim_path):
+    (claim,) = list(read_claims(cob_claim_path))
+    assert claim.claim_id == "PCN123"
+    assert claim.charge == Decimal("250")
+    assert claim.frequency == "1"
+    assert claim.subscriber.sbr.payer_sequence is PayerSequence.SECONDARY
+    assert claim.payer.name.id == "SECPAY"
+    assert claim.billing_provider.billing.name.id == "1234567893"
+    assert claim.header.submitter.name.last_or_org_name == "NORTHWIND BILLING"
+    assert claim.header.envelope.interchange_control_number == "000000101"
+    assert claim.patient is None
+    assert [c.code for c in claim.diagnoses[0].codes()] == ["J069", "R05"]
+    (primary,) = claim.other_payers
+    assert primary.sbr.payer_sequence is PayerSequence.PRIMARY
+    assert primary.paid_amount == Decimal("116")
+    assert primary.payer.name.id == "11111"
+    assert primary.payer.ref("F8") == "ICN987"
+    assert primary.subscriber.name.id == "PRIM123"
+    line1, line2 = claim.lines
+    assert line1.control_number == "L1" and line2.control_number == "L2"
+    assert line1.service_date.start == dt.date(2026, 2, 15)
+    assert line2.sv1.units == Decimal("2") and line2.sv1.procedure.modifiers == ("QW",)
+    (adj,) = line2.adjudications
+    assert adj.svd.payer_id == "11111" and adj.svd.paid == Decimal("16")
+    assert [(c.group, c.trios()) for c in adj.adjustments] == [
+        (CasGroup.CONTRACTUAL, [("45", Decimal("20"), None)]),
+        (CasGroup.PATIENT, [("1", Decimal("10"), None), ("2", Decimal("4"), None)]),
+    ]
+    assert adj.adjudication_date.start == dt.date(2026, 3, 1)
+    assert adj.remaining_patient_liability == Decimal("14")
+    assert claim.source.segment_no == 21
+
+
+def test_sniff(cob_claim_path):
+    assert sniff(cob_claim_path) == "837"
+
+
+def test_835_claim_payments_with_header_and_plb():
+    path = sample("kputnam__stupidedi__X221A1_dollars-and-data-sent-together.edi")
+    items = list(read_remittance(path))
+    payments = [i for i in items if isinstance(i, ClaimPayment)]
+    plbs = [i for i in items if isinstance(i, ProviderAdjustment)]
+    assert len(payments) == 2 and len(plbs) == 1
+    header = payments[0].header
+    assert header is payments[1].header  # one validated header shared by its claims
+    assert header.bpr.total_payment == sum((p.clp.paid for p in payments), Decimal(0)) - sum(
+        (a[1] for a in plbs[0].plb.adjustments()), Decimal(0))
+    assert header.payer is not None and header.payee is not None
+    assert all(p.clp.status in set(ClaimStatus) for p in payments)
+
+
+def test_835_services_and_line_control_numbers():
+    path = sample("kputnam__stupidedi__X221A1_multiple-claims-single-check.edi")
+    payments = [p for p in read_remittance(path) if isinstance(p, ClaimPayment)]
+    assert len(payments) == 9
+    for p in payments:
+        for s in p.services:
+            # 835 line balancing holds on this TR3 example: SVC02 - CAS == SVC03
+            assert s.svc.charge - s.adjustment_total == s.svc.paid
+
+
+def test_835_reversal_denial_and_secondary_statuses():
+    path = sample("Inteligenz__X12Parser__835_5010_ExampleFromNth.txt")
+    payments = [p for p in X12Reader(path) if isinstance(p, ClaimPayment)]
+    statuses = {p.clp.status for p in payments}
+    assert ClaimStatus.DENIED in statuses and ClaimStatus.SECONDARY in statuses
+    assert len(payments) == 56
+
+
+def test_multiple_interchanges_sample():
+    path = sample("Inteligenz__X12Parser__835_5010_FromNth_835_WithMultipleInterchanges.txt")
+    reader = X12Reader(path)
+    payments = [p for p in reader if isinstance(p, ClaimPayment)]
+    controls = {p.header.envelope.interchange_control_number for p in payments}
+    assert len(controls) == 3 and len(payments) == 56
+
+
+# Every 005010 sample either reads, or fails with an error that names file, segment and problem.
+EXPECTED_FAILURES = {
+    "Inteligenz__X12Parser__835_4010_FromNth_835_DeIdent_02.dat": "only 005010 files are read",
+    "Inteligenz__X12Parser__835_5010_Example1.txt": "only 005010 files are read",  # ISA12 00401 in a '5010' file
+    "Inteligenz__X12Parser__837P_4010_FromNth_837_DeIdent_05.dat": "only 005010 files are read",
+    "LinuxForHealth__x12__demo.cob.2ndary.example4.837": "procedure.code: Field required",  # '>' used, ISA16 ':'
+    "LinuxForHealth__x12__managed-care.835": "month must be in 1..12",  # BPR16 20002316
+    "LinuxForHealth__x12__tertiary-payment.835": "procedure.code: Field required",
+    "affect-therapeutics__edi-835-parser__nevada_medicaid.txt": "ISA is not fixed width",
+    "imsweb__x12-parser__x12_bad_valid_code.txt": "SE01 says 25 segments, found 34",
+    "imsweb__x12-parser__x12_complex.txt": "SE01 says 25 segments, found 147",
+    "imsweb__x12-parser__x12_many_claims.txt": "SE01 says 25 segments, found 11486",
+    "imsweb__x12-parser__x12_multiple_isa.txt": "SE01 says 25 segments, found 34",
+    "imsweb__x12-parser__x12_multiple_transactions.txt": "SE01 says 25 segments, found 34",
+    "imsweb__x12-parser__x12_segments_out_of_order.txt": "SE01 says 25 segments, found 34",
+    "imsweb__x12-parser__x12_valid.txt": "SE01 says 25 segments, found 34",
+    "keironstoddart__edi-835-parser__blue_cross_nc_sample.txt": "does not start with ISA",
+    "moov-io__x12__sample2.txt": "month must be in 1..12",  # BPR16 20990080
+    "xlate__staedi__sample837-original.edi": "only 005010 files are read",
+}
+
+
+def _sample_files():
+    if not SAMPLES.exists():
+        return []
+    return sorted(p.name for p in SAMPLES.iterdir() if p.name != "INDEX.md")
+
+
+@pytest.mark.parametrize("name", _sample_files())
+def test_every_sample_reads_or_fails_located(name):
+    path = SAMPLES / name
+    expected = EXPECTED_FAILURES.get(name)
+    if expected is None:
+        items = list(X12Reader(path))
+        assert items, f"{name}: nothing read"
+        assert all(isinstance(i, (Claim, ClaimPayment, ProviderAdjustment)) for i in items)
+    else:
+        with pytest.raises(X12SyntaxError) as info:
+            list(X12Reader(path))
+        assert expected in info.value.error.message
+        assert str(info.value).startswith(f"{path}: ")
+
+
+def test_imsweb_files_read_leniently_despite_bad_se_counts():
+    path = sample("imsweb__x12-parser__x12_many_claims.txt")
+    reader = X12Reader(path, strict=False)
+    claims = list(reader)
+    assert len(claims) == 820
+    assert {e.code for e in reader.errors} == {"count"}
