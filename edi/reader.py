@@ -129,7 +129,7 @@ class X12Reader:
                         and not delims.repetition.isalnum() else None
                     walker = LoopWalker(load_table(kind.version), comp)
                     stack = [RawLoop("ST_LOOP")]
-                    ctx = {"envelope": _envelope(txn, self.name)}
+                    ctx = {"envelope": _envelope(txn, self.name), "st_segment_no": seg_no}
                     continue
                 if skip or kind is None or walker is None:
                     continue
@@ -207,7 +207,9 @@ class X12Reader:
             if open_raw.loop_id in kind.context and open_raw.loop_id != "HEADER":
                 context[open_raw.loop_id] = self._context(kind, open_raw, ctx, comp, rep)
         first = raw.segments[0][1] if raw.segments else None
-        data["source"] = SourceLocation(file=self.name, segment_no=first)
+        st_first = ctx["st_segment_no"]
+        data["source"] = SourceLocation(file=self.name, segment_no=first,
+                                        st_segment_no=first - st_first + 1 if first is not None else None)
         if kind.transaction == "837":
             data["header"] = context.get("HEADER")
             data["billing_provider"] = context.get("2000A")

@@ -54,13 +54,30 @@ def main() -> None:
     """cob: secondary billing from primary 835 remittances and original 837P claims (X12 005010)."""
 
 
-def expand_paths(paths: Iterable[str]) -> list[Path]:
-    """Files as given, and the regular files inside given directories (sorted, hidden ones skipped)."""
+def looks_like_x12(path: Path) -> bool:
+    """Content, not name, decides: the first non-blank characters (after a BOM) are 'ISA'."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return True  # let the reader report why it cannot be read
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA")
+
+
+def expand_paths(paths: Iterable[str], notes: list[str] | None = None) -> list[Path]:
+    """Files as given, and the X12 files inside given directories (sorted; hidden and non-X12 files in
+    a directory are skipped with a note, a named file is always read)."""
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")))
+            for f in sorted(path.iterdir()):
+                if not f.is_file() or f.name.startswith("."):
+                    continue
+                if looks_like_x12(f):
+                    out.append(f)
+                elif notes is not None:
+                    notes.append(f"{f}: skipped, not an X12 file")
         else:
             out.append(path)
     return out
@@ -78,7 +95,11 @@ def parse(files: tuple[str, ...], summary: bool, lenient: bool) -> None:
     """
     failed = False
     out = sys.stdout
-    for path in expand_paths(files):
+    notes: list[str] = []
+    paths = expand_paths(files, notes)
+    for note in notes:
+        click.echo(note, err=True)
+    for path in paths:
         reader = X12Reader(path, strict=not lenient)
         count = 0
         try:
@@ -113,7 +134,8 @@ def fixtures(out_dir: str, seed: int, claims: int, claims_per_file: int | None) 
 
     kwargs = {"claims_per_file": claims_per_file} if claims_per_file else {}
     result = generate(Path(out_dir), seed=seed, claims=claims, **kwargs)
-    click.echo(f"wrote {len(result.files)} files with {claims} claims to {out_dir}")
+    click.echo(f"wrote {len(result.claims_files)} claim files and {len(result.remit_files)} remittance files "
+               f"({result.claims} claims, {result.claim_payments} claim payments) to {out_dir}")
 
 
 def _register_optional_commands() -> None:

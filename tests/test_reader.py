@@ -46,7 +46,8 @@ def test_cob_claim_loops_and_values(cob_claim_path):
     ]
     assert adj.adjudication_date.start == dt.date(2026, 3, 1)
     assert adj.remaining_patient_liability == Decimal("14")
-    assert claim.source.segment_no == 21
+    assert claim.source.segment_no == 21 and claim.source.st_segment_no == 19
+    assert claim.source.file == str(cob_claim_path)
 
 
 def test_sniff(cob_claim_path):

@@ -1,0 +1,239 @@
+"""``cob order`` and ``cob estimate`` through click: exit codes 0/1/2, JSON shape, one-line errors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.rules.cli import estimate, order
+
+PARENTS = {
+    "claim": {"service_date": "2025-04-02", "work_related": False, "auto_accident": False, "liability": False},
+    "patient": {"first_name": "Ana", "birth_date": "2015-06-01", "parents": "married"},
+    "coverages": [
+        {
+            "id": "dad",
+            "kind": "employer_group",
+            "relationship": "child",
+            "status": "active",
+            "employer_size": 40,
+            "start_date": "2010-07-01",
+            "subscriber": {"first_name": "Tom", "birth_date": "1983-06-01"},
+            "parent_role": None,
+            "court_decree": False,
+            "medicare_basis": None,
+            "esrd_coordination_start": None,
+        },
+        {
+            "id": "mom",
+            "kind": "employer_group",
+            "relationship": "child",
+            "status": "active",
+            "employer_size": 300,
+            "start_date": "2019-01-01",
+            "subscriber": {"first_name": "Jane", "birth_date": "1985-06-01"},
+            "parent_role": None,
+            "court_decree": False,
+            "medicare_basis": None,
+            "esrd_coordination_start": None,
+        },
+    ],
+}
+
+
+@pytest.fixture
+def write(tmp_path):
+    def _write(data, name="input.json"):
+        path = tmp_path / name
+        path.write_text(data if isinstance(data, str) else json.dumps(data))
+        return str(path)
+
+    return _write
+
+
+def run(command, *args):
+    return CliRunner().invoke(command, list(args))
+
+
+def test_order_json_decided_exit_0(write):
+    result = run(order, write(PARENTS), "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"order", "decisions", "msp_type", "undetermined", "missing"}
+    assert payload["order"] == ["dad", "mom"]  # same birthday June 1: dad's plan is older (NAIC)
+    assert payload["undetermined"] is False and payload["missing"] == [] and payload["msp_type"] is None
+    assert all(set(d) == {"rule", "explanation"} for d in payload["decisions"])
+
+
+def test_order_clhia_rules_change_the_tie_break(write):
+    result = run(order, write(PARENTS), "--format", "json", "--rules", "clhia")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["order"] == ["mom", "dad"]  # Jane before Tom
+
+
+def test_order_json_with_msp_type(write):
+    data = {
+        "claim": {"service_date": "2025-04-02", "work_related": True},
+        "patient": {"first_name": "Al"},
+        "coverages": [{"id": "mcr", "kind": "medicare", "medicare_basis": "age"}, {"id": "wc", "kind": "workers_comp"}],
+    }
+    payload = json.loads(run(order, write(data), "--format", "json").stdout)
+    assert payload["order"] == ["wc", "mcr"]
+    assert payload["msp_type"] == "15"
+
+
+def test_order_undetermined_exit_1_lists_missing_facts(write):
+    data = json.loads(json.dumps(PARENTS))
+    for c in data["coverages"]:
+        c["subscriber"]["birth_date"] = None
+    result = run(order, write(data), "--format", "json")
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["undetermined"] is True
+    assert payload["order"] == []
+    assert payload["missing"] == ["coverages[dad].subscriber.birth_date", "coverages[mom].subscriber.birth_date"]
+
+
+def test_order_text_lists_payers_then_reasons(write):
+    result = run(order, write(PARENTS))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Order of benefits (NAIC rules):"
+    assert lines[1:3] == ["  1. dad (employer_group)", "  2. mom (employer_group)"]
+    assert "same birthday (June 1)" in result.stdout
+
+
+def test_order_text_undetermined_says_so(write):
+    data = json.loads(json.dumps(PARENTS))
+    data["patient"]["parents"] = None
+    result = run(order, write(data))
+    assert result.exit_code == 1
+    assert "UNDETERMINED" in result.stdout
+    assert "  - patient.parents" in result.stdout
+
+
+def test_order_bad_enum_exit_2_one_line_naming_file_and_field(write):
+    data = json.loads(json.dumps(PARENTS))
+    data["coverages"][1]["kind"] = "employer"
+    path = write(data)
+    result = run(order, path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert path in message
+    assert 'coverages[1] (id "mom").kind' in message
+
+
+def test_order_bad_date_exit_2(write):
+    data = json.loads(json.dumps(PARENTS))
+    data["claim"]["service_date"] = "04/02/2025"
+    result = run(order, write(data))
+    assert result.exit_code == 2
+    assert "claim.service_date" in result.stderr
+
+
+def test_order_unknown_field_is_bad_input(write):
+    data = json.loads(json.dumps(PARENTS))
+    data["coverages"][0]["employer_sise"] = 40
+    result = run(order, write(data))
+    assert result.exit_code == 2
+    assert "employer_sise" in result.stderr
+
+
+def test_order_duplicate_ids_exit_2(write):
+    data = json.loads(json.dumps(PARENTS))
+    data["coverages"][1]["id"] = "dad"
+    result = run(order, write(data))
+    assert result.exit_code == 2
+    assert "unique" in result.stderr
+
+
+def test_order_invalid_json_exit_2(write):
+    path = write('{"claim": ')
+    result = run(order, path)
+    assert result.exit_code == 2
+    assert path in result.stderr and "not valid JSON" in result.stderr
+
+
+def test_order_missing_file_exit_2(tmp_path):
+    result = run(order, str(tmp_path / "nope.json"))
+    assert result.exit_code == 2
+    assert "cannot read file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_order_schema_option_prints_the_input_schema():
+    result = run(order, "--schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert "coverages" in schema["properties"]
+
+
+ESTIMATES = [
+    {
+        "claim_id": "C1",
+        "charge": 150.00,
+        "allowed": 100.00,
+        "paid": 80.00,
+        "coinsurance": 20.00,
+        "contractual": 50.00,
+        "secondary_allowed": 90.00,
+        "terms": {"method": "standard", "plan_share": 0.80},
+    },
+    {
+        "claim_id": "C2",
+        "charge": "175.00",
+        "allowed": "150.00",
+        "paid": "120.00",
+        "coinsurance": "30.00",
+        "medicare_fee_schedule": "125.00",
+        "terms": {"method": "medicare_secondary"},
+    },
+]
+
+
+def test_estimate_json_exit_0(write):
+    result = run(estimate, "--adjudication", write(ESTIMATES), "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["errors"] == []
+    rows = {e["claim_id"]: e for e in payload["estimates"]}
+    assert (rows["C1"]["secondary_pays"], rows["C1"]["patient_balance"]) == ("20.00", "0.00")
+    assert (rows["C2"]["secondary_pays"], rows["C2"]["patient_balance"]) == ("30.00", "0.00")
+
+
+def test_estimate_text(write):
+    result = run(estimate, "--adjudication", write(ESTIMATES))
+    assert result.exit_code == 0
+    assert "C1: standard: next payer pays 20.00, patient balance 0.00 (was 20.00)" in result.stdout
+
+
+def test_estimate_missing_fact_exit_1(write):
+    rows = [dict(ESTIMATES[0], secondary_allowed=None)]
+    result = run(estimate, "--adjudication", write(rows), "--format", "json")
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["estimates"] == []
+    assert payload["errors"][0]["claim_id"] == "C1"
+    assert payload["errors"][0]["field"] == "secondary_allowed"
+
+
+def test_estimate_bad_input_exit_2(write):
+    rows = [dict(ESTIMATES[0], paid=-5)]
+    path = write(rows)
+    result = run(estimate, "--adjudication", path)
+    assert result.exit_code == 2
+    assert path in result.stderr and '[0] (id "C1").paid' in result.stderr
+
+
+def test_estimate_remit_seam_is_not_wired_yet(write):
+    result = run(estimate, "--remit", write("ISA*...", "remit.835"))
+    assert result.exit_code == 2
+    assert "not wired yet" in result.stderr
+
+
+def test_estimate_needs_an_input():
+    result = run(estimate)
+    assert result.exit_code == 2
+    assert "--adjudication" in result.stderr
