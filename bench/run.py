@@ -9,7 +9,6 @@ Set BENCH_PYX12=0 to skip pyx12 (it needs minutes at ~0.3 MB/s).
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from pydantic import ValidationError
 
@@ -97,71 +97,68 @@ class X12Reader:
         txn: TransactionSet | None = None
         ready: list[Any] = []
         skip = False
-        try:
-            for txn_, elements, seg_no, st_no in env:
-                sid = elements[0]
-                if sid == "ST":
-                    txn = txn_
-                    kind = KINDS.get(txn.id)
-                    self.transactions.append(txn.id)
-                    skip = False
-                    if kind is None or (self.only and txn.id != self.only):
-                        want = f"an {self.only}" if self.only else "an 837 or 835"
-                        self._fail(X12Error(self.name, seg_no, "ST", f"transaction set {txn.id} is not {want}",
-                                            code="transaction_type", st_segment_no=st_no))
-                        skip = True
-                        continue
-                    isa_version = txn.group.interchange.isa[12] if len(txn.group.interchange.isa) > 12 else ""
-                    if isa_version != "00501":
-                        self._fail(X12Error(self.name, seg_no, "ST", f"interchange version {isa_version or '(none)'}"
-                                            f" is not 00501; only 005010 files are read", code="version",
-                                            st_segment_no=st_no))
-                        skip = True
-                        continue
-                    if not txn.version.startswith(kind.version[:10]):
-                        self.warnings.append(X12Error(
-                            self.name, seg_no, "ST", f"implementation guide {txn.version or '(none)'} is not "
-                            f"{kind.version}; read with the {kind.version} guide", code="version",
-                            st_segment_no=st_no, severity="warning"))
-                    delims = txn.group.interchange.delimiters
-                    comp = delims.component
-                    rep = delims.repetition if txn.group.interchange.isa[12:13] == ["00501"] \
-                        and not delims.repetition.isalnum() else None
-                    walker = LoopWalker(load_table(kind.version), comp)
-                    stack = [RawLoop("ST_LOOP")]
-                    ctx = {"envelope": _envelope(txn, self.name), "st_segment_no": seg_no}
+        for txn_, elements, seg_no, st_no in env:
+            sid = elements[0]
+            if sid == "ST":
+                txn = txn_
+                kind = KINDS.get(txn.id)
+                self.transactions.append(txn.id)
+                skip = False
+                if kind is None or (self.only and txn.id != self.only):
+                    want = f"an {self.only}" if self.only else "an 837 or 835"
+                    self._fail(X12Error(self.name, seg_no, "ST", f"transaction set {txn.id} is not {want}",
+                                        code="transaction_type", st_segment_no=st_no))
+                    skip = True
                     continue
-                if skip or kind is None or walker is None:
+                isa_version = txn.group.interchange.isa[12] if len(txn.group.interchange.isa) > 12 else ""
+                if isa_version != "00501":
+                    self._fail(X12Error(self.name, seg_no, "ST", f"interchange version {isa_version or '(none)'}"
+                                        f" is not 00501; only 005010 files are read", code="version",
+                                        st_segment_no=st_no))
+                    skip = True
                     continue
-                if sid == "SE":
-                    while len(stack) > 1:
-                        self._close(stack, kind, ctx, comp, rep, ready)
-                    yield from ready
-                    ready.clear()
-                    continue
-                res = walker.feed(elements)
-                if res is None:
+                if not txn.version.startswith(kind.version[:10]):
                     self.warnings.append(X12Error(
-                        self.name, seg_no, sid, f"segment {sid} has no place in loop {stack[-1].loop_id} "
-                        "of the implementation guide; kept as is", code="unexpected_segment",
+                        self.name, seg_no, "ST", f"implementation guide {txn.version or '(none)'} is not "
+                        f"{kind.version}; read with the {kind.version} guide", code="version",
                         st_segment_no=st_no, severity="warning"))
-                else:
-                    pops, pushes, _seg = res
-                    for _ in range(pops):
-                        self._close(stack, kind, ctx, comp, rep, ready)
-                    for loop_def in pushes:
-                        raw = RawLoop(loop_def.id)
-                        if loop_def.id not in _DETACHED:
-                            stack[-1].children.append(raw)
-                        stack.append(raw)
-                stack[-1].segments.append((elements, seg_no))
-                if sid == "PLB" and kind.transaction == "835":
-                    ready.append(self._plb(elements, seg_no, st_no, ctx, comp))
-                if ready:
-                    yield from ready
-                    ready.clear()
-        except X12SyntaxError:
-            raise
+                delims = txn.group.interchange.delimiters
+                comp = delims.component
+                rep = delims.repetition if txn.group.interchange.isa[12:13] == ["00501"] \
+                    and not delims.repetition.isalnum() else None
+                walker = LoopWalker(load_table(kind.version), comp)
+                stack = [RawLoop("ST_LOOP")]
+                ctx = {"envelope": _envelope(txn, self.name), "st_segment_no": seg_no}
+                continue
+            if skip or kind is None or walker is None:
+                continue
+            if sid == "SE":
+                while len(stack) > 1:
+                    self._close(stack, kind, ctx, comp, rep, ready)
+                yield from ready
+                ready.clear()
+                continue
+            res = walker.feed(elements)
+            if res is None:
+                self.warnings.append(X12Error(
+                    self.name, seg_no, sid, f"segment {sid} has no place in loop {stack[-1].loop_id} "
+                    "of the implementation guide; kept as is", code="unexpected_segment",
+                    st_segment_no=st_no, severity="warning"))
+            else:
+                pops, pushes, _seg = res
+                for _ in range(pops):
+                    self._close(stack, kind, ctx, comp, rep, ready)
+                for loop_def in pushes:
+                    raw = RawLoop(loop_def.id)
+                    if loop_def.id not in _DETACHED:
+                        stack[-1].children.append(raw)
+                    stack.append(raw)
+            stack[-1].segments.append((elements, seg_no))
+            if sid == "PLB" and kind.transaction == "835":
+                ready.append(self._plb(elements, seg_no, st_no, ctx, comp))
+            if ready:
+                yield from ready
+                ready.clear()
         self.errors.extend(e for e in env.errors if e not in self.errors)
 
     # ------------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edi.envelope import CounterControlNumbers, Party
-from edi.reader import X12Reader, read_claims
+from edi.reader import read_claims
 from edi.tokens import Delimiters
 from edi.writer import Claim837Writer, InterchangeInfo, write_837
 from schemas.base import format_amount
