@@ -261,14 +261,23 @@ def child_and_spouse(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
 # --- rules 20/21 (NAIC) and the CLHIA employment ranking ------------------------------------------
 
 
+def _both_employment_based(a: Coverage, b: Coverage) -> bool:
+    """Both plans cover the person through employment (status given, or known to be missing)."""
+    return all(c.status is not None or _status_unknown(c) for c in (a, b))
+
+
+def _missing_status(a: Coverage, b: Coverage, rule: str, why: str) -> Missing | None:
+    unknown = tuple(fact(c, "status") for c in (a, b) if _status_unknown(c))
+    return Missing(rule, unknown, why) if unknown else None
+
+
 def active_before_inactive(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
     """Rule 20: active employee (or dependent of one) before retired or laid-off."""
-    employment = [c for c in (a, b) if c.status is not None or _status_unknown(c)]
-    if len(employment) < 2:
+    if not _both_employment_based(a, b):
         return None  # one plan is not employment-based: the rule has nothing to compare
-    unknown = tuple(fact(c, "status") for c in (a, b) if _status_unknown(c))
-    if unknown:
-        return Missing("active_vs_inactive", unknown, "active-versus-retired rule needs the employment status")
+    missing = _missing_status(a, b, "active_vs_inactive", "active-versus-retired rule needs the employment status")
+    if missing:
+        return missing
     for first, second in ((a, b), (b, a)):
         if first.status in ACTIVE and second.status in INACTIVE:
             return _decide(
@@ -283,9 +292,9 @@ def active_before_inactive(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
 
 def cobra_last(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
     """Rule 21: coverage as employee/member/retiree before COBRA or state continuation."""
-    unknown = tuple(fact(c, "status") for c in (a, b) if _status_unknown(c))
-    if unknown:
-        return Missing("cobra", unknown, "COBRA rule needs the employment status")
+    missing = _missing_status(a, b, "cobra", "COBRA rule needs the employment status")
+    if missing:
+        return missing
     cobra_a, cobra_b = a.status is EmploymentStatus.COBRA, b.status is EmploymentStatus.COBRA
     if cobra_a == cobra_b:
         return None
@@ -295,12 +304,12 @@ def cobra_last(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
 
 def clhia_employment(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
     """CLHIA: full-time before part-time before retiree."""
-    employment = [c for c in (a, b) if c.status is not None or _status_unknown(c)]
-    if len(employment) < 2:
+    if not _both_employment_based(a, b):
         return None
-    unknown = tuple(fact(c, "status") for c in (a, b) if _status_unknown(c))
-    if unknown:
-        return Missing("employment_status", unknown, "full-time/part-time/retiree rule needs the employment status")
+    missing = _missing_status(a, b, "employment_status",
+                              "full-time/part-time/retiree rule needs the employment status")
+    if missing:
+        return missing
     rank_a, rank_b = CLHIA_EMPLOYMENT_RANK.get(a.status), CLHIA_EMPLOYMENT_RANK.get(b.status)  # type: ignore[arg-type]
     if rank_a is None or rank_b is None or rank_a == rank_b:
         return None
