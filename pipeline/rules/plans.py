@@ -227,16 +227,11 @@ def _custody_order(a: Coverage, b: Coverage) -> Outcome:
         return Missing(
             "custody", unknown, "parents live apart without a decree: custody decides, and a role is unknown"
         )
-    rank_a, rank_b = CUSTODY_RANK[a.parent_role], CUSTODY_RANK[b.parent_role]  # type: ignore[index]
-    if rank_a == rank_b:
-        return None  # e.g. two plans of the same parent: later rules decide
-    first, second = (a, b) if rank_a < rank_b else (b, a)
-    return _decide(
-        first,
-        second,
-        "custody",
-        f"custody rule (no court decree): {CUSTODY_WORDS[first.parent_role]} before "  # type: ignore[index]
-        f"{CUSTODY_WORDS[second.parent_role]}",  # type: ignore[index]
+    # equal ranks (e.g. two plans of the same parent): later rules decide
+    return _decide_by_rank(
+        a, b, CUSTODY_RANK[a.parent_role], CUSTODY_RANK[b.parent_role], "custody",  # type: ignore[index]
+        lambda first, second: f"custody rule (no court decree): {CUSTODY_WORDS[first.parent_role]} before "
+                              f"{CUSTODY_WORDS[second.parent_role]}",
     )
 
 
@@ -259,6 +254,15 @@ def child_and_spouse(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
 
 
 # --- rules 20/21 (NAIC) and the CLHIA employment ranking ------------------------------------------
+
+
+def _decide_by_rank(a: Coverage, b: Coverage, rank_a: int | None, rank_b: int | None, rule: str,
+                    explain) -> Outcome:
+    """The lower rank pays first; equal or unranked plans are left to later rules."""
+    if rank_a is None or rank_b is None or rank_a == rank_b:
+        return None
+    first, second = (a, b) if rank_a < rank_b else (b, a)
+    return _decide(first, second, rule, explain(first, second))
 
 
 def _both_employment_based(a: Coverage, b: Coverage) -> bool:
@@ -310,16 +314,11 @@ def clhia_employment(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
                               "full-time/part-time/retiree rule needs the employment status")
     if missing:
         return missing
-    rank_a, rank_b = CLHIA_EMPLOYMENT_RANK.get(a.status), CLHIA_EMPLOYMENT_RANK.get(b.status)  # type: ignore[arg-type]
-    if rank_a is None or rank_b is None or rank_a == rank_b:
-        return None
-    first, second = (a, b) if rank_a < rank_b else (b, a)
-    return _decide(
-        first,
-        second,
+    return _decide_by_rank(
+        a, b, CLHIA_EMPLOYMENT_RANK.get(a.status), CLHIA_EMPLOYMENT_RANK.get(b.status),  # type: ignore[arg-type]
         "employment_status",
-        f"full-time before part-time before retiree: {first.id} is {STATUS_WORDS[first.status]}, "  # type: ignore[index]
-        f"{second.id} is {STATUS_WORDS[second.status]}",  # type: ignore[index]
+        lambda first, second: f"full-time before part-time before retiree: {first.id} is "
+                              f"{STATUS_WORDS[first.status]}, {second.id} is {STATUS_WORDS[second.status]}",
     )
 
 
