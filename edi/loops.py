@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.base import GenericLoop, Loop, split_composites
+from schemas.base import Loop, split_composites
 
 from .ig.tables import LoopDef, SegmentDef, TransactionTable
 
@@ -178,5 +178,3 @@ def generic(raw: RawLoop, comp: str, rep: str | None) -> dict:
         "children": [generic(c, comp, rep) for c in raw.children],
     }
 
-
-__all__ = ["LoopWalker", "RawLoop", "assemble", "generic", "GenericLoop"]

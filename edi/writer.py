@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from schemas.base import GenericLoop, Loop, RawSegment
-from schemas.claim import BillingProvider, Claim, Patient, Subscriber, TransactionHeader
+from schemas.base import Loop, RawSegment
+from schemas.claim import Claim, TransactionHeader
 from schemas.segments import HL
 
 from .envelope import ControlNumbers, Party, format_isa
@@ -83,7 +83,7 @@ def loop_segments(loop: Loop, table: TransactionTable) -> list[RawSegment]:
     """All segments of a loop model and its descendants, in IG order (stable for equal positions)."""
     loop_id = loop.loop_id()
     entries: list[tuple[int, int, int, list[RawSegment]]] = []
-    own = loop.own_segments() if not isinstance(loop, GenericLoop) else list(loop.segments)
+    own = loop.own_segments()
     known_max = 0
     unknown: list[RawSegment] = []
     for seq, seg in enumerate(own):
@@ -256,6 +256,3 @@ def write_837(path: str | Path, claims: Iterable[Claim], info: InterchangeInfo, 
         writer.finish()
         return writer.isa_control
 
-
-__all__ = ["SegmentWriter", "Claim837Writer", "InterchangeInfo", "loop_segments", "write_837", "atomic_output",
-           "DelimiterInDataError", "BillingProvider", "Subscriber", "Patient"]

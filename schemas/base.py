@@ -44,10 +44,6 @@ def format_amount(value: Decimal) -> str:
     return text
 
 
-def _none_if_empty(value: Any) -> Any:
-    return None if value == "" else value
-
-
 Date = Annotated[dt.date, BeforeValidator(parse_d8)]
 # Empty elements never reach validation (`Segment.parse` leaves them out), so these need no Python hook.
 Money = Decimal
