@@ -8,6 +8,7 @@ Set BENCH_PYX12=0 to skip pyx12 (it needs minutes at ~0.3 MB/s).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -49,6 +50,14 @@ def row(label: str, path: Path, seconds: float, rss: float) -> str:
 
 def main() -> None:
     claims = int(os.environ.get("BENCH_CLAIMS", "50000"))
+    if os.environ.get("BENCH_ONLY") == "secondary":
+        work = Path(tempfile.mkdtemp(prefix="cob-bench-"))
+        try:
+            generate(work / "big", claims)
+            secondary_bench(work / "big", claims)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     with_pyx12 = os.environ.get("BENCH_PYX12", "1") != "0"
     work = Path(tempfile.mkdtemp(prefix="cob-bench-"))
     try:
@@ -75,8 +84,22 @@ def main() -> None:
                 print(row(f"pyx12 x12valid {kind}", copy, s4, r4))
                 print(f"  -> cob parse is {s4 / s:.1f}x pyx12's speed on this {kind}; "
                       f"RSS {r:.0f} MB vs {r4:.0f} MB")
+        secondary_bench(work / "big", claims)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def secondary_bench(fixtures: Path, claims: int) -> None:
+    """End to end: `cob secondary` over the generated 837P and every 835, IG validation included."""
+    out = fixtures.parent / "outbox"
+    cmd = [str(BIN / "cob"), "secondary", "--claims", str(fixtures), "--remit", str(fixtures),
+           "--out", str(out), "--report", str(fixtures.parent / "report.json")]
+    seconds, rss = measure(cmd)
+    report = json.loads((fixtures.parent / "report.json").read_text())
+    summary = report["summary"]
+    print(f"{'cob secondary (end to end)':<34} {claims:>7} claims {seconds:8.2f} s {claims / seconds:8.0f} claims/s "
+          f"{rss:8.1f} MB RSS  ({summary['billed']} billed, {summary['skipped']} skipped, "
+          f"{summary['held']} held, {summary['rejected']} rejected; IG validation by pyx12 included)")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ class SegmentWriter:
         self.out = out
         self.d = delimiters
         self.end = delimiters.segment + ("\n" if newline and delimiters.segment != "\n" else "")
-        self.count = 0
+        self.count = 0  # since the last ST (for SE01)
+        self.total = 0  # since the start of the output: the segment number of the last one written
         self._forbidden = {delimiters.element, delimiters.component, delimiters.segment, delimiters.repetition}
 
     def _value(self, value) -> str:
@@ -72,11 +73,13 @@ class SegmentWriter:
     def write(self, segment: RawSegment) -> None:
         self.out.write(self.text(segment) + self.end)
         self.count += 1
+        self.total += 1
 
     def write_raw(self, text: str) -> None:
         """An already formatted segment without terminator (the fixed-width ISA)."""
         self.out.write(text + self.end)
         self.count += 1
+        self.total += 1
 
 
 def loop_segments(loop: Loop, table: TransactionTable) -> list[RawSegment]:

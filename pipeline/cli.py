@@ -6,6 +6,7 @@ No command shows a traceback for bad input; unexpected failures print one line a
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -42,7 +43,10 @@ class _Group(click.Group):
         except BrokenPipeError:
             sys.exit(0)
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-            click.echo(f"cob: error: {type(exc).__name__}: {exc}", err=True)
+            if os.environ.get("COB_DEBUG"):
+                raise
+            # The exception text may quote input values (patient data), so only its type is shown.
+            click.echo(f"cob: internal error ({type(exc).__name__}); set COB_DEBUG=1 to see details", err=True)
             sys.exit(1)
 
 
@@ -64,22 +68,28 @@ def looks_like_x12(path: Path) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA")
 
 
-def expand_paths(paths: Iterable[str], notes: list[str] | None = None) -> list[Path]:
-    """Files as given, and the X12 files inside given directories (sorted; hidden and non-X12 files in
-    a directory are skipped with a note, a named file is always read)."""
+def expand_paths(paths: Iterable[str], notes: list[str] | None = None, kind: str | None = None) -> list[Path]:
+    """Files as given, and the X12 files inside given directories (sorted). In a directory, hidden
+    files, non-X12 files and (with `kind`) X12 files of another transaction type are skipped with a
+    note; a file named explicitly is always read, so a wrong one is reported."""
+    from edi.reader import sniff
+
     out: list[Path] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            for f in sorted(path.iterdir()):
-                if not f.is_file() or f.name.startswith("."):
-                    continue
-                if looks_like_x12(f):
-                    out.append(f)
-                elif notes is not None:
-                    notes.append(f"{f}: skipped, not an X12 file")
-        else:
+        if not path.is_dir():
             out.append(path)
+            continue
+        for f in sorted(path.iterdir()):
+            if not f.is_file() or f.name.startswith("."):
+                continue
+            if not looks_like_x12(f):
+                if notes is not None:
+                    notes.append(f"{f}: skipped, not an X12 file")
+            elif kind is not None and sniff(f) not in (kind, None):
+                continue  # the other kind of X12 file in a shared folder
+            else:
+                out.append(f)
     return out
 
 
@@ -136,6 +146,65 @@ def fixtures(out_dir: str, seed: int, claims: int, claims_per_file: int | None) 
     result = generate(Path(out_dir), seed=seed, claims=claims, **kwargs)
     click.echo(f"wrote {len(result.claims_files)} claim files and {len(result.remit_files)} remittance files "
                f"({result.claims} claims, {result.claim_payments} claim payments) to {out_dir}")
+
+
+EPILOG_SECONDARY = """\b
+Examples:
+  cob secondary --claims claims/ --remit remits/ --out outbox/ --report report.json
+  cob secondary --claims c.837 --remit primary.835 --remit secondary.835 --out out/   # tertiary
+  cob secondary --claims c.837 --remit r.835 --coverage roster.csv --out out/ --control-start 1001
+"""
+
+
+def _party(value: str | None) -> "EnvParty | None":
+    from edi.envelope import Party as EnvParty
+
+    if not value:
+        return None
+    qualifier, _, ident = value.rpartition(":")
+    return EnvParty(qualifier or "ZZ", ident)
+
+
+@main.command(epilog=EPILOG_SECONDARY)
+@click.option("--claims", "claims", multiple=True, required=True, type=click.Path(exists=True),
+              help="Original 837P claim file or folder (repeatable).")
+@click.option("--remit", "remits", multiple=True, required=True, type=click.Path(exists=True),
+              help="835 remittance file or folder from the primary (and later) payers (repeatable).")
+@click.option("--coverage", type=click.Path(exists=True, dir_okay=False),
+              help="Coverage roster (JSON or CSV) for claims whose original lists no other payer.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the new 837P files, one interchange per destination payer.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
+@click.option("--sender", help="ISA sender as QUALIFIER:ID (default: the original file's ISA sender).")
+@click.option("--receiver", help="ISA receiver as QUALIFIER:ID (default: the original file's ISA receiver).")
+@click.option("--control-start", default=1, show_default=True, type=click.IntRange(1, 999_999_999),
+              help="First ISA13/GS06 control number to use.")
+def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | None, out_dir: str,
+              report_path: str | None, sender: str | None, receiver: str | None, control_start: int) -> None:
+    """Build secondary (or tertiary) 837P claims from original claims and the payers' 835s.
+
+    Every claim is reported as billed, skipped, held or rejected with a reason. A claim that fails COB
+    balancing or implementation-guide validation is rejected and never written. Exit 0 when every input
+    was readable and nothing was rejected, 1 otherwise.
+    """
+    from edi.writer import atomic_output
+    from pipeline.secondary import SecondaryOptions, run_secondary
+
+    notes: list[str] = []
+    claim_files = expand_paths(claims, notes, kind="837")
+    remit_files = expand_paths(remits, notes, kind="835")
+    for note in dict.fromkeys(notes):  # a folder given for both claims and remits is noted once
+        click.echo(note, err=True)
+    options = SecondaryOptions(out_dir=Path(out_dir), sender=_party(sender), receiver=_party(receiver),
+                               control_start=control_start)
+    report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None)
+    if report_path:
+        with atomic_output(report_path) as fh:
+            fh.write(report.to_json())
+            fh.write("\n")
+    click.echo(report.human_summary(), err=True)
+    failed = any(i.status == "error" for i in report.inputs) or any(c.status == "rejected" for c in report.claims)
+    sys.exit(1 if failed else 0)
 
 
 def _register_optional_commands() -> None:

@@ -30,7 +30,9 @@ def parse_d8(value: Any) -> Any:
             return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
         if not value:
             return None
-        raise ValueError(f"not a CCYYMMDD date: {value!r}")
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":  # ISO, as the models' JSON writes it
+            return dt.date.fromisoformat(value)
+        raise ValueError("not a CCYYMMDD date")
     return value
 
 

@@ -1,0 +1,223 @@
+"""Consolidating remittances: one standing adjudication per claim and payer across all input 835s.
+
+A payer may answer one claim several times: a payment, later a reversal (CLP02=22) and a correction;
+a claim split into parts (same CLP01, Medicare flags it with MA15); a predetermination (CLP02=25) that
+is not an adjudication at all. Only the latest standing adjudication may feed the next payer's claim.
+
+Claim payments are kept as compact JSON (without their payment header, which is shared and kept once)
+so that tens of thousands of remits fit in modest memory; a payment is validated back into its model
+only when its claim is processed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable
+
+from schemas.codes import ClaimStatus
+from schemas.remit import ClaimPayment, PaymentHeader
+
+#: CLP02 -> the payer's place in the order of benefits when it adjudicated (1 primary, 2 secondary, ...).
+LEVEL = {
+    ClaimStatus.PRIMARY: 1, ClaimStatus.PRIMARY_FORWARDED: 1,
+    ClaimStatus.SECONDARY: 2, ClaimStatus.SECONDARY_FORWARDED: 2,
+    ClaimStatus.TERTIARY: 3, ClaimStatus.TERTIARY_FORWARDED: 3,
+}
+NOT_ADJUDICATED = {ClaimStatus.DENIED, ClaimStatus.NOT_OUR_CLAIM}
+SPLIT_REMARK = "MA15"
+
+
+def payer_key(header: PaymentHeader | None) -> str:
+    """Who sent an 835: REF*2U payer id, else N1*PR N104, else TRN03, else the payer name."""
+    if header is None:
+        return "?"
+    payer = header.payer
+    if payer is not None:
+        ref = payer.ref("2U")
+        if ref:
+            return ref
+        if payer.n1.id:
+            return payer.n1.id
+    if header.trn is not None and header.trn.originating_company_id:
+        return header.trn.originating_company_id
+    return (payer.n1.name if payer is not None and payer.n1.name else "?")
+
+
+@dataclass(slots=True)
+class RemitRecord:
+    """One CLP as received, small enough to keep for every claim of a night's files."""
+
+    claim_id: str
+    status: ClaimStatus
+    payer: str
+    payer_claim_number: str
+    charge: Decimal
+    paid: Decimal
+    sequence: int  # arrival order across all inputs (files in the order given)
+    header_key: int
+    split: bool
+    file: str
+    payload: str  # ClaimPayment JSON without the header
+
+    def payment(self, headers: dict[int, PaymentHeader]) -> ClaimPayment:
+        payment = ClaimPayment.model_validate_json(self.payload)
+        payment.header = headers.get(self.header_key)
+        return payment
+
+
+@dataclass
+class Adjudication:
+    """A payer's standing decision on a claim (split parts merged)."""
+
+    payer: str
+    level: int
+    status: ClaimStatus
+    payment: ClaimPayment
+    parts: int = 1
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def payment_date(self):
+        return self.payment.header.payment_date if self.payment.header else None
+
+
+@dataclass
+class ClaimRemits:
+    """Everything the remittances say about one claim (CLP01), after netting."""
+
+    claim_id: str
+    adjudications: list[Adjudication] = field(default_factory=list)  # by level
+    denied: list[RemitRecord] = field(default_factory=list)  # CLP02 4 / 23: no adjudication
+    predeterminations: int = 0
+    reversed_pairs: int = 0
+    orphan_reversals: int = 0  # reversals of a payment not among the inputs
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def reversal_pending(self) -> bool:
+        """Everything that stood was reversed and no correction has arrived yet."""
+        return not self.adjudications and (self.reversed_pairs > 0 or self.orphan_reversals > 0)
+
+
+class RemitIndex:
+    """All claim payments of the inputs, by CLP01; built once, consulted per claim."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[RemitRecord]] = {}
+        self.headers: dict[int, PaymentHeader] = {}
+        self._header_ids: dict[int, int] = {}
+        self._sequence = 0
+
+    def add_file(self, file: str, payments: Iterable[ClaimPayment]) -> int:
+        """Add the claim payments of one (fully read, valid) 835 file; returns how many."""
+        count = 0
+        for payment in payments:
+            header = payment.header
+            key = self._header_ids.get(id(header))
+            if key is None:
+                key = len(self.headers)
+                self._header_ids[id(header)] = key
+                self.headers[key] = header
+            clp = payment.clp
+            split = any(getattr(payment.moa, f"remark{i}", None) == SPLIT_REMARK for i in range(1, 6)) \
+                if payment.moa else False
+            self._sequence += 1
+            self.records.setdefault(clp.patient_control_number, []).append(RemitRecord(
+                claim_id=clp.patient_control_number, status=clp.status, payer=payer_key(header),
+                payer_claim_number=clp.payer_claim_control_number or "", charge=clp.charge, paid=clp.paid,
+                sequence=self._sequence, header_key=key, split=split, file=file,
+                payload=payment.model_dump_json(exclude={"header"}, exclude_none=True)))
+            count += 1
+        self._header_ids.clear()  # ids of freed headers could be reused by later objects
+        return count
+
+    def claim_ids(self) -> list[str]:
+        return list(self.records)
+
+    def consolidate(self, claim_id: str) -> ClaimRemits | None:
+        records = self.records.get(claim_id)
+        if not records:
+            return None
+        return consolidate(claim_id, records, self.headers)
+
+
+def _date_key(record: RemitRecord, headers: dict[int, PaymentHeader]):
+    header = headers.get(record.header_key)
+    date = header.payment_date if header is not None else None
+    return (date.toordinal() if date else 0, record.sequence)
+
+
+def consolidate(claim_id: str, records: list[RemitRecord], headers: dict[int, PaymentHeader]) -> ClaimRemits:
+    """Net reversals, merge split claims, drop predeterminations; one `Adjudication` per payer level.
+
+    Payers identify themselves inconsistently across 835s (REF*2U in one, only N1/TRN in the next), so a
+    reversal is matched by the payer's claim number (CLP07) or by its negated amounts, and adjudications
+    are told apart by the level their CLP02 states (1 primary, 2 secondary, 3 tertiary).
+    """
+    out = ClaimRemits(claim_id)
+    standing: list[RemitRecord] = []
+    for record in sorted(records, key=lambda r: _date_key(r, headers)):
+        if record.status is ClaimStatus.PREDETERMINATION:
+            out.predeterminations += 1
+        elif record.status in NOT_ADJUDICATED:
+            out.denied.append(record)
+        elif record.status is ClaimStatus.REVERSAL:
+            target = _reversed(record, standing)
+            if target is None:
+                out.orphan_reversals += 1
+            else:
+                standing.remove(target)
+                out.reversed_pairs += 1
+        else:
+            standing.append(record)
+    by_level: dict[int, list[RemitRecord]] = {}
+    for record in standing:
+        by_level.setdefault(LEVEL[record.status], []).append(record)
+    for level in sorted(by_level):
+        out.adjudications.append(_standing(level, by_level[level], headers, out))
+    return out
+
+
+def _reversed(reversal: RemitRecord, standing: list[RemitRecord]) -> RemitRecord | None:
+    """The standing payment a reversal cancels: same payer claim number, else same negated charge."""
+    for record in reversed(standing):
+        if reversal.payer_claim_number and record.payer_claim_number == reversal.payer_claim_number:
+            return record
+    for record in reversed(standing):
+        if record.charge == -reversal.charge and record.paid == -reversal.paid:
+            return record
+    return None
+
+
+def _standing(level: int, standing: list[RemitRecord], headers: dict[int, PaymentHeader],
+              out: ClaimRemits) -> Adjudication:
+    """Several standing answers at one level: split parts are merged; otherwise the latest one wins."""
+    if len(standing) > 1 and any(r.split for r in standing):
+        parts = [r.payment(headers) for r in standing]
+        merged = merge_split(parts)
+        return Adjudication(standing[-1].payer, level, merged.clp.status, merged, len(parts),
+                            [r.file for r in standing])
+    latest = standing[-1]
+    if len(standing) > 1:
+        out.conflicts.append(f"the level-{level} payer answered {len(standing)} times without a reversal; "
+                             "the latest answer is used")
+    payment = latest.payment(headers)
+    return Adjudication(latest.payer, level, payment.clp.status, payment, 1, [latest.file])
+
+
+def merge_split(parts: list[ClaimPayment]) -> ClaimPayment:
+    """One claim payment from the parts of a split claim: charges, payments, CAS and services added up."""
+    first = parts[0]
+    total = lambda attr: sum((getattr(p.clp, attr) or Decimal(0) for p in parts), Decimal(0))  # noqa: E731
+    clp = first.clp.model_copy(update={
+        "charge": total("charge"), "paid": total("paid"), "patient_responsibility": total("patient_responsibility"),
+    })
+    latest = max(parts, key=lambda p: (p.header.payment_date.toordinal()
+                                       if p.header is not None and p.header.payment_date else 0))
+    return first.model_copy(update={
+        "clp": clp,
+        "adjustments": [c for p in parts for c in p.adjustments],
+        "services": [s for p in parts for s in p.services],
+        "header": latest.header,
+    })

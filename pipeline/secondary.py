@@ -1,0 +1,395 @@
+"""`cob secondary`: original 837P claims + payers' 835s -> next-payer 837P files and a report.
+
+Flow: read every 835 (a file that is not clean is reported and not used) into a `RemitIndex`; stream
+the 837P claims; for each claim consolidate its remittances, triage it, match lines, build the next
+payer's claim and check it (COB balancing and situational rules); write it to the destination payer's
+spool file. Each spool is then validated against the implementation guide (pyx12 for now); claims with
+IG problems, and claims from a claim file that turned out malformed, are taken out before the spool is
+fsynced and renamed into place, so nothing rejected ever reaches the output folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterable
+
+from edi.envelope import CounterControlNumbers, Party as EnvParty
+from edi.errors import X12SyntaxError
+from edi.reader import X12Reader
+from edi.writer import Claim837Writer, InterchangeInfo, atomic_output
+from schemas.claim import Claim, TransactionHeader
+from schemas.codes import ClaimStatus
+from schemas.coverage import CoverageRoster, RosterError, load_roster
+from schemas.remit import ClaimPayment
+from schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
+
+from .checks import check_claim
+from .cob import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain
+from .consolidate import ClaimRemits, RemitIndex
+from .match import LineMatch, check_coverage, match_lines
+
+FORWARDED = {ClaimStatus.PRIMARY_FORWARDED, ClaimStatus.SECONDARY_FORWARDED, ClaimStatus.TERTIARY_FORWARDED}
+OTHER_PAYER_REASONS = {"22", "109"}
+BILLED_REASON = {2: "secondary_billed"}
+
+
+@dataclass
+class SecondaryOptions:
+    out_dir: Path
+    sender: EnvParty | None = None  # default: the original claim file's ISA sender
+    receiver: EnvParty | None = None  # default: the original claim file's ISA receiver
+    control_start: int = 1
+    validate: bool = True  # IG validation of every output file (pyx12); off only in tests of other parts
+    now: dt.datetime | None = None
+
+
+class _Spool:
+    """One destination payer's output: a temp file being written, and where each claim sits in it."""
+
+    def __init__(self, out_dir: Path, payer_id: str, isa: int, info: InterchangeInfo, header: TransactionHeader,
+                 when: dt.datetime):
+        self.payer_id = payer_id
+        self.isa = isa
+        self.info = info
+        self.header = header.model_copy(update={"bht": header.bht.model_copy(update={
+            "reference_id": f"COB{isa:09d}", "date": when.date(), "time": when.strftime("%H%M"),
+            "purpose_code": "00", "transaction_type": "CH"})})
+        self.final = out_dir / f"{_safe(payer_id)}-{isa:09d}.837"
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".spool", dir=out_dir)
+        self.tmp = Path(tmp)
+        self.fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.writer = Claim837Writer(self.fh, info, CounterControlNumbers(start=isa))
+        self.writer.start()
+        self.writer.begin_transaction(self.header)
+        self.entries: list[tuple[ClaimOutcome, int, int, str]] = []  # outcome, first seg, last seg, source file
+
+    def add(self, claim: Claim, outcome: ClaimOutcome, source: str) -> None:
+        first = self.writer.seg.total + 1
+        self.writer.write_claim(claim)
+        self.entries.append((outcome, first, self.writer.seg.total, source))
+
+    def close(self) -> None:
+        self.writer.finish()
+        self.fh.close()
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text) or "payer"
+
+
+@dataclass
+class SecondaryRun:
+    """One `cob secondary` run; `run()` returns the report. Library entry point of the CLI."""
+
+    claims: list[Path]
+    remits: list[Path]
+    options: SecondaryOptions
+    coverage: Path | None = None
+    inputs: list[InputResult] = field(default_factory=list)
+    outcomes: list[ClaimOutcome] = field(default_factory=list)
+
+    def run(self) -> RunReport:
+        self.options.out_dir.mkdir(parents=True, exist_ok=True)
+        self.when = self.options.now or dt.datetime.now()
+        self.index = RemitIndex()
+        self.roster: CoverageRoster | None = None
+        self.spools: dict[str, _Spool] = {}
+        self.next_isa = self.options.control_start
+        self.bad_claim_files: set[str] = set()
+        for path in self.remits:
+            self._read_remit(path)
+        if self.coverage is not None:
+            try:
+                self.roster = load_roster(self.coverage)
+                self.inputs.append(InputResult(file=str(self.coverage), kind="roster", status="ok"))
+            except RosterError as exc:
+                self.inputs.append(InputResult(file=str(self.coverage), kind="roster", status="error",
+                                               error=str(exc)))
+        seen: set[str] = set()
+        for path in self.claims:
+            self._read_claims(path, seen)
+        for claim_id in self.index.claim_ids():
+            if claim_id not in seen:
+                self.outcomes.append(ClaimOutcome(
+                    claim_id=claim_id, status="held", reason="original_claim_missing",
+                    detail="an 835 answers this claim, but no original 837P claim with this CLM01 was given"))
+        for spool in self.spools.values():
+            self._finish(spool)
+        return RunReport.build(self.inputs, self.outcomes)
+
+    # ------------------------------------------------------------------------------------------ inputs
+
+    def _read_remit(self, path: Path) -> None:
+        try:
+            payments = [p for p in X12Reader(path, only="835") if isinstance(p, ClaimPayment)]
+        except X12SyntaxError as exc:
+            self.inputs.append(InputResult(file=str(path), kind="835", status="error", error=str(exc.error)))
+            return
+        except OSError as exc:
+            self.inputs.append(InputResult(file=str(path), kind="835", status="error",
+                                           error=f"{path}: cannot read: {exc.strerror or exc}"))
+            return
+        self.index.add_file(str(path), payments)
+        self.inputs.append(InputResult(file=str(path), kind="835", status="ok"))
+
+    def _read_claims(self, path: Path, seen: set[str]) -> None:
+        first = len(self.outcomes)
+        try:
+            for claim in X12Reader(path, only="837"):
+                seen.add(claim.claim_id)
+                self._claim(claim, str(path))
+        except (X12SyntaxError, OSError) as exc:
+            message = str(exc.error) if isinstance(exc, X12SyntaxError) else f"{path}: cannot read: {exc}"
+            self.inputs.append(InputResult(file=str(path), kind="837", status="error", error=message))
+            self.bad_claim_files.add(str(path))
+            for outcome in self.outcomes[first:]:
+                if outcome.status == OutcomeStatus.BILLED:
+                    _hold_for_file(outcome)
+            return
+        self.inputs.append(InputResult(file=str(path), kind="837", status="ok"))
+
+    # ------------------------------------------------------------------------------------------ claims
+
+    def _claim(self, claim: Claim, source: str) -> None:
+        outcome, built, destination = self.triage(claim)
+        self.outcomes.append(outcome)
+        if built is None or destination is None:
+            return
+        spool = self._spool(destination.payer_id, claim)
+        outcome.output = str(spool.final)
+        spool.add(built, outcome, source)
+
+    def triage(self, claim: Claim) -> tuple[ClaimOutcome, Claim | None, PayerInfo | None]:
+        """Decide what to do with one original claim; build the next claim when it is to be billed."""
+        claim_id = claim.claim_id
+
+        def result(status: str, reason: str, detail: str, destination: PayerInfo | None = None):
+            return ClaimOutcome(claim_id=claim_id, status=status, reason=reason, detail=detail,
+                                destination_payer=destination.payer_id if destination else None), None, None
+
+        remits = self.index.consolidate(claim_id)
+        if remits is None:
+            return result("held", "awaiting_remittance", "no 835 for this claim among the inputs yet")
+        early = _before_adjudication(remits)
+        if early is not None:
+            return result(*early)
+        roster = self.roster.lookup(claim_id, _member_id(claim)) if self.roster is not None else None
+        chain = payer_chain(claim, roster)
+        if not chain.payers:
+            return result("held", "claim_mismatch", "the claim has no subscriber or payer level")
+        problem = _assign(chain, remits)
+        if problem is not None:
+            return result("held", *problem)
+        adjudicated = [p for p in chain.payers if p.adjudication is not None or p.existing]
+        highest = max(p.level for p in adjudicated)
+        missing = [p.level for p in chain.payers if p.level < highest and p not in adjudicated]
+        if missing:
+            return result("held", "adjudication_incomplete",
+                          f"the payer at level {missing[0]} has not adjudicated, a later payer has")
+        fresh = [p for p in chain.payers if p.adjudication is not None]
+        top = chain.at(highest)
+        stop = _stop_conditions(claim, fresh, top)
+        if stop is not None:
+            return result(*stop)
+        destination = chain.at(highest + 1)
+        if destination is None:
+            return result("skipped", "no_further_coverage",
+                          f"no payer after level {highest} is known for this claim")
+        matches: dict[int, LineMatch] = {}
+        for payer in fresh:
+            match = check_coverage(claim, match_lines(claim, payer.adjudication.payment))
+            if not match.ok:
+                return result("held", match.problem, f"payer {payer.payer_id}: {match.detail}", destination)
+            matches[payer.level] = match
+        if top.adjudication is not None and patient_responsibility(top.adjudication.payment) == 0:
+            return result("skipped", "nothing_left_to_bill",
+                          f"payer {top.payer_id} left no patient responsibility to bill on", destination)
+        try:
+            built = build_next_claim(claim, chain, destination, matches)
+        except CannotBuild as exc:
+            status = "rejected" if exc.reason == "balancing_failed" else "held"
+            return result(status, exc.reason, exc.detail, destination)
+        findings = check_claim(built)
+        if findings:
+            detail = "; ".join(f.message for f in findings[:3])
+            return result("rejected", "balancing_failed", detail, destination)
+        reason = BILLED_REASON.get(destination.level, "tertiary_billed")
+        outcome = ClaimOutcome(claim_id=claim_id, status="billed", reason=reason,
+                               detail=f"billed to payer {destination.payer_id} as "
+                                      f"{destination.sequence.name.lower().replace('_', ' ')} payer",
+                               destination_payer=destination.payer_id, source_payer=top.payer_id,
+                               payer_sequence=destination.sequence.value)
+        return outcome, built, destination
+
+    # ------------------------------------------------------------------------------------------ output
+
+    def _spool(self, payer_id: str, claim: Claim) -> _Spool:
+        spool = self.spools.get(payer_id)
+        if spool is None:
+            env = claim.header.envelope if claim.header is not None else None
+            sender = self.options.sender or EnvParty(env.sender_qualifier or "ZZ", env.sender_id or "SENDER")
+            receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
+                                                         env.receiver_id or "RECEIVER")
+            info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
+            spool = _Spool(self.options.out_dir, payer_id, self.next_isa, info, claim.header, self.when)
+            self.next_isa += 1
+            self.spools[payer_id] = spool
+        return spool
+
+    def _finish(self, spool: _Spool) -> None:
+        spool.close()
+        drop: set[int] = set()
+        for n, (outcome, _a, _b, source) in enumerate(spool.entries):
+            if source in self.bad_claim_files:
+                drop.add(n)
+        if self.options.validate:
+            for problem in _ig_problems(spool.tmp):
+                hit = [n for n, (_o, a, b, _s) in enumerate(spool.entries)
+                       if problem.segment_no is not None and a <= problem.segment_no <= b]
+                targets = hit or list(range(len(spool.entries)))  # an envelope problem fails them all
+                for n in targets:
+                    outcome = spool.entries[n][0]
+                    if outcome.status == OutcomeStatus.BILLED:
+                        outcome.status = OutcomeStatus.REJECTED
+                        outcome.reason = "ig_invalid"
+                        outcome.detail = f"segment {problem.segment_no or '-'}: {problem.message}"
+                        outcome.output = None
+                    drop.add(n)
+        keep = [n for n in range(len(spool.entries)) if n not in drop]
+        try:
+            if not keep:
+                spool.tmp.unlink(missing_ok=True)
+                for outcome, *_ in spool.entries:
+                    outcome.output = None
+                return
+            if drop:
+                _rewrite(spool, keep)
+            else:
+                _publish(spool.tmp, spool.final)
+        except OSError as exc:
+            spool.tmp.unlink(missing_ok=True)
+            for n in keep:
+                outcome = spool.entries[n][0]
+                outcome.status, outcome.reason, outcome.output = OutcomeStatus.REJECTED, "write_failed", None
+                outcome.detail = f"the output file could not be written: {exc.strerror or exc}"
+
+
+def _hold_for_file(outcome: ClaimOutcome) -> None:
+    outcome.status = OutcomeStatus.HELD
+    outcome.reason = "input_file_error"
+    outcome.detail = "the claim file it came from is malformed; nothing from it is billed"
+    outcome.output = None
+
+
+def _ig_problems(path: Path):
+    from edi.pyx12check import validate_file
+
+    return validate_file(path)
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """fsync the finished spool and rename it into place."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    dir_fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _rewrite(spool: _Spool, keep: list[int]) -> None:
+    """Write the spool again without the dropped claims (same ISA13), then remove the spool."""
+    wanted = set(keep)
+    with atomic_output(spool.final) as fh:
+        writer = Claim837Writer(fh, spool.info, CounterControlNumbers(start=spool.isa))
+        writer.start()
+        writer.begin_transaction(spool.header)
+        for n, claim in enumerate(X12Reader(spool.tmp, only="837")):
+            if n in wanted:
+                writer.write_claim(claim)
+        writer.finish()
+    spool.tmp.unlink(missing_ok=True)
+
+
+def _member_id(claim: Claim) -> str | None:
+    sub = claim.subscriber.subscriber if claim.subscriber is not None else None
+    return sub.name.id if sub is not None else None
+
+
+def _before_adjudication(remits: ClaimRemits) -> tuple[str, str, str] | None:
+    """Outcomes decided before any standing adjudication is looked at."""
+    if remits.adjudications:
+        return None
+    if remits.reversal_pending:
+        return "held", "reversal_pending", "the payment was reversed and no corrected adjudication has arrived"
+    statuses = {r.status for r in remits.denied}
+    if ClaimStatus.DENIED in statuses:
+        return "held", "patient_not_identified", "the payer could not identify the patient (CLP02=4); check eligibility"
+    if ClaimStatus.NOT_OUR_CLAIM in statuses:
+        return "held", "not_payer_claim", "the payer says the claim is not theirs (CLP02=23)"
+    if remits.predeterminations:
+        return "skipped", "predetermination_only", "only a predetermination (CLP02=25) was received"
+    return "held", "awaiting_remittance", "no standing adjudication among the inputs"
+
+
+def _assign(chain: PayerChain, remits: ClaimRemits) -> tuple[str, str] | None:
+    """Put each payer's adjudication on the payer at the level its CLP02 says it paid at."""
+    for adj in remits.adjudications:
+        payer = chain.at(adj.level)
+        if payer is None:
+            return "coverage_conflict", f"payer {adj.payer} adjudicated at level {adj.level}, which the claim does not list"
+        if payer.existing:
+            continue  # the original claim already carries this adjudication
+        payer.adjudication = adj
+    return None
+
+
+def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo) -> tuple[str, str, str] | None:
+    for payer in fresh:
+        payment = payer.adjudication.payment
+        if payment.name("PR") is not None:
+            return "held", "other_payer_primary", f"payer {payer.payer_id} names another payer as primary (NM1*PR)"
+        reasons = {r for c in payment.adjustments for r, _a, _q in c.trios()}
+        reasons |= {r for s in payment.services for c in s.adjustments for r, _a, _q in c.trios()}
+        hit = reasons & OTHER_PAYER_REASONS
+        if hit:
+            return "held", "other_payer_primary", (f"payer {payer.payer_id} adjusted with CARC "
+                                                   f"{', '.join(sorted(hit))}: another payer should pay first")
+        charge = payment.clp.charge
+        if charge > claim.charge:
+            return "held", "claim_mismatch", (f"payer {payer.payer_id} adjudicated a charge of {charge}, "
+                                              f"the claim is for {claim.charge}")
+        if charge < claim.charge:
+            return "held", "adjudication_incomplete", (f"payer {payer.payer_id} adjudicated {charge} of "
+                                                       f"{claim.charge}: a split part is missing")
+        if _patient_differs(claim, payment):
+            return "held", "claim_mismatch", f"payer {payer.payer_id} answered for a different patient"
+    payment = top.adjudication.payment if top.adjudication is not None else None
+    if payment is not None and payment.clp.status in FORWARDED:
+        carrier = payment.name("TT")
+        if carrier is not None:
+            return "skipped", "crossover_done", (f"payer {top.payer_id} forwarded the claim to "
+                                                 f"{carrier.id or 'another payer'} (crossover)")
+    return None
+
+
+def _patient_differs(claim: Claim, payment: ClaimPayment) -> bool:
+    """The 835 patient's last name against the claim's patient (both present, case-insensitive)."""
+    qc = payment.name("QC")
+    party = claim.patient.name if claim.patient is not None else (
+        claim.subscriber.subscriber if claim.subscriber is not None else None)
+    if qc is None or party is None or not qc.last_or_org_name or not party.name.last_or_org_name:
+        return False
+    return qc.last_or_org_name.strip().upper() != party.name.last_or_org_name.strip().upper()
+
+
+def run_secondary(claims: Iterable[Path], remits: Iterable[Path], options: SecondaryOptions,
+                  coverage: Path | None = None) -> RunReport:
+    """Library entry point: what `cob secondary` does, returning the report."""
+    return SecondaryRun(list(claims), list(remits), options, coverage).run()
