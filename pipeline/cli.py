@@ -172,6 +172,8 @@ def _party(value: str | None) -> "EnvParty | None":
               help="835 remittance file or folder from the primary (and later) payers (repeatable).")
 @click.option("--coverage", type=click.Path(exists=True, dir_okay=False),
               help="Coverage roster (JSON or CSV) for claims whose original lists no other payer.")
+@click.option("--order-facts", type=click.Path(exists=True, dir_okay=False),
+              help="Order-of-benefits facts per claim or member (JSON); claims billed against the rules are held.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the new 837P files, one interchange per destination payer.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
@@ -179,7 +181,8 @@ def _party(value: str | None) -> "EnvParty | None":
 @click.option("--receiver", help="ISA receiver as QUALIFIER:ID (default: the original file's ISA receiver).")
 @click.option("--control-start", default=1, show_default=True, type=click.IntRange(1, 999_999_999),
               help="First ISA13/GS06 control number to use.")
-def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | None, out_dir: str,
+def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | None, order_facts: str | None,
+              out_dir: str,
               report_path: str | None, sender: str | None, receiver: str | None, control_start: int) -> None:
     """Build secondary (or tertiary) 837P claims from original claims and the payers' 835s.
 
@@ -197,7 +200,8 @@ def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | 
         click.echo(note, err=True)
     options = SecondaryOptions(out_dir=Path(out_dir), sender=_party(sender), receiver=_party(receiver),
                                control_start=control_start)
-    report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None)
+    report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None,
+                           Path(order_facts) if order_facts else None)
     if report_path:
         with atomic_output(report_path) as fh:
             fh.write(report.to_json())

@@ -30,6 +30,7 @@ from schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
 from .checks import check_claim
 from .cob import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain
 from .consolidate import ClaimRemits, RemitIndex
+from .expected import OrderFacts, OrderFactsError, check_order, expected_payment, is_medicare, load_order_facts, terms_for
 from .match import LineMatch, check_coverage, match_lines
 
 FORWARDED = {ClaimStatus.PRIMARY_FORWARDED, ClaimStatus.SECONDARY_FORWARDED, ClaimStatus.TERTIARY_FORWARDED}
@@ -89,6 +90,7 @@ class SecondaryRun:
     remits: list[Path]
     options: SecondaryOptions
     coverage: Path | None = None
+    order_facts: Path | None = None
     inputs: list[InputResult] = field(default_factory=list)
     outcomes: list[ClaimOutcome] = field(default_factory=list)
 
@@ -108,6 +110,14 @@ class SecondaryRun:
                 self.inputs.append(InputResult(file=str(self.coverage), kind="roster", status="ok"))
             except RosterError as exc:
                 self.inputs.append(InputResult(file=str(self.coverage), kind="roster", status="error",
+                                               error=str(exc)))
+        self.facts: OrderFacts | None = None
+        if self.order_facts is not None:
+            try:
+                self.facts = load_order_facts(self.order_facts)
+                self.inputs.append(InputResult(file=str(self.order_facts), kind="unknown", status="ok"))
+            except OrderFactsError as exc:
+                self.inputs.append(InputResult(file=str(self.order_facts), kind="unknown", status="error",
                                                error=str(exc)))
         seen: set[str] = set()
         for path in self.claims:
@@ -159,7 +169,7 @@ class SecondaryRun:
         self.outcomes.append(outcome)
         if built is None or destination is None:
             return
-        spool = self._spool(destination.payer_id, claim)
+        spool = self._spool(destination, claim)
         outcome.output = str(spool.final)
         spool.add(built, outcome, source)
 
@@ -205,6 +215,12 @@ class SecondaryRun:
             if not match.ok:
                 return result("held", match.problem, f"payer {payer.payer_id}: {match.detail}", destination)
             matches[payer.level] = match
+        msp_type = None
+        request = self.facts.lookup(claim_id, _member_id(claim)) if self.facts is not None else None
+        if request is not None:
+            conflict, msp_type = check_order(request, [p.payer_id for p in chain.payers])
+            if conflict is not None:
+                return result("held", "order_of_benefits", conflict, destination)
         if top.adjudication is not None and patient_responsibility(top.adjudication.payment) == 0:
             return result("skipped", "nothing_left_to_bill",
                           f"payer {top.payer_id} left no patient responsibility to bill on", destination)
@@ -213,6 +229,9 @@ class SecondaryRun:
         except CannotBuild as exc:
             status = "rejected" if exc.reason == "balancing_failed" else "held"
             return result(status, exc.reason, exc.detail, destination)
+        if msp_type is not None and is_medicare(destination.sbr.filing_indicator) \
+                and built.subscriber.sbr.insurance_type is None:
+            built.subscriber.sbr.insurance_type = msp_type  # the rules say why Medicare is not first
         findings = check_claim(built)
         if findings:
             detail = "; ".join(f.message for f in findings[:3])
@@ -223,11 +242,18 @@ class SecondaryRun:
                                       f"{destination.sequence.name.lower().replace('_', ' ')} payer",
                                destination_payer=destination.payer_id, source_payer=top.payer_id,
                                payer_sequence=destination.sequence.value)
+        terms = terms_for(roster or [], destination.payer_id)
+        if terms is not None and top.adjudication is not None:
+            estimate = expected_payment(top.adjudication.payment, terms)
+            if estimate is not None:
+                outcome.expected_payment = estimate.secondary_pays
+                outcome.patient_balance = estimate.patient_balance
         return outcome, built, destination
 
     # ------------------------------------------------------------------------------------------ output
 
-    def _spool(self, payer_id: str, claim: Claim) -> _Spool:
+    def _spool(self, destination: PayerInfo, claim: Claim) -> _Spool:
+        payer_id = destination.payer_id
         spool = self.spools.get(payer_id)
         if spool is None:
             env = claim.header.envelope if claim.header is not None else None
@@ -235,7 +261,8 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = _Spool(self.options.out_dir, payer_id, self.next_isa, info, claim.header, self.when)
+            spool = _Spool(self.options.out_dir, payer_id, self.next_isa, info,
+                           _readdressed(claim.header, claim, destination), self.when)
             self.next_isa += 1
             self.spools[payer_id] = spool
         return spool
@@ -276,6 +303,23 @@ class SecondaryRun:
                 outcome = spool.entries[n][0]
                 outcome.status, outcome.reason, outcome.output = OutcomeStatus.REJECTED, "write_failed", None
                 outcome.detail = f"the output file could not be written: {exc.strerror or exc}"
+
+
+def _readdressed(header: TransactionHeader, claim: Claim, destination: PayerInfo) -> TransactionHeader:
+    """1000B names the receiver; when the original named the payer it billed, name the new payer instead
+    (a clearinghouse named there stays)."""
+    receiver = header.receiver
+    old_payer = claim.payer
+    if receiver is None or old_payer is None:
+        return header
+    same = (receiver.name.id and receiver.name.id == old_payer.name.id) or \
+        (receiver.name.last_or_org_name and receiver.name.last_or_org_name == old_payer.name.last_or_org_name)
+    if not same:
+        return header
+    name = receiver.name.model_copy(update={"last_or_org_name": destination.payer.name.last_or_org_name,
+                                            "id": destination.payer_id})
+    parties = [p.model_copy(update={"name": name}) if p is receiver else p for p in header.parties]
+    return header.model_copy(update={"parties": parties})
 
 
 def _hold_for_file(outcome: ClaimOutcome) -> None:
@@ -390,6 +434,6 @@ def _patient_differs(claim: Claim, payment: ClaimPayment) -> bool:
 
 
 def run_secondary(claims: Iterable[Path], remits: Iterable[Path], options: SecondaryOptions,
-                  coverage: Path | None = None) -> RunReport:
+                  coverage: Path | None = None, order_facts: Path | None = None) -> RunReport:
     """Library entry point: what `cob secondary` does, returning the report."""
-    return SecondaryRun(list(claims), list(remits), options, coverage).run()
+    return SecondaryRun(list(claims), list(remits), options, coverage, order_facts).run()

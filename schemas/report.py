@@ -23,6 +23,7 @@ follow the same rule (the reader's and the checks' messages already do).
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, Optional
 
@@ -64,6 +65,7 @@ class Reason(StrEnum):
     ORIGINAL_CLAIM_MISSING = "original_claim_missing"
     COVERAGE_CONFLICT = "coverage_conflict"
     INPUT_FILE_ERROR = "input_file_error"
+    ORDER_OF_BENEFITS = "order_of_benefits"
     # rejected
     BALANCING_FAILED = "balancing_failed"
     IG_INVALID = "ig_invalid"
@@ -102,6 +104,7 @@ REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
     Reason.ORIGINAL_CLAIM_MISSING: (_H, "A remittance arrived for a claim whose original 837P was not supplied."),
     Reason.COVERAGE_CONFLICT: (_H, "The claim and the coverage roster disagree about the other payers."),
     Reason.INPUT_FILE_ERROR: (_H, "The claim's original 837P file is malformed; nothing from it is billed."),
+    Reason.ORDER_OF_BENEFITS: (_H, "The order-of-benefits rules put another payer first; fix the order of payers."),
     Reason.BALANCING_FAILED: (_R, "The built claim failed the COB balancing checks; a defect to investigate."),
     Reason.IG_INVALID: (_R, "The built claim failed implementation-guide validation; a defect to investigate."),
     Reason.WRITE_FAILED: (_R, "The claim could not be written to its output file."),
@@ -138,6 +141,8 @@ class ClaimOutcome(_Report):
     output: Optional[str] = None
     source_payer: Optional[str] = None
     payer_sequence: Optional[str] = None
+    expected_payment: Optional[Decimal] = None  # the destination payer's expected payment (benefit terms given)
+    patient_balance: Optional[Decimal] = None  # what the patient owes after it
 
     @model_validator(mode="after")
     def _known_reason(self) -> "ClaimOutcome":

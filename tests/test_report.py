@@ -62,7 +62,7 @@ def test_json_shape_is_exact(report: RunReport):
     assert list(doc) == ["inputs", "claims", "summary"]
     assert [list(i) for i in doc["inputs"]] == [["file", "kind", "status", "error"]] * 4
     claim_keys = ["claim_id", "status", "reason", "detail", "destination_payer", "output",
-                  "source_payer", "payer_sequence"]
+                  "source_payer", "payer_sequence", "expected_payment", "patient_balance"]
     assert all(list(c) == claim_keys for c in doc["claims"])  # absent values are null, keys always there
     assert list(doc["summary"]) == ["claims", "billed", "skipped", "held", "rejected", "inputs", "input_errors",
                                     "outputs", "by_reason"]
@@ -70,7 +70,8 @@ def test_json_shape_is_exact(report: RunReport):
     assert doc["inputs"][2]["error"] == "segment 12 (CLP): CLP02 is required"
     assert doc["claims"][0] == {
         "claim_id": "PCN1", "status": "billed", "reason": "secondary_billed", "detail": "detail PCN1",
-        "destination_payer": "SECPAY", "output": "out/SECPAY.837", "source_payer": "11111", "payer_sequence": "S"}
+        "destination_payer": "SECPAY", "output": "out/SECPAY.837", "source_payer": "11111", "payer_sequence": "S",
+        "expected_payment": None, "patient_balance": None}
     assert doc["claims"][3]["output"] is None and doc["claims"][3]["status"] == "skipped"
     assert doc["summary"]["outputs"] == {"out/MCD01.837": 1, "out/SECPAY.837": 2}
 
@@ -114,8 +115,8 @@ def test_every_reason_has_a_status_and_description():
                                 "nothing_left_to_bill", "predetermination_only"],
         OutcomeStatus.HELD: ["adjudication_incomplete", "ambiguous_line_match", "awaiting_remittance",
                              "cannot_represent", "claim_mismatch", "coverage_conflict", "input_file_error",
-                             "line_charge_mismatch",
-                             "not_payer_claim", "original_claim_missing", "other_payer_primary",
+                             "line_charge_mismatch", "not_payer_claim", "order_of_benefits",
+                             "original_claim_missing", "other_payer_primary",
                              "patient_not_identified", "reversal_pending"],
         OutcomeStatus.REJECTED: ["balancing_failed", "ig_invalid", "write_failed"],
     }

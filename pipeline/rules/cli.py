@@ -139,13 +139,10 @@ def render_order_text(result: OrderResult, request: OrderRequest, rule_set: Rule
 
 
 def inputs_from_remit(remit: Path, coverage: Path | None) -> list[EstimateInput]:
-    """SEAM for the lead: build estimate inputs from a primary 835 and the coverage roster.
+    """Estimate inputs from an 835 and the coverage roster (the next payer's `benefit_terms`)."""
+    from pipeline.expected import estimate_inputs
 
-    Plug in here: read the 835 (edi.read835) into ClaimPayments, map each to a ``PrimaryAdjudication``
-    (CLP03 charge, CLP04 paid, PR CAS split by CARC 1/2/3 and non-covered, CO total), and take the next
-    payer's ``BenefitTerms`` from the roster entry of the payer ``determine_order`` puts next.
-    """
-    raise NotImplementedError("--remit/--coverage are not wired yet (the 835 reader is pending); use --adjudication")
+    return estimate_inputs(remit, coverage)
 
 
 @click.command("estimate")
@@ -154,8 +151,9 @@ def inputs_from_remit(remit: Path, coverage: Path | None) -> list[EstimateInput]
     type=click.Path(dir_okay=False, path_type=Path),
     help='JSON list of primary adjudications, each with the next payer\'s "terms".',
 )
-@click.option("--remit", type=click.Path(dir_okay=False, path_type=Path), help="Primary 835 (not wired yet).")
-@click.option("--coverage", type=click.Path(dir_okay=False, path_type=Path), help="Coverage roster (not wired yet).")
+@click.option("--remit", type=click.Path(dir_okay=False, path_type=Path), help="The payer's 835.")
+@click.option("--coverage", type=click.Path(dir_okay=False, path_type=Path),
+              help="Coverage roster whose entries give the next payer's benefit_terms.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def estimate(adjudication: Path | None, remit: Path | None, coverage: Path | None, fmt: str) -> None:
     """Expected payment of the next payer and the patient's final balance, per claim.
@@ -165,10 +163,15 @@ def estimate(adjudication: Path | None, remit: Path | None, coverage: Path | Non
     if remit is not None or coverage is not None:
         if remit is None:
             _fail("estimate", coverage, "--coverage needs --remit")  # type: ignore[arg-type]
+        from edi.errors import X12SyntaxError
+        from schemas.coverage import RosterError
+
         try:
             inputs = inputs_from_remit(remit, coverage)
-        except NotImplementedError as exc:
-            _fail("estimate", remit, str(exc))
+        except X12SyntaxError as exc:
+            _fail("estimate", remit, exc.error.message)
+        except RosterError as exc:
+            _fail("estimate", coverage, str(exc))  # type: ignore[arg-type]
     elif adjudication is None:
         _fail("estimate", "-", "give --adjudication FILE")
     else:

@@ -227,10 +227,36 @@ def test_estimate_bad_input_exit_2(write):
     assert path in result.stderr and '[0] (id "C1").paid' in result.stderr
 
 
-def test_estimate_remit_seam_is_not_wired_yet(write):
+REMIT_835 = (
+    "ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *260301*1200*^*00501*000000001*0*P*:~"
+    "GS*HP*PAYER*CLINIC*20260301*1200*1*X*005010X221A1~ST*835*0001~BPR*I*116*C*CHK************20260301~"
+    "TRN*1*T1*1999999999~N1*PR*PRIMARY PLAN~N3*1 MAIN ST~N4*CITY*IL*60601~REF*2U*11111~"
+    "PER*BL*EDI*TE*5555550100~N1*PE*NORTHWIND CLINIC*XX*1234567893~LX*1~"
+    "CLP*PCN123*1*250*116*34*12*ICN987~NM1*QC*1*TESTER*ALEX****MI*PRIM123~"
+    "SVC*HC:99214*200*100**1~CAS*CO*45*80~CAS*PR*3*20~REF*6R*L1~"
+    "SVC*HC:87880:QW*50*16**2~CAS*CO*45*20~CAS*PR*1*10**2*4~REF*6R*L2~SE*21*0001~GE*1*1~IEA*1*000000001~")
+
+
+def test_estimate_from_remit_and_roster(write):
+    roster = {"coverages": [{"member_id": "PRIM123", "sequence": "S", "payer_name": "SECOND PAYER INC",
+                             "payer_id": "SECPAY", "subscriber_last_name": "TESTER", "subscriber_id": "SEC1",
+                             "relationship": "18", "filing_indicator": "CI",
+                             "benefit_terms": {"method": "medigap", "medigap_plan": "G"}}]}
+    result = run(estimate, "--remit", write(REMIT_835, "remit.835"), "--coverage", write(roster, "roster.json"),
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    (est,) = json.loads(result.stdout)["estimates"]
+    # PR 34 = deductible (PR1) 10 + coinsurance (PR2) 4 + copay (PR3) 20; Medigap plan G leaves the Part B
+    # deductible to the patient and pays coinsurance and copay: 4 + 20 = 24; the patient keeps 10
+    assert est["claim_id"] == "PCN123"
+    assert est["secondary_pays"] in ("24", "24.00")
+    assert est["patient_balance"] in ("10", "10.00")
+
+
+def test_estimate_bad_remit_is_a_located_usage_error(write):
     result = run(estimate, "--remit", write("ISA*...", "remit.835"))
     assert result.exit_code == 2
-    assert "not wired yet" in result.stderr
+    assert "remit.835" in result.stderr and "ISA" in result.stderr
 
 
 def test_estimate_needs_an_input():
