@@ -4,13 +4,14 @@ A payer may answer one claim several times: a payment, later a reversal (CLP02=2
 a claim split into parts (same CLP01, Medicare flags it with MA15); a predetermination (CLP02=25) that
 is not an adjudication at all. Only the latest standing adjudication may feed the next payer's claim.
 
-Claim payments are kept as compact JSON (without their payment header, which is shared and kept once)
+Claim payments are kept as compressed JSON (without their payment header, which is shared and kept once)
 so that tens of thousands of remits fit in modest memory; a payment is validated back into its model
 only when its claim is processed.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable
@@ -58,10 +59,10 @@ class RemitRecord:
     header_key: int
     split: bool
     file: str
-    payload: str  # ClaimPayment JSON without the header
+    payload: bytes  # ClaimPayment JSON without the header, zlib-compressed (a night's remits stay small)
 
     def payment(self, headers: dict[int, PaymentHeader]) -> ClaimPayment:
-        payment = ClaimPayment.model_validate_json(self.payload)
+        payment = ClaimPayment.model_validate_json(zlib.decompress(self.payload))
         payment.header = headers.get(self.header_key)
         return payment
 
@@ -106,31 +107,40 @@ class RemitIndex:
     def __init__(self) -> None:
         self.records: dict[str, list[RemitRecord]] = {}
         self.headers: dict[int, PaymentHeader] = {}
-        self._header_ids: dict[int, int] = {}
         self._sequence = 0
 
     def add_file(self, file: str, payments: Iterable[ClaimPayment]) -> int:
-        """Add the claim payments of one (fully read, valid) 835 file; returns how many."""
-        count = 0
+        """Add the claim payments of one 835 file; returns how many.
+
+        `payments` may be a lazy reader: each payment is reduced to a compact record as it comes, and
+        the file's records join the index only when the whole file was read, so a file that fails
+        half-way adds nothing (and no file is ever held in memory as models).
+        """
+        staged: list[RemitRecord] = []
+        header_ids: dict[int, int] = {}
+        new_headers: dict[int, PaymentHeader] = {}
+        sequence = self._sequence
         for payment in payments:
             header = payment.header
-            key = self._header_ids.get(id(header))
+            key = header_ids.get(id(header))
             if key is None:
-                key = len(self.headers)
-                self._header_ids[id(header)] = key
-                self.headers[key] = header
+                key = len(self.headers) + len(new_headers)
+                header_ids[id(header)] = key
+                new_headers[key] = header
             clp = payment.clp
             split = any(getattr(payment.moa, f"remark{i}", None) == SPLIT_REMARK for i in range(1, 6)) \
                 if payment.moa else False
-            self._sequence += 1
-            self.records.setdefault(clp.patient_control_number, []).append(RemitRecord(
+            sequence += 1
+            staged.append(RemitRecord(
                 claim_id=clp.patient_control_number, status=clp.status, payer=payer_key(header),
                 payer_claim_number=clp.payer_claim_control_number or "", charge=clp.charge, paid=clp.paid,
-                sequence=self._sequence, header_key=key, split=split, file=file,
-                payload=payment.model_dump_json(exclude={"header"}, exclude_none=True)))
-            count += 1
-        self._header_ids.clear()  # ids of freed headers could be reused by later objects
-        return count
+                sequence=sequence, header_key=key, split=split, file=file,
+                payload=zlib.compress(payment.model_dump_json(exclude={"header"}, exclude_none=True).encode(), 1)))
+        self.headers.update(new_headers)
+        self._sequence = sequence
+        for record in staged:
+            self.records.setdefault(record.claim_id, []).append(record)
+        return len(staged)
 
     def claim_ids(self) -> list[str]:
         return list(self.records)

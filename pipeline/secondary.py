@@ -134,8 +134,9 @@ class SecondaryRun:
     # ------------------------------------------------------------------------------------------ inputs
 
     def _read_remit(self, path: Path) -> None:
+        payments = (p for p in X12Reader(path, only="835") if isinstance(p, ClaimPayment))
         try:
-            payments = [p for p in X12Reader(path, only="835") if isinstance(p, ClaimPayment)]
+            self.index.add_file(str(path), payments)  # all or nothing: a bad file adds no payment
         except X12SyntaxError as exc:
             self.inputs.append(InputResult(file=str(path), kind="835", status="error", error=str(exc.error)))
             return
@@ -143,7 +144,6 @@ class SecondaryRun:
             self.inputs.append(InputResult(file=str(path), kind="835", status="error",
                                            error=f"{path}: cannot read: {exc.strerror or exc}"))
             return
-        self.index.add_file(str(path), payments)
         self.inputs.append(InputResult(file=str(path), kind="835", status="ok"))
 
     def _read_claims(self, path: Path, seen: set[str]) -> None:
