@@ -208,6 +208,14 @@ class Claim837Writer:
         self.claims += 1
 
 
+def file_mode() -> int:
+    """The mode a plain `open()` would give a new file (mkstemp's 0600 would hide outputs from the
+    clearinghouse's upload user)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[IO[str]]:
     """A text file that appears at `path` only when complete: temp file in the same folder, fsync, rename.
@@ -217,6 +225,7 @@ def atomic_output(path: str | Path) -> Iterator[IO[str]]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, file_mode())
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh

@@ -262,8 +262,12 @@ def check_destination_in_2320(claim: Claim) -> Iterator[Finding]:
     destination = claim.payer.id if claim.payer else None
     if not destination:
         return
+    member = claim.subscriber.subscriber.name.id if claim.subscriber and claim.subscriber.subscriber else None
     for op in claim.other_payers:
-        if op.payer_id == destination:
+        # the same payer may cover the patient under a second policy (another member id): that is a
+        # different coverage, not the destination listed twice
+        other_member = op.subscriber.name.id if op.subscriber else None
+        if op.payer_id == destination and (other_member is None or member is None or other_member == member):
             yield _finding(claim, "destination_in_2320",
                            f"2320 SBR01 {op.sbr.payer_sequence.value} names the destination payer {destination}",
                            destination)

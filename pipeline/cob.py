@@ -64,6 +64,7 @@ class PayerInfo:
 @dataclass
 class PayerChain:
     payers: list[PayerInfo] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # the roster and the claim disagree
 
     def at(self, level: int) -> PayerInfo | None:
         return next((p for p in self.payers if p.level == level), None)
@@ -87,8 +88,12 @@ def payer_chain(claim: Claim, roster: list[RosterCoverage] | None = None) -> Pay
                                       other.subscriber, other.payer, source=other,
                                       existing=other.paid_amount is not None))
     for cov in roster or []:
-        if chain.at(cov.sequence.rank) is None:
+        known = chain.at(cov.sequence.rank)
+        if known is None:
             chain.payers.append(_from_roster(cov))
+        elif known.payer_id != cov.payer_id:
+            chain.conflicts.append(f"the roster names payer {cov.payer_id} at level {cov.sequence.value}, "
+                                   f"the claim names {known.payer_id}")
     chain.payers.sort(key=lambda p: p.level)
     return chain
 

@@ -93,7 +93,7 @@ class ClaimRemits:
     predeterminations: int = 0
     reversed_pairs: int = 0
     orphan_reversals: int = 0  # reversals of a payment not among the inputs
-    conflicts: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # payers disagreeing about the order of benefits
 
     @property
     def reversal_pending(self) -> bool:
@@ -190,13 +190,15 @@ def consolidate(claim_id: str, records: list[RemitRecord], headers: dict[int, Pa
 
 
 def _reversed(reversal: RemitRecord, standing: list[RemitRecord]) -> RemitRecord | None:
-    """The standing payment a reversal cancels: same payer claim number, else same negated charge."""
-    for record in reversed(standing):
-        if reversal.payer_claim_number and record.payer_claim_number == reversal.payer_claim_number:
-            return record
-    for record in reversed(standing):
-        if record.charge == -reversal.charge and record.paid == -reversal.paid:
-            return record
+    """The standing payment a reversal cancels: the one it negates (amounts) under the same payer claim
+    number, else the same claim number, else the same negated amounts. Amounts come first because a
+    payer may reuse the claim number for the correction and list the correction before the reversal."""
+    negates = lambda r: r.charge == -reversal.charge and r.paid == -reversal.paid  # noqa: E731
+    same_number = lambda r: bool(reversal.payer_claim_number) and r.payer_claim_number == reversal.payer_claim_number  # noqa: E731
+    for test in (lambda r: negates(r) and same_number(r), same_number, negates):
+        for record in reversed(standing):
+            if test(record):
+                return record
     return None
 
 
@@ -209,9 +211,10 @@ def _standing(level: int, standing: list[RemitRecord], headers: dict[int, Paymen
         return Adjudication(standing[-1].payer, level, merged.clp.status, merged, len(parts),
                             [r.file for r in standing])
     latest = standing[-1]
-    if len(standing) > 1:
-        out.conflicts.append(f"the level-{level} payer answered {len(standing)} times without a reversal; "
-                             "the latest answer is used")
+    if len(standing) > 1 and len({r.payer for r in standing}) > 1 and \
+            len({r.payer_claim_number for r in standing}) > 1:
+        out.conflicts.append(f"two payers ({', '.join(sorted({r.payer for r in standing}))}) both answered "
+                             f"at level {level} under different claim numbers")
     payment = latest.payment(headers)
     return Adjudication(latest.payer, level, payment.clp.status, payment, 1, [latest.file])
 

@@ -20,14 +20,14 @@ from typing import IO, Iterable
 from edi.envelope import CounterControlNumbers, Party as EnvParty
 from edi.errors import X12SyntaxError
 from edi.reader import X12Reader
-from edi.writer import Claim837Writer, InterchangeInfo, atomic_output
+from edi.writer import Claim837Writer, InterchangeInfo, atomic_output, file_mode
 from schemas.claim import Claim, TransactionHeader
 from schemas.codes import ClaimStatus
 from schemas.coverage import CoverageRoster, RosterError, load_roster
 from schemas.remit import ClaimPayment
 from schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
 
-from .checks import check_claim
+from .checks import check_claim, errors
 from .cob import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain
 from .consolidate import ClaimRemits, RemitIndex
 from .expected import OrderFacts, OrderFactsError, check_order, expected_payment, is_medicare, load_order_facts, terms_for
@@ -36,6 +36,8 @@ from .match import LineMatch, check_coverage, match_lines
 FORWARDED = {ClaimStatus.PRIMARY_FORWARDED, ClaimStatus.SECONDARY_FORWARDED, ClaimStatus.TERTIARY_FORWARDED}
 OTHER_PAYER_REASONS = {"22", "109"}
 BILLED_REASON = {2: "secondary_billed"}
+#: check codes that are COB balancing (reference §1.9); the others are situational rules (§3.8)
+BALANCING_CODES = {"claim_charge", "line_balance", "claim_vs_lines", "claim_balance", "missing_line_adjudication"}
 
 
 @dataclass
@@ -61,6 +63,7 @@ class _Spool:
             "purpose_code": "00", "transaction_type": "CH"})})
         self.final = out_dir / f"{_safe(payer_id)}-{isa:09d}.837"
         fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".spool", dir=out_dir)
+        os.fchmod(fd, file_mode())
         self.tmp = Path(tmp)
         self.fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.writer = Claim837Writer(self.fh, info, CounterControlNumbers(start=isa))
@@ -191,6 +194,8 @@ class SecondaryRun:
         chain = payer_chain(claim, roster)
         if not chain.payers:
             return result("held", "claim_mismatch", "the claim has no subscriber or payer level")
+        if chain.conflicts:
+            return result("held", "coverage_conflict", chain.conflicts[0])
         problem = _assign(chain, remits)
         if problem is not None:
             return result("held", *problem)
@@ -202,10 +207,10 @@ class SecondaryRun:
                           f"the payer at level {missing[0]} has not adjudicated, a later payer has")
         fresh = [p for p in chain.payers if p.adjudication is not None]
         top = chain.at(highest)
-        stop = _stop_conditions(claim, fresh, top)
+        destination = chain.at(highest + 1)
+        stop = _stop_conditions(claim, fresh, top, chain, destination)
         if stop is not None:
             return result(*stop)
-        destination = chain.at(highest + 1)
         if destination is None:
             return result("skipped", "no_further_coverage",
                           f"no payer after level {highest} is known for this claim")
@@ -232,14 +237,17 @@ class SecondaryRun:
         if msp_type is not None and is_medicare(destination.sbr.filing_indicator) \
                 and built.subscriber.sbr.insurance_type is None:
             built.subscriber.sbr.insurance_type = msp_type  # the rules say why Medicare is not first
-        findings = check_claim(built)
+        findings = errors(check_claim(built))
         if findings:
-            detail = "; ".join(f.message for f in findings[:3])
-            return result("rejected", "balancing_failed", detail, destination)
+            reason = "balancing_failed" if any(f.code in BALANCING_CODES for f in findings) else "cob_check_failed"
+            return result("rejected", reason, "; ".join(f.message for f in findings[:3]), destination)
         reason = BILLED_REASON.get(destination.level, "tertiary_billed")
-        outcome = ClaimOutcome(claim_id=claim_id, status="billed", reason=reason,
-                               detail=f"billed to payer {destination.payer_id} as "
-                                      f"{destination.sequence.name.lower().replace('_', ' ')} payer",
+        detail = f"billed to payer {destination.payer_id} as {destination.sequence.name.lower()} payer"
+        claim_pr = _claim_level_pr(fresh, matches)
+        if claim_pr:
+            detail += (f"; note: claim-level patient responsibility {claim_pr} is in the 2320 CAS but no "
+                       "line's AMT*EAF (line-level reporting)")
+        outcome = ClaimOutcome(claim_id=claim_id, status="billed", reason=reason, detail=detail,
                                destination_payer=destination.payer_id, source_payer=top.payer_id,
                                payer_sequence=destination.sequence.value)
         terms = terms_for(roster or [], destination.payer_id)
@@ -369,6 +377,8 @@ def _member_id(claim: Claim) -> str | None:
 def _before_adjudication(remits: ClaimRemits) -> tuple[str, str, str] | None:
     """Outcomes decided before any standing adjudication is looked at."""
     if remits.adjudications:
+        if remits.conflicts:
+            return "held", "coverage_conflict", remits.conflicts[0]
         return None
     if remits.reversal_pending:
         return "held", "reversal_pending", "the payment was reversed and no corrected adjudication has arrived"
@@ -394,7 +404,8 @@ def _assign(chain: PayerChain, remits: ClaimRemits) -> tuple[str, str] | None:
     return None
 
 
-def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo) -> tuple[str, str, str] | None:
+def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo, chain: PayerChain,
+                     destination: PayerInfo | None) -> tuple[str, str, str] | None:
     for payer in fresh:
         payment = payer.adjudication.payment
         if payment.name("PR") is not None:
@@ -417,10 +428,32 @@ def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo) -> tu
     payment = top.adjudication.payment if top.adjudication is not None else None
     if payment is not None and payment.clp.status in FORWARDED:
         carrier = payment.name("TT")
-        if carrier is not None:
+        if carrier is not None and _crossed_to_next(carrier, chain, destination):
             return "skipped", "crossover_done", (f"payer {top.payer_id} forwarded the claim to "
                                                  f"{carrier.id or 'another payer'} (crossover)")
     return None
+
+
+def _crossed_to_next(carrier, chain: PayerChain, destination: PayerInfo | None) -> bool:
+    """Was the claim forwarded to the payer we would bill next? Crossover ids (COBA ids) often match no
+    payer we know; then we assume it was, since billing it again would duplicate the claim. A carrier
+    that is a known *later* payer (e.g. the tertiary) does not stop the secondary claim."""
+    def same(payer: PayerInfo) -> bool:
+        name = (payer.payer.name.last_or_org_name or "").strip().upper()
+        return bool(carrier.id and carrier.id == payer.payer_id) or \
+            bool(name and name == (carrier.last_or_org_name or "").strip().upper())
+    if destination is not None and same(destination):
+        return True
+    return not any(same(p) for p in chain.payers)
+
+
+def _claim_level_pr(fresh: list[PayerInfo], matches: dict[int, LineMatch]):
+    """Claim-level PR of payers reported at line level: reference §3.5 says to flag it (no EAF holds it)."""
+    total = 0
+    for payer in fresh:
+        if matches.get(payer.level) is not None and matches[payer.level].services:
+            total += sum((c.total for c in payer.adjudication.payment.adjustments if c.group.value == "PR"), 0)
+    return total
 
 
 def _patient_differs(claim: Claim, payment: ClaimPayment) -> bool:

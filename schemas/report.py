@@ -68,6 +68,7 @@ class Reason(StrEnum):
     ORDER_OF_BENEFITS = "order_of_benefits"
     # rejected
     BALANCING_FAILED = "balancing_failed"
+    COB_CHECK_FAILED = "cob_check_failed"
     IG_INVALID = "ig_invalid"
     WRITE_FAILED = "write_failed"
 
@@ -106,6 +107,7 @@ REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
     Reason.INPUT_FILE_ERROR: (_H, "The claim's original 837P file is malformed; nothing from it is billed."),
     Reason.ORDER_OF_BENEFITS: (_H, "The order-of-benefits rules put another payer first; fix the order of payers."),
     Reason.BALANCING_FAILED: (_R, "The built claim failed the COB balancing checks; a defect to investigate."),
+    Reason.COB_CHECK_FAILED: (_R, "The built claim failed a COB situational check; a defect to investigate."),
     Reason.IG_INVALID: (_R, "The built claim failed implementation-guide validation; a defect to investigate."),
     Reason.WRITE_FAILED: (_R, "The claim could not be written to its output file."),
 }

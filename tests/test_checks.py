@@ -246,8 +246,17 @@ def test_missing_and_duplicate_payer_id(claim: Claim):
 
 
 def test_destination_in_2320(claim: Claim):
-    claim.other_payers.append(other_payer("T", "SECPAY"))
+    # the destination policy itself (payer SECPAY, member SEC123456 as in 2010BA) listed again as a 2320
+    listed_again = other_payer("T", "SECPAY")
+    listed_again.subscriber.name = listed_again.subscriber.name.model_copy(update={"id": "SEC123456"})
+    claim.other_payers.append(listed_again)
     assert found(claim) == [("destination_in_2320", "SECPAY", None)]
+
+
+def test_second_policy_with_the_destination_payer_is_not_the_destination(claim: Claim):
+    # same payer SECPAY, another member id (OTHER999): a different policy, allowed as a later payer
+    claim.other_payers.append(other_payer("T", "SECPAY"))
+    assert "destination_in_2320" not in [f.code for f in check_claim(claim)]
 
 
 # ------------------------------------------------------------------------------------------- CAS and SVD

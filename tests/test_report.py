@@ -118,7 +118,7 @@ def test_every_reason_has_a_status_and_description():
                              "line_charge_mismatch", "not_payer_claim", "order_of_benefits",
                              "original_claim_missing", "other_payer_primary",
                              "patient_not_identified", "reversal_pending"],
-        OutcomeStatus.REJECTED: ["balancing_failed", "ig_invalid", "write_failed"],
+        OutcomeStatus.REJECTED: ["balancing_failed", "cob_check_failed", "ig_invalid", "write_failed"],
     }
     assert all(r.description and "\n" not in r.description for r in Reason)
 
