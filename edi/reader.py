@@ -171,26 +171,19 @@ class X12Reader:
             obj = self._build(kind, raw, stack, ctx, comp, rep)
             if obj is not None:
                 ready.append(obj)
-        elif loop_id in kind.context:
-            ctx.pop(loop_id, None)
-            if loop_id == "2000B":
-                ctx.pop("2000C", None)
 
     def _context(self, kind: Kind, raw: RawLoop, ctx: dict, comp: str, rep: str | None) -> Any:
-        """Context model for an open context loop, validated once and shared by its claims."""
-        model = ctx.get(raw.loop_id)
-        if model is None or raw.model is None:
+        """Context model of a context loop, validated once (kept on its RawLoop) and shared by its claims."""
+        if raw.model is None:
             cls = kind.context[raw.loop_id]
             data = assemble(cls, raw, comp, rep)
             if raw.loop_id == "HEADER":
                 data["envelope"] = ctx["envelope"]
             try:
-                model = cls.model_validate(data)
+                raw.model = cls.model_validate(data)
             except ValidationError as exc:
                 self._fail(self._locate(exc, raw, comp, rep, None))
                 return None
-            raw.model = model
-            ctx[raw.loop_id] = model
         return raw.model
 
     def _build(self, kind: Kind, raw: RawLoop, stack: list[RawLoop], ctx: dict, comp: str,

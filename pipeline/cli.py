@@ -156,7 +156,8 @@ Examples:
 """
 
 
-def _party(value: str | None) -> "EnvParty | None":
+def _party(value: str | None):
+    """QUALIFIER:ID -> an envelope party (qualifier ZZ when only an id is given)."""
     from edi.envelope import Party as EnvParty
 
     if not value:

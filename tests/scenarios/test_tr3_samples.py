@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from conftest import sample
 from edi.reader import read_claims
