@@ -206,6 +206,9 @@ class SecondaryRun:
             return result("held", "adjudication_incomplete",
                           f"the payer at level {missing[0]} has not adjudicated, a later payer has")
         fresh = [p for p in chain.payers if p.adjudication is not None]
+        if not fresh:
+            return result("held", "awaiting_remittance",
+                          "the remittances only repeat adjudications the claim already carries")
         top = chain.at(highest)
         destination = chain.at(highest + 1)
         stop = _stop_conditions(claim, fresh, top, chain, destination)

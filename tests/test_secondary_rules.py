@@ -80,3 +80,12 @@ def test_secondary_claim_is_addressed_to_the_new_payer(tmp_path):
     receiver = claim.header.receiver.name
     assert (receiver.last_or_org_name, receiver.id) == ("SECOND PAYER INC", "SECPAY")
     assert claim.header.submitter.name.id == "SUBMIT01"
+
+
+def test_remit_that_repeats_an_adjudication_the_claim_carries_bills_nobody(tmp_path):
+    # cob-claim.837 is already the secondary claim (its 2320 P carries 11111's adjudication); the
+    # primary's 835 adds nothing new, so nobody is billed (above all not SECPAY a second time)
+    report = run_secondary([DATA / "cob-claim.837"], [REMIT], SecondaryOptions(out_dir=tmp_path / "out"))
+    (outcome,) = report.claims
+    assert (outcome.status, outcome.reason) == ("held", "awaiting_remittance")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").glob("*.837")) == []
