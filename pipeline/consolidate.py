@@ -57,11 +57,12 @@ class RemitRecord:
     paid: Decimal
     sequence: int  # arrival order across all inputs (files in the order given)
     header_key: int
+    paid_on: int  # ordinal of the payment date (BPR16, else DTM*405); 0 when unknown
     split: bool
     file: str
     payload: bytes  # ClaimPayment JSON without the header, zlib-compressed (a night's remits stay small)
 
-    def payment(self, headers: dict[int, PaymentHeader]) -> ClaimPayment:
+    def payment(self, headers: "HeaderStore") -> ClaimPayment:
         payment = ClaimPayment.model_validate_json(zlib.decompress(self.payload))
         payment.header = headers.get(self.header_key)
         return payment
@@ -101,12 +102,35 @@ class ClaimRemits:
         return not self.adjudications and (self.reversed_pairs > 0 or self.orphan_reversals > 0)
 
 
+class HeaderStore:
+    """Payment headers kept compressed (a night's 835s can carry thousands), validated back on demand."""
+
+    def __init__(self) -> None:
+        self._data: list[bytes] = []
+        self._cache: dict[int, PaymentHeader] = {}
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def add(self, header: PaymentHeader) -> int:
+        self._data.append(zlib.compress(header.model_dump_json(exclude_none=True).encode(), 1))
+        return len(self._data) - 1
+
+    def get(self, key: int) -> PaymentHeader | None:
+        header = self._cache.get(key)
+        if header is None and 0 <= key < len(self._data):
+            if len(self._cache) > 256:
+                self._cache.clear()
+            header = self._cache[key] = PaymentHeader.model_validate_json(zlib.decompress(self._data[key]))
+        return header
+
+
 class RemitIndex:
     """All claim payments of the inputs, by CLP01; built once, consulted per claim."""
 
     def __init__(self) -> None:
         self.records: dict[str, list[RemitRecord]] = {}
-        self.headers: dict[int, PaymentHeader] = {}
+        self.headers = HeaderStore()
         self._sequence = 0
 
     def add_file(self, file: str, payments: Iterable[ClaimPayment]) -> int:
@@ -117,16 +141,17 @@ class RemitIndex:
         half-way adds nothing (and no file is ever held in memory as models).
         """
         staged: list[RemitRecord] = []
-        header_ids: dict[int, int] = {}
-        new_headers: dict[int, PaymentHeader] = {}
+        header_keys: dict[int, int] = {}
+        new_headers: list[PaymentHeader] = []
         sequence = self._sequence
         for payment in payments:
             header = payment.header
-            key = header_ids.get(id(header))
+            key = header_keys.get(id(header))
             if key is None:
                 key = len(self.headers) + len(new_headers)
-                header_ids[id(header)] = key
-                new_headers[key] = header
+                header_keys[id(header)] = key
+                new_headers.append(header)
+            paid_on = header.payment_date if header is not None else None
             clp = payment.clp
             split = any(getattr(payment.moa, f"remark{i}", None) == SPLIT_REMARK for i in range(1, 6)) \
                 if payment.moa else False
@@ -134,9 +159,11 @@ class RemitIndex:
             staged.append(RemitRecord(
                 claim_id=clp.patient_control_number, status=clp.status, payer=payer_key(header),
                 payer_claim_number=clp.payer_claim_control_number or "", charge=clp.charge, paid=clp.paid,
-                sequence=sequence, header_key=key, split=split, file=file,
+                sequence=sequence, header_key=key, paid_on=paid_on.toordinal() if paid_on else 0, split=split,
+                file=file,
                 payload=zlib.compress(payment.model_dump_json(exclude={"header"}, exclude_none=True).encode(), 1)))
-        self.headers.update(new_headers)
+        for header in new_headers:
+            self.headers.add(header)
         self._sequence = sequence
         for record in staged:
             self.records.setdefault(record.claim_id, []).append(record)
@@ -158,7 +185,7 @@ def _date_key(record: RemitRecord, headers: dict[int, PaymentHeader]):
     return (date.toordinal() if date else 0, record.sequence)
 
 
-def consolidate(claim_id: str, records: list[RemitRecord], headers: dict[int, PaymentHeader]) -> ClaimRemits:
+def consolidate(claim_id: str, records: list[RemitRecord], headers: HeaderStore) -> ClaimRemits:
     """Net reversals, merge split claims, drop predeterminations; one `Adjudication` per payer level.
 
     Payers identify themselves inconsistently across 835s (REF*2U in one, only N1/TRN in the next), so a
@@ -167,7 +194,7 @@ def consolidate(claim_id: str, records: list[RemitRecord], headers: dict[int, Pa
     """
     out = ClaimRemits(claim_id)
     standing: list[RemitRecord] = []
-    for record in sorted(records, key=lambda r: _date_key(r, headers)):
+    for record in sorted(records, key=lambda r: (r.paid_on, r.sequence)):
         if record.status is ClaimStatus.PREDETERMINATION:
             out.predeterminations += 1
         elif record.status in NOT_ADJUDICATED:
@@ -202,7 +229,7 @@ def _reversed(reversal: RemitRecord, standing: list[RemitRecord]) -> RemitRecord
     return None
 
 
-def _standing(level: int, standing: list[RemitRecord], headers: dict[int, PaymentHeader],
+def _standing(level: int, standing: list[RemitRecord], headers: HeaderStore,
               out: ClaimRemits) -> Adjudication:
     """Several standing answers at one level: split parts are merged; otherwise the latest one wins."""
     if len(standing) > 1 and any(r.split for r in standing):
