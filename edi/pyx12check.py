@@ -35,12 +35,16 @@ class _Collector(logging.Handler):
         self.records.append(record)
 
 
-def validate_file(path: str | Path) -> list[IgProblem]:
-    """pyx12's findings for one file (empty when it passes), values masked."""
+def run_pyx12(path: str | Path) -> tuple[bool, list[logging.LogRecord], str]:
+    """(valid, the error records pyx12 logged, the 999 it built) for one file; nothing is written to disk.
+
+    Raises what pyx12 raises on a file it cannot walk at all.
+    """
     import pyx12.params
     import pyx12.x12n_document
 
     collector = _Collector()
+    ack = io.StringIO()
     logger = logging.getLogger("pyx12")
     saved = logger.level
     if logger.getEffectiveLevel() > logging.ERROR:
@@ -48,15 +52,22 @@ def validate_file(path: str | Path) -> list[IgProblem]:
     logger.addHandler(collector)
     try:
         valid = pyx12.x12n_document.x12n_document(param=pyx12.params.params(), src_file=str(path),
-                                                   fd_997=io.StringIO(), fd_html=None, fd_xmldoc=None)
-    except Exception as exc:  # noqa: BLE001 - pyx12 raises on files it cannot walk
-        return [IgProblem(None, f"pyx12 could not validate the file: {type(exc).__name__}")]
+                                                   fd_997=ack, fd_html=None, fd_xmldoc=None)
     finally:
         logger.removeHandler(collector)
         logger.setLevel(saved)
+    return valid, collector.records, ack.getvalue()
+
+
+def validate_file(path: str | Path) -> list[IgProblem]:
+    """pyx12's findings for one file (empty when it passes), values masked."""
+    try:
+        valid, records, _ack = run_pyx12(path)
+    except Exception as exc:  # noqa: BLE001 - pyx12 raises on files it cannot walk
+        return [IgProblem(None, f"pyx12 could not validate the file: {type(exc).__name__}")]
     problems = []
     tolerated = 0
-    for record in collector.records:
+    for record in records:
         message = record.getMessage()
         if any(p.search(message) for p in _TOLERATED):
             tolerated += 1

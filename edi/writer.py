@@ -216,6 +216,18 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
+def publish(tmp: Path, final: Path) -> None:
+    """Make a finished temp file durable and visible: fsync it, rename it into place, fsync the folder."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    dir_fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[IO[str]]:
     """A text file that appears at `path` only when complete: temp file in the same folder, fsync, rename.
@@ -229,14 +241,7 @@ def atomic_output(path: str | Path) -> Iterator[IO[str]]:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        publish(Path(tmp), path)
     except BaseException:
         try:
             os.unlink(tmp)

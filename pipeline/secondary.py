@@ -20,7 +20,7 @@ from typing import IO, Iterable
 from edi.envelope import CounterControlNumbers, Party as EnvParty
 from edi.errors import X12SyntaxError
 from edi.reader import X12Reader
-from edi.writer import Claim837Writer, InterchangeInfo, atomic_output, file_mode
+from edi.writer import Claim837Writer, InterchangeInfo, atomic_output, file_mode, publish
 from schemas.claim import Claim, TransactionHeader
 from schemas.codes import ClaimStatus
 from schemas.coverage import CoverageRoster, RosterError, load_roster
@@ -307,7 +307,7 @@ class SecondaryRun:
             if drop:
                 _rewrite(spool, keep)
             else:
-                _publish(spool.tmp, spool.final)
+                publish(spool.tmp, spool.final)
         except OSError as exc:
             spool.tmp.unlink(missing_ok=True)
             for n in keep:
@@ -344,18 +344,6 @@ def _ig_problems(path: Path):
     from edi.pyx12check import validate_file
 
     return validate_file(path)
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """fsync the finished spool and rename it into place."""
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _rewrite(spool: _Spool, keep: list[int]) -> None:

@@ -17,7 +17,6 @@ Known pyx12 4.0.0 gaps are tolerated (reported as notes, not errors) unless stri
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from dataclasses import dataclass, field
@@ -51,17 +50,6 @@ class Pyx12Report:
     acknowledgment: str = ""  # the 999 pyx12 built (may be empty when it could not)
 
 
-class _Collector(logging.Handler):
-    """Keeps every error record pyx12 logs while validating."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def _classify(record: logging.LogRecord, strict: bool) -> tuple[str, str | None]:
     """Return (message, note) where note is set when the message is a known pyx12 gap."""
     message = record.getMessage()
@@ -81,29 +69,15 @@ def _classify(record: logging.LogRecord, strict: bool) -> tuple[str, str | None]
 
 def pyx12_report(path: str | Path, *, strict: bool = False) -> Pyx12Report:
     """Validate one X12 file with pyx12's maps (005010X222A1, 005010X221A1, ...) in memory."""
-    import pyx12.params
-    import pyx12.x12n_document
+    from edi.pyx12check import run_pyx12
 
-    param = pyx12.params.params()
-    ack = io.StringIO()  # the 999/997 pyx12 builds stays in memory, never beside the input
-    collector = _Collector()
-    logger = logging.getLogger("pyx12")
-    saved_level = logger.level
-    if logger.getEffectiveLevel() > logging.ERROR:
-        logger.setLevel(logging.ERROR)
-    logger.addHandler(collector)
     try:
-        valid = pyx12.x12n_document.x12n_document(
-            param=param, src_file=str(path), fd_997=ack, fd_html=None, fd_xmldoc=None,
-        )
+        valid, records, ack = run_pyx12(path)
     except Exception as exc:  # pyx12 raises on documents it cannot walk at all
         return Pyx12Report(False, [f"pyx12 raised {type(exc).__name__}: {exc}"])
-    finally:
-        logger.removeHandler(collector)
-        logger.setLevel(saved_level)
 
-    report = Pyx12Report(ok=False, acknowledgment=ack.getvalue())
-    for record in collector.records:
+    report = Pyx12Report(ok=False, acknowledgment=ack)
+    for record in records:
         message, note = _classify(record, strict)
         if note is None:
             report.errors.append(message)
