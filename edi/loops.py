@@ -63,6 +63,19 @@ def _resolve(top: LoopDef, elements: list[str], comp: str) -> Resolution | None:
     return None
 
 
+def segment_key(elements: list[str], positions, component: str) -> tuple:
+    """A segment's id and the values at the positions that tell same-id segments apart in the IG
+    (`TransactionTable.qualifier_positions`): what every loop-location decision depends on."""
+    n = len(elements)
+    values = []
+    for e, c in positions:
+        v = elements[e] if e < n else ""
+        if c is not None and component in v:
+            v = v.split(component, 1)[0]
+        values.append(v)
+    return (elements[0], *values)
+
+
 class LoopWalker:
     """Follows a transaction set through the IG loop tree, one segment at a time."""
 
@@ -84,18 +97,7 @@ class LoopWalker:
         if per_loop is None:
             per_loop = self._cache[stack[-1].index] = {}
         positions = self._qual.get(seg_id)
-        if positions:
-            n = len(elements)
-            comp = self.component
-            values = []
-            for e, c in positions:
-                v = elements[e] if e < n else ""
-                if c is not None and comp in v:
-                    v = v.split(comp, 1)[0]
-                values.append(v)
-            key: Any = (seg_id, *values)
-        else:
-            key = seg_id
+        key: Any = segment_key(elements, positions, self.component) if positions else seg_id
         try:
             res = per_loop[key]
         except KeyError:

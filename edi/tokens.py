@@ -68,6 +68,109 @@ def _isa_delimiters(buf: str, file: str, seg_no: int) -> tuple[Delimiters, int, 
     return Delimiters(sep, component, repetition, terminator), pos + 2, errors
 
 
+_NL = "\r\n"
+
+
+class RawSegments:
+    """The raw text of each segment of one open file, in order, ISA included.
+
+    `delimiters` and `isa_errors` describe the interchange of the segment last yielded; `bom` tells
+    whether the file began with a UTF-8 byte-order mark. Line breaks are layout unless the segment
+    terminator is one, so they are dropped from each chunk wholesale. A space before a segment is kept
+    as one leading space, for a validator to report (readers strip it).
+    """
+
+    def __init__(self, fh, name: str, chunk_size: int = CHUNK, progress=None):
+        self.fh = fh
+        self.name = name
+        self.chunk_size = chunk_size
+        self.progress = progress
+        self.delimiters = DEFAULT_DELIMITERS
+        self.isa_errors: list[X12Error] = []
+        self.bom = False
+        self.count = 0  # segments yielded before the current interchange (kept current at each ISA)
+
+    def _more(self) -> str:
+        more = self.fh.read(self.chunk_size)
+        if self.progress is not None:
+            self.progress(len(more))
+        return more
+
+    def __iter__(self) -> Iterator[str]:
+        buf = self._more()
+        if buf.startswith("\ufeff"):
+            buf = buf[1:]
+            self.bom = True
+        eof = not buf
+        n = 0
+        while True:
+            # --- at an interchange boundary: skip white space, expect ISA
+            buf = buf.lstrip(_WS)
+            while len(buf) < 200 and not eof:
+                more = self._more()
+                if not more:
+                    eof = True
+                buf = (buf + more).lstrip(_WS)
+            if not buf:
+                return
+            if not buf.startswith("ISA"):
+                self.count = n
+                raise X12SyntaxError(X12Error(
+                    self.name, n + 1, buf[:3].strip() or None,
+                    "expected an ISA interchange header" if n else
+                    "does not look like an X12 file: it does not start with ISA", code="no_isa"))
+            delims, isa_len, errs = _isa_delimiters(buf, self.name, n + 1)
+            self.delimiters = delims
+            self.isa_errors = errs
+            term = delims.segment
+            layout = term not in _NL
+            n += 1
+            self.count = n
+            yield buf[:isa_len]
+            buf = buf[isa_len + 1:]
+            if layout:
+                buf = buf.replace("\n", "").replace("\r", "")
+            # --- segments of this interchange
+            while True:
+                parts = buf.split(term)
+                rest = parts.pop()
+                ended = False
+                for i, raw in enumerate(parts):
+                    if raw and (raw[0] in _WS or raw[-1] in _WS):
+                        raw = raw.strip(_NL)
+                        if not raw.strip(_WS):
+                            continue
+                        raw = raw.rstrip(_WS)
+                        if raw[0] in _WS:
+                            raw = " " + raw.lstrip(_WS)
+                    elif not raw:
+                        continue
+                    n += 1
+                    yield raw
+                    if raw.startswith("IEA"):
+                        remaining = parts[i + 1:]
+                        buf = term.join(remaining) + term + rest if remaining else rest
+                        ended = True
+                        break
+                if ended:
+                    break
+                if eof:
+                    tail = rest.strip(_WS)
+                    if tail:  # a last segment without its terminator
+                        n += 1
+                        yield tail
+                        if tail.startswith("IEA"):
+                            buf = ""
+                            break
+                    return
+                more = self._more()
+                if not more:
+                    eof = True
+                if layout:
+                    more = more.replace("\n", "").replace("\r", "")
+                buf = rest + more
+
+
 class SegmentReader:
     """Iterates the segments of one file as `(elements, segment_no)`.
 
@@ -85,70 +188,16 @@ class SegmentReader:
 
     def __iter__(self) -> Iterator[tuple[list[str], int]]:
         with open(self.path, "r", encoding="utf-8", errors="replace", newline="") as fh:
-            yield from self._read(fh)
-
-    def _read(self, fh) -> Iterator[tuple[list[str], int]]:
-        read = fh.read
-        size = self.chunk_size
-        buf = read(size)
-        if buf.startswith("\ufeff"):
-            buf = buf[1:]
-        eof = False
-        while True:
-            # --- at an interchange boundary: skip white space, expect ISA
-            buf = buf.lstrip(_WS)
-            while len(buf) < 200 and not eof:
-                more = read(size)
-                if not more:
-                    eof = True
-                buf = (buf + more).lstrip(_WS)
-            if not buf:
-                return
-            if not buf.startswith("ISA"):
-                raise X12SyntaxError(X12Error(
-                    self.name, self.segment_no + 1, buf[:3].strip() or None,
-                    "expected an ISA interchange header" if self.segment_no else
-                    "does not look like an X12 file: it does not start with ISA", code="no_isa"))
-            delims, isa_len, errs = _isa_delimiters(buf, self.name, self.segment_no + 1)
-            self.errors.extend(errs)
-            self.delimiters = delims
-            term, sep = delims.segment, delims.element
-            self.segment_no += 1
-            yield buf[:isa_len].split(sep), self.segment_no
-            buf = buf[isa_len + 1:]
-            # --- segments of this interchange
-            ended = False
-            while not ended:
-                parts = buf.split(term)
-                rest = parts.pop()
-                for i, raw in enumerate(parts):
-                    if raw and (raw[0] in _WS or raw[-1] in _WS):
-                        raw = raw.strip(_WS)
-                        if not raw:
-                            continue
-                    elif not raw:
-                        continue
-                    elements = raw.split(sep)
-                    self.segment_no += 1
-                    yield elements, self.segment_no
-                    if elements[0] == "IEA":
-                        remaining = parts[i + 1:]
-                        buf = term.join(remaining) + term + rest if remaining else rest
-                        ended = True
-                        break
-                if ended:
-                    break
-                if eof:
-                    tail = rest.strip(_WS)
-                    if tail:  # a last segment without its terminator
-                        elements = tail.split(sep)
-                        self.segment_no += 1
-                        yield elements, self.segment_no
-                        if elements[0] == "IEA":
-                            buf = ""
-                            break
-                    return
-                more = read(size)
-                if not more:
-                    eof = True
-                buf = rest + more
+            stream = RawSegments(fh, self.name, self.chunk_size)
+            sep = ""
+            seen = None
+            for raw in stream:
+                if raw.startswith("ISA") and stream.isa_errors is not seen:  # a new interchange
+                    seen = stream.isa_errors
+                    self.delimiters = stream.delimiters
+                    self.errors.extend(stream.isa_errors)
+                    sep = self.delimiters.element
+                elif raw[0] == " ":
+                    raw = raw.lstrip(" ")
+                self.segment_no += 1
+                yield raw.split(sep), self.segment_no

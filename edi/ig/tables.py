@@ -25,7 +25,7 @@ MAP_FILES = {
     "005010X231A1": "999.5010X231.A1.xml",
 }
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,7 @@ class ElementDef:
     codes: frozenset[str] | None  # internal code list, None when open or external
     external_codes: str | None  # name of an external code list (pos, states, ...)
     repeat: int = 1
+    regex: str | None = None  # an IG pattern the value must contain (pyx12 `<regex>`, searched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,27 @@ class TransactionTable:
         return self.by_id[loop_id]
 
     def segment_pos(self, loop_id: str, elements: list, component_sep: str = ":") -> int | None:
-        """IG position of a segment inside a loop; the writer orders a loop's segments by it."""
+        """IG position of a segment inside a loop; the writer orders a loop's segments by it.
+
+        Memoized by what can decide it: loop, segment id, the first element's first component and HL03.
+        """
+        n = len(elements)
+        first = elements[1] if n > 1 else ""
+        if not isinstance(first, str):
+            first = first[0] if first and isinstance(first[0], str) else ""
+        elif component_sep in first:
+            first = first.split(component_sep, 1)[0]
+        key = (loop_id, elements[0], first, elements[3] if elements[0] == "HL" and n > 3 else None)
+        memo = _POS_MEMO.setdefault(self.version, {})
+        try:
+            return memo[key]
+        except KeyError:
+            pos = memo[key] = self._segment_pos(loop_id, elements, component_sep)
+            return pos
+        except TypeError:  # an unhashable HL03
+            return self._segment_pos(loop_id, elements, component_sep)
+
+    def _segment_pos(self, loop_id: str, elements: list, component_sep: str) -> int | None:
         loop = self.by_id.get(loop_id)
         if loop is None:
             return None
@@ -160,6 +181,9 @@ class TransactionTable:
             if seg.qualifier is None or seg.matches(_as_strings(elements), component_sep):
                 return seg.pos
         return candidates[0].pos if candidates else None
+
+
+_POS_MEMO: dict[str, dict[tuple, int | None]] = {}
 
 
 def _as_strings(elements: list) -> list[str]:
@@ -217,6 +241,7 @@ class _Compiler:
             codes=codes,
             external_codes=external,
             repeat=_repeat(_text(node, "repeat", "1")) or 99,
+            regex=_text(node, "regex") or None,
         )
 
     def composite(self, node) -> CompositeDef:
@@ -319,6 +344,77 @@ def compile_map(map_path: Path, version: str) -> TransactionTable:
     return table
 
 
+def compile_control(map_path: Path) -> LoopDef:
+    """The 00501 control map (ISA_LOOP with ISA, GS_LOOP/GS, GE, TA1, IEA) as a loop tree."""
+    from lxml import etree
+
+    compiler = _Compiler(_data_elements(map_path.parent))
+    root = etree.parse(str(map_path)).getroot()
+    return compiler.loop(root.find(".//loop[@xid='ISA_LOOP']"), None)
+
+
+@lru_cache(maxsize=None)
+def load_control_segments() -> dict[str, SegmentDef]:
+    """Envelope segment definitions (ISA, GS, GE, TA1, IEA) by id, from pyx12's control map."""
+    map_dir = pyx12_map_dir()
+
+    def build() -> dict[str, SegmentDef]:
+        isa_loop = compile_control(map_dir / "x12.control.00501.xml")
+        out: dict[str, SegmentDef] = {}
+
+        def walk(loop: LoopDef) -> None:
+            for child in loop.children:
+                if isinstance(child, SegmentDef):
+                    out.setdefault(child.id, child)
+                else:
+                    walk(child)
+
+        walk(isa_loop)
+        return out
+
+    return _cached("control-00501", [map_dir / "x12.control.00501.xml", map_dir / "dataele.xml"], build)
+
+
+@lru_cache(maxsize=None)
+def load_external_codes() -> dict[str, frozenset[str]]:
+    """pyx12's external code lists (codes.xml): states, country, currency, pos, remark_code, ..."""
+    path = pyx12_map_dir() / "codes.xml"
+
+    def build() -> dict[str, frozenset[str]]:
+        from lxml import etree
+
+        tree = etree.parse(str(path))
+        out: dict[str, frozenset[str]] = {}
+        for codeset in tree.getroot().iter("codeset"):
+            name = codeset.findtext("id")
+            if name:
+                out[name] = frozenset(c.text.strip() for c in codeset.iterfind("version/code") if c.text)
+        return out
+
+    return _cached("codes", [path], build)
+
+
+def _cached(name: str, sources: list[Path], build):
+    """`build()`'s result, pickled under the cache folder keyed by the sources' content hash."""
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + _CACHE_VERSION.encode()).hexdigest()[:16]
+    cache_file = _cache_dir() / f"{name}-{digest}.pickle"
+    try:
+        with open(cache_file, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+        pass
+    value = build()
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a read-only home is fine: we just compile again next time
+    return value
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("COB_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cob")
@@ -334,21 +430,4 @@ def load_table(version: str) -> TransactionTable:
         raise KeyError(f"no implementation guide map for {version!r}") from None
     map_dir = pyx12_map_dir()
     path = map_dir / map_file
-    digest = hashlib.sha256(path.read_bytes() + (map_dir / "dataele.xml").read_bytes()
-                            + _CACHE_VERSION.encode()).hexdigest()[:16]
-    cache_file = _cache_dir() / f"{version}-{digest}.pickle"
-    try:
-        with open(cache_file, "rb") as fh:
-            return pickle.load(fh)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
-        pass
-    table = compile_map(path, version)
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache_file)
-    except OSError:
-        pass  # a read-only home is fine: we just compile again next time
-    return table
+    return _cached(version, [path, map_dir / "dataele.xml"], lambda: compile_map(path, version))

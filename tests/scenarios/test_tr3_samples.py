@@ -37,6 +37,9 @@ CLAIM_ID = "26407789"
 PAYER_A_2330B = "MI*T55TY666~N3*236 N MAIN ST~N4*MIAMI*FL*33111~NM1*PR*2*KEY INSURANCE COMPANY*****PI*999996666~"
 PAYER_B_2330B = "MI*T55TY666~N3*236 N MAIN ST~N4*MIAMI*FL*33111~NM1*PR*2*GREAT PRAIRIES HEALTH*****PI*567890~"
 
+#: the sample's NPIs -> the same first nine digits with a valid check digit
+NPI_FIXES = {"1581234567": "1581234568", "1999996666": "1999996667"}
+
 KEY = "999996666"  # Key Insurance, the primary: 2010BB of payer-a, 2330B/SVD01 of payer-b
 
 
@@ -45,9 +48,24 @@ def _payer_b():
     return claim
 
 
+def _with_valid_npis(path: Path, tmp_path: Path) -> Path:
+    """The example's NPIs fail the NPI check digit, which our validator (SNIP 5) stops before a claim
+    leaves; the copy gets the same numbers with a valid check digit."""
+    text = path.read_text()
+    for bad, good in NPI_FIXES.items():
+        text = text.replace(f"XX*{bad}", f"XX*{good}")
+    out = tmp_path / f"npi-fixed-{path.name}"
+    out.write_text(text)
+    return out
+
+
 def _payer_a_with_payer_bs_secondary(tmp_path: Path) -> Path:
     text = sample(PAYER_A).read_text()
     assert text.count(PAYER_A_2330B) == 1
+    # The example's NPIs fail the NPI check digit, which our validator (SNIP 5) stops before a claim
+    # leaves; the copy gets the same numbers with a valid check digit.
+    for bad, good in NPI_FIXES.items():
+        text = text.replace(f"XX*{bad}", f"XX*{good}")
     path = tmp_path / "payer-a-to-great-prairies.837"
     path.write_text(text.replace(PAYER_A_2330B, PAYER_B_2330B))
     return path
@@ -134,7 +152,7 @@ def test_payer_b_rebuilt_from_payer_a_and_the_primary_835(tmp_path: Path):
 def test_payer_a_as_published_same_payer_on_both_policies(tmp_path: Path):
     """As published, payer-a's 2320 names Key Insurance (999996666) again, for Jack's policy T55TY666:
     two policies with one payer. The secondary claim then goes to 999996666 with the same COB data."""
-    r = run(tmp_path, [sample(PAYER_A)], [data(REMIT)])
+    r = run(tmp_path, [_with_valid_npis(sample(PAYER_A), tmp_path)], [data(REMIT)])
     assert r.status(CLAIM_ID) == ("billed", "secondary_billed")
     ours = r.claim(CLAIM_ID)
     assert (destination(ours)["payer_id"], destination(ours)["subscriber_id"]) == (KEY, "T55TY666")

@@ -1,0 +1,206 @@
+"""External code sets (WEDI SNIP type 5) that can ship with the project, as data and small pure functions.
+
+Why here and not in the IG tables: these lists change on their own calendars (CARC/RARC three times a
+year, POS yearly), so they are kept as plain committed files (`carc.csv`, `rarc.csv`, `pos.csv`, provenance
+in `SOURCES.md`) that can be refreshed without touching the compiled IG. Small X12-internal lists (group
+codes, CLP02, filing indicators, states) live here as constants.
+
+Lists are read once per process, on first use (`functools.cache`), so importing costs nothing. Every check
+is a dict/set lookup or a short loop: the SNIP 5 rules call these on every claim of large files.
+
+Dates in the CARC/RARC files are the published Start and Stop dates. Per the code list maintainers a code
+may not be used in an *original* 835 dated after its Stop date; derivative uses (reversals, COB 837s
+reporting a prior payer's adjudication) stay valid if the original use was before the Stop date. A code
+whose dates are unknown is only checked for membership.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+_DIR = Path(__file__).parent
+
+OK = "ok"
+RETIRED = "retired"
+NOT_YET_EFFECTIVE = "not_yet_effective"
+UNKNOWN = "unknown"
+
+#: CAS01 in 5010 (835 X221A1). CR is still listed by the 837 X222A1 but was removed from the 5010 835.
+GROUP_CODES = frozenset({"CO", "PR", "OA", "PI"})
+GROUP_CODES_837 = GROUP_CODES | {"CR"}
+
+#: CLP02 claim status codes of the 835 X221A1.
+CLAIM_STATUS_CODES = frozenset({"1", "2", "3", "4", "19", "20", "21", "22", "23", "25"})
+
+#: CLP06 claim filing indicator codes of the 835 X221A1 (it lacks 11, BL, CI, FI).
+FILING_INDICATORS_835 = frozenset({
+    "12", "13", "14", "15", "16", "17", "AM", "CH", "DS", "HM", "LM", "MA", "MB", "MC", "OF", "TV",
+    "VA", "WC", "ZZ",
+})
+#: SBR09 claim filing indicator codes of the 837P X222A1.
+FILING_INDICATORS_837 = FILING_INDICATORS_835 | {"11", "BL", "CI", "FI"}
+
+#: USPS codes: 50 states, DC, territories and freely associated states, military post offices (AA/AE/AP).
+US_STATES = frozenset({
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+    "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND",
+    "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+    "DC", "AS", "GU", "MP", "PR", "VI", "FM", "MH", "PW", "AA", "AE", "AP",
+})
+#: Canadian province/territory codes as X12 code source 22 lists them (PQ and NF are the old forms of QC/NL).
+CA_PROVINCES = frozenset({
+    "AB", "BC", "MB", "NB", "NL", "NF", "NS", "NT", "NU", "ON", "PE", "QC", "PQ", "SK", "YT",
+})
+
+_DIGITS = frozenset("0123456789")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ALNUM = _DIGITS | _UPPER
+
+
+def _iso(s: str) -> date | None:
+    return date.fromisoformat(s) if s else None
+
+
+def _read_csv(name: str) -> list[list[str]]:
+    with open(_DIR / name, newline="", encoding="utf-8") as fh:
+        lines = [ln for ln in fh if ln.strip() and not ln.startswith("#")]
+    rows = list(csv.reader(lines))
+    return rows[1:]  # header
+
+
+@cache
+def carc_table() -> dict[str, tuple[date | None, date | None]]:
+    """CARC code -> (start, stop); either date None when not known."""
+    return {r[0]: (_iso(r[1]), _iso(r[2])) for r in _read_csv("carc.csv")}
+
+
+@cache
+def rarc_table() -> dict[str, tuple[date | None, date | None]]:
+    """RARC code -> (start, stop); either date None when not known."""
+    return {r[0]: (_iso(r[1]), _iso(r[2])) for r in _read_csv("rarc.csv")}
+
+
+@cache
+def place_of_service_names() -> dict[str, str]:
+    return {r[0]: r[1] for r in _read_csv("pos.csv")}
+
+
+def _status(table: dict[str, tuple[date | None, date | None]], code: str, on: date | None) -> str:
+    dates = table.get(code)
+    if dates is None:
+        return UNKNOWN
+    if on is not None:
+        start, stop = dates
+        if stop is not None and on > stop:
+            return RETIRED
+        if start is not None and on < start:
+            return NOT_YET_EFFECTIVE
+    return OK
+
+
+def carc_status(code: str, on: date | None = None) -> str:
+    """"ok", "retired" (used after its Stop date), "not_yet_effective" (before its Start) or "unknown".
+
+    A code used *on* its Stop date is still accepted: the list says it cannot be used *after* that date.
+    """
+    return _status(carc_table(), code, on)
+
+
+def rarc_status(code: str, on: date | None = None) -> str:
+    """Same as `carc_status`, for remittance advice remark codes."""
+    return _status(rarc_table(), code, on)
+
+
+def is_group_code(code: str, transaction: str = "835") -> bool:
+    return code in (GROUP_CODES_837 if transaction == "837" else GROUP_CODES)
+
+
+def claim_status_code_ok(code: str) -> bool:
+    return code in CLAIM_STATUS_CODES
+
+
+def filing_indicator_ok(code: str, transaction: str = "837") -> bool:
+    """SBR09 (837) or CLP06 (835): the 835 list is the shorter one."""
+    return code in (FILING_INDICATORS_837 if transaction == "837" else FILING_INDICATORS_835)
+
+
+def is_place_of_service(code: str) -> bool:
+    return code in place_of_service_names()
+
+
+def is_state(code: str) -> bool:
+    """US state, DC, territory or military state code."""
+    return code in US_STATES
+
+
+def is_province(code: str) -> bool:
+    return code in CA_PROVINCES
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    """NPI Luhn check (ISO/IEC 7812 card prefix 80840; the prefix contributes a constant 24).
+
+    Takes the 10-digit NPI as sent in NM109; anything not 10 digits is false.
+    """
+    if len(npi) != 10 or not npi.isdigit() or not npi.isascii():
+        return False
+    total = 24
+    # digits 1..9 from the left; double positions 1,3,5,7,9 (the ones right-adjacent to the check digit
+    # counting from the right)
+    for i in range(9):
+        d = ord(npi[i]) - 48
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10 == ord(npi[9]) - 48
+
+
+def icd10cm_format_ok(code: str) -> bool:
+    """ICD-10-CM code shape as sent in X12 (no dot): letter, digit, alnum, then up to 4 more alnum.
+
+    Every letter A-Z can open a code: U is reserved by WHO for special purposes and CMS uses it
+    (U07.1 COVID-19, U09.9 post COVID-19 condition). Letters must be upper case. This checks the shape
+    only, not that the code exists in the current year's tabular list.
+    """
+    n = len(code)
+    if n < 3 or n > 7:
+        return False
+    if code[0] not in _UPPER or code[1] not in _DIGITS:
+        return False
+    for ch in code[2:]:
+        if ch not in _ALNUM:
+            return False
+    return True
+
+
+def procedure_code_format_ok(code: str) -> bool:
+    """CPT/HCPCS shape (SV101-2 with qualifier HC): five characters.
+
+    HCPCS Level II is a letter and four digits (e.g. J1100); CPT is five digits, or four digits and
+    F (Category II), T (Category III), U (PLA) or M (MAAA).
+    """
+    if len(code) != 5:
+        return False
+    c0 = code[0]
+    if c0 in _UPPER:
+        return code[1:].isdigit() and code.isascii()
+    if c0 not in _DIGITS:
+        return False
+    tail = code[4]
+    return code[1:4].isdigit() and code.isascii() and (tail in _DIGITS or tail in "FTUM")
+
+
+def parse_date(value: str) -> date | None:
+    """CCYYMMDD (or the first date of a CCYYMMDD-CCYYMMDD range) -> date; None when it is not one."""
+    s = value[:8]
+    if len(s) != 8 or not s.isdigit():
+        return None
+    try:
+        return date(int(s[:4]), int(s[4:6]), int(s[6:8]))
+    except ValueError:
+        return None

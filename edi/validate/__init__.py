@@ -1,0 +1,9 @@
+"""`cob validate`: IG validation (SNIP 1-5) of 837P and 835 files, with 999 and TA1 acknowledgments.
+
+`validate_file(path)` returns a `FileResult` (findings.py); `ack.write_acks(result, dir)` answers it.
+"""
+
+from .engine import ALL_SNIP, Validator, validate_file
+from .findings import ERROR, WARNING, FileResult, Finding
+
+__all__ = ["ALL_SNIP", "ERROR", "WARNING", "FileResult", "Finding", "Validator", "validate_file"]

@@ -1,0 +1,117 @@
+"""Showing validation results: text for people, JSON for programs, segments with patient data masked.
+
+A finding shows the segment it is about, but the report may be mailed around or pasted into a ticket,
+so values that can identify a patient never appear: names, ids, addresses, dates and free text are
+replaced by `#` runs of the same length. Codes (up to three characters) and amounts stay, since they
+are what a billing analyst needs to see to fix the file.
+
+JSON schema (`cob validate --format json`):
+
+    {"files": [{"file": str, "valid": bool, "segments": int, "claims": int, "truncated": bool,
+                "errors": [Finding], "warnings": [Finding]}],
+     "summary": {"files": int, "valid": int, "invalid": int, "errors": int, "warnings": int}}
+
+where a Finding is an object with the non-null fields of `findings.Finding`: snip, severity, code,
+message, file, segment_no, segment_id, loop, element, element_pos, component_pos, data_ele, claim_id,
+st_segment_no, isa_control, gs_control, st_control, ik3, ik4, ik5, ak9, ta1, bad_value, segment_text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import Iterable
+
+from .findings import FileResult, Finding
+
+#: segments whose every value after the first (a qualifier) is about a person or place
+_PERSONAL = frozenset({"NM1", "N1", "N2", "N3", "N4", "DMG", "PER", "REF", "NTE", "PAT", "TRN", "MSG", "K3"})
+_CODE = re.compile(r"[A-Z0-9]{1,3}")
+_AMOUNT = re.compile(r"-?\d{0,7}\.\d{1,2}|-?\d{1,6}")
+
+
+def _mask(value: str) -> str:
+    return "#" * len(value)
+
+
+def mask_segment(elements: list[str], component: str = ":", keep_first: bool = True) -> str:
+    """The segment as text, values that could identify a patient replaced by `#`."""
+    seg_id = elements[0]
+    out = [seg_id]
+    personal = seg_id in _PERSONAL
+    for i, value in enumerate(elements[1:], start=1):
+        if not value:
+            out.append("")
+            continue
+        if personal:
+            keep = i == 1 or (_CODE.fullmatch(value) is not None and i in (2, 8))
+            out.append(value if keep else _mask(value))
+            continue
+        parts = value.split(component)
+        masked = []
+        for part in parts:
+            if not part or _CODE.fullmatch(part) or _AMOUNT.fullmatch(part):
+                masked.append(part)
+            else:
+                masked.append(_mask(part))
+        out.append(component.join(masked))
+    return "*".join(out)
+
+
+def result_json(results: Iterable[FileResult], max_errors: int | None = None) -> dict:
+    files = []
+    totals = {"files": 0, "valid": 0, "invalid": 0, "errors": 0, "warnings": 0}
+    for r in results:
+        doc = r.to_json()
+        if max_errors is not None and len(doc["errors"]) > max_errors:
+            doc["errors"] = doc["errors"][:max_errors]
+            doc["truncated"] = True
+        files.append(doc)
+        totals["files"] += 1
+        totals["valid" if r.valid else "invalid"] += 1
+        totals["errors"] += len(r.errors)
+        totals["warnings"] += len(r.warnings)
+    return {"files": files, "summary": totals}
+
+
+def dumps(results: Iterable[FileResult], max_errors: int | None = None) -> str:
+    return json.dumps(result_json(results, max_errors), indent=2)
+
+
+def _line(f: Finding) -> str:
+    where = f"segment {f.segment_no}" if f.segment_no is not None else "end of file"
+    seg = f" {f.segment_id}" if f.segment_id else ""
+    loop = f" [{f.loop}]" if f.loop else ""
+    tag = "error" if f.is_error else "warning"
+    text = f"  {where}{seg}{loop}: {tag} SNIP {f.snip} {f.code}: {f.message}"
+    if f.segment_text:
+        text += f"\n      {f.segment_text}"
+    return text
+
+
+def render_text(result: FileResult, max_errors: int | None = None) -> str:
+    """One file: a status line, then findings grouped by claim in file order."""
+    status = "valid" if result.valid else "INVALID"
+    head = (f"{result.file}: {status} ({result.segments} segments, {result.claims} claims, "
+            f"{len(result.errors)} errors, {len(result.warnings)} warnings)")
+    if result.truncated:
+        head += " -- stopped at the error limit"
+    lines = [head]
+    groups: dict[str | None, list[Finding]] = defaultdict(list)
+    order: list[str | None] = []
+    shown = 0
+    for f in result.findings:
+        if f.is_error:
+            if max_errors is not None and shown >= max_errors:
+                continue
+            shown += 1
+        if f.claim_id not in groups:
+            order.append(f.claim_id)
+        groups[f.claim_id].append(f)
+    for claim in order:
+        lines.append(f" claim {claim}:" if claim else " envelope / outside claims:")
+        lines.extend(_line(f) for f in groups[claim])
+    if max_errors is not None and len(result.errors) > shown:
+        lines.append(f"  ... {len(result.errors) - shown} more errors not shown (--max-errors {max_errors})")
+    return "\n".join(lines)

@@ -1,0 +1,443 @@
+"""SNIP 3 (balancing) rules over raw claim segments: 837P claim and COB balancing, 835 balancing.
+
+The engine calls `check_claim(ctx)` once per claim (837P: 2000B context + 2300 and below; 835: a 2100
+loop and its 2110s) and `check_transaction(tctx)` once per 835 transaction set at SE. Rules record
+findings through `ClaimContext.finding`; nothing is returned.
+
+837P (reference §1.9; each prior payer X is balanced on its own, payers are never summed together):
+
+- `clm02_sum`           CLM02 == sum(SV102)
+- `cob_line_balance`    per line L and SVD01 X: SV102(L) == sum(SVD02 of X's 2430s on L) + sum(their CAS)
+- `cob_claim_vs_lines`  per payer X with AMT*D and 2430s: AMT*D == sum(SVD02 of X) - sum(X's 2320 CAS)
+- `cob_claim_balance`   per payer X with AMT*D: CLM02 == AMT*D + sum(X's 2320 CAS) + sum(CAS in X's 2430s)
+                        (with no 2430s for X this is rule 5: CLM02 == AMT*D + 2320 CAS)
+
+835 (reference §2.5; reversals, CLP02=22, carry negated amounts and balance the same way):
+
+- `svc_balance`         SVC02 - sum(2110 CAS) == SVC03
+- `clp_balance`         CLP03 - sum(2100 CAS) - sum(2110 CAS) == CLP04
+- `bpr_balance`         BPR02 == sum(CLP04) - sum(PLB04, PLB06, ..., PLB14)   (transaction level)
+
+Amounts are `Decimal`, compared exactly. An amount that does not parse is the SNIP 1-2 engine's to
+report: the equation that needs it is skipped without a finding. The same goes for a 2430 whose SVD01
+names a payer id carried by more than one adjudicated 2320 (SNIP 4 `duplicate_payer_id` reports it):
+its money cannot be attributed, so the line and claim-vs-lines equations for that id are skipped.
+
+`parse_837` is shared with `snip4`: one pass over the segments into a light per-claim structure
+(segments kept as the engine's tuples, nothing converted until a rule needs it).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from .context import ClaimContext, LocatedSegment, TransactionContext
+from .findings import ERROR, Finding
+
+SNIP = 3
+ZERO = Decimal(0)
+
+#: CAS amount positions (CAS03, 06, 09, 12, 15, 18) and PLB amount positions (PLB04, 06, ..., 14)
+CAS_AMOUNTS = (3, 6, 9, 12, 15, 18)
+PLB_AMOUNTS = (4, 6, 8, 10, 12, 14)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def el(elements: list[str], i: int) -> str:
+    return elements[i] if i < len(elements) else ""
+
+
+def dec(value: str) -> Decimal | None:
+    """A money amount, or None when empty or malformed (the engine reports malformed values)."""
+    if not value:
+        return None
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
+def cas_total(segs: list[LocatedSegment]) -> Decimal | None:
+    """Sum of every amount in these CAS segments (a stray amount without a reason is still money);
+    None when one does not parse."""
+    total = ZERO
+    for seg in segs:
+        elements = seg[1]
+        n = len(elements)
+        for i in CAS_AMOUNTS:
+            if i >= n:
+                break
+            v = elements[i]
+            if v:
+                d = dec(v)
+                if d is None:
+                    return None
+                total += d
+    return total
+
+
+def money(d: Decimal) -> str:
+    """An amount for a message: plain notation, as precise as the data."""
+    return f"{d:f}"
+
+
+# ------------------------------------------------------------------------------------------ 837 parse
+
+
+class Payer:
+    """One 2320 iteration with its 2330B payer."""
+
+    __slots__ = ("sbr", "cas", "amt_d", "amt_eaf", "amt_a8", "nm1", "dtp573", "payer_id")
+
+    def __init__(self, sbr: LocatedSegment):
+        self.sbr = sbr
+        self.cas: list[LocatedSegment] = []
+        self.amt_d: LocatedSegment | None = None
+        self.amt_eaf: LocatedSegment | None = None
+        self.amt_a8: LocatedSegment | None = None
+        self.nm1: LocatedSegment | None = None  # 2330B NM1*PR
+        self.dtp573: LocatedSegment | None = None  # 2330B DTP*573
+        self.payer_id = ""  # 2330B NM109
+
+    @property
+    def sequence(self) -> str:
+        return el(self.sbr[1], 1)
+
+    def label(self) -> str:
+        return f"payer {self.payer_id or '(no id)'} (SBR01 {self.sequence or '(none)'})"
+
+
+class LineAdj:
+    """One 2430 iteration."""
+
+    __slots__ = ("svd", "cas", "dtp573", "amt_eaf", "line")
+
+    def __init__(self, svd: LocatedSegment, line: "Line"):
+        self.svd = svd
+        self.cas: list[LocatedSegment] = []
+        self.dtp573: LocatedSegment | None = None
+        self.amt_eaf: LocatedSegment | None = None
+        self.line = line
+
+    @property
+    def payer_id(self) -> str:
+        return el(self.svd[1], 1)
+
+
+class Line:
+    """One 2400 iteration."""
+
+    __slots__ = ("lx", "sv1", "adjs")
+
+    def __init__(self, lx: LocatedSegment):
+        self.lx = lx
+        self.sv1: LocatedSegment | None = None
+        self.adjs: list[LineAdj] = []
+
+    @property
+    def number(self) -> str:
+        return el(self.lx[1], 1) or "?"
+
+
+class Claim837:
+    __slots__ = ("clm", "ref_f8", "sbr", "dest_nm1", "payers", "lines", "adjs")
+
+    def __init__(self) -> None:
+        self.clm: LocatedSegment | None = None
+        self.ref_f8: LocatedSegment | None = None  # 2300 REF*F8
+        self.sbr: LocatedSegment | None = None  # 2000B SBR (destination)
+        self.dest_nm1: LocatedSegment | None = None  # 2010BB NM1*PR (destination payer)
+        self.payers: list[Payer] = []
+        self.lines: list[Line] = []
+        self.adjs: list[LineAdj] = []  # every 2430, in file order
+
+
+def parse_837(ctx: ClaimContext) -> Claim837:
+    """One pass: the segments the SNIP 3/4 rules need, grouped by loop instance (kept on the context)."""
+    if isinstance(ctx.parsed, Claim837):
+        return ctx.parsed
+    c = ctx.parsed = Claim837()
+    payer: Payer | None = None
+    line: Line | None = None
+    adj: LineAdj | None = None
+    for seg in ctx.segments:
+        loop = seg[0]
+        elements = seg[1]
+        sid = elements[0]
+        if loop == "2430":
+            if sid == "SVD":
+                if line is not None:
+                    adj = LineAdj(seg, line)
+                    line.adjs.append(adj)
+                    c.adjs.append(adj)
+            elif adj is not None:
+                if sid == "CAS":
+                    adj.cas.append(seg)
+                elif sid == "DTP":
+                    if el(elements, 1) == "573":
+                        adj.dtp573 = seg
+                elif sid == "AMT":
+                    if el(elements, 1) == "EAF":
+                        adj.amt_eaf = seg
+        elif loop == "2400":
+            if sid == "LX":
+                line = Line(seg)
+                adj = None
+                c.lines.append(line)
+            elif sid == "SV1" and line is not None:
+                line.sv1 = seg
+        elif loop == "2320":
+            if sid == "SBR":
+                payer = Payer(seg)
+                c.payers.append(payer)
+            elif payer is not None:
+                if sid == "CAS":
+                    payer.cas.append(seg)
+                elif sid == "AMT":
+                    q = el(elements, 1)
+                    if q == "D":
+                        payer.amt_d = seg
+                    elif q == "EAF":
+                        payer.amt_eaf = seg
+                    elif q == "A8":
+                        payer.amt_a8 = seg
+        elif loop == "2330B":
+            if payer is not None:
+                if sid == "NM1":
+                    payer.nm1 = seg
+                    payer.payer_id = el(elements, 9)
+                elif sid == "DTP" and el(elements, 1) == "573":
+                    payer.dtp573 = seg
+        elif loop == "2300":
+            if sid == "CLM":
+                c.clm = seg
+            elif sid == "REF" and el(elements, 1) == "F8":
+                c.ref_f8 = seg
+        elif loop == "2000B":
+            if sid == "SBR":
+                c.sbr = seg
+        elif loop == "2010BB":
+            if sid == "NM1":
+                c.dest_nm1 = seg
+    return c
+
+
+def ambiguous_ids(c: Claim837) -> set[str]:
+    """Payer ids named by more than one adjudicated (AMT*D) 2320: their 2430s cannot be attributed."""
+    seen: set[str] = set()
+    ambiguous: set[str] = set()
+    for p in c.payers:
+        if p.amt_d is not None and p.payer_id:
+            if p.payer_id in seen:
+                ambiguous.add(p.payer_id)
+            seen.add(p.payer_id)
+    return ambiguous
+
+
+# ------------------------------------------------------------------------------------------ entry points
+
+
+def check_claim(ctx: ClaimContext) -> None:
+    if ctx.transaction == "837":
+        _check_837(ctx)
+    elif ctx.transaction == "835":
+        _check_835(ctx)
+
+
+def check_transaction(tctx: TransactionContext) -> None:
+    """835: BPR02 == sum(CLP04) - sum(PLB amounts) (`bpr_balance`)."""
+    if tctx.transaction != "835":
+        return
+    total = tctx.claim_payment_total
+    if not isinstance(total, Decimal) or not total.is_finite():
+        return
+    bpr = next((s for s in tctx.header if s[1][0] == "BPR"), None)
+    if bpr is None:
+        return
+    paid = dec(el(bpr[1], 2))
+    if paid is None:
+        return
+    plb_total = ZERO
+    for seg in tctx.trailer:
+        elements = seg[1]
+        if elements[0] != "PLB":
+            continue
+        n = len(elements)
+        for i in PLB_AMOUNTS:
+            if i >= n:
+                break
+            v = elements[i]
+            if v:
+                d = dec(v)
+                if d is None:
+                    return
+                plb_total += d
+    expected = total - plb_total
+    if paid != expected:
+        tctx.findings.append(Finding(
+            snip=SNIP, severity=ERROR, code="bpr_balance",
+            message=(f"BPR02 {money(paid)} != claim payments (sum of CLP04) {money(total)} "
+                     f"- provider adjustments (PLB) {money(plb_total)} = {money(expected)}"),
+            file=tctx.file, segment_no=bpr[2], segment_id="BPR", loop=bpr[0], element="BPR02",
+            element_pos=2, st_segment_no=bpr[3], isa_control=tctx.isa_control,
+            gs_control=tctx.gs_control, st_control=tctx.st_control,
+        ))
+
+
+# ------------------------------------------------------------------------------------------ 837
+
+
+def _check_837(ctx: ClaimContext, claim: Claim837 | None = None) -> None:
+    c = claim if claim is not None else parse_837(ctx)
+    clm = c.clm
+    if clm is None:
+        return
+    charge = dec(el(clm[1], 2))
+
+    # rule 1: CLM02 == sum(SV102); a claim without lines is the engine's (2400 is required)
+    if charge is not None and c.lines:
+        lines_total: Decimal | None = ZERO
+        for line in c.lines:
+            d = dec(el(line.sv1[1], 2)) if line.sv1 is not None else None
+            if d is None:
+                lines_total = None
+                break
+            lines_total += d
+        if lines_total is not None and lines_total != charge:
+            ctx.finding(SNIP, "clm02_sum",
+                        f"CLM02 {money(charge)} != sum of line charges (SV102) {money(lines_total)}",
+                        clm, element="CLM02", element_pos=2)
+
+    if not c.adjs and not c.payers:
+        return
+    ambiguous = ambiguous_ids(c)
+
+    # rule 2: per line, per SVD01
+    for line in c.lines:
+        if not line.adjs or line.sv1 is None:
+            continue
+        sv102 = dec(el(line.sv1[1], 2))
+        if sv102 is None:
+            continue
+        groups: dict[str, list[LineAdj]] = {}
+        for a in line.adjs:
+            groups.setdefault(a.payer_id, []).append(a)
+        for payer_id, adjs in groups.items():
+            if payer_id in ambiguous:
+                continue
+            paid = _svd_total(adjs)
+            adjusted = cas_total([s for a in adjs for s in a.cas])
+            if paid is None or adjusted is None:
+                continue
+            if paid + adjusted != sv102:
+                ctx.finding(SNIP, "cob_line_balance",
+                            f"line {line.number}: charge (SV102) {money(sv102)} != payer {payer_id or '(no id)'} "
+                            f"paid (SVD02) {money(paid)} + line adjustments (CAS) {money(adjusted)} "
+                            f"= {money(paid + adjusted)}",
+                            adjs[0].svd, element="SVD02", element_pos=2)
+
+    # rules 3-5: per adjudicated payer
+    for p in c.payers:
+        if p.amt_d is None:
+            continue
+        amt_d = dec(el(p.amt_d[1], 2))
+        claim_cas = cas_total(p.cas)
+        if amt_d is None or claim_cas is None:
+            continue
+        pid = p.payer_id
+        adjs = [a for a in c.adjs if a.payer_id == pid] if pid else []
+        if adjs and pid in ambiguous:
+            continue  # two adjudicated 2320s share the id: these 2430s cannot be attributed
+        line_cas = cas_total([s for a in adjs for s in a.cas])
+        if line_cas is None:
+            continue
+        if adjs:
+            paid = _svd_total(adjs)
+            if paid is not None and amt_d != paid - claim_cas:
+                ctx.finding(SNIP, "cob_claim_vs_lines",
+                            f"{p.label()}: AMT*D {money(amt_d)} != line paid (sum of SVD02) {money(paid)} "
+                            f"- claim adjustments (2320 CAS) {money(claim_cas)} = {money(paid - claim_cas)}",
+                            p.amt_d, element="AMT02", element_pos=2)
+        if charge is None:
+            continue
+        total = amt_d + claim_cas + line_cas
+        if total != charge:
+            hint = ""
+            if adjs:
+                missing = [ln.number for ln in c.lines if not any(a.payer_id == pid for a in ln.adjs)]
+                if missing:
+                    hint = f"; line(s) {','.join(missing)} have no 2430 for this payer"
+            ctx.finding(SNIP, "cob_claim_balance",
+                        f"{p.label()}: CLM02 {money(charge)} != AMT*D {money(amt_d)} + claim adjustments "
+                        f"(2320 CAS) {money(claim_cas)} + line adjustments (2430 CAS) {money(line_cas)} "
+                        f"= {money(total)}{hint}",
+                        p.amt_d, element="AMT02", element_pos=2)
+
+
+def _svd_total(adjs: list[LineAdj]) -> Decimal | None:
+    total = ZERO
+    for a in adjs:
+        d = dec(el(a.svd[1], 2))
+        if d is None:
+            return None
+        total += d
+    return total
+
+
+# ------------------------------------------------------------------------------------------ 835
+
+
+def _check_835(ctx: ClaimContext) -> None:
+    clp: LocatedSegment | None = None
+    claim_cas: list[LocatedSegment] = []
+    lines: list[tuple[LocatedSegment | None, list[LocatedSegment]]] = []  # (SVC, its CAS)
+    for seg in ctx.segments:
+        sid = seg[1][0]
+        if seg[0] == "2110":
+            if sid == "SVC":
+                lines.append((seg, []))
+            elif sid == "CAS":
+                if not lines:
+                    lines.append((None, []))  # misplaced; the engine reports the structure
+                lines[-1][1].append(seg)
+        elif sid == "CLP":
+            clp = seg
+        elif sid == "CAS" and seg[0] == "2100":
+            claim_cas.append(seg)
+
+    line_cas_total: Decimal | None = ZERO
+    for n, (svc, cas) in enumerate(lines, 1):
+        adjusted = cas_total(cas)
+        if adjusted is None:
+            line_cas_total = None
+            continue
+        if line_cas_total is not None:
+            line_cas_total += adjusted
+        if svc is None:
+            continue
+        charge = dec(el(svc[1], 2))
+        paid = dec(el(svc[1], 3))
+        if charge is None or paid is None:
+            continue
+        if charge - adjusted != paid:
+            ctx.finding(SNIP, "svc_balance",
+                        f"service line {n}: SVC03 {money(paid)} != charge (SVC02) {money(charge)} "
+                        f"- line adjustments (CAS) {money(adjusted)} = {money(charge - adjusted)}",
+                        svc, element="SVC03", element_pos=3)
+
+    if clp is None or line_cas_total is None:
+        return
+    charge = dec(el(clp[1], 3))
+    paid = dec(el(clp[1], 4))
+    claim_adj = cas_total(claim_cas)
+    if charge is None or paid is None or claim_adj is None:
+        return
+    expected = charge - claim_adj - line_cas_total
+    if expected != paid:
+        ctx.finding(SNIP, "clp_balance",
+                    f"CLP04 {money(paid)} != charge (CLP03) {money(charge)} - claim adjustments (2100 CAS) "
+                    f"{money(claim_adj)} - line adjustments (2110 CAS) {money(line_cas_total)} = {money(expected)}",
+                    clp, element="CLP04", element_pos=4)
