@@ -50,6 +50,9 @@ def row(label: str, path: Path, seconds: float, rss: float) -> str:
 
 def main() -> None:
     claims = int(os.environ.get("BENCH_CLAIMS", "50000"))
+    if os.environ.get("BENCH_ONLY") == "run":
+        run_bench()
+        return
     if os.environ.get("BENCH_ONLY") == "secondary":
         work = Path(tempfile.mkdtemp(prefix="cob-bench-"))
         try:
@@ -76,6 +79,12 @@ def main() -> None:
             print(row(f"cob parse (JSON lines) {kind}", path, s2, r2))
             s3, r3 = measure([cob, "parse", "--summary", str(small)])
             print(row(f"cob parse (models) {kind}, 1/10 size", small, s3, r3))
+            v, vr = measure([cob, "validate", str(path)])
+            print(row(f"cob validate (SNIP 1-5) {kind}", path, v, vr))
+            v12, vr12 = measure([cob, "validate", "--snip", "1,2", str(path)])
+            print(row(f"cob validate --snip 1,2 {kind}", path, v12, vr12))
+            vs, vrs = measure([cob, "validate", str(small)])
+            print(row(f"cob validate (SNIP 1-5) {kind}, 1/10", small, vs, vrs))
             if with_pyx12:
                 copy = work / f"pyx12-{path.name}"
                 shutil.copy(path, copy)
@@ -84,6 +93,8 @@ def main() -> None:
                 print(row(f"pyx12 x12valid {kind}", copy, s4, r4))
                 print(f"  -> cob parse is {s4 / s:.1f}x pyx12's speed on this {kind}; "
                       f"RSS {r:.0f} MB vs {r4:.0f} MB")
+                print(f"  -> cob validate is {s4 / v:.1f}x pyx12's speed on this {kind} (SNIP 1-5; "
+                      f"{s4 / v12:.1f}x with SNIP 1-2 only, what pyx12 checks); RSS {vr:.0f} MB vs {r4:.0f} MB")
         secondary_bench(work / "big", claims)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -99,7 +110,55 @@ def secondary_bench(fixtures: Path, claims: int) -> None:
     summary = report["summary"]
     print(f"{'cob secondary (end to end)':<34} {claims:>7} claims {seconds:8.2f} s {claims / seconds:8.0f} claims/s "
           f"{rss:8.1f} MB RSS  ({summary['billed']} billed, {summary['skipped']} skipped, "
-          f"{summary['held']} held, {summary['rejected']} rejected; IG validation by pyx12 included)")
+          f"{summary['held']} held, {summary['rejected']} rejected; IG validation (edi.validate) included)")
+
+
+def run_bench() -> None:
+    """`cob run` over a drop folder of BENCH_RUN_FILES claim files x BENCH_RUN_CLAIMS claims (default 100 x
+    1,000) and their 835s, from an empty state, with 1 and with 2 worker processes.
+
+    IG validation of the outputs (edi.validate) is on, as in production; BENCH_RUN_VALIDATE=0 turns it
+    off to see what the run itself costs. Workers parallelize reading the inputs; billing and state
+    writes are serial by design, so the ingest figure is the one that scales.
+    """
+    files = int(os.environ.get("BENCH_RUN_FILES", "100"))
+    per_file = int(os.environ.get("BENCH_RUN_CLAIMS", "1000"))
+    validate = os.environ.get("BENCH_RUN_VALIDATE", "1") == "1"
+    claims = files * per_file
+    work = Path(tempfile.mkdtemp(prefix="cob-bench-run-"))
+    try:
+        t = time.perf_counter()
+        from fixtures.generate import generate as gen
+
+        gen(work / "drop", seed=7, claims=claims, claims_per_file=per_file)
+        (work / "drop" / "manifest.jsonl").unlink()
+        inputs = sorted((work / "drop").iterdir())
+        size = sum(p.stat().st_size for p in inputs) / 1e6
+        print(f"generated {claims} claims in {len(inputs)} files ({size:.0f} MB) in {time.perf_counter() - t:.1f}s")
+        for workers in (1, 2):
+            site = work / f"site-{workers}"
+            subprocess.run([str(BIN / "cob"), "init", str(site)], check=True, stdout=subprocess.DEVNULL)
+            for f in inputs:
+                os.link(f, site / "inbox" / f.name)
+            env = dict(os.environ, COB_SKIP_IG_VALIDATION="0" if validate else "1")
+            probe = ("import resource, subprocess, sys, time\n"
+                     "t = time.perf_counter()\n"
+                     "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+                     "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
+                     " r.returncode)\n")
+            cmd = [str(BIN / "cob"), "run", "--config", str(site / "cob.toml"), "--workers", str(workers)]
+            out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, env=env,
+                                 check=True).stdout.split()
+            seconds, rss, code = float(out[0]), float(out[1]), int(out[2])
+            report = json.loads(next((site / "reports").glob("*.json")).read_text())
+            timings, summary = report["run"]["timings"], report["summary"]
+            print(f"cob run --workers {workers}: {claims} claims {seconds:7.1f} s {claims / seconds:7.0f} claims/s "
+                  f"end to end, peak RSS {rss:.0f} MB (parent; each worker separately), exit {code}; "
+                  f"ingest {timings['ingest_s']:.1f} s ({claims / timings['ingest_s']:.0f} claims/s), "
+                  f"billing {timings['bill_s']:.1f} s; {summary['billed']} billed, {summary['held']} held, "
+                  f"{len(report['run']['outputs'])} output files; IG validation {'on' if validate else 'off'}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -220,9 +220,21 @@ def _register_optional_commands() -> None:
         return
     main.add_command(order)
     main.add_command(estimate)
+    from pipeline.validate_cli import validate
+
+    main.add_command(validate)
+
+
+def _register_run_commands() -> None:
+    """`cob init`, `cob run`, `cob status` (pipeline/run, issue #5)."""
+    from pipeline.run.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
 
 
 _register_optional_commands()
+_register_run_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -3,7 +3,7 @@
 Flow: read every 835 (a file that is not clean is reported and not used) into a `RemitIndex`; stream
 the 837P claims; for each claim consolidate its remittances, triage it, match lines, build the next
 payer's claim and check it (COB balancing and situational rules); write it to the destination payer's
-spool file. Each spool is then validated against the implementation guide (pyx12 for now); claims with
+spool file. Each spool is then validated against the implementation guide (cob's own engine, edi.validate); claims with
 IG problems, and claims from a claim file that turned out malformed, are taken out before the spool is
 fsynced and renamed into place, so nothing rejected ever reaches the output folder.
 """
@@ -46,8 +46,13 @@ class SecondaryOptions:
     sender: EnvParty | None = None  # default: the original claim file's ISA sender
     receiver: EnvParty | None = None  # default: the original claim file's ISA receiver
     control_start: int = 1
-    validate: bool = True  # IG validation of every output file (pyx12); off only in tests of other parts
+    validate: bool = True  # IG validation of every output file (edi.validate); off only in tests of other parts
     now: dt.datetime | None = None
+    payer_subfolders: bool = False  # write each destination payer's file into out_dir/<payer id>/
+    #: leave each finished output as an fsynced temp file listed in `SecondaryRun.ready` instead of renaming
+    #: it: `cob run` records the pending rename in its state database in the same transaction as the claims
+    #: and control numbers, and renames only after that commit (so a crash cannot publish an unrecorded file)
+    defer_publish: bool = False
 
 
 class _Spool:
@@ -97,14 +102,21 @@ class SecondaryRun:
     inputs: list[InputResult] = field(default_factory=list)
     outcomes: list[ClaimOutcome] = field(default_factory=list)
 
-    def run(self) -> RunReport:
+    def start(self) -> None:
+        """Set up an empty run. `run()` then reads files; `pipeline.run` feeds claims it keeps in its state
+        database instead (`triage` + `spool_claim`, then `finish_outputs`)."""
         self.options.out_dir.mkdir(parents=True, exist_ok=True)
         self.when = self.options.now or dt.datetime.now()
         self.index = RemitIndex()
         self.roster: CoverageRoster | None = None
+        self.facts: OrderFacts | None = None
         self.spools: dict[str, _Spool] = {}
         self.next_isa = self.options.control_start
         self.bad_claim_files: set[str] = set()
+        self.ready: list[tuple[_Spool, Path]] = []  # defer_publish: (spool, fsynced temp holding its final text)
+
+    def run(self) -> RunReport:
+        self.start()
         for path in self.remits:
             self._read_remit(path)
         if self.coverage is not None:
@@ -114,7 +126,6 @@ class SecondaryRun:
             except RosterError as exc:
                 self.inputs.append(InputResult(file=str(self.coverage), kind="roster", status="error",
                                                error=str(exc)))
-        self.facts: OrderFacts | None = None
         if self.order_facts is not None:
             try:
                 self.facts = load_order_facts(self.order_facts)
@@ -130,9 +141,13 @@ class SecondaryRun:
                 self.outcomes.append(ClaimOutcome(
                     claim_id=claim_id, status="held", reason="original_claim_missing",
                     detail="an 835 answers this claim, but no original 837P claim with this CLM01 was given"))
+        self.finish_outputs()
+        return RunReport.build(self.inputs, self.outcomes)
+
+    def finish_outputs(self) -> None:
+        """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output."""
         for spool in self.spools.values():
             self._finish(spool)
-        return RunReport.build(self.inputs, self.outcomes)
 
     # ------------------------------------------------------------------------------------------ inputs
 
@@ -172,9 +187,15 @@ class SecondaryRun:
         self.outcomes.append(outcome)
         if built is None or destination is None:
             return
+        self.spool_claim(claim, built, outcome, destination, source)
+
+    def spool_claim(self, claim: Claim, built: Claim, outcome: ClaimOutcome, destination: PayerInfo,
+                    source: str) -> _Spool:
+        """Write a built claim into its destination payer's output (opened on first use)."""
         spool = self._spool(destination, claim)
         outcome.output = str(spool.final)
         spool.add(built, outcome, source)
+        return spool
 
     def triage(self, claim: Claim) -> tuple[ClaimOutcome, Claim | None, PayerInfo | None]:
         """Decide what to do with one original claim; build the next claim when it is to be billed."""
@@ -272,11 +293,21 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = _Spool(self.options.out_dir, payer_id, self.next_isa, info,
+            out_dir = self.options.out_dir
+            if self.options.payer_subfolders:
+                out_dir = out_dir / _safe(payer_id)
+                out_dir.mkdir(parents=True, exist_ok=True)
+            spool = _Spool(out_dir, payer_id, self.allocate_isa(sender), info,
                            _readdressed(claim.header, claim, destination), self.when)
-            self.next_isa += 1
             self.spools[payer_id] = spool
         return spool
+
+    def allocate_isa(self, sender: EnvParty) -> int:
+        """The next ISA13 for an interchange from `sender`. A plain counter here; `cob run` keeps one
+        counter per sender in its state database."""
+        number = self.next_isa
+        self.next_isa += 1
+        return number
 
     def _finish(self, spool: _Spool) -> None:
         spool.close()
@@ -304,11 +335,18 @@ class SecondaryRun:
                 for outcome, *_ in spool.entries:
                     outcome.output = None
                 return
-            if drop:
+            if self.options.defer_publish:
+                ready = _rewrite(spool, keep, defer=True) if drop else spool.tmp
+                _fsync(ready)
+                self.ready.append((spool, ready))
+            elif drop:
                 _rewrite(spool, keep)
             else:
                 publish(spool.tmp, spool.final)
         except OSError as exc:
+            if self.options.defer_publish:
+                spool.tmp.unlink(missing_ok=True)
+                raise  # cob run rolls the whole batch back and retries it next run
             spool.tmp.unlink(missing_ok=True)
             for n in keep:
                 outcome = spool.entries[n][0]
@@ -341,15 +379,27 @@ def _hold_for_file(outcome: ClaimOutcome) -> None:
 
 
 def _ig_problems(path: Path):
-    from edi.pyx12check import validate_file
+    """Errors of cob's own validator (SNIP 1-5) in a written spool; warnings do not stop a claim."""
+    from edi.pyx12check import IgProblem
+    from edi.validate import validate_file
 
-    return validate_file(path)
+    return [IgProblem(f.segment_no, f"SNIP {f.snip} {f.code}: {f.message}")
+            for f in validate_file(path).errors]
 
 
-def _rewrite(spool: _Spool, keep: list[int]) -> None:
-    """Write the spool again without the dropped claims (same ISA13), then remove the spool."""
+def _rewrite(spool: _Spool, keep: list[int], defer: bool = False) -> Path:
+    """Write the spool again without the dropped claims (same ISA13), then remove the spool. With `defer`
+    the new text stays in a temp file beside the final name (returned) for the caller to publish."""
     wanted = set(keep)
-    with atomic_output(spool.final) as fh:
+    if defer:
+        fd, name = tempfile.mkstemp(prefix=f".{spool.final.name}.", suffix=".tmp", dir=spool.final.parent)
+        os.fchmod(fd, file_mode())
+        target = Path(name)
+        out = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    else:
+        target = spool.final
+        out = atomic_output(spool.final)
+    with out as fh:
         writer = Claim837Writer(fh, spool.info, CounterControlNumbers(start=spool.isa))
         writer.start()
         writer.begin_transaction(spool.header)
@@ -358,6 +408,12 @@ def _rewrite(spool: _Spool, keep: list[int]) -> None:
                 writer.write_claim(claim)
         writer.finish()
     spool.tmp.unlink(missing_ok=True)
+    return target
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def _member_id(claim: Claim) -> str | None:

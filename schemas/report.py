@@ -66,6 +66,7 @@ class Reason(StrEnum):
     COVERAGE_CONFLICT = "coverage_conflict"
     INPUT_FILE_ERROR = "input_file_error"
     ORDER_OF_BENEFITS = "order_of_benefits"
+    REPLACEMENT_HELD = "replacement_held"
     # rejected
     BALANCING_FAILED = "balancing_failed"
     COB_CHECK_FAILED = "cob_check_failed"
@@ -106,6 +107,8 @@ REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
     Reason.COVERAGE_CONFLICT: (_H, "The claim and the coverage roster disagree about the other payers."),
     Reason.INPUT_FILE_ERROR: (_H, "The claim's original 837P file is malformed; nothing from it is billed."),
     Reason.ORDER_OF_BENEFITS: (_H, "The order-of-benefits rules put another payer first; fix the order of payers."),
+    Reason.REPLACEMENT_HELD: (_H, "An earlier payer changed its decision after the next payer was billed; a "
+                                  "replacement claim needs that payer's claim number from its own 835."),
     Reason.BALANCING_FAILED: (_R, "The built claim failed the COB balancing checks; a defect to investigate."),
     Reason.COB_CHECK_FAILED: (_R, "The built claim failed a COB situational check; a defect to investigate."),
     Reason.IG_INVALID: (_R, "The built claim failed implementation-guide validation; a defect to investigate."),

@@ -117,7 +117,7 @@ def test_every_reason_has_a_status_and_description():
                              "cannot_represent", "claim_mismatch", "coverage_conflict", "input_file_error",
                              "line_charge_mismatch", "not_payer_claim", "order_of_benefits",
                              "original_claim_missing", "other_payer_primary",
-                             "patient_not_identified", "reversal_pending"],
+                             "patient_not_identified", "replacement_held", "reversal_pending"],
         OutcomeStatus.REJECTED: ["balancing_failed", "cob_check_failed", "ig_invalid", "write_failed"],
     }
     assert all(r.description and "\n" not in r.description for r in Reason)

@@ -1,0 +1,106 @@
+"""Versioned schema migrations: numbered, applied in order, each in its own transaction, recorded in
+`schema_version`. A database newer than this code is refused (an old binary must not write to it).
+
+Never edit a released migration; add the next number. Statements use `{id}` / `{blob}` for the column
+types that differ between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .db import Database
+
+#: (version, name, statements)
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "initial state", [
+        # one row per run (metadata only)
+        """CREATE TABLE runs (id {id}, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+               host TEXT, pid INTEGER, exit_code INTEGER)""",
+        # A batch is the set of new data that the next billing step turns into outputs. Its opening time
+        # is committed with the first input that dirties it and becomes the outputs' ISA/GS/BHT time, so a
+        # run killed after that commit and started again writes byte-identical files.
+        """CREATE TABLE batches (id {id}, opened_at TEXT NOT NULL, closed_at TEXT, run_id INTEGER)""",
+        # input files; sha256 is unique among ingested files: the same content dropped again is a duplicate
+        """CREATE TABLE inputs (id {id}, sha256 TEXT, name TEXT NOT NULL, size INTEGER, kind TEXT,
+               status TEXT NOT NULL, reason TEXT, claims INTEGER NOT NULL DEFAULT 0,
+               payments INTEGER NOT NULL DEFAULT 0, received_at TEXT NOT NULL, run_id INTEGER,
+               inbox_path TEXT NOT NULL, dest_path TEXT NOT NULL, moved INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE UNIQUE INDEX inputs_sha256_ingested ON inputs (sha256) WHERE status = 'ingested'",
+        "CREATE INDEX inputs_unmoved ON inputs (moved)",
+        # shared context loops (transaction header, billing provider, 835 payment header), by content hash
+        "CREATE TABLE blobs (hash TEXT PRIMARY KEY, data {blob} NOT NULL)",
+        # original claims by (CLM01, payer they were sent to); a resubmission replaces the body
+        """CREATE TABLE claims (id {id}, claim_id TEXT NOT NULL, payer_id TEXT NOT NULL, payer_rank INTEGER NOT NULL,
+               input_id INTEGER NOT NULL REFERENCES inputs (id), seq INTEGER NOT NULL,
+               header_hash TEXT, provider_hash TEXT, body {blob} NOT NULL,
+               first_received_at TEXT NOT NULL, received_at TEXT NOT NULL, UNIQUE (claim_id, payer_id))""",
+        # every 835 claim payment received, in arrival order (id)
+        """CREATE TABLE adjudications (id {id}, claim_id TEXT NOT NULL, input_id INTEGER NOT NULL REFERENCES inputs (id),
+               seq INTEGER NOT NULL, status TEXT NOT NULL, payer TEXT NOT NULL, payer_claim_number TEXT NOT NULL,
+               header_hash TEXT, body {blob} NOT NULL, received_at TEXT NOT NULL, UNIQUE (input_id, seq))""",
+        "CREATE INDEX adjudications_claim ON adjudications (claim_id)",
+        # claims with new data since they were last decided
+        "CREATE TABLE dirty (claim_id TEXT PRIMARY KEY)",
+        # the latest decision per claim: what `cob status` lists
+        """CREATE TABLE claim_status (claim_id TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT NOT NULL,
+               detail TEXT NOT NULL, destination_payer TEXT, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL,
+               run_id INTEGER)""",
+        # ISA13/GS06 per sender: the last number used
+        "CREATE TABLE control_numbers (sender TEXT PRIMARY KEY, last_isa INTEGER NOT NULL)",
+        # output files; published = 0 is a rename still to do (finished at the start of the next run)
+        """CREATE TABLE outputs (id {id}, sender TEXT NOT NULL, isa13 INTEGER NOT NULL, payer_id TEXT NOT NULL,
+               path TEXT NOT NULL UNIQUE, tmp_path TEXT NOT NULL, claims INTEGER NOT NULL,
+               published INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, run_id INTEGER,
+               UNIQUE (sender, isa13))""",
+        # claims sent: never the same claim to the same payer twice (generation > 0: replacements)
+        """CREATE TABLE emitted (id {id}, claim_id TEXT NOT NULL, payer_id TEXT NOT NULL, generation INTEGER NOT NULL,
+               frequency TEXT NOT NULL, level INTEGER NOT NULL, fingerprint TEXT NOT NULL, sender TEXT NOT NULL,
+               isa13 INTEGER NOT NULL, output TEXT NOT NULL, emitted_at TEXT NOT NULL, run_id INTEGER,
+               UNIQUE (claim_id, payer_id, generation))""",
+    ]),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+class SchemaTooNew(Exception):
+    pass
+
+
+def current_version(db: Database) -> int:
+    if db.dialect == "sqlite":
+        exists = db.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+    else:
+        exists = db.one("SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version' "
+                        "AND table_schema = current_schema()")
+    if exists is None:
+        return 0
+    return int(db.scalar("SELECT MAX(version) FROM schema_version", default=0))
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema to `LATEST`; returns the number of migrations applied. Safe to call concurrently:
+    each migration re-checks the version inside its transaction (under a lock on PostgreSQL)."""
+    applied = 0
+    for version, name, statements in MIGRATIONS:
+        with db.transaction():
+            if db.dialect == "postgresql":
+                db.execute("SELECT pg_advisory_xact_lock(?)", (0x636F6201,))
+            else:
+                db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                           "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            if db.dialect == "postgresql":
+                db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                           "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            have = current_version(db)
+            if have > LATEST:
+                raise SchemaTooNew(f"the state database has schema version {have}; this cob knows up to {LATEST}")
+            if have >= version:
+                continue
+            for statement in statements:
+                db.execute(statement.format(**db.types))
+            db.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                       (version, name, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+            applied += 1
+    return applied

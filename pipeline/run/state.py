@@ -1,0 +1,282 @@
+"""What the state database remembers, and every query the runner needs (SQL lives here only).
+
+Tables (see `migrations`): inputs by sha256, original claims by (CLM01, payer), adjudications (835
+claim payments) in arrival order, `dirty` claims with new data, the latest decision per claim, control
+numbers per sender, output files (with pending renames) and emitted claims (UNIQUE per claim, payer and
+generation: a claim never goes to the same payer twice, a replacement is the next generation).
+Times are ISO-8601 text from the run's clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from .db import Database, connect
+from .migrations import migrate
+
+
+def iso(when: dt.datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+@dataclass
+class InputRow:
+    id: int
+    sha256: str | None
+    name: str
+    status: str
+    reason: str | None
+    inbox_path: str
+    dest_path: str
+    moved: bool
+    kind: str | None = None
+    claims: int = 0
+    payments: int = 0
+
+
+@dataclass
+class EmittedRow:
+    claim_id: str
+    payer_id: str
+    generation: int
+    frequency: str
+    level: int
+    fingerprint: str
+    isa13: int
+    output: str
+
+
+class State:
+    """The state database of `cob run` (SQLite or PostgreSQL, see `db`)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    @classmethod
+    def open(cls, url: str, sqlite_file=None) -> "State":
+        db = connect(url, sqlite_file)
+        migrate(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def transaction(self):
+        return self.db.transaction()
+
+    # ------------------------------------------------------------------------------------------ runs
+
+    def start_run(self, now: dt.datetime, host: str, pid: int) -> int:
+        with self.db.transaction():
+            return int(self.db.one("INSERT INTO runs (started_at, status, host, pid) VALUES (?, 'running', ?, ?) "
+                                   "RETURNING id", (iso(now), host, pid))[0])
+
+    def finish_run(self, run_id: int, now: dt.datetime, status: str, exit_code: int) -> None:
+        with self.db.transaction():
+            self.db.execute("UPDATE runs SET finished_at = ?, status = ?, exit_code = ? WHERE id = ?",
+                            (iso(now), status, exit_code, run_id))
+
+    # ------------------------------------------------------------------------------------------ inputs
+
+    _INPUT_COLS = "id, sha256, name, status, reason, inbox_path, dest_path, moved, kind, claims, payments"
+
+    def _input(self, row: tuple) -> InputRow:
+        return InputRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8], row[9],
+                        row[10])
+
+    def ingested(self, sha256: str) -> InputRow | None:
+        row = self.db.one(f"SELECT {self._INPUT_COLS} FROM inputs WHERE sha256 = ? AND status = 'ingested'",
+                          (sha256,))
+        return self._input(row) if row else None
+
+    def unmoved_inputs(self) -> list[InputRow]:
+        return [self._input(r) for r in self.db.query(
+            f"SELECT {self._INPUT_COLS} FROM inputs WHERE moved = 0 ORDER BY id")]
+
+    def inputs_of_run(self, run_id: int) -> list[InputRow]:
+        return [self._input(r) for r in self.db.query(
+            f"SELECT {self._INPUT_COLS} FROM inputs WHERE run_id = ? ORDER BY id", (run_id,))]
+
+    def dest_taken(self, path: str) -> bool:
+        return self.db.one("SELECT 1 FROM inputs WHERE dest_path = ?", (path,)) is not None
+
+    def add_input(self, *, sha256: str | None, name: str, size: int | None, kind: str | None, status: str,
+                  reason: str | None, now: dt.datetime, run_id: int, inbox_path: str, dest_path: str,
+                  claims: int = 0, payments: int = 0) -> int:
+        return int(self.db.one(
+            "INSERT INTO inputs (sha256, name, size, kind, status, reason, claims, payments, received_at, run_id, "
+            "inbox_path, dest_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (sha256, name, size, kind, status, reason, claims, payments, iso(now), run_id, inbox_path,
+             dest_path))[0])
+
+    def set_input_counts(self, input_id: int, claims: int, payments: int) -> None:
+        self.db.execute("UPDATE inputs SET claims = ?, payments = ? WHERE id = ?", (claims, payments, input_id))
+
+    def mark_moved(self, input_id: int) -> None:
+        with self.db.transaction():
+            self.db.execute("UPDATE inputs SET moved = 1 WHERE id = ?", (input_id,))
+
+    # ------------------------------------------------------------------------------------------ records
+
+    def add_blobs(self, rows: Iterable[tuple[str, bytes]]) -> None:
+        self.db.executemany("INSERT INTO blobs (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", rows)
+
+    def add_claims(self, rows: Sequence[tuple], input_id: int, now: dt.datetime) -> None:
+        """rows: (claim_id, payer_id, payer_rank, seq, header_hash, provider_hash, body). A claim sent again
+        to the same payer (a resubmission) replaces the stored one; its first arrival time is kept."""
+        when = iso(now)
+        self.db.executemany(
+            "INSERT INTO claims (claim_id, payer_id, payer_rank, input_id, seq, header_hash, provider_hash, body, "
+            "first_received_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (claim_id, payer_id) DO UPDATE SET payer_rank = excluded.payer_rank, "
+            "input_id = excluded.input_id, seq = excluded.seq, header_hash = excluded.header_hash, "
+            "provider_hash = excluded.provider_hash, body = excluded.body, received_at = excluded.received_at",
+            [(r[0], r[1], r[2], input_id, r[3], r[4], r[5], r[6], when, when) for r in rows])
+
+    def add_payments(self, rows: Sequence[tuple], input_id: int, now: dt.datetime) -> None:
+        """rows: (claim_id, seq, status, payer, payer_claim_number, header_hash, body)."""
+        when = iso(now)
+        self.db.executemany(
+            "INSERT INTO adjudications (claim_id, input_id, seq, status, payer, payer_claim_number, header_hash, "
+            "body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r[0], input_id, r[1], r[2], r[3], r[4], r[5], r[6], when) for r in rows])
+
+    def mark_dirty(self, claim_ids: Iterable[str]) -> None:
+        self.db.executemany("INSERT INTO dirty (claim_id) VALUES (?) ON CONFLICT (claim_id) DO NOTHING",
+                            [(c,) for c in claim_ids])
+
+    def blob(self, key: str) -> bytes:
+        return bytes(self.db.one("SELECT data FROM blobs WHERE hash = ?", (key,))[0])
+
+    # ------------------------------------------------------------------------------------------ batches
+
+    def open_batch(self, now: dt.datetime, run_id: int) -> str:
+        """The open batch's time, opening one now when none is (call inside the ingest transaction)."""
+        row = self.db.one("SELECT opened_at FROM batches WHERE closed_at IS NULL ORDER BY id LIMIT 1")
+        if row is not None:
+            return row[0]
+        self.db.execute("INSERT INTO batches (opened_at, run_id) VALUES (?, ?)", (iso(now), run_id))
+        return iso(now)
+
+    def batch_time(self) -> str | None:
+        row = self.db.one("SELECT opened_at FROM batches WHERE closed_at IS NULL ORDER BY id LIMIT 1")
+        return row[0] if row else None
+
+    def close_batch(self, now: dt.datetime) -> None:
+        self.db.execute("UPDATE batches SET closed_at = ? WHERE closed_at IS NULL", (iso(now),))
+
+    # ------------------------------------------------------------------------------------------ billing
+
+    def dirty_ids(self) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT claim_id FROM dirty ORDER BY claim_id")]
+
+    def claims_for(self, claim_ids: Sequence[str]) -> list[tuple]:
+        """(claim_id, payer_id, payer_rank, header_hash, provider_hash, body, input name, first_received_at)."""
+        return self._in("SELECT c.claim_id, c.payer_id, c.payer_rank, c.header_hash, c.provider_hash, c.body, "
+                        "i.name, c.first_received_at FROM claims c JOIN inputs i ON i.id = c.input_id "
+                        "WHERE c.claim_id IN ({}) ORDER BY c.claim_id, c.payer_rank, c.id DESC", claim_ids)
+
+    def payments_for(self, claim_ids: Sequence[str]) -> list[tuple]:
+        """(claim_id, input name, header_hash, body, received_at) in arrival order."""
+        return self._in("SELECT a.claim_id, i.name, a.header_hash, a.body, a.received_at, a.input_id "
+                        "FROM adjudications a JOIN inputs i ON i.id = a.input_id "
+                        "WHERE a.claim_id IN ({}) ORDER BY a.claim_id, a.id", claim_ids)
+
+    def emitted_for(self, claim_ids: Sequence[str]) -> list[EmittedRow]:
+        return [EmittedRow(*r) for r in self._in(
+            "SELECT claim_id, payer_id, generation, frequency, level, fingerprint, isa13, output FROM emitted "
+            "WHERE claim_id IN ({}) ORDER BY claim_id, level, generation", claim_ids)]
+
+    def _in(self, sql: str, ids: Sequence[str]) -> list[tuple]:
+        if not ids:
+            return []
+        return self.db.query(sql.format(", ".join("?" * len(ids))), tuple(ids))
+
+    def last_control(self, sender: str) -> int:
+        return int(self.db.scalar("SELECT last_isa FROM control_numbers WHERE sender = ?", (sender,), default=0))
+
+    def set_control(self, sender: str, last: int) -> None:
+        self.db.execute("INSERT INTO control_numbers (sender, last_isa) VALUES (?, ?) ON CONFLICT (sender) "
+                        "DO UPDATE SET last_isa = excluded.last_isa", (sender, last))
+
+    def add_output(self, *, sender: str, isa13: int, payer_id: str, path: str, tmp_path: str, claims: int,
+                   now: dt.datetime, run_id: int) -> None:
+        self.db.execute("INSERT INTO outputs (sender, isa13, payer_id, path, tmp_path, claims, created_at, run_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (sender, isa13, payer_id, path, tmp_path, claims, iso(now), run_id))
+
+    def output_taken(self, path: str) -> bool:
+        return self.db.one("SELECT 1 FROM outputs WHERE path = ?", (path,)) is not None
+
+    def pending_outputs(self) -> list[tuple[int, str, str]]:
+        """(id, path, tmp_path) of committed outputs not yet renamed into place."""
+        return [tuple(r) for r in self.db.query("SELECT id, path, tmp_path FROM outputs WHERE published = 0 "
+                                                "ORDER BY id")]
+
+    def mark_published(self, output_id: int) -> None:
+        with self.db.transaction():
+            self.db.execute("UPDATE outputs SET published = 1 WHERE id = ?", (output_id,))
+
+    def add_emitted(self, rows: Sequence[tuple], now: dt.datetime, run_id: int) -> None:
+        """rows: (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, output)."""
+        self.db.executemany(
+            "INSERT INTO emitted (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, "
+            "output, emitted_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*r, iso(now), run_id) for r in rows])
+
+    def set_statuses(self, rows: Sequence[tuple], now: dt.datetime, run_id: int) -> None:
+        """rows: (claim_id, status, reason, detail, destination_payer, first_seen)."""
+        when = iso(now)
+        self.db.executemany(
+            "INSERT INTO claim_status (claim_id, status, reason, detail, destination_payer, first_seen, "
+            "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET "
+            "status = excluded.status, reason = excluded.reason, detail = excluded.detail, "
+            "destination_payer = excluded.destination_payer, updated_at = excluded.updated_at, "
+            "run_id = excluded.run_id", [(*r, when, run_id) for r in rows])
+
+    def clear_dirty(self, claim_ids: Sequence[str]) -> None:
+        self.db.executemany("DELETE FROM dirty WHERE claim_id = ?", [(c,) for c in claim_ids])
+
+    # ------------------------------------------------------------------------------------------ status
+
+    def waiting(self) -> list[tuple]:
+        """(claim_id, status, reason, detail, destination_payer, first_seen, updated_at) of held claims."""
+        return self.db.query("SELECT claim_id, status, reason, detail, destination_payer, first_seen, updated_at "
+                             "FROM claim_status WHERE status = 'held' ORDER BY first_seen, claim_id")
+
+    def counts(self) -> dict[str, int]:
+        out = {f"claims_{s}": n for s, n in self.db.query(
+            "SELECT status, COUNT(*) FROM claim_status GROUP BY status")}
+        out["original_claims"] = int(self.db.scalar("SELECT COUNT(*) FROM claims", default=0))
+        out["adjudications"] = int(self.db.scalar("SELECT COUNT(*) FROM adjudications", default=0))
+        out["inputs"] = int(self.db.scalar("SELECT COUNT(*) FROM inputs", default=0))
+        out["emitted"] = int(self.db.scalar("SELECT COUNT(*) FROM emitted", default=0))
+        out["pending_publishes"] = int(self.db.scalar("SELECT COUNT(*) FROM outputs WHERE published = 0",
+                                                      default=0))
+        out["dirty"] = int(self.db.scalar("SELECT COUNT(*) FROM dirty", default=0))
+        return out
+
+    def last_runs(self, n: int = 5) -> list[tuple]:
+        return self.db.query("SELECT id, started_at, finished_at, status, exit_code FROM runs ORDER BY id DESC "
+                             "LIMIT ?", (n,))
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        """A canonical dump of what a run decided (no ids, times or run numbers): two runs that reach the
+        same state have equal snapshots. Used by the crash tests."""
+        q = self.db.query
+        return {
+            "inputs": sorted(q("SELECT sha256, name, status, kind, claims, payments, moved FROM inputs "
+                               "WHERE status <> 'duplicate'")),
+            "duplicates": sorted(q("SELECT sha256, name, moved FROM inputs WHERE status = 'duplicate'")),
+            "claims": sorted(q("SELECT claim_id, payer_id, payer_rank FROM claims")),
+            "adjudications": sorted(q("SELECT claim_id, status, payer, payer_claim_number FROM adjudications")),
+            "dirty": sorted(q("SELECT claim_id FROM dirty")),
+            "claim_status": sorted(q("SELECT claim_id, status, reason, detail, destination_payer FROM claim_status")),
+            "control_numbers": sorted(q("SELECT sender, last_isa FROM control_numbers")),
+            "outputs": sorted(q("SELECT sender, isa13, payer_id, path, claims, published FROM outputs")),
+            "emitted": sorted(q("SELECT claim_id, payer_id, generation, frequency, level, fingerprint, sender, "
+                                "isa13, output FROM emitted")),
+            "open_batches": [tuple(r) for r in q("SELECT COUNT(*) FROM batches WHERE closed_at IS NULL")],
+        }

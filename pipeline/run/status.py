@@ -1,0 +1,84 @@
+"""`cob status`: what waits and why, read from the state database without taking the run lock.
+
+A claim waits when it was held by its last decision (most often: its 835 has not arrived, or an 835
+arrived for a claim whose 837P has not). Past `max_wait_days` since the first of its files arrived it
+is *stale*: a person should look (the payer may never have received it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .config import RunConfig
+from .state import State
+
+
+@dataclass
+class Waiting:
+    claim_id: str
+    reason: str
+    detail: str
+    destination_payer: str | None
+    waiting_since: str
+    days: int
+    stale: bool
+
+
+@dataclass
+class StatusReport:
+    state: str
+    max_wait_days: int
+    waiting: list[Waiting] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    runs: list[tuple] = field(default_factory=list)
+
+    @property
+    def stale(self) -> list[Waiting]:
+        return [w for w in self.waiting if w.stale]
+
+    def to_dict(self) -> dict:
+        return {"state": self.state, "max_wait_days": self.max_wait_days, "counts": self.counts,
+                "waiting": [w.__dict__ for w in self.waiting],
+                "stale": [w.claim_id for w in self.stale],
+                "last_runs": [dict(zip(("run_id", "started_at", "finished_at", "status", "exit_code"), r))
+                              for r in self.runs]}
+
+    def text(self, limit: int = 200) -> str:
+        c = self.counts
+        lines = [f"cob status ({self.state})",
+                 f"Claims: {c.get('original_claims', 0)} original claims, {c.get('adjudications', 0)} claim "
+                 f"payments received, {c.get('emitted', 0)} claims sent; decided: "
+                 f"{c.get('claims_billed', 0)} billed, {c.get('claims_skipped', 0)} skipped, "
+                 f"{c.get('claims_held', 0)} held, {c.get('claims_rejected', 0)} rejected"]
+        if c.get("dirty") or c.get("pending_publishes"):
+            lines.append(f"Unfinished work (the next run completes it): {c.get('dirty', 0)} claims to decide, "
+                         f"{c.get('pending_publishes', 0)} outputs to publish")
+        if self.runs:
+            r = self.runs[0]
+            lines.append(f"Last run: #{r[0]} started {r[1]}, {r[3]}, exit {r[4]}")
+        lines += ["", f"Waiting: {len(self.waiting)} claim(s), {len(self.stale)} stale "
+                      f"(waiting longer than {self.max_wait_days} days)"]
+        for w in self.waiting[:limit]:
+            mark = "STALE " if w.stale else ""
+            lines.append(f"  {mark}{w.claim_id}  {w.days} days  {w.reason}  {w.detail}")
+        if len(self.waiting) > limit:
+            lines.append(f"  … and {len(self.waiting) - limit} more (--json lists all)")
+        return "\n".join(lines) + "\n"
+
+
+def status_report(config: RunConfig, now: dt.datetime | None = None) -> StatusReport:
+    """What waits and why, with staleness measured at `now`."""
+    now = now or dt.datetime.now()
+    state = State.open(config.state_url, config.sqlite_path)
+    try:
+        report = StatusReport(config.describe_state(), config.max_wait_days, counts=state.counts(),
+                              runs=state.last_runs())
+        limit = now - dt.timedelta(days=config.max_wait_days)
+        for claim_id, _status, reason, detail, dest, first_seen, _updated in state.waiting():
+            since = dt.datetime.fromisoformat(first_seen)
+            report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
+                                          since < limit))
+        return report
+    finally:
+        state.close()

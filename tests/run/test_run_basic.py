@@ -1,0 +1,195 @@
+"""`cob init` + `cob run` end to end: what a night's run produces, and the properties scripts rely on."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from edi.reader import X12Reader
+from pipeline.cli import main
+from pipeline.secondary import SecondaryOptions, run_secondary
+
+from .conftest import NOW
+
+BIN = Path(sys.executable).parent
+
+
+def _claims(folder: Path) -> dict[tuple[str, str], dict]:
+    """Every claim of every 837 under a folder, by (CLM01, payer), without envelope and HL numbering."""
+    out = {}
+    for f in sorted(folder.rglob("*.837")):
+        for claim in X12Reader(f):
+            data = claim.model_dump(mode="json", exclude={"header", "source", "billing_provider"})
+            for level in ("subscriber", "patient"):
+                if data.get(level):
+                    data[level].pop("hl", None)
+            out[(claim.claim_id, claim.payer.name.id)] = data
+    return out
+
+
+def test_init_writes_a_config_that_works_as_written(tmp_path, sample_set):
+    """`cob init DIR` then `cob run --config DIR/cob.toml` (the real console script, IG validation on):
+    every folder exists, the sample is billed, inputs are archived, reports are written, exit 0."""
+    site = tmp_path / "cob"
+    out = subprocess.run([str(BIN / "cob"), "init", str(site)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    for name in ("inbox", "outbox", "archive", "rejected", "reports"):
+        assert (site / name).is_dir()
+    text = (site / "cob.toml").read_text()
+    assert text.count("\n#") > 10  # commented
+    for f in sample_set.glob("*.83?"):
+        (site / "inbox" / f.name).write_bytes(f.read_bytes())
+    run = subprocess.run([str(BIN / "cob"), "run", "--config", str(site / "cob.toml")], capture_output=True,
+                         text=True, env={"PATH": "/usr/bin:/bin", "COB_NOW": NOW.isoformat()})
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # silent when not on a terminal
+    assert sorted(p.name for p in (site / "inbox").iterdir()) == []
+    assert len(list((site / "archive").iterdir())) == 10
+    outputs = sorted(p.name for p in (site / "outbox").iterdir())
+    assert len(outputs) == 7 and all(re.fullmatch(r"\d{5}-\d{9}\.837", n) for n in outputs)
+    reports = sorted(p.name for p in (site / "reports").iterdir())
+    assert [r.rsplit(".", 1)[-1] for r in reports] == ["json", "jsonl", "txt"]
+    report = json.loads((site / "reports" / reports[0]).read_text())
+    assert report["summary"]["billed"] == 21 and report["summary"]["held"] == 1
+    assert report["run"]["exit_code"] == 0 and len(report["run"]["outputs"]) == 7
+
+
+def test_run_builds_the_same_claims_as_cob_secondary(make_site, sample_set, tmp_path, backend):
+    """With IG validation on: the claims `cob run` sends equal those `cob secondary` builds from the same
+    files (only HL numbering differs), the summary counts match, and a second run sends nothing."""
+    site = make_site()
+    site.drop(sample_set)
+    result = site.run(validate=True)
+    assert result.exit_code == 0
+    secondary = run_secondary(sorted(sample_set.glob("claims-*.837")), sorted(sample_set.glob("*.835")),
+                              SecondaryOptions(out_dir=tmp_path / "secondary", now=NOW))
+    ours = _claims(site.outbox)
+    assert len(ours) == secondary.summary.billed == result.report.summary.billed == 21
+    assert ours == _claims(tmp_path / "secondary")
+    assert result.report.summary.by_reason == secondary.summary.by_reason
+    again = site.run()
+    assert again.exit_code == 0 and again.report.summary.claims == 0 and again.report.run.outputs == []
+    assert len(site.outbox_files()) == 7
+
+
+def test_duplicate_drop_is_archived_and_processed_once(make_site, sample_set):
+    site = make_site()
+    site.drop(sample_set)
+    first = site.run()
+    before = site.outbox_files()
+    site.drop(sample_set, "remit-0001.835")  # same content again, next night
+    (site.inbox / "copy-of-claims.837").write_bytes((sample_set / "claims-0002.837").read_bytes())
+    second = site.run()
+    assert second.exit_code == 0
+    assert [d.disposition for d in second.report.run.inputs] == ["duplicate", "duplicate"]
+    assert site.listing("archive/duplicates") == ["copy-of-claims.837", "remit-0001.835"]
+    assert site.outbox_files() == before and second.report.summary.claims == 0
+    snap = site.snapshot()
+    assert len(snap["inputs"]) == 10 and len(snap["duplicates"]) == 2
+    assert first.report.summary.billed == len(snap["emitted"]) == 21
+
+
+def test_same_content_twice_in_one_drop(make_site, sample_set):
+    site = make_site()
+    site.drop(sample_set)
+    (site.inbox / "zz-again.835").write_bytes((sample_set / "remit-0002.835").read_bytes())
+    result = site.run()
+    dispositions = {d.file: d.disposition for d in result.report.run.inputs}
+    assert dispositions["zz-again.835"] == "duplicate" and dispositions["remit-0002.835"] == "archived"
+    assert result.report.summary.billed == 21
+
+
+def test_workers_do_not_change_the_outcome(make_site, fixture_set):
+    """Parsing in 2 processes gives byte-identical outputs and the same state as 1 process."""
+    one, two = make_site("one"), make_site("two")
+    one.drop(fixture_set)
+    two.drop(fixture_set)
+    assert one.run(workers=1).exit_code == two.run(workers=2).exit_code
+    assert one.outbox_files() == two.outbox_files() and one.outbox_files()
+    assert one.snapshot() == two.snapshot()
+
+
+def test_dry_run_changes_nothing(make_site, sample_set):
+    site = make_site()
+    site.drop(sample_set)
+    dry = site.run(dry_run=True)
+    assert dry.report.summary.billed == 21 and dry.report.run.dry_run
+    assert "dry run" in dry.summary_path.read_text()
+    assert site.outbox_files() == {} and len(list(site.inbox.iterdir())) == 10
+    assert site.listing("archive") == []
+    snap = site.snapshot()
+    assert snap["inputs"] == [] and snap["emitted"] == [] and snap["control_numbers"] == []
+    real = site.run()
+    assert real.report.summary.billed == 21
+    assert sorted(o.file for o in real.report.run.outputs) == sorted(o.file for o in dry.report.run.outputs)
+
+
+def test_payer_subfolders(make_site, sample_set):
+    site = make_site(extra="")
+    text = site.config_path.read_text().replace("payer_subfolders = false", "payer_subfolders = true")
+    site.config_path.write_text(text)
+    site.drop(sample_set)
+    site.run()
+    files = site.outbox_files()
+    assert len(files) == 7 and all(name.split("/")[1].startswith(name.split("/")[0] + "-") for name in files)
+
+
+def test_log_and_reports_carry_no_phi(make_site, sample_set):
+    """The JSON-lines log, the JSON report and the summary hold no patient names, member ids or birth dates
+    of the fixtures (names and ids read from the input files themselves)."""
+    site = make_site()
+    site.drop(sample_set)
+    (site.inbox / "broken.837").write_text((sample_set / "claims-0001.837").read_text()[:3000])
+    result = site.run()
+    phi: set[str] = set()
+    for f in sample_set.glob("*.83?"):
+        for seg in re.split(r"~\r?\n?", f.read_text()):
+            el = re.split(r"[*|]", seg)
+            if el[0] == "NM1" and len(el) > 3 and el[1] in ("IL", "QC"):
+                phi.add(el[3])
+                if len(el) > 9 and el[9]:
+                    phi.add(el[9])
+            if el[0] == "DMG" and len(el) > 2:
+                phi.add(el[2])
+    phi = {p for p in phi if len(p) >= 4}
+    assert len(phi) > 40
+    texts = {p.name: p.read_text() for p in site.root.joinpath("reports").iterdir()}
+    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt"}
+    for name, text in texts.items():
+        leaked = sorted(p for p in phi if p in text)
+        assert not leaked, f"{name} holds PHI: {leaked[:3]}"
+    log = [json.loads(line) for line in result.log_path.read_text().splitlines()]
+    assert log[0]["event"] == "run_start" and log[-1]["event"] == "run_end"
+    assert any(e["event"] == "input_rejected" and e["file"] == "broken.837" for e in log)
+
+
+def test_cli_exit_codes_and_status(tmp_path, sample_set, monkeypatch):
+    runner = CliRunner()
+    missing = runner.invoke(main, ["run", "--config", str(tmp_path / "nope.toml")])
+    assert missing.exit_code == 2 and "nope.toml" in missing.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[folders]\ninbox = 'in'\nmax_wiat_days = 3\n")
+    out = runner.invoke(main, ["run", "--config", str(bad)])
+    assert out.exit_code == 2 and "unknown key folders.max_wiat_days" in out.output
+    site = tmp_path / "site"
+    assert runner.invoke(main, ["init", str(site)]).exit_code == 0
+    for f in sample_set.glob("claims-*.837"):
+        (site / "inbox" / f.name).write_bytes(f.read_bytes())
+    (site / "inbox" / "notes.txt").write_text("hello")
+    monkeypatch.setenv("COB_NOW", "2026-03-02T01:30:00")
+    monkeypatch.setenv("COB_SKIP_IG_VALIDATION", "1")
+    run = runner.invoke(main, ["run", "--config", str(site / "cob.toml"), "--workers", "1"])
+    assert run.exit_code == 1  # notes.txt was quarantined
+    assert "quarantined notes.txt: notes.txt: not an X12 file" in run.output
+    assert (site / "rejected" / "notes.txt").read_text() == "hello"
+    assert "not an X12 file" in (site / "rejected" / "notes.txt.reason.txt").read_text()
+    status = runner.invoke(main, ["status", "--config", str(site / "cob.toml"), "--json"])
+    assert status.exit_code == 0
+    data = json.loads(status.output)
+    assert len(data["waiting"]) == 24 and {w["reason"] for w in data["waiting"]} == {"awaiting_remittance"}
+    assert data["stale"] == []
