@@ -63,6 +63,10 @@ def _resolve(top: LoopDef, elements: list[str], comp: str) -> Resolution | None:
     return None
 
 
+#: the common case: the qualifier is element 1 itself
+FIRST_ELEMENT = ((1, None),)
+
+
 def segment_key(elements: list[str], positions, component: str) -> tuple:
     """A segment's id and the values at the positions that tell same-id segments apart in the IG
     (`TransactionTable.qualifier_positions`): what every loop-location decision depends on."""
@@ -97,7 +101,12 @@ class LoopWalker:
         if per_loop is None:
             per_loop = self._cache[stack[-1].index] = {}
         positions = self._qual.get(seg_id)
-        key: Any = segment_key(elements, positions, self.component) if positions else seg_id
+        if not positions:
+            key: Any = seg_id
+        elif positions == FIRST_ELEMENT:
+            key = (seg_id, elements[1] if len(elements) > 1 else "")
+        else:
+            key = segment_key(elements, positions, self.component)
         try:
             res = per_loop[key]
         except KeyError:

@@ -43,6 +43,7 @@ class SegmentWriter:
         self.count = 0  # since the last ST (for SE01)
         self.total = 0  # since the start of the output: the segment number of the last one written
         self._forbidden = {delimiters.element, delimiters.component, delimiters.segment, delimiters.repetition}
+        self._others = tuple(self._forbidden - {delimiters.element})
 
     def _value(self, value) -> str:
         if isinstance(value, str):
@@ -65,6 +66,15 @@ class SegmentWriter:
                 raise DelimiterInDataError(f"a value contains the delimiter {ch!r}")
 
     def text(self, segment: RawSegment) -> str:
+        sep = self.d.element
+        try:
+            joined = sep.join(segment)  # TypeError when a composite (a list) is in it
+        except TypeError:
+            pass
+        else:
+            # all simple values: one check of the whole text instead of one per value
+            if joined.count(sep) == len(segment) - 1 and not any(ch in joined for ch in self._others):
+                return joined.rstrip(sep)
         values = [self._value(v) for v in segment]
         while len(values) > 1 and values[-1] == "":
             values.pop()

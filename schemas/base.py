@@ -148,13 +148,19 @@ class Segment(X12Model):
         return out
 
     def to_elements(self) -> RawSegment:
+        fields = self.__dict__  # pydantic keeps field values here: no descriptor per element
         values: list = [self.SEGMENT_ID]
+        append = values.append
         for name, comp in self._spec:
-            value = getattr(self, name)
-            if comp is not None and value is not None:
-                values.append(value.to_components())
+            value = fields[name]
+            if value is None:
+                append("")
+            elif comp is not None:
+                append(value.to_components())
+            elif type(value) is str:
+                append(value)
             else:
-                values.append(format_value(value))
+                append(format_value(value))
         return _trim(values)
 
 

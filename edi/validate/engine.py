@@ -24,6 +24,7 @@ from edi.errors import X12SyntaxError
 from edi.ig.tables import (
     SegmentDef, TransactionTable, load_control_segments, load_external_codes, load_table,
 )
+from edi.loops import FIRST_ELEMENT
 from edi.tokens import RawSegments
 
 from . import snip3, snip4, snip5
@@ -39,7 +40,6 @@ _SEG_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _SPECIAL = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE"})
 #: segments that open or close a claim, an HL level or a counter
 _EVENTS = frozenset({"HL", "CLM", "CLP", "LX", "PLB"})
-_FIRST = ((1, None),)
 #: GS08 -> (transaction set id, functional identifier code)
 SUPPORTED = {"005010X222A1": ("837", "HC"), "005010X221A1": ("835", "HP")}
 #: IK403 codes that are X12 syntax (SNIP 1); the others are IG requirements (SNIP 2).
@@ -179,7 +179,7 @@ class Validator:
                     positions = qual.get(seg_id)
                     if positions is None:
                         key = seg_id
-                    elif positions == _FIRST:
+                    elif positions == FIRST_ELEMENT:
                         key = (seg_id, elements[1] if len(elements) > 1 else "")
                     else:
                         key = walker.key(elements)

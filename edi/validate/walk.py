@@ -18,10 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from edi.ig.tables import LoopDef, SegmentDef, TransactionTable
-from edi.loops import segment_key
-
-
-_FIRST_ELEMENT = ((1, None),)
+from edi.loops import FIRST_ELEMENT, segment_key
 
 
 class Check(NamedTuple):
@@ -165,7 +162,7 @@ class Walker:
         positions = self.qual.get(seg_id)
         if positions is None:
             return seg_id
-        if positions == _FIRST_ELEMENT:
+        if positions == FIRST_ELEMENT:
             return (seg_id, elements[1] if len(elements) > 1 else "")
         return segment_key(elements, positions, self.component)
 
