@@ -304,3 +304,13 @@ def format_isa(sender: Party, receiver: Party, control: int, d: Delimiters, when
               ack_requested, usage, d.component)
     padded = [v[:w].ljust(w) for v, w in zip(values, ISA_WIDTHS)]
     return "ISA" + d.element + d.element.join(padded) + d.segment
+
+
+def sniff(path: str | Path) -> str | None:
+    """'837' or '835' from the first ST of a file (content, not name, decides), None if not X12."""
+    try:
+        for txn, _elements, _no, _st in EnvelopeReader(path, strict=False):
+            return txn.id
+    except (X12SyntaxError, OSError, UnicodeError):
+        return None
+    return None

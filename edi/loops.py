@@ -16,7 +16,7 @@ from typing import Any
 
 from schemas.base import Loop, split_composites
 
-from .ig.tables import LoopDef, SegmentDef, TransactionTable
+from .ig.tables import FIRST_ELEMENT, LoopDef, SegmentDef, TransactionTable, segment_key
 
 Resolution = tuple[int, tuple[LoopDef, ...], SegmentDef | None]
 
@@ -61,23 +61,6 @@ def _resolve(top: LoopDef, elements: list[str], comp: str) -> Resolution | None:
         node = node.parent
         pops += 1
     return None
-
-
-#: the common case: the qualifier is element 1 itself
-FIRST_ELEMENT = ((1, None),)
-
-
-def segment_key(elements: list[str], positions, component: str) -> tuple:
-    """A segment's id and the values at the positions that tell same-id segments apart in the IG
-    (`TransactionTable.qualifier_positions`): what every loop-location decision depends on."""
-    n = len(elements)
-    values = []
-    for e, c in positions:
-        v = elements[e] if e < n else ""
-        if c is not None and component in v:
-            v = v.split(component, 1)[0]
-        values.append(v)
-    return (elements[0], *values)
 
 
 class LoopWalker:

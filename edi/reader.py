@@ -20,7 +20,7 @@ from schemas.common import Envelope, SourceLocation
 from schemas.remit import ClaimPayment, PaymentHeader, ProviderAdjustment, ProviderSummary
 from schemas.segments import PLB, SEGMENT_MODELS
 
-from .envelope import EnvelopeReader, TransactionSet
+from .envelope import EnvelopeReader, TransactionSet, sniff  # noqa: F401 - sniff re-exported
 from .errors import X12Error, X12SyntaxError
 from .ig.tables import load_table
 from .loops import LoopWalker, RawLoop, assemble
@@ -270,11 +270,3 @@ def read_remittance(path: str | Path, strict: bool = True) -> Iterator[ClaimPaym
     return iter(X12Reader(path, strict=strict, only="835"))
 
 
-def sniff(path: str | Path) -> str | None:
-    """'837' or '835' from the first ST of a file (content, not name, decides), None if not X12."""
-    try:
-        for txn, _elements, _no, _st in EnvelopeReader(path, strict=False):
-            return txn.id
-    except (X12SyntaxError, OSError, UnicodeError):
-        return None
-    return None

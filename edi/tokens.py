@@ -12,6 +12,7 @@ composites stay joined until a consumer asks for their components.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -97,6 +98,12 @@ class RawSegments:
         return more
 
     def __iter__(self) -> Iterator[str]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[str]]:
+        """The same segments in lists (a chunk's worth at a time): a consumer loops over each list
+        without resuming a generator per segment. A list never spans two interchanges."""
         buf = self._more()
         if buf.startswith("\ufeff"):
             buf = buf[1:]
@@ -126,42 +133,41 @@ class RawSegments:
             layout = term not in _NL
             n += 1
             self.count = n
-            yield buf[:isa_len]
+            yield [buf[:isa_len]]
             buf = buf[isa_len + 1:]
             if layout:
                 buf = buf.replace("\n", "").replace("\r", "")
+            # the IEA that ends this interchange: at the start of a segment, perhaps after white space
+            iea = re.compile(re.escape(term) + "[" + re.escape(_WS) + "]*IEA" + re.escape(delims.element))
             # --- segments of this interchange
             while True:
+                found = iea.search(term + buf)
+                if found is not None:
+                    start = found.start()  # in `buf`: the offset of the terminator before IEA, minus one
+                    stop = buf.find(term, start)
+                    if stop < 0 and not eof:
+                        more = self._more()
+                        if not more:
+                            eof = True
+                        buf += more.replace("\n", "").replace("\r", "") if layout else more
+                        continue
+                    parts = buf[:stop].split(term) if stop >= 0 else buf.split(term)
+                    buf = buf[stop + 1:] if stop >= 0 else ""
+                    batch = _clean(parts)
+                    n += len(batch)
+                    yield batch
+                    break
                 parts = buf.split(term)
                 rest = parts.pop()
-                ended = False
-                for i, raw in enumerate(parts):
-                    if raw and (raw[0] in _WS or raw[-1] in _WS):
-                        raw = raw.strip(_NL)
-                        if not raw.strip(_WS):
-                            continue
-                        raw = raw.rstrip(_WS)
-                        if raw[0] in _WS:
-                            raw = " " + raw.lstrip(_WS)
-                    elif not raw:
-                        continue
-                    n += 1
-                    yield raw
-                    if raw.startswith("IEA"):
-                        remaining = parts[i + 1:]
-                        buf = term.join(remaining) + term + rest if remaining else rest
-                        ended = True
-                        break
-                if ended:
-                    break
+                batch = _clean(parts)
+                n += len(batch)
+                if batch:
+                    yield batch
                 if eof:
-                    tail = rest.strip(_WS)
+                    tail = _clean([rest])
                     if tail:  # a last segment without its terminator
                         n += 1
                         yield tail
-                        if tail.startswith("IEA"):
-                            buf = ""
-                            break
                     return
                 more = self._more()
                 if not more:
@@ -169,6 +175,25 @@ class RawSegments:
                 if layout:
                     more = more.replace("\n", "").replace("\r", "")
                 buf = rest + more
+
+
+def _clean(parts: list[str]) -> list[str]:
+    """Segments as yielded: empty ones dropped, line breaks and trailing blanks trimmed, a leading blank
+    run kept as one space (a validator reports it; readers strip it)."""
+    out = []
+    append = out.append
+    for raw in parts:
+        if not raw:
+            continue
+        if raw[0] in _WS or raw[-1] in _WS:
+            raw = raw.strip(_NL)
+            if not raw.strip(_WS):
+                continue
+            raw = raw.rstrip(_WS)
+            if raw[0] in _WS:
+                raw = " " + raw.lstrip(_WS)
+        append(raw)
+    return out
 
 
 class SegmentReader:
@@ -191,13 +216,14 @@ class SegmentReader:
             stream = RawSegments(fh, self.name, self.chunk_size)
             sep = ""
             seen = None
-            for raw in stream:
-                if raw.startswith("ISA") and stream.isa_errors is not seen:  # a new interchange
+            for batch in stream.batches():
+                if stream.isa_errors is not seen:  # a new interchange: its ISA opens this batch
                     seen = stream.isa_errors
                     self.delimiters = stream.delimiters
                     self.errors.extend(stream.isa_errors)
                     sep = self.delimiters.element
-                elif raw[0] == " ":
-                    raw = raw.lstrip(" ")
-                self.segment_no += 1
-                yield raw.split(sep), self.segment_no
+                for raw in batch:
+                    if raw[0] == " ":
+                        raw = raw.lstrip(" ")
+                    self.segment_no += 1
+                    yield raw.split(sep), self.segment_no

@@ -14,8 +14,6 @@ from typing import Iterable
 
 import click
 
-from edi.errors import X12SyntaxError
-from edi.reader import X12Reader
 
 EPILOG_PARSE = """\b
 Examples:
@@ -32,8 +30,34 @@ def _version() -> str:
         return "0.0.0+source"
 
 
+#: commands that live with their own library modules, imported only when asked for, so `cob validate`
+#: does not pay for the models, the rules and the state database at start-up
+LAZY_COMMANDS = {
+    "order": "pipeline.rules.cli:order",
+    "estimate": "pipeline.rules.cli:estimate",
+    "validate": "pipeline.validate_cli:validate",
+    "init": "pipeline.run.cli:init",
+    "run": "pipeline.run.cli:run",
+    "status": "pipeline.run.cli:status",
+}
+
+
 class _Group(click.Group):
-    """Turns unexpected exceptions into one line on stderr and exit 1 (never a traceback)."""
+    """Turns unexpected exceptions into one line on stderr and exit 1 (never a traceback); loads the
+    `LAZY_COMMANDS` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None and name in LAZY_COMMANDS:
+            import importlib
+
+            module, attr = LAZY_COMMANDS[name].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            self.add_command(command, name)
+        return command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -72,7 +96,7 @@ def expand_paths(paths: Iterable[str], notes: list[str] | None = None, kind: str
     """Files as given, and the X12 files inside given directories (sorted). In a directory, hidden
     files, non-X12 files and (with `kind`) X12 files of another transaction type are skipped with a
     note; a file named explicitly is always read, so a wrong one is reported."""
-    from edi.reader import sniff
+    from edi.envelope import sniff
 
     out: list[Path] = []
     for p in paths:
@@ -109,6 +133,9 @@ def parse(files: tuple[str, ...], summary: bool, lenient: bool) -> None:
     paths = expand_paths(files, notes)
     for note in notes:
         click.echo(note, err=True)
+    from edi.errors import X12SyntaxError
+    from edi.reader import X12Reader
+
     for path in paths:
         reader = X12Reader(path, strict=not lenient)
         count = 0
@@ -211,30 +238,6 @@ def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | 
     failed = any(i.status == "error" for i in report.inputs) or any(c.status == "rejected" for c in report.claims)
     sys.exit(1 if failed else 0)
 
-
-def _register_optional_commands() -> None:
-    """Commands that live with their own library modules."""
-    try:
-        from pipeline.rules.cli import estimate, order
-    except ImportError:  # pragma: no cover - rules package absent
-        return
-    main.add_command(order)
-    main.add_command(estimate)
-    from pipeline.validate_cli import validate
-
-    main.add_command(validate)
-
-
-def _register_run_commands() -> None:
-    """`cob init`, `cob run`, `cob status` (pipeline/run, issue #5)."""
-    from pipeline.run.cli import COMMANDS
-
-    for command in COMMANDS:
-        main.add_command(command)
-
-
-_register_optional_commands()
-_register_run_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -73,7 +73,6 @@ class PersistentControlNumbers:
 def validate(paths: tuple[str, ...], fmt: str, ack_dir: str | None, max_errors: int | None, snip: str) -> None:
     """Check 837P and 835 files against the implementation guides, balancing, COB rules and code sets."""
     from edi.validate import validate_file
-    from edi.validate.ack import write_acks
     from edi.validate.report import dumps, render_text
     from pipeline.cli import expand_paths
 
@@ -98,6 +97,8 @@ def validate(paths: tuple[str, ...], fmt: str, ack_dir: str | None, max_errors: 
             if fmt == "text":
                 click.echo(render_text(result, max_errors))
             if numbers is not None and result.interchanges:
+                from edi.validate.ack import write_acks
+
                 for written in write_acks(result, ack_dir, control_numbers=numbers):
                     click.echo(f"{path}: wrote {written}", err=True)
     finally:

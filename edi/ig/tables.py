@@ -185,6 +185,23 @@ class TransactionTable:
 
 _POS_MEMO: dict[str, dict[tuple, int | None]] = {}
 
+#: the common qualifier positions: element 1 itself, or its first component
+FIRST_ELEMENT = ((1, None),)
+FIRST_COMPONENT = ((1, 1),)
+
+
+def segment_key(elements: list[str], positions, component: str) -> tuple:
+    """A segment's id and the values at the positions that tell same-id segments apart in the IG
+    (`TransactionTable.qualifier_positions`): what every loop-location decision depends on."""
+    n = len(elements)
+    values = []
+    for e, c in positions:
+        v = elements[e] if e < n else ""
+        if c is not None and component in v:
+            v = v.split(component, 1)[0]
+        values.append(v)
+    return (elements[0], *values)
+
 
 def _as_strings(elements: list) -> list[str]:
     """Elements with composites (lists) reduced to their first component, for qualifier matching."""

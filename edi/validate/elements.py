@@ -305,19 +305,23 @@ class SegmentChecker:
         self.external = external
         self.syntax = compile_syntax(seg.syntax)
         #: syntax notes depend only on which elements are present: cached by that pattern
-        self._syntax_ok: dict[tuple[bool, ...], bool] = {}
+        self._syntax_ok: dict[tuple[bool, ...] | int, bool] = {}
         self.fast = None if seg.id == "ISA" else build_fast_regex(seg, element, component, segment, external)
+
+    def syntax_ok(self, elements: list[str], raw: str) -> bool:
+        """The syntax notes hold? They depend only on which elements are present: without an empty
+        element inside the segment (no doubled separator) that is just the element count."""
+        sep = raw[len(elements[0])] if len(raw) > len(elements[0]) else ""
+        key: tuple[bool, ...] | int = len(elements) if (not sep or sep + sep not in raw) else tuple(map(bool, elements))
+        ok = self._syntax_ok.get(key)
+        if ok is None:
+            ok = self._syntax_ok[key] = not syntax_problems(self.seg.id, elements, self.syntax)
+        return ok
 
     def check(self, elements: list[str], raw: str) -> list[ElementProblem]:
         fast = self.fast
         if fast is not None and fast.fullmatch(raw) is not None:
-            if not self.syntax:
-                return []
-            key = tuple(map(bool, elements))
-            ok = self._syntax_ok.get(key)
-            if ok is None:
-                ok = self._syntax_ok[key] = not syntax_problems(self.seg.id, elements, self.syntax)
-            if ok:
+            if not self.syntax or self.syntax_ok(elements, raw):
                 return []
         return self.slow(elements)
 

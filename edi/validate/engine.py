@@ -22,10 +22,9 @@ from typing import IO, Callable, Iterable
 
 from edi.errors import X12SyntaxError
 from edi.ig.tables import (
-    SegmentDef, TransactionTable, load_control_segments, load_external_codes, load_table,
+    FIRST_COMPONENT, FIRST_ELEMENT, SegmentDef, TransactionTable, load_control_segments, load_external_codes, load_table,
 )
-from edi.loops import FIRST_ELEMENT
-from edi.tokens import RawSegments
+from edi.tokens import DEFAULT_DELIMITERS, RawSegments
 
 from . import snip3, snip4, snip5
 from .context import ClaimContext, TransactionContext
@@ -71,7 +70,8 @@ class Validator:
         self.external = load_external_codes()
         self._checkers: dict[int, SegmentChecker] = {}
         self._checker_delims = None
-        self.sep = "*"
+        self.delims = DEFAULT_DELIMITERS
+        self.sep = self.delims.element
         self._cur_elements: list[str] | None = None
         self._isa_seen: object = None
         self._walkers: dict[tuple, Walker] = {}
@@ -171,63 +171,68 @@ class Validator:
         sep = ""
         checkers: dict = {}
         self.stream = stream = RawSegments(fh, self.name, progress=self.progress)
-        for raw in stream:
-            if walker is not None and raw[0] != " " and raw[-1] != sep:
-                elements = raw.split(sep)
-                seg_id = elements[0]
-                if seg_id not in _SPECIAL:
-                    positions = qual.get(seg_id)
-                    if positions is None:
-                        key = seg_id
-                    elif positions == FIRST_ELEMENT:
-                        key = (seg_id, elements[1] if len(elements) > 1 else "")
-                    else:
-                        key = walker.key(elements)
-                    step = walker.next.get(key)
-                    if step is not None:
-                        checker = checkers.get(step.seg_key)
-                        if checker is not None:
-                            fast = checker.fast
-                            if fast is not None and fast.fullmatch(raw) is not None and (
-                                    not checker.syntax
-                                    or checker._syntax_ok.get(tuple(map(bool, elements))) is True):
-                                ok = True
-                            else:
-                                ok = not checker.check(elements, raw)
-                            if ok:
-                                if step.simple:
-                                    counts = walker.frames[-1].counts
-                                    k = step.seg_key
-                                    c = counts.get(k, 0) + 1
-                                    if c <= step.max_use:
-                                        counts[k] = c
-                                        walker.cur = step.seg
-                                        walker.next = step.next
-                                    else:
-                                        ok = False
+        for batch in stream.batches():
+            for raw in batch:
+                if walker is not None and raw[0] != " " and raw[-1] != sep:
+                    elements = raw.split(sep)
+                    seg_id = elements[0]
+                    if seg_id not in _SPECIAL:
+                        positions = qual.get(seg_id)
+                        if positions is None:
+                            key = seg_id
+                        elif positions == FIRST_ELEMENT:
+                            key = (seg_id, elements[1] if len(elements) > 1 else "")
+                        elif positions == FIRST_COMPONENT:
+                            key = (seg_id, elements[1].split(comp, 1)[0] if len(elements) > 1 else "")
+                        else:
+                            key = walker.key(elements)
+                        step = walker.next.get(key)
+                        if step is not None:
+                            checker = checkers.get(step.seg_key)
+                            if checker is not None:
+                                fast = checker.fast
+                                if fast is not None and fast.fullmatch(raw) is not None and (
+                                        not checker.syntax or checker._syntax_ok.get(
+                                            len(elements) if double not in raw else tuple(map(bool, elements)))):
+                                    ok = True
                                 else:
-                                    ok = walker.advance(step)
-                            if ok:
-                                seg_no = self.seg_no = self.seg_no + 1
-                                st_count = self.st_count = self.st_count + 1
-                                if seg_id in _EVENTS:
-                                    self._cur_elements = elements
-                                    self._claim_event(seg_id, elements)
-                                    self._counter_event(seg_id, elements, step.loop_id)
-                                if rules:
-                                    item = (step.loop_id, elements, seg_no, st_count)
-                                    claim = self.claim
-                                    if claim is not None:
-                                        claim.append(item)
+                                    ok = not checker.check(elements, raw)
+                                if ok:
+                                    if step.simple:
+                                        counts = walker.frames[-1]
+                                        k = step.seg_key
+                                        c = counts.get(k, 0) + 1
+                                        if c <= step.max_use:
+                                            counts[k] = c
+                                            walker.cur = step.seg
+                                            walker.next = step.next
+                                        else:
+                                            ok = False
                                     else:
-                                        self._collect(item, seg_id, elements)
-                                continue
-            long(raw)
-            walker = self.walker
-            if walker is not None:
-                qual = walker.qual
-            sep = self.sep
-            checkers = self._checkers
+                                        ok = walker.advance(step)
+                                if ok:
+                                    seg_no = self.seg_no = self.seg_no + 1
+                                    st_count = self.st_count = self.st_count + 1
+                                    if seg_id in _EVENTS:
+                                        self._cur_elements = elements
+                                        self._claim_event(seg_id, elements)
+                                        self._counter_event(seg_id, elements, step.loop_id)
+                                    if rules:
+                                        item = (step.loop_id, elements, seg_no, st_count)
+                                        claim = self.claim
+                                        if claim is not None:
+                                            claim.append(item)
+                                        else:
+                                            self._collect(item, seg_id, elements)
+                                    continue
+                long(raw)
+                walker = self.walker
+                if walker is not None:
+                    qual = walker.qual
+                sep = self.sep
+                double = sep + sep
+                comp = self.delims.component
+                checkers = self._checkers
 
     def _new_interchange(self) -> None:
         """An ISA from the tokenizer: its delimiters hold until the next one."""

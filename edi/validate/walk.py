@@ -9,7 +9,7 @@ it counts the segment or loop against its maximum use (IK304 5 / 4) and flags "n
 Which nodes are passed over, which are entered and where the scan lands depend only on the starting
 segment node and on the new segment's id and qualifier values -- never on counts. So we compute that
 path once (`Step`) and cache it; at run time a step costs a dict lookup plus a few count updates.
-Counts live in `Frame`s, one per open loop instance, holding the counts of that loop's children.
+Counts live in frames, one dict per open loop instance: id(child node) -> occurrences in that instance.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from edi.ig.tables import LoopDef, SegmentDef, TransactionTable
-from edi.loops import FIRST_ELEMENT, segment_key
+from edi.ig.tables import FIRST_ELEMENT, LoopDef, SegmentDef, TransactionTable, segment_key
 
 
 class Check(NamedTuple):
     """A required node passed over: missing when its count in the owning frame is still 0."""
 
     node: Any  # SegmentDef or LoopDef
+    key: int  # id(node): its count's key in a frame
     depth: int | None  # owning frame, counted from the top of the stack before the step; None = not open
     pos: int  # position compared by pyx12's flush rule
     is_loop: bool
@@ -45,14 +45,6 @@ class Step:
     #: no notes to check and at most one loop entered: `Walker.advance` can apply it
     clean: bool = False
     loop_id: str = ""
-
-
-class Frame:
-    __slots__ = ("loop", "counts")
-
-    def __init__(self, loop: LoopDef):
-        self.loop = loop
-        self.counts: dict[int, int] = {}
 
 
 def _first_child(loop: LoopDef):
@@ -95,7 +87,7 @@ class _Planner:
                             return Step(pushes[1], len(pop_list) + 1, tuple(pushes[0]), True, tuple(checks))
                         return Step(child, len(pop_list), (), False, tuple(checks))
                     if child.usage == "R":
-                        checks.append(Check(child, depth_of(node), child.pos, False))
+                        checks.append(Check(child, id(child), depth_of(node), child.pos, False))
                 else:
                     if self._loop_match(child, elements, checks, depth_of):
                         pushes = self._goto(child, elements)
@@ -119,7 +111,7 @@ class _Planner:
         if first.id == elements[0] and first.matches(elements, self.component):
             return True
         if loop.usage == "R":
-            checks.append(Check(loop, depth_of(loop.parent), first.pos, True))
+            checks.append(Check(loop, id(loop), depth_of(loop.parent), first.pos, True))
         return False
 
     def _goto(self, loop: LoopDef, elements: list[str]) -> tuple[list[LoopDef], SegmentDef | None]:
@@ -144,15 +136,13 @@ class Walker:
         self.transitions: dict[int, dict[Any, Step]] = {}
         self.qual = table.qualifier_positions
         self.component = component
-        self.frames: list[Frame] = []
+        self.frames: list[dict[int, int]] = []
         self.cur: SegmentDef | None = None
         self.next: dict[Any, Step] = {}
 
     def start(self, st_seg: SegmentDef) -> None:
         """Position on the ST segment of a new transaction set."""
-        root = Frame(self.table.root)
-        root.counts[id(st_seg)] = 1
-        self.frames = [root]
+        self.frames = [{id(st_seg): 1}]
         self.cur = st_seg
         self.next = self.transitions.setdefault(id(st_seg), {})
 
@@ -202,10 +192,10 @@ class Walker:
             top = len(frames) - 1
             for chk in step.checks:
                 d = chk.depth
-                if d is None or d > top or frames[top - d].counts.get(id(chk.node), 0) < 1:
+                if d is None or d > top or frames[top - d].get(chk.key, 0) < 1:
                     return False
         if step.simple:
-            counts = frames[-1].counts
+            counts = frames[-1]
             c = counts.get(k, 0) + 1
             if c > step.max_use:
                 return False
@@ -220,22 +210,22 @@ class Walker:
                 if last.usage == "N":
                     return False
                 if len(pushes) == 1:
-                    parent = frames[-1 - pops].counts
+                    parent = frames[-1 - pops]
                     c = parent.get(id(last), 0) + 1
                     if last.repeat is not None and c > last.repeat:
                         return False
             elif not step.entered:
                 # a plain match after popping loops: count and usage against the ancestor's frame
-                counts = frames[-1 - pops].counts
+                counts = frames[-1 - pops]
                 if step.seg.usage == "N" or counts.get(k, 0) + 1 > step.max_use:
                     return False
             if pops:
                 del frames[-pops:]
             for loop in pushes:
-                parent = frames[-1].counts
+                parent = frames[-1]
                 parent[id(loop)] = parent.get(id(loop), 0) + 1
-                frames.append(Frame(loop))
-            counts = frames[-1].counts
+                frames.append({})
+            counts = frames[-1]
             counts[k] = counts.get(k, 0) + 1
         self.cur = step.seg
         self.next = step.next
@@ -259,7 +249,7 @@ class Walker:
             pending = []
             for chk in step.checks:
                 d = chk.depth
-                count = frames[top - d].counts.get(id(chk.node), 0) if d is not None and d <= top else 0
+                count = frames[top - d].get(id(chk.node), 0) if d is not None and d <= top else 0
                 if count < 1:
                     pending.append(chk)
             if pending:
@@ -277,7 +267,7 @@ class Walker:
         if step.pushes:
             last = len(step.pushes) - 1
             for i, loop in enumerate(step.pushes):
-                parent = frames[-1].counts
+                parent = frames[-1]
                 count = parent[id(loop)] = parent.get(id(loop), 0) + 1
                 if i == last:
                     if loop.usage == "N":
@@ -285,8 +275,8 @@ class Walker:
                     elif loop.repeat is not None and count > loop.repeat:
                         errors.append(("4", loop, f"loop {loop.id} ({loop.name}) occurs {count} times, "
                                                   f"at most {loop.repeat}"))
-                frames.append(Frame(loop))
-        counts = frames[-1].counts
+                frames.append({})
+        counts = frames[-1]
         count = counts[id(seg)] = counts.get(id(seg), 0) + 1
         if step.entered:
             pass  # pyx12 counts a loop's first segment without checking its usage
