@@ -25,7 +25,7 @@ MAP_FILES = {
     "005010X231A1": "999.5010X231.A1.xml",
 }
 
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +146,8 @@ class TransactionTable:
     #: seg id -> element positions (element, component) that ever qualify it; the walker's cache key.
     qualifier_positions: dict[str, tuple[tuple[int, int | None], ...]]
     by_id: dict[str, LoopDef] = field(default_factory=dict)
+    #: the map's own GS (its GS01 / GS08 code lists name this guide), as pyx12 validates a group's GS
+    gs: SegmentDef | None = None
 
     def loop(self, loop_id: str) -> LoopDef:
         """First loop with this id (2300 occurs under 2000B and 2000C with the same shape)."""
@@ -325,6 +327,8 @@ def _qualifier(seg_id: str, elements: list[ElementDef | CompositeDef]) -> Qualif
         c = first.components[0]
         if c.data_type == "ID" and c.codes:
             return Qualifier(1, 1, c.codes)
+        if seg_id == "CTX" and c.data_type == "AN" and c.codes:  # the 999's CTX01-1 context names
+            return Qualifier(1, 1, c.codes)
     if seg_id == "HL" and len(elements) > 2 and isinstance(elements[2], ElementDef) and elements[2].codes:
         return Qualifier(3, None, elements[2].codes)
     return None
@@ -358,6 +362,9 @@ def compile_map(map_path: Path, version: str) -> TransactionTable:
     )
     for loop in compiler.loops:
         table.by_id.setdefault(loop.id, loop)
+    gs_node = root.find(".//segment[@xid='GS']")
+    if gs_node is not None:
+        table.gs = compiler.segment(gs_node)
     return table
 
 

@@ -39,8 +39,8 @@ _SEG_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _SPECIAL = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE"})
 #: segments that open or close a claim, an HL level or a counter
 _EVENTS = frozenset({"HL", "CLM", "CLP", "LX", "PLB"})
-#: GS08 -> (transaction set id, functional identifier code)
-SUPPORTED = {"005010X222A1": ("837", "HC"), "005010X221A1": ("835", "HP")}
+#: GS08 -> (transaction set id, functional identifier code GS01)
+SUPPORTED = {"005010X222A1": ("837", "HC"), "005010X221A1": ("835", "HP"), "005010X231A1": ("999", "FA")}
 #: IK403 codes that are X12 syntax (SNIP 1); the others are IG requirements (SNIP 2).
 _SNIP1_IK4 = frozenset({"3", "4", "5", "6", "8", "9", "13"})
 
@@ -359,6 +359,8 @@ class Validator:
     def _collect(self, item: tuple, seg_id: str, elements: list[str]) -> None:
         """A segment outside any claim: the claim's context (837), the header or trailer (835)."""
         loop_id = item[0]
+        if self.transaction == "999":
+            return  # no claim-level rules for acknowledgments
         if self.transaction == "837":
             if seg_id == "HL":
                 if loop_id == "2000B":
@@ -485,23 +487,21 @@ class Validator:
         self.gs = Group(gs01=el[1], gs02=el[2], gs03=el[3], gs06=el[6], gs08=el[8], segment_no=self.seg_no)
         self.isa.groups.append(self.gs)
         self.gs_count += 1
-        self._check_elements(self.control["GS"], elements, raw, None, level="gs")
+        version = el[8]
+        guide = load_table(version) if version in SUPPORTED else None
+        gs_def = guide.gs if guide is not None and guide.gs is not None else self.control["GS"]
+        self._check_elements(gs_def, elements, raw, None, level="gs")
         if el[6] in self.gs_ids:
             self.add(1, "gs_control_duplicate", "GS06 is used by another group in this interchange",
                      segment_id="GS", element="GS06", element_pos=6, level="gs", ak9="6")
         self.gs_ids.add(el[6])
         self.st_ids = set()
         self.gs_st_count = 0
-        version = el[8]
         self.table = None
         self.transaction = None
-        if version in SUPPORTED:
-            txn, fic = SUPPORTED[version]
-            self.table = load_table(version)
-            self.transaction = txn
-            if el[1] != fic:
-                self.add(2, "gs01_mismatch", f"GS01 should be {fic} for {version}", segment_id="GS",
-                         element="GS01", element_pos=1, level="gs", ak9="1")
+        if guide is not None:
+            self.table = guide
+            self.transaction = SUPPORTED[version][0]  # GS01 is checked against the guide's own GS
         else:
             self.add(2, "version_not_supported", "GS08 names an implementation guide this validator does not "
                      "check (supported: " + ", ".join(SUPPORTED) + ")", segment_id="GS", element="GS08",
@@ -712,5 +712,5 @@ _TA1_BY_ELEMENT = {1: "010", 2: "011", 3: "012", 4: "013", 5: "005", 6: "006", 7
 
 def validate_file(path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
                   name: str | None = None, progress: Callable[[int], None] | None = None) -> FileResult:
-    """Validate one 837P or 835 file; every finding located, in file order."""
+    """Validate one 837P, 835 or 999 file; every finding located, in file order."""
     return Validator(path, snip=snip, max_errors=max_errors, name=name, progress=progress).run()

@@ -57,6 +57,8 @@ def test_ack_of_a_defect_passes_pyx12(m, tmp_path: Path):
         if path.suffix == ".999":
             ok, errors = pyx12_validate(path)
             assert ok, f"{m.id}: our 999 fails pyx12: {errors[:3]}"
+            ours = validate_file(path)  # and our own validator, which reads 005010X231A1 too
+            assert ours.valid, f"{m.id}: our 999 fails cob validate: {[f.message for f in ours.errors[:3]]}"
             text = path.read_text()
             if result.valid:
                 assert re.search(r"IK5.A", text) and re.search(r"AK9.A", text)
