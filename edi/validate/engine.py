@@ -462,7 +462,7 @@ class Validator:
             repetition_sep=d.repetition, segment_term=d.segment)
         self.result.interchanges.append(self.isa)
         for e in self.isa_errors:
-            self.add(1, e.code, e.message, segment_id="ISA", level="isa", ta1="004" if "fixed" in e.message else "022")
+            self.add(1, e.code, e.message, segment_id="ISA", level="isa", ta1="022")  # invalid control structure
         seg = self.control["ISA"]
         self._check_isa_elements(seg, elements)
         if elements[13] in self.isa_ids:

@@ -60,14 +60,13 @@ def dec(value: str) -> Decimal | None:
     return d if d.is_finite() else None
 
 
-def cas_total(segs: list[LocatedSegment]) -> Decimal | None:
-    """Sum of every amount in these CAS segments (a stray amount without a reason is still money);
-    None when one does not parse."""
+def amounts_total(segs: list[LocatedSegment], positions: tuple[int, ...]) -> Decimal | None:
+    """Sum of the amounts at `positions` in these segments; None when one does not parse."""
     total = ZERO
     for seg in segs:
         elements = seg[1]
         n = len(elements)
-        for i in CAS_AMOUNTS:
+        for i in positions:
             if i >= n:
                 break
             v = elements[i]
@@ -77,6 +76,12 @@ def cas_total(segs: list[LocatedSegment]) -> Decimal | None:
                     return None
                 total += d
     return total
+
+
+def cas_total(segs: list[LocatedSegment]) -> Decimal | None:
+    """Sum of every amount in these CAS segments (a stray amount without a reason is still money);
+    None when one does not parse."""
+    return amounts_total(segs, CAS_AMOUNTS)
 
 
 def money(d: Decimal) -> str:
@@ -260,21 +265,9 @@ def check_transaction(tctx: TransactionContext) -> None:
     paid = dec(el(bpr[1], 2))
     if paid is None:
         return
-    plb_total = ZERO
-    for seg in tctx.trailer:
-        elements = seg[1]
-        if elements[0] != "PLB":
-            continue
-        n = len(elements)
-        for i in PLB_AMOUNTS:
-            if i >= n:
-                break
-            v = elements[i]
-            if v:
-                d = dec(v)
-                if d is None:
-                    return
-                plb_total += d
+    plb_total = amounts_total([seg for seg in tctx.trailer if seg[1][0] == "PLB"], PLB_AMOUNTS)
+    if plb_total is None:
+        return
     expected = total - plb_total
     if paid != expected:
         tctx.findings.append(Finding(
