@@ -167,8 +167,11 @@ class Validator:
         findings, the first sight of a transition or a segment definition) goes the long way."""
         rules = self.rules
         long = self._segment_long
-        walker = None
-        sep = ""
+        # these locals follow the state the long way leaves: refreshed after every long segment
+        walker: Walker | None = None
+        qual: dict = {}
+        sep = double = ""
+        comp = ":"
         checkers: dict = {}
         self.stream = stream = RawSegments(fh, self.name, progress=self.progress)
         for batch in stream.batches():

@@ -69,7 +69,6 @@ class _Planner:
         pop_list: list[LoopDef] = []
         node = cur.loop
         node_pos = cur.pos
-        orig_loop = cur.loop
 
         def depth_of(loop: LoopDef | None) -> int | None:
             for d, lp in enumerate(open_loops):

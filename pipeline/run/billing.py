@@ -19,7 +19,6 @@ What `cob run` adds:
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import zlib
 from dataclasses import dataclass, field

@@ -37,7 +37,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from edi.writer import atomic_output, publish
 from pipeline.secondary import SecondaryOptions
