@@ -195,12 +195,25 @@ def procedure_code_format_ok(code: str) -> bool:
     return code[1:4].isdigit() and code.isascii() and (tail in _DIGITS or tail in "FTUM")
 
 
+_DATES: dict[str, date | None] = {}
+
+
 def parse_date(value: str) -> date | None:
-    """CCYYMMDD (or the first date of a CCYYMMDD-CCYYMMDD range) -> date; None when it is not one."""
+    """CCYYMMDD (or the first date of a CCYYMMDD-CCYYMMDD range) -> date; None when it is not one.
+
+    Files repeat a few dates many times, so results are memoized (bounded)."""
     s = value[:8]
-    if len(s) != 8 or not s.isdigit():
-        return None
     try:
-        return date(int(s[:4]), int(s[4:6]), int(s[6:8]))
-    except ValueError:
-        return None
+        return _DATES[s]
+    except KeyError:
+        pass
+    d: date | None = None
+    if len(s) == 8 and s.isdigit():
+        try:
+            d = date(int(s[:4]), int(s[4:6]), int(s[6:8]))
+        except ValueError:
+            d = None
+    if len(_DATES) > 100_000:
+        _DATES.clear()
+    _DATES[s] = d
+    return d

@@ -49,15 +49,30 @@ def el(elements: list[str], i: int) -> str:
     return elements[i] if i < len(elements) else ""
 
 
+_AMOUNTS: dict[str, Decimal | None] = {}
+
+
 def dec(value: str) -> Decimal | None:
-    """A money amount, or None when empty or malformed (the engine reports malformed values)."""
+    """A money amount, or None when empty or malformed (the engine reports malformed values).
+
+    Remittances repeat the same few amounts over and over, so parsed values are memoized (bounded)."""
+    try:
+        return _AMOUNTS[value]
+    except KeyError:
+        pass
     if not value:
         return None
     try:
-        d = Decimal(value)
+        d: Decimal | None = Decimal(value)
     except (InvalidOperation, ValueError):
-        return None
-    return d if d.is_finite() else None
+        d = None
+    else:
+        if not d.is_finite():
+            d = None
+    if len(_AMOUNTS) > 100_000:
+        _AMOUNTS.clear()
+    _AMOUNTS[value] = d
+    return d
 
 
 def amounts_total(segs: list[LocatedSegment], positions: tuple[int, ...]) -> Decimal | None:
