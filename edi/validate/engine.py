@@ -14,7 +14,10 @@ The envelope is never fatal: a bad count or a missing trailer is reported and re
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import threading
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,6 +37,8 @@ from .findings import ERROR, WARNING, FileResult, Finding, Group, Interchange, T
 from .walk import Walker
 
 ALL_SNIP = frozenset({1, 2, 3, 4, 5})
+#: files at least this big get their claim rules checked in a second process (see RulePool)
+PARALLEL_BYTES = 4_000_000
 _SEG_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 #: segments the fast path leaves to the long way: envelope, and those that open claims or HL levels
 _SPECIAL = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE"})
@@ -57,8 +62,12 @@ class Validator:
     """Validates one file. `run()` returns its `FileResult`; `progress(bytes)` is called per chunk."""
 
     def __init__(self, path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
-                 name: str | None = None, progress: Callable[[int], None] | None = None):
+                 name: str | None = None, progress: Callable[[int], None] | None = None,
+                 parallel: bool | None = None):
         self.path = Path(path)
+        #: claim rules in a second process: None = for big files on a multi-core machine
+        self.parallel = parallel
+        self.rule_pool: RulePool | None = None
         self.name = name or str(path)
         self.snip = frozenset(snip)
         self.rules = bool(self.snip & {3, 4, 5})
@@ -136,14 +145,30 @@ class Validator:
 
     # --------------------------------------------------------------------------------- reading
     def run(self) -> FileResult:
+        if self.rules and self.max_errors is None and self.parallel is not False:
+            try:
+                big = self.path.stat().st_size >= PARALLEL_BYTES
+            except OSError:
+                big = False
+            # fork only from a single-threaded process (a forked child inherits other threads' locks)
+            if self.parallel or (big and (os.cpu_count() or 1) > 1 and threading.active_count() == 1):
+                try:
+                    self.rule_pool = RulePool(self.snip)
+                except (ValueError, OSError):  # no fork on this platform, or no process to spare
+                    self.rule_pool = None
         try:
             with open(self.path, "r", encoding="utf-8", errors="replace", newline="") as fh:
                 self._read(fh)
+            if self.rule_pool is not None:
+                self.rule_pool.finish(self)
         except _Stop:
             self.result.truncated = True
         except OSError as exc:
             self.add(1, "unreadable", f"cannot read the file ({exc.strerror or type(exc).__name__})",
                      seg_no=None, level="file")
+        finally:
+            if self.rule_pool is not None:
+                self.rule_pool.close()
         self.result.segments = self.seg_no
         return self.result
 
@@ -166,6 +191,7 @@ class Validator:
         elements pass the segment's regex is handled here with locals only; anything else (envelope,
         findings, the first sight of a transition or a segment definition) goes the long way."""
         rules = self.rules
+        as_raw = self.rule_pool is not None  # claims travel to the rules process as raw text
         long = self._segment_long
         # these locals follow the state the long way leaves: refreshed after every long segment
         walker: Walker | None = None
@@ -221,7 +247,7 @@ class Validator:
                                         self._claim_event(seg_id, elements)
                                         self._counter_event(seg_id, elements, step.loop_id)
                                     if rules:
-                                        item = (step.loop_id, elements, seg_no, st_count)
+                                        item = (step.loop_id, raw if as_raw else elements, seg_no, st_count)
                                         claim = self.claim
                                         if claim is not None:
                                             claim.append(item)
@@ -324,7 +350,7 @@ class Validator:
             self._counter_event(seg_id, elements, loop_id)
         if not self.rules:
             return
-        item = (loop_id, elements, self.seg_no, self.st_count)
+        item = (loop_id, raw if self.rule_pool is not None else elements, self.seg_no, self.st_count)
         if self.claim is not None:
             self.claim.append(item)
             return
@@ -384,9 +410,9 @@ class Validator:
                 self._segment_codes(loop_id, elements)
         else:
             if seg_id == "PLB":
-                self.trailer.append(item)
+                self.trailer.append((loop_id, elements, item[2], item[3]))
             elif self.claims_in_set == 0:
-                self.header.append(item)
+                self.header.append((loop_id, elements, item[2], item[3]))
                 if seg_id == "BPR" and len(elements) > 16:
                     self.payment_date = elements[16] or None
                 if 5 in self.snip and seg_id in snip5.SEGMENT_IDS:
@@ -406,32 +432,24 @@ class Validator:
         self.claim = None
         if self.transaction == "835" and self.clp_total is not None:
             clp = claim[0][1] if claim else None
+            if isinstance(clp, str):
+                clp = clp.split(self.sep)
             try:
                 self.clp_total += Decimal(clp[4]) if clp is not None and len(clp) > 4 and clp[4] else 0
             except (InvalidOperation, ValueError):
                 self.clp_total = None
         segments = (self.context + claim) if self.transaction == "837" else claim
         d = self.delims
+        if self.rule_pool is not None:
+            self.rule_pool.add(self, segments)
+            return
         ctx = ClaimContext(
             file=self.name, transaction=self.transaction, claim_id=self.claim_id, segments=segments,
             component_sep=d.component, repetition_sep=d.repetition,
             isa_control=self.isa.isa13 if self.isa else None, gs_control=self.gs.gs06 if self.gs else None,
             st_control=self.st.st02 if self.st else None, payment_date=self.payment_date)
-        snip = self.snip
-        if 3 in snip:
-            snip3.check_claim(ctx)
-        if 4 in snip:
-            snip4.check_claim(ctx)
-        if 5 in snip:
-            snip5.check_claim(ctx)
-        if ctx.findings:
-            by_no = {item[2]: item[1] for item in segments}
-            comp = d.component
-            for f in ctx.findings:
-                elements = by_no.get(f.segment_no)
-                if elements is not None and f.segment_text is None:
-                    f = replace(f, segment_text=mask_segment(elements, comp))
-                self._file(f, "st")
+        for f in run_claim_rules(ctx, self.snip):
+            self._file(f, "st")
 
     def _hl(self, elements: list[str]) -> None:
         self.hl_count += 1
@@ -660,6 +678,123 @@ class Validator:
             self.seg_no = saved
 
 
+def run_claim_rules(ctx: ClaimContext, snip: frozenset[int]) -> list[Finding]:
+    """SNIP 3-5 over one claim; findings get their segment's text with patient values masked."""
+    if 3 in snip:
+        snip3.check_claim(ctx)
+    if 4 in snip:
+        snip4.check_claim(ctx)
+    if 5 in snip:
+        snip5.check_claim(ctx)
+    if not ctx.findings:
+        return []
+    by_no = {item[2]: item[1] for item in ctx.segments}
+    out = []
+    for f in ctx.findings:
+        elements = by_no.get(f.segment_no)
+        if elements is not None and f.segment_text is None:
+            f = replace(f, segment_text=mask_segment(elements, ctx.component_sep))
+        out.append(f)
+    return out
+
+
+def _rules_batch(snip: frozenset[int], batch: list) -> list[tuple[int, list[Finding]]]:
+    """The rules process: claims arrive as raw segments (cheap to send), are split and checked here."""
+    out = []
+    for slot, fields, loops, raws, numbers in batch:
+        name, transaction, claim_id, sep, comp, rep, isa13, gs06, st02, payment_date, st_base = fields
+        ctx = ClaimContext(
+            file=name, transaction=transaction, claim_id=claim_id,
+            segments=[(loop, raw.split(sep), n, n - st_base) for loop, raw, n in zip(loops, raws, numbers)],
+            component_sep=comp, repetition_sep=rep, isa_control=isa13, gs_control=gs06, st_control=st02,
+            payment_date=payment_date)
+        found = run_claim_rules(ctx, snip)
+        if found:
+            out.append((slot, found))
+    return out
+
+
+def _rules_worker(inbox, outbox, snip: frozenset[int]) -> None:
+    """The rules process: pickled batches come in through one pipe; at the end (an empty message) all
+    findings go back through the other. Nothing is sent back before that, so neither side can block
+    the other on a full pipe."""
+    results: list = []
+    try:
+        while True:
+            data = inbox.recv_bytes()
+            if not data:
+                break
+            results.extend(_rules_batch(snip, pickle.loads(data)))
+        outbox.send_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+    except (EOFError, BrokenPipeError):
+        pass  # the engine stopped early (error limit, unreadable file): nothing to report
+
+
+class RulePool:
+    """The claim-level rules (SNIP 3-5) of one big file, run in a second process while the engine walks.
+
+    The walk (SNIP 1-2) and the rules each take about half the time, so on two cores they overlap.
+    Claims go over a pipe in batches as raw segment text, pickled in the engine's own thread (a feeder
+    thread would fight the walk for the interpreter lock); the pipe's small buffer bounds what waits, so
+    memory stays flat whatever the file size. Each claim's findings are put back where the serial engine
+    would have filed them (its place in the file's and its transaction set's finding lists), so the
+    result is the same as a serial run, finding for finding.
+    """
+
+    BATCH = 200
+
+    def __init__(self, snip: frozenset[int]):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.inbox_r, self.inbox_w = ctx.Pipe(duplex=False)
+        self.outbox_r, self.outbox_w = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_rules_worker, args=(self.inbox_r, self.outbox_w, snip), daemon=True)
+        self.process.start()
+        self.inbox_r.close()
+        self.outbox_w.close()
+        self.batch: list = []
+        self.slots: list[tuple[int, TransactionSet | None, int]] = []
+
+    def add(self, v: "Validator", segments: list) -> None:
+        d = v.delims
+        st = v.st
+        fields = (v.name, v.transaction, v.claim_id, d.element, d.component, d.repetition,
+                  v.isa.isa13 if v.isa else None, v.gs.gs06 if v.gs else None, st.st02 if st else None,
+                  v.payment_date, st.segment_no - 1 if st is not None else 0)
+        # three flat lists pickle far faster than a list of 4-tuples (the loop ids are shared strings)
+        self.batch.append((len(self.slots), fields, [i[0] for i in segments], [i[1] for i in segments],
+                           [i[2] for i in segments]))
+        self.slots.append((len(v.result.findings), st, len(st.findings) if st is not None else 0))
+        if len(self.batch) >= self.BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        self.inbox_w.send_bytes(pickle.dumps(self.batch, protocol=pickle.HIGHEST_PROTOCOL))
+        self.batch = []
+
+    def finish(self, v: "Validator") -> None:
+        """Wait for the rules and file their findings in place (last claim first keeps positions valid)."""
+        if self.batch:
+            self._send()
+        self.inbox_w.send_bytes(b"")
+        results = pickle.loads(self.outbox_r.recv_bytes())
+        for slot, found in sorted(results, key=lambda r: r[0], reverse=True):
+            pos, st, st_pos = self.slots[slot]
+            v.result.findings[pos:pos] = found
+            if st is not None:
+                st.findings[st_pos:st_pos] = found
+            v.errors += sum(1 for f in found if f.severity == ERROR)
+
+    def close(self) -> None:
+        for conn in (self.inbox_w, self.outbox_r):
+            conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
 class _Closed:
     """Stands for an interchange after its IEA: findings between interchanges are not filed in it."""
 
@@ -714,6 +849,8 @@ _TA1_BY_ELEMENT = {1: "010", 2: "011", 3: "012", 4: "013", 5: "005", 6: "006", 7
 
 
 def validate_file(path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
-                  name: str | None = None, progress: Callable[[int], None] | None = None) -> FileResult:
+                  name: str | None = None, progress: Callable[[int], None] | None = None,
+                  parallel: bool | None = None) -> FileResult:
     """Validate one 837P, 835 or 999 file; every finding located, in file order."""
-    return Validator(path, snip=snip, max_errors=max_errors, name=name, progress=progress).run()
+    return Validator(path, snip=snip, max_errors=max_errors, name=name, progress=progress,
+                     parallel=parallel).run()

@@ -101,3 +101,30 @@ def test_every_sample_segment_takes_the_fast_path():
                 slow.append("*".join(elements[:2]))
     # days 29-31 and trailing spaces are left to the slow path on purpose; nothing else should be
     assert len(slow) <= len(SEGMENTS) // 20, slow[:20]
+
+
+def test_rules_in_a_second_process_give_the_serial_result(tmp_path):
+    """RulePool (big files) files every rule finding where the serial engine does, in the same order,
+    also under the right transaction set (what the 999 is built from)."""
+    text = (ROOT / "tests" / "data" / "cob-claim.837").read_text()
+    # many claims, some unbalanced (SNIP 3), some with an unknown CARC (SNIP 5 warning)
+    bad = text.replace("AMT*D*116~", "AMT*D*120~")
+    body = [text, bad, text.replace("CAS*PR*1*", "CAS*PR*ZZ9*")] * 40
+    path = tmp_path / "many.837"
+    path.write_text("".join(body))
+    serial = Validator(path, parallel=False).run()
+    parallel = Validator(path, parallel=True).run()
+    assert serial.findings and any(f.snip == 3 for f in serial.findings)
+    assert [f.to_json() for f in parallel.findings] == [f.to_json() for f in serial.findings]
+    for a, b in zip(serial.interchanges, parallel.interchanges):
+        for ga, gb in zip(a.groups, b.groups):
+            for ta, tb in zip(ga.transactions, gb.transactions):
+                assert [f.to_json() for f in ta.findings] == [f.to_json() for f in tb.findings]
+
+
+def test_rules_process_with_nothing_to_check(tmp_path):
+    """A second process started for a file that turns out not to be X12 ends cleanly."""
+    path = tmp_path / "notes.837"
+    path.write_text("hello\n" * 10)
+    result = Validator(path, parallel=True).run()
+    assert [f.code for f in result.findings] == ["not_x12"]
