@@ -44,18 +44,13 @@ import mutations as M  # noqa: E402
 from conftest import SAMPLES  # noqa: E402
 from pyx12_oracle import pyx12_available  # noqa: E402
 
-try:
-    from edi.validate import validate_file
-except ImportError:  # the engine is not there yet
-    validate_file = None
+from edi.validate import validate_file  # noqa: E402
 
 DISAGREEMENTS_FILE = HERE / "differential_disagreements.json"
 SNIP12 = frozenset({1, 2})
 ALL_SNIP = frozenset({1, 2, 3, 4, 5})
 
 needs_pyx12 = pytest.mark.skipif(not pyx12_available(), reason="pyx12 is not installed")
-needs_engine = pytest.mark.skipif(validate_file is None,
-                                  reason="edi.validate.validate_file is not available yet (issue #4 engine)")
 
 CORPUS = M.build_corpus()
 CORPUS_BY_ID = {m.id: m for m in CORPUS}
@@ -284,14 +279,12 @@ def test_pyx12_sees_the_intended_defects(corpus_paths, corpus_verdicts, disagree
 
 
 @needs_pyx12
-@needs_engine
 @pytest.mark.parametrize("mutation_id", [m.id for m in CORPUS])
 def test_mutation_differential(mutation_id, outcomes, disagreements):
     _check(outcomes[mutation_id], disagreements.get("disagreements", []))
 
 
 @needs_pyx12
-@needs_engine
 @pytest.mark.parametrize("name", [p.name for p in SAMPLE_FILES] or
                          [pytest.param("-", marks=pytest.mark.skip(reason=f"{SAMPLES} not present"))])
 def test_sample_differential(name, outcomes, disagreements):
@@ -299,7 +292,6 @@ def test_sample_differential(name, outcomes, disagreements):
 
 
 @needs_pyx12
-@needs_engine
 def test_no_stale_disagreements(outcomes, disagreements):
     """Every listed entry (glob or exact) still matches at least one disagreement of its kind, and
     every listed tolerance is still needed by at least one file."""
@@ -321,7 +313,6 @@ def test_no_stale_disagreements(outcomes, disagreements):
 
 
 @needs_pyx12
-@needs_engine
 @pytest.mark.skipif(not os.environ.get("COB_DIFF_SUMMARY"), reason="set COB_DIFF_SUMMARY=1 to print the table")
 def test_differential_summary(outcomes, capsys):
     """Prints (operator, outcome) -> number of files; asserts nothing beyond the other tests."""

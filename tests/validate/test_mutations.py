@@ -21,13 +21,8 @@ if str(HERE) not in sys.path:
 
 import mutations as M  # noqa: E402
 
-try:
-    from edi.validate import validate_file
-except ImportError:  # the engine is not there yet
-    validate_file = None
+from edi.validate import validate_file  # noqa: E402
 
-pytestmark = pytest.mark.skipif(validate_file is None,
-                                reason="edi.validate.validate_file is not available yet (issue #4 engine)")
 
 B837 = "gen11-claims-0001.837"
 B835 = "gen11-remit-0001.835"
