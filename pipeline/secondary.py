@@ -102,6 +102,16 @@ class SecondaryRun:
     inputs: list[InputResult] = field(default_factory=list)
     outcomes: list[ClaimOutcome] = field(default_factory=list)
 
+    def _side_input(self, path: Path, kind: str, load, error: type[Exception]):
+        """A roster or order-facts file: loaded and reported as an input; None (reported) when bad."""
+        try:
+            value = load(path)
+        except error as exc:
+            self.inputs.append(InputResult(file=str(path), kind=kind, status="error", error=str(exc)))
+            return None
+        self.inputs.append(InputResult(file=str(path), kind=kind, status="ok"))
+        return value
+
     def start(self) -> None:
         """Set up an empty run. `run()` then reads files; `pipeline.run` feeds claims it keeps in its state
         database instead (`triage` + `spool_claim`, then `finish_outputs`)."""
@@ -120,19 +130,9 @@ class SecondaryRun:
         for path in self.remits:
             self._read_remit(path)
         if self.coverage is not None:
-            try:
-                self.roster = load_roster(self.coverage)
-                self.inputs.append(InputResult(file=str(self.coverage), kind="roster", status="ok"))
-            except RosterError as exc:
-                self.inputs.append(InputResult(file=str(self.coverage), kind="roster", status="error",
-                                               error=str(exc)))
+            self.roster = self._side_input(self.coverage, "roster", load_roster, RosterError)
         if self.order_facts is not None:
-            try:
-                self.facts = load_order_facts(self.order_facts)
-                self.inputs.append(InputResult(file=str(self.order_facts), kind="unknown", status="ok"))
-            except OrderFactsError as exc:
-                self.inputs.append(InputResult(file=str(self.order_facts), kind="unknown", status="error",
-                                               error=str(exc)))
+            self.facts = self._side_input(self.order_facts, "unknown", load_order_facts, OrderFactsError)
         seen: set[str] = set()
         for path in self.claims:
             self._read_claims(path, seen)
@@ -316,7 +316,7 @@ class SecondaryRun:
             if source in self.bad_claim_files:
                 drop.add(n)
         if self.options.validate:
-            for problem in _ig_problems(spool.tmp):
+            for problem in _ig_errors(spool.tmp):
                 hit = [n for n, (_o, a, b, _s) in enumerate(spool.entries)
                        if problem.segment_no is not None and a <= problem.segment_no <= b]
                 targets = hit or list(range(len(spool.entries)))  # an envelope problem fails them all
@@ -325,7 +325,8 @@ class SecondaryRun:
                     if outcome.status == OutcomeStatus.BILLED:
                         outcome.status = OutcomeStatus.REJECTED
                         outcome.reason = "ig_invalid"
-                        outcome.detail = f"segment {problem.segment_no or '-'}: {problem.message}"
+                        outcome.detail = (f"segment {problem.segment_no or '-'}: SNIP {problem.snip} "
+                                          f"{problem.code}: {problem.message}")
                         outcome.output = None
                     drop.add(n)
         keep = [n for n in range(len(spool.entries)) if n not in drop]
@@ -378,13 +379,11 @@ def _hold_for_file(outcome: ClaimOutcome) -> None:
     outcome.output = None
 
 
-def _ig_problems(path: Path):
+def _ig_errors(path: Path):
     """Errors of cob's own validator (SNIP 1-5) in a written spool; warnings do not stop a claim."""
-    from edi.pyx12check import IgProblem
     from edi.validate import validate_file
 
-    return [IgProblem(f.segment_no, f"SNIP {f.snip} {f.code}: {f.message}")
-            for f in validate_file(path).errors]
+    return validate_file(path).errors
 
 
 def _rewrite(spool: _Spool, keep: list[int], defer: bool = False) -> Path:

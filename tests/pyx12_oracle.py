@@ -67,10 +67,43 @@ def _classify(record: logging.LogRecord, strict: bool) -> tuple[str, str | None]
     return message, None
 
 
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def run_pyx12(path: str | Path) -> tuple[bool, list[logging.LogRecord], str]:
+    """(valid, the error records pyx12 logged, the 999 it built) for one file; nothing is written to disk.
+
+    Raises what pyx12 raises on a file it cannot walk at all.
+    """
+    import io
+
+    import pyx12.params
+    import pyx12.x12n_document
+
+    collector = _Collector()
+    ack = io.StringIO()
+    logger = logging.getLogger("pyx12")
+    saved = logger.level
+    if logger.getEffectiveLevel() > logging.ERROR:
+        logger.setLevel(logging.ERROR)
+    logger.addHandler(collector)
+    try:
+        valid = pyx12.x12n_document.x12n_document(param=pyx12.params.params(), src_file=str(path),
+                                                   fd_997=ack, fd_html=None, fd_xmldoc=None)
+    finally:
+        logger.removeHandler(collector)
+        logger.setLevel(saved)
+    return valid, collector.records, ack.getvalue()
+
+
 def pyx12_report(path: str | Path, *, strict: bool = False) -> Pyx12Report:
     """Validate one X12 file with pyx12's maps (005010X222A1, 005010X221A1, ...) in memory."""
-    from edi.pyx12check import run_pyx12
-
     try:
         valid, records, ack = run_pyx12(path)
     except Exception as exc:  # pyx12 raises on documents it cannot walk at all

@@ -504,7 +504,7 @@ class Validator:
         if self.isa is None:
             return
         self._end_open_group()
-        el = elements + [""] * (9 - len(elements)) if len(elements) < 9 else elements
+        el = _padded(elements, 9)
         self.gs = Group(gs01=el[1], gs02=el[2], gs03=el[3], gs06=el[6], gs08=el[8], segment_no=self.seg_no)
         self.isa.groups.append(self.gs)
         self.gs_count += 1
@@ -535,7 +535,7 @@ class Validator:
             return
         if self.st is not None:
             self._missing_se()
-        el = elements + [""] * (4 - len(elements)) if len(elements) < 4 else elements
+        el = _padded(elements, 4)
         self.st = TransactionSet(st01=el[1], st02=el[2], st03=el[3] or None, segment_no=self.seg_no)
         self.gs.transactions.append(self.st)
         self.gs_st_count += 1
@@ -579,7 +579,7 @@ class Validator:
         self._close_claim()
         self.claim_id = None
         self._end_transaction()
-        el = elements + [""] * (3 - len(elements)) if len(elements) < 3 else elements
+        el = _padded(elements, 3)
         if el[2] != self.st.st02:
             self.add(1, "se_control_mismatch", "SE02 does not match ST02", segment_id="SE", element="SE02",
                      element_pos=2, ik5="3")
@@ -610,7 +610,7 @@ class Validator:
         if self.st is not None:
             self._missing_se()
         self._check_elements(self.control["GE"], elements, raw, None, level="gs")
-        el = elements + [""] * (3 - len(elements)) if len(elements) < 3 else elements
+        el = _padded(elements, 3)
         if el[2] != self.gs.gs06:
             self.add(1, "ge_control_mismatch", "GE02 does not match GS06", segment_id="GE", element="GE02",
                      element_pos=2, level="gs", ak9="4")
@@ -628,7 +628,7 @@ class Validator:
                      level="isa", ta1="024")
         self._end_open_group()
         self._check_elements(self.control["IEA"], elements, raw, None, level="isa")
-        el = elements + [""] * (3 - len(elements)) if len(elements) < 3 else elements
+        el = _padded(elements, 3)
         if el[2] != self.isa.isa13:
             self.add(1, "iea_control_mismatch", "IEA02 does not match ISA13", segment_id="IEA",
                      element="IEA02", element_pos=2, level="isa", ta1="001")
@@ -793,6 +793,12 @@ class RulePool:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+
+
+def _padded(elements: list[str], n: int) -> list[str]:
+    """An envelope segment's elements with missing trailing ones as "" (their absence is reported
+    by the element checks; the envelope logic still reads positions up to n - 1)."""
+    return elements + [""] * (n - len(elements)) if len(elements) < n else elements
 
 
 class _Closed:

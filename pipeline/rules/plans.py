@@ -154,21 +154,23 @@ def _same_birthday_first_name(a: Coverage, b: Coverage, rule: str, day: str) -> 
     )
 
 
-def _same_birthday_longer_coverage(a: Coverage, b: Coverage, rule: str, day: str) -> Outcome:
+def _earlier_start_wins(a: Coverage, b: Coverage, rule: str, missing: str, reason) -> Outcome:
+    """The plan that started first is primary (same-birthday tie-break, rule 22); `reason(first,
+    second)` explains a decision, `missing` a lack of start dates; equal dates decide nothing."""
     unknown = tuple(fact(c, "start_date") for c in (a, b) if c.start_date is None)
     if unknown:
-        return Missing(
-            rule, unknown, f"same birthday ({day}): the plan covering the parent longer wins; start dates unknown"
-        )
+        return Missing(rule, unknown, missing)
     if a.start_date == b.start_date:
         return None
     first, second = (a, b) if a.start_date < b.start_date else (b, a)  # type: ignore[operator]
-    return _decide(
-        first,
-        second,
-        rule,
-        f"same birthday ({day}): {first.id} has covered the parent longer "
-        f"(since {first.start_date} versus {second.start_date})",
+    return _decide(first, second, rule, reason(first, second))
+
+
+def _same_birthday_longer_coverage(a: Coverage, b: Coverage, rule: str, day: str) -> Outcome:
+    return _earlier_start_wins(
+        a, b, rule, f"same birthday ({day}): the plan covering the parent longer wins; start dates unknown",
+        lambda first, second: f"same birthday ({day}): {first.id} has covered the parent longer "
+                              f"(since {first.start_date} versus {second.start_date})",
     )
 
 
@@ -326,17 +328,10 @@ def clhia_employment(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
 
 
 def longer_coverage(a: Coverage, b: Coverage, ctx: Context) -> Outcome:
-    unknown = tuple(fact(c, "start_date") for c in (a, b) if c.start_date is None)
-    if unknown:
-        return Missing("longer_coverage", unknown, "length-of-coverage rule needs both start dates")
-    if a.start_date == b.start_date:
-        return None
-    first, second = (a, b) if a.start_date < b.start_date else (b, a)  # type: ignore[operator]
-    return _decide(
-        first,
-        second,
-        "longer_coverage",
-        f"longer coverage: {first.id} since {first.start_date}, {second.id} since {second.start_date}",
+    return _earlier_start_wins(
+        a, b, "longer_coverage", "length-of-coverage rule needs both start dates",
+        lambda first, second: f"longer coverage: {first.id} since {first.start_date}, "
+                              f"{second.id} since {second.start_date}",
     )
 
 
