@@ -58,12 +58,6 @@ class ClaimContext:
         self.findings.append(f)
         return f
 
-    def in_loop(self, *loop_ids: str) -> list[LocatedSegment]:
-        return [s for s in self.segments if s[0] in loop_ids]
-
-    def components(self, value: str) -> list[str]:
-        return value.split(self.component_sep)
-
 
 @dataclass(slots=True)
 class TransactionContext:

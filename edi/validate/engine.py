@@ -83,6 +83,7 @@ class Validator:
         self.sep = self.delims.element
         self._cur_elements: list[str] | None = None
         self._isa_seen: object = None
+        self._envelope = {"GS": self._gs, "ST": self._st, "SE": self._se, "GE": self._ge, "IEA": self._iea}
         self._walkers: dict[tuple, Walker] = {}
         # envelope state
         self.isa: Interchange | None = None
@@ -300,8 +301,9 @@ class Validator:
         if _SEG_ID.fullmatch(seg_id) is None:
             self.add(1, "segment_id_invalid", "segment identifier is not valid", ik3="1")
             return
-        if seg_id in ("GS", "GE", "IEA", "ST", "SE"):
-            return getattr(self, "_" + seg_id.lower())(elements, raw)
+        envelope = self._envelope.get(seg_id)
+        if envelope is not None:
+            return envelope(elements, raw)
         if self.st is None:
             self.add(1, "outside_transaction", f"segment {seg_id} outside a transaction set (ST..SE)",
                      segment_id=seg_id, level="gs" if self.gs else "isa", ta1=None if self.gs else "024")
@@ -812,11 +814,6 @@ class _Closed:
 def _first_segment_id(loop) -> str | None:
     first = loop.first_segment()
     return first.id if first is not None else None
-
-
-def _err(file, seg_no, seg_id, message, code):
-    from edi.errors import X12Error
-    return X12Error(file, seg_no, seg_id, message, code=code)
 
 
 def _segment_ids(table: TransactionTable) -> frozenset[str]:

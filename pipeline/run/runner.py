@@ -208,9 +208,6 @@ class _Run:
     def _abs(self, rel: str) -> Path:
         return self.config.outbox / rel
 
-    def _rel(self, path: Path) -> str:
-        return str(path.relative_to(self.config.outbox))
-
     # -------------------------------------------------------------------------------------------- ingest
 
     def _scan(self, leftovers: set[Path]) -> list[Path]:

@@ -95,10 +95,6 @@ class State:
         return [self._input(r) for r in self.db.query(
             f"SELECT {self._INPUT_COLS} FROM inputs WHERE moved = 0 ORDER BY id")]
 
-    def inputs_of_run(self, run_id: int) -> list[InputRow]:
-        return [self._input(r) for r in self.db.query(
-            f"SELECT {self._INPUT_COLS} FROM inputs WHERE run_id = ? ORDER BY id", (run_id,))]
-
     def dest_taken(self, path: str) -> bool:
         return self.db.one("SELECT 1 FROM inputs WHERE dest_path = ?", (path,)) is not None
 
@@ -110,9 +106,6 @@ class State:
             "inbox_path, dest_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (sha256, name, size, kind, status, reason, claims, payments, iso(now), run_id, inbox_path,
              dest_path))[0])
-
-    def set_input_counts(self, input_id: int, claims: int, payments: int) -> None:
-        self.db.execute("UPDATE inputs SET claims = ?, payments = ? WHERE id = ?", (claims, payments, input_id))
 
     def mark_moved(self, input_id: int) -> None:
         with self.db.transaction():
