@@ -101,16 +101,20 @@ def main() -> None:
 
 
 def secondary_bench(fixtures: Path, claims: int) -> None:
-    """End to end: `cob secondary` over the generated 837P and every 835, IG validation included."""
-    out = fixtures.parent / "outbox"
-    cmd = [str(BIN / "cob"), "secondary", "--claims", str(fixtures), "--remit", str(fixtures),
-           "--out", str(out), "--report", str(fixtures.parent / "report.json")]
-    seconds, rss = measure(cmd)
-    report = json.loads((fixtures.parent / "report.json").read_text())
-    summary = report["summary"]
-    print(f"{'cob secondary (end to end)':<34} {claims:>7} claims {seconds:8.2f} s {claims / seconds:8.0f} claims/s "
-          f"{rss:8.1f} MB RSS  ({summary['billed']} billed, {summary['skipped']} skipped, "
-          f"{summary['held']} held, {summary['rejected']} rejected; IG validation (edi.validate) included)")
+    """End to end: `cob secondary` over the generated 837P and every 835, IG validation included; in one
+    process, then with its default workers (one per CPU, up to 4)."""
+    for label, extra in (("cob secondary (1 process)", ["--workers", "1"]),
+                         (f"cob secondary ({min(os.cpu_count() or 1, 4)} workers)", [])):
+        out = fixtures.parent / "outbox"
+        shutil.rmtree(out, ignore_errors=True)
+        report_path = fixtures.parent / "report.json"
+        cmd = [str(BIN / "cob"), "secondary", "--claims", str(fixtures), "--remit", str(fixtures),
+               "--out", str(out), "--report", str(report_path), *extra]
+        seconds, rss = measure(cmd)
+        summary = json.loads(report_path.read_text())["summary"]
+        print(f"{label:<34} {claims:>7} claims {seconds:8.2f} s {claims / seconds:8.0f} claims/s "
+              f"{rss:8.1f} MB RSS  ({summary['billed']} billed, {summary['skipped']} skipped, "
+              f"{summary['held']} held, {summary['rejected']} rejected; IG validation (edi.validate) included)")
 
 
 def run_bench() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from pydantic import ValidationError
 
@@ -70,14 +70,23 @@ class X12Reader:
     strict=True (the default) raises `X12SyntaxError` at the first located problem; with strict=False the
     problem is recorded in `errors`, the claim it concerns is skipped, and reading goes on.
     `warnings` collects segments the IG has no place for (they are kept raw in the current loop).
+
+    `select`, when given, is asked with each claim's id (CLM01 / CLP01) before its model is built; a claim
+    it declines is walked but not built or yielded. Several processes can so share one file's claims, each
+    paying only for its own models. A problem inside a declined claim's elements is then not seen: a
+    caller that selects must combine what its processes found (structure problems all of them see).
     """
 
     path: str | Path
     strict: bool = True
     only: str | None = None  # "837" or "835": other transaction types are an error
+    select: Callable[[str], bool] | None = None
     errors: list[X12Error] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
     transactions: list[str] = field(default_factory=list)
+    #: context loop id (2000A, 2000B, ...) -> segment number of its first segment, for the last claim built:
+    #: claims that share a context object share these numbers, which stay comparable across processes
+    context_at: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.name = str(self.path)
@@ -168,6 +177,10 @@ class X12Reader:
         raw = stack.pop()
         loop_id = raw.loop_id
         if loop_id == kind.emit:
+            if self.select is not None:
+                first = raw.segments[0][0] if raw.segments else ()
+                if not self.select(first[1] if len(first) > 1 else ""):
+                    return
             obj = self._build(kind, raw, stack, ctx, comp, rep)
             if obj is not None:
                 ready.append(obj)
@@ -193,9 +206,11 @@ class X12Reader:
         context: dict[str, Any] = {}
         if header is not None:
             context["HEADER"] = self._context(kind, header, ctx, comp, rep)
+        self.context_at.clear()
         for open_raw in stack:
             if open_raw.loop_id in kind.context and open_raw.loop_id != "HEADER":
                 context[open_raw.loop_id] = self._context(kind, open_raw, ctx, comp, rep)
+                self.context_at[open_raw.loop_id] = open_raw.first_segment_no or 0
         first = raw.segments[0][1] if raw.segments else None
         st_first = ctx["st_segment_no"]
         data["source"] = SourceLocation(file=self.name, segment_no=first,

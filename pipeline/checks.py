@@ -108,13 +108,9 @@ def _m(amount: Decimal) -> str:
     return format_amount(amount)
 
 
-def _cas_amounts(cas: CAS) -> list[Decimal]:
-    """Every amount in a CAS segment, whether or not its reason is present (a stray amount is still money)."""
-    return [a for a in (getattr(cas, f"amount{i}") for i in range(1, 7)) if a is not None]
-
-
 def _cas_total(adjustments: Iterable[CAS]) -> Decimal:
-    return sum((a for cas in adjustments for a in _cas_amounts(cas)), ZERO)
+    """Every amount of the CAS segments, whether or not its reason is present (a stray amount is still money)."""
+    return sum((a for cas in adjustments for a in cas.amounts()), ZERO)
 
 
 def _line_no(line: ServiceLine) -> int:
@@ -133,10 +129,6 @@ def _payer_label(op: OtherPayer) -> str:
 
 def _adjudications_for(line: ServiceLine, payer_id: str | None) -> list[LineAdjudication]:
     return [a for a in line.adjudications if payer_id is not None and a.svd.payer_id == payer_id]
-
-
-def _all_adjudications_for(claim: Claim, payer_id: str | None) -> list[tuple[ServiceLine, LineAdjudication]]:
-    return [(line, a) for line in claim.lines for a in _adjudications_for(line, payer_id)]
 
 
 # ---------------------------------------------------------------------------------------- claim-wide
@@ -188,25 +180,40 @@ def check_cas_segments(claim: Claim) -> Iterator[Finding]:
     trios, so "more than six" cannot occur on a parsed or built segment.
     """
     for op in claim.other_payers:
-        yield from _cas_findings(claim, op.adjustments, f"2320 of {_payer_label(op)}", op.payer_id, None)
+        if not _cas_sound(op.adjustments):
+            yield from _cas_findings(claim, op.adjustments, f"2320 of {_payer_label(op)}", op.payer_id, None)
     for line in claim.lines:
         for adj in line.adjudications:
-            where = f"line {_line_no(line)}: 2430 of payer {adj.svd.payer_id}"
-            yield from _cas_findings(claim, adj.adjustments, where, adj.svd.payer_id, _line_no(line))
+            if not _cas_sound(adj.adjustments):
+                where = f"line {_line_no(line)}: 2430 of payer {adj.svd.payer_id}"
+                yield from _cas_findings(claim, adj.adjustments, where, adj.svd.payer_id, _line_no(line))
+
+
+def _cas_sound(adjustments: list[CAS]) -> bool:
+    """No group twice, every reason with an amount, no amount or quantity without its reason: the usual
+    case, told cheaply, so only the rest pays for `_cas_findings` and its messages."""
+    if len(adjustments) > 1 and len({cas.group for cas in adjustments}) < len(adjustments):
+        return False
+    for cas in adjustments:
+        for reason, amount, quantity in cas.slots():
+            if reason:
+                if amount is None:
+                    return False
+            elif amount is not None or quantity is not None:
+                return False
+    return True
 
 
 def _cas_findings(claim: Claim, adjustments: list[CAS], where: str, payer_id: str | None,
                   line: int | None) -> Iterator[Finding]:
-    counts = Counter(cas.group.value for cas in adjustments)
-    for group, n in sorted(counts.items()):
-        if n > 1:
-            yield _finding(claim, "duplicate_cas_group", f"{where}: CAS group {group} appears {n} times",
-                           payer_id, line)
+    if len(adjustments) > 1:
+        counts = Counter(cas.group.value for cas in adjustments)
+        for group, n in sorted(counts.items()):
+            if n > 1:
+                yield _finding(claim, "duplicate_cas_group", f"{where}: CAS group {group} appears {n} times",
+                               payer_id, line)
     for cas in adjustments:
-        for i in range(1, 7):
-            reason = getattr(cas, f"reason{i}")
-            amount = getattr(cas, f"amount{i}")
-            quantity = getattr(cas, f"quantity{i}")
+        for i, (reason, amount, quantity) in enumerate(cas.slots(), start=1):
             if reason and amount is None:
                 yield _finding(claim, "cas_reason_amount",
                                f"{where}: CAS {cas.group.value} reason {reason} (trio {i}) has no amount",
@@ -241,11 +248,12 @@ def check_payer_ids(claim: Claim) -> Iterator[Finding]:
         if not op.payer_id:
             yield _finding(claim, "missing_payer_id",
                            f"adjudicated 2320 (SBR01 {op.sbr.payer_sequence.value}) has no 2330B NM109")
-    counts = Counter(op.payer_id for op in prior if op.payer_id)
-    for payer_id, n in sorted(counts.items()):
-        if n > 1:
-            yield _finding(claim, "duplicate_payer_id", f"{n} adjudicated 2320s name payer {payer_id}", payer_id)
-    known = set(counts)
+    ids = [op.payer_id for op in prior if op.payer_id]
+    if len(ids) > 1:  # (one prior payer is the usual case: nothing to count)
+        for payer_id, n in sorted(Counter(ids).items()):
+            if n > 1:
+                yield _finding(claim, "duplicate_payer_id", f"{n} adjudicated 2320s name payer {payer_id}", payer_id)
+    known = set(ids)
     unadjudicated = {op.payer_id for op in claim.other_payers if op.paid_amount is None and op.payer_id}
     for line in claim.lines:
         for adj in line.adjudications:
@@ -339,98 +347,120 @@ def _has_amount(op: OtherPayer, qualifier: str) -> bool:
 def check_prior_payers(claim: Claim) -> Iterator[Finding]:
     """§1.9 rules 2-5 and the one-level rules of §3.8 item 5, for each adjudicated 2320 on its own."""
     for op in _prior_payers(claim):
-        yield from _check_payer(claim, op)
+        yield from _check_payer(claim, _PriorPayer.of(claim, op))
 
 
-def _check_payer(claim: Claim, op: OtherPayer) -> Iterator[Finding]:
-    adjudicated_lines = [line for line in claim.lines if _adjudications_for(line, op.payer_id)]
-    yield from _line_balance(claim, op, adjudicated_lines)
+@dataclass(frozen=True)
+class _PriorPayer:
+    """An adjudicated 2320 with its 2430s, found once for all the rules below."""
+
+    op: OtherPayer
+    payer_id: str | None
+    by_line: list[tuple[ServiceLine, list[LineAdjudication]]]  # every line, with this payer's 2430s on it
+    adjudications: list[tuple[ServiceLine, LineAdjudication]]  # this payer's 2430s in line order
+
+    @classmethod
+    def of(cls, claim: Claim, op: OtherPayer) -> "_PriorPayer":
+        payer_id = op.payer_id
+        by_line = [(line, _adjudications_for(line, payer_id)) for line in claim.lines]
+        return cls(op, payer_id, by_line, [(line, a) for line, adjs in by_line for a in adjs])
+
+
+def _check_payer(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
+    op = payer.op
+    adjudicated_lines = [(line, adjs) for line, adjs in payer.by_line if adjs]
+    yield from _line_balance(claim, payer, adjudicated_lines)
     if adjudicated_lines:
-        yield from _claim_vs_lines(claim, op)
-        yield from _missing_lines(claim, op)
-    yield from _claim_balance(claim, op)
-    yield from _adjudication_date_level(claim, op, bool(adjudicated_lines))
-    yield from _eaf_level(claim, op)
+        yield from _claim_vs_lines(claim, payer)
+        yield from _missing_lines(claim, payer)
+    yield from _claim_balance(claim, payer)
+    yield from _adjudication_date_level(claim, payer, bool(adjudicated_lines))
+    yield from _eaf_level(claim, payer)
     yield from _payer_claim_number(claim, op)
     if _has_amount(op, "A8"):
         yield _finding(claim, "amt_a8",
                        f"{_payer_label(op)} has AMT*D and AMT*A8; A8 is only for a cost-avoided payer",
-                       op.payer_id)
+                       payer.payer_id)
 
 
-def _line_balance(claim: Claim, op: OtherPayer, lines: list[ServiceLine]) -> Iterator[Finding]:
+def _line_balance(claim: Claim, payer: _PriorPayer,
+                  lines: list[tuple[ServiceLine, list[LineAdjudication]]]) -> Iterator[Finding]:
     """Rule 2: SV102(L) == sum(SVD02) + sum(CAS) over X's 2430s on L."""
-    for line in lines:
-        adjs = _adjudications_for(line, op.payer_id)
+    for line, adjs in lines:
         paid = sum((a.svd.paid for a in adjs), ZERO)
         adjusted = _cas_total(cas for a in adjs for cas in a.adjustments)
         if line.sv1.charge != paid + adjusted:
             yield _finding(claim, "line_balance",
-                           f"line {_line_no(line)}: charge {_m(line.sv1.charge)} != payer {op.payer_id} "
+                           f"line {_line_no(line)}: charge {_m(line.sv1.charge)} != payer {payer.payer_id} "
                            f"paid {_m(paid)} + adjustments {_m(adjusted)} = {_m(paid + adjusted)}",
-                           op.payer_id, _line_no(line))
+                           payer.payer_id, _line_no(line))
 
 
-def _claim_vs_lines(claim: Claim, op: OtherPayer) -> Iterator[Finding]:
+def _claim_vs_lines(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     """Rule 3: AMT*D == sum(SVD02 of X) - sum(CAS in X's 2320); only with line-level data."""
-    line_paid = sum((a.svd.paid for _line, a in _all_adjudications_for(claim, op.payer_id)), ZERO)
+    op = payer.op
+    line_paid = sum((a.svd.paid for _line, a in payer.adjudications), ZERO)
     claim_cas = _cas_total(op.adjustments)
     expected = line_paid - claim_cas
     if op.paid_amount != expected:
         yield _finding(claim, "claim_vs_lines",
                        f"{_payer_label(op)}: AMT*D {_m(op.paid_amount)} != line paid {_m(line_paid)} "
-                       f"- claim adjustments {_m(claim_cas)} = {_m(expected)}", op.payer_id)
+                       f"- claim adjustments {_m(claim_cas)} = {_m(expected)}", payer.payer_id)
 
 
-def _claim_balance(claim: Claim, op: OtherPayer) -> Iterator[Finding]:
+def _claim_balance(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     """Rules 4/5: CLM02 == AMT*D + CAS in X's 2320 + CAS in X's 2430s (the check payers run)."""
+    op = payer.op
     claim_cas = _cas_total(op.adjustments)
-    line_cas = _cas_total(cas for _line, a in _all_adjudications_for(claim, op.payer_id) for cas in a.adjustments)
+    line_cas = _cas_total(cas for _line, a in payer.adjudications for cas in a.adjustments)
     total = op.paid_amount + claim_cas + line_cas
     if claim.charge != total:
         yield _finding(claim, "claim_balance",
                        f"{_payer_label(op)}: CLM02 {_m(claim.charge)} != AMT*D {_m(op.paid_amount)} "
                        f"+ claim adjustments {_m(claim_cas)} + line adjustments {_m(line_cas)} = {_m(total)}",
-                       op.payer_id)
+                       payer.payer_id)
 
 
-def _missing_lines(claim: Claim, op: OtherPayer) -> Iterator[Finding]:
+def _missing_lines(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     """§3.4: a line without X's 2430 on a line-level claim breaks rule 4; every line needs one."""
-    for line in claim.lines:
-        if not _adjudications_for(line, op.payer_id):
+    for line, adjs in payer.by_line:
+        if not adjs:
             yield _finding(claim, "missing_line_adjudication",
-                           f"line {_line_no(line)} has no 2430 for {_payer_label(op)}, which reported other lines",
-                           op.payer_id, _line_no(line))
+                           f"line {_line_no(line)} has no 2430 for {_payer_label(payer.op)}, "
+                           "which reported other lines",
+                           payer.payer_id, _line_no(line))
 
 
-def _adjudication_date_level(claim: Claim, op: OtherPayer, line_level: bool) -> Iterator[Finding]:
+def _adjudication_date_level(claim: Claim, payer: _PriorPayer, line_level: bool) -> Iterator[Finding]:
     """DTP*573 on every one of X's 2430s and not in 2330B, or (claim level only) in 2330B (§1.5, §3.5)."""
+    op = payer.op
     payer_date = op.payer.date("573") if op.payer else None
     if not line_level:
         if payer_date is None:
             yield _finding(claim, "adjudication_date_level",
-                           f"{_payer_label(op)} has no 2430s and no 2330B DTP*573", op.payer_id)
+                           f"{_payer_label(op)} has no 2430s and no 2330B DTP*573", payer.payer_id)
         return
     if payer_date is not None:
         yield _finding(claim, "adjudication_date_level",
-                       f"{_payer_label(op)} has 2430s, so 2330B must not carry DTP*573", op.payer_id)
-    for line, adj in _all_adjudications_for(claim, op.payer_id):
+                       f"{_payer_label(op)} has 2430s, so 2330B must not carry DTP*573", payer.payer_id)
+    for line, adj in payer.adjudications:
         if adj.adjudication_date is None:
             yield _finding(claim, "adjudication_date_level",
-                           f"line {_line_no(line)}: 2430 of payer {op.payer_id} has no DTP*573",
-                           op.payer_id, _line_no(line))
+                           f"line {_line_no(line)}: 2430 of payer {payer.payer_id} has no DTP*573",
+                           payer.payer_id, _line_no(line))
 
 
-def _eaf_level(claim: Claim, op: OtherPayer) -> Iterator[Finding]:
+def _eaf_level(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     """AMT*EAF never at both 2320 and 2430 for one payer [RFI 1391, 1517]: it would count twice."""
+    op = payer.op
     if op.remaining_patient_liability is None:
         return
-    lines = sorted({_line_no(line) for line, adj in _all_adjudications_for(claim, op.payer_id)
+    lines = sorted({_line_no(line) for line, adj in payer.adjudications
                     if adj.remaining_patient_liability is not None})
     if lines:
         yield _finding(claim, "eaf_level",
                        f"{_payer_label(op)} has AMT*EAF in 2320 and in 2430 on line(s) "
-                       f"{','.join(map(str, lines))}", op.payer_id)
+                       f"{','.join(map(str, lines))}", payer.payer_id)
 
 
 def _payer_claim_number(claim: Claim, op: OtherPayer) -> Iterator[Finding]:

@@ -209,9 +209,12 @@ def _party(value: str | None):
 @click.option("--receiver", help="ISA receiver as QUALIFIER:ID (default: the original file's ISA receiver).")
 @click.option("--control-start", default=1, show_default=True, type=click.IntRange(1, 999_999_999),
               help="First ISA13/GS06 control number to use.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes to read, bill and validate with (default: one per CPU, up to 4, for inputs of 4 MB "
+                   "or more; 1 for smaller ones).")
 def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | None, order_facts: str | None,
-              out_dir: str,
-              report_path: str | None, sender: str | None, receiver: str | None, control_start: int) -> None:
+              out_dir: str, report_path: str | None, sender: str | None, receiver: str | None, control_start: int,
+              workers: int | None) -> None:
     """Build secondary (or tertiary) 837P claims from original claims and the payers' 835s.
 
     Every claim is reported as billed, skipped, held or rejected with a reason. A claim that fails COB
@@ -227,7 +230,7 @@ def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | 
     for note in dict.fromkeys(notes):  # a folder given for both claims and remits is noted once
         click.echo(note, err=True)
     options = SecondaryOptions(out_dir=Path(out_dir), sender=_party(sender), receiver=_party(receiver),
-                               control_start=control_start)
+                               control_start=control_start, workers=workers)
     report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None,
                            Path(order_facts) if order_facts else None)
     if report_path:

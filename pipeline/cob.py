@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from schemas.base import format_date
 from schemas.claim import (Claim, LineAdjudication, OtherPayer, Patient, ServiceLine, Subscriber)
 from schemas.codes import CasGroup, PayerSequence
 from schemas.common import Party
@@ -28,6 +29,7 @@ SVD_QUALIFIERS = {"ER", "HC", "IV", "WK"}
 PAYER_REFS_2010BB = {"2U", "EI", "FY", "NF"}
 PAYER_REFS_2330B = {"2U", "EI", "FY", "NF"}
 SELF = "18"
+ZERO = Decimal(0)
 
 
 class CannotBuild(Exception):
@@ -119,7 +121,7 @@ def merge_cas(segments: list[CAS], where: str) -> list[CAS]:
     for cas in segments:
         reasons = groups.setdefault(cas.group, {})
         for reason, amount, quantity in cas.trios():
-            slot = reasons.setdefault(reason, [Decimal(0), None])
+            slot = reasons.setdefault(reason, [ZERO, None])
             slot[0] += amount
             if quantity is not None:
                 slot[1] = (slot[1] or Decimal(0)) + quantity
@@ -153,7 +155,7 @@ def patient_responsibility(payment: ClaimPayment) -> Decimal:
 
 
 def _date(value) -> DTP:
-    return DTP(qualifier="573", format="D8", value=value.strftime("%Y%m%d"))
+    return DTP(qualifier="573", format="D8", value=format_date(value))
 
 
 def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
@@ -198,7 +200,7 @@ def _bundling(claim: Claim, match: LineMatch) -> dict[int, int]:
     keepers: dict[str, int] = {}
     for i, services in match.services.items():
         for s in services:
-            if any(r == "94" and a < 0 for c in s.adjustments for r, a, _ in c.trios()):
+            if _absorbs(s):
                 keepers[s.svc.procedure.code] = claim.lines[i].lx.number
     out = {}
     for i, services in match.services.items():
@@ -208,6 +210,15 @@ def _bundling(claim: Claim, match: LineMatch) -> dict[int, int]:
             if keeper is not None and keeper != line.lx.number and s.svc.procedure.code != line.sv1.procedure.code:
                 out[line.lx.number] = keeper
     return out
+
+
+def _absorbs(service: ServicePayment) -> bool:
+    """A negative CARC 94 on a service: the payer moved another line's charge into this one."""
+    for cas in service.adjustments:
+        for reason, amount, _quantity in cas.trios():
+            if reason == "94" and amount < 0:
+                return True
+    return False
 
 
 def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherPayer:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Callable, Iterable
 
 from edi.envelope import CounterControlNumbers, Party as EnvParty
 from edi.errors import X12SyntaxError
@@ -36,6 +37,8 @@ from .match import LineMatch, check_coverage, match_lines
 FORWARDED = {ClaimStatus.PRIMARY_FORWARDED, ClaimStatus.SECONDARY_FORWARDED, ClaimStatus.TERTIARY_FORWARDED}
 OTHER_PAYER_REASONS = {"22", "109"}
 BILLED_REASON = {2: "secondary_billed"}
+#: claim files from this size on are read by several processes (when the machine has several CPUs)
+PARALLEL_BYTES = 4_000_000
 #: check codes that are COB balancing (reference §1.9); the others are situational rules (§3.8)
 BALANCING_CODES = {"claim_charge", "line_balance", "claim_vs_lines", "claim_balance", "missing_line_adjudication"}
 
@@ -53,6 +56,8 @@ class SecondaryOptions:
     #: it: `cob run` records the pending rename in its state database in the same transaction as the claims
     #: and control numbers, and renames only after that commit (so a crash cannot publish an unrecorded file)
     defer_publish: bool = False
+    #: processes reading and billing the claims (pipeline.parallel); None: one per CPU for big inputs
+    workers: int | None = None
 
 
 class _Spool:
@@ -74,6 +79,7 @@ class _Spool:
         self.writer = Claim837Writer(self.fh, info, CounterControlNumbers(start=isa))
         self.writer.start()
         self.writer.begin_transaction(self.header)
+        self.readdressed = header  # before the BHT is made this file's own (a merged spool is rebuilt from it)
         self.entries: list[tuple[ClaimOutcome, int, int, str]] = []  # outcome, first seg, last seg, source file
 
     def add(self, claim: Claim, outcome: ClaimOutcome, source: str) -> None:
@@ -124,61 +130,99 @@ class SecondaryRun:
         self.next_isa = self.options.control_start
         self.bad_claim_files: set[str] = set()
         self.ready: list[tuple[_Spool, Path]] = []  # defer_publish: (spool, fsynced temp holding its final text)
+        self.select: Callable[[str], bool] | None = None  # a worker's share of the claim ids (pipeline.parallel)
 
     def run(self) -> RunReport:
         self.start()
-        for path in self.remits:
-            self._read_remit(path)
+        workers = self.worker_count()
+        if workers > 1:
+            from .parallel import read_in_workers
+
+            read_in_workers(self, workers)
+        else:
+            for path in self.remits:
+                self._read_remit(path)
+            self.read_side_inputs()
+            seen: set[str] = set()
+            for path in self.claims:
+                self._read_claims(path, seen)
+            self.add_missing_originals(self.index.claim_ids(), seen)
+        self.finish_outputs()
+        return RunReport.build(self.inputs, self.outcomes)
+
+    def worker_count(self) -> int:
+        """Processes to read and bill the claims with: `options.workers`, or by default one per CPU (at most
+        4) when the claim files are big enough to pay for the forks and nothing else runs in this process
+        (forking a process with threads is unsafe)."""
+        if self.options.workers is not None:
+            return max(1, self.options.workers)
+        size = sum(p.stat().st_size for p in self.claims if p.is_file())
+        if size < PARALLEL_BYTES or threading.active_count() > 1:
+            return 1
+        return min(os.cpu_count() or 1, 4)
+
+    def read_side_inputs(self) -> None:
         if self.coverage is not None:
             self.roster = self._side_input(self.coverage, "roster", load_roster, RosterError)
         if self.order_facts is not None:
             self.facts = self._side_input(self.order_facts, "unknown", load_order_facts, OrderFactsError)
-        seen: set[str] = set()
-        for path in self.claims:
-            self._read_claims(path, seen)
-        for claim_id in self.index.claim_ids():
+
+    def add_missing_originals(self, claim_ids: Iterable[str], seen: set[str]) -> None:
+        """Claims some 835 answers but no claim file carried: a person has to find the original."""
+        for claim_id in claim_ids:
             if claim_id not in seen:
                 self.outcomes.append(ClaimOutcome(
                     claim_id=claim_id, status="held", reason="original_claim_missing",
                     detail="an 835 answers this claim, but no original 837P claim with this CLM01 was given"))
-        self.finish_outputs()
-        return RunReport.build(self.inputs, self.outcomes)
 
     def finish_outputs(self) -> None:
         """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output."""
-        for spool in self.spools.values():
-            self._finish(spool)
+        spools = list(self.spools.values())
+        for spool in spools:
+            spool.close()
+        if self.options.validate:
+            from .parallel import validate_files
+
+            workers = self.options.workers if self.options.workers is not None else min(os.cpu_count() or 1, 4)
+            problems = validate_files([s.tmp for s in spools], _ig_errors, workers)
+        else:
+            problems = [[] for _ in spools]
+        for spool, found in zip(spools, problems):
+            self._finish(spool, found)
 
     # ------------------------------------------------------------------------------------------ inputs
 
-    def _read_remit(self, path: Path) -> None:
-        payments = (p for p in X12Reader(path, only="835") if isinstance(p, ClaimPayment))
+    def _read_remit(self, path: Path, payments: Callable[[Iterable], Iterable] | None = None) -> tuple[str, int] | None:
+        """Add one 835's claim payments to the index, all or nothing; the problem of a bad file (reported as
+        an input error) is returned. `payments` may wrap the stream (the workers note where each claim is)."""
+        stream = (p for p in X12Reader(path, only="835", select=self.select) if isinstance(p, ClaimPayment))
         try:
-            self.index.add_file(str(path), payments)  # all or nothing: a bad file adds no payment
-        except X12SyntaxError as exc:
-            self.inputs.append(InputResult(file=str(path), kind="835", status="error", error=str(exc.error)))
-            return
-        except OSError as exc:
-            self.inputs.append(InputResult(file=str(path), kind="835", status="error",
-                                           error=f"{path}: cannot read: {exc.strerror or exc}"))
-            return
+            self.index.add_file(str(path), payments(stream) if payments else stream)
+        except (X12SyntaxError, OSError) as exc:
+            problem = input_problem(path, exc)
+            self.inputs.append(InputResult(file=str(path), kind="835", status="error", error=problem[0]))
+            return problem
         self.inputs.append(InputResult(file=str(path), kind="835", status="ok"))
+        return None
 
     def _read_claims(self, path: Path, seen: set[str]) -> None:
         first = len(self.outcomes)
         try:
-            for claim in X12Reader(path, only="837"):
+            for claim in X12Reader(path, only="837", select=self.select):
                 seen.add(claim.claim_id)
                 self._claim(claim, str(path))
         except (X12SyntaxError, OSError) as exc:
-            message = str(exc.error) if isinstance(exc, X12SyntaxError) else f"{path}: cannot read: {exc}"
-            self.inputs.append(InputResult(file=str(path), kind="837", status="error", error=message))
-            self.bad_claim_files.add(str(path))
-            for outcome in self.outcomes[first:]:
-                if outcome.status == OutcomeStatus.BILLED:
-                    _hold_for_file(outcome)
+            self.claim_file_failed(path, input_problem(path, exc)[0], self.outcomes[first:])
             return
         self.inputs.append(InputResult(file=str(path), kind="837", status="ok"))
+
+    def claim_file_failed(self, path: Path, message: str, outcomes: list[ClaimOutcome]) -> None:
+        """A malformed claim file: reported, and nothing built from it is billed (its claims are held)."""
+        self.inputs.append(InputResult(file=str(path), kind="837", status="error", error=message))
+        self.bad_claim_files.add(str(path))
+        for outcome in outcomes:
+            if outcome.status == OutcomeStatus.BILLED:
+                _hold_for_file(outcome)
 
     # ------------------------------------------------------------------------------------------ claims
 
@@ -293,14 +337,17 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            out_dir = self.options.out_dir
-            if self.options.payer_subfolders:
-                out_dir = out_dir / _safe(payer_id)
-                out_dir.mkdir(parents=True, exist_ok=True)
-            spool = _Spool(out_dir, payer_id, self.allocate_isa(sender), info,
+            spool = _Spool(self.out_dir_for(payer_id), payer_id, self.allocate_isa(sender), info,
                            _readdressed(claim.header, claim, destination), self.when)
             self.spools[payer_id] = spool
         return spool
+
+    def out_dir_for(self, payer_id: str) -> Path:
+        out_dir = self.options.out_dir
+        if self.options.payer_subfolders:
+            out_dir = out_dir / _safe(payer_id)
+            out_dir.mkdir(parents=True, exist_ok=True)
+        return out_dir
 
     def allocate_isa(self, sender: EnvParty) -> int:
         """The next ISA13 for an interchange from `sender`. A plain counter here; `cob run` keeps one
@@ -309,26 +356,25 @@ class SecondaryRun:
         self.next_isa += 1
         return number
 
-    def _finish(self, spool: _Spool) -> None:
-        spool.close()
+    def _finish(self, spool: _Spool, problems: list) -> None:
+        """Take out claims of bad claim files and claims with IG errors (`problems`), then publish."""
         drop: set[int] = set()
         for n, (outcome, _a, _b, source) in enumerate(spool.entries):
             if source in self.bad_claim_files:
                 drop.add(n)
-        if self.options.validate:
-            for problem in _ig_errors(spool.tmp):
-                hit = [n for n, (_o, a, b, _s) in enumerate(spool.entries)
-                       if problem.segment_no is not None and a <= problem.segment_no <= b]
-                targets = hit or list(range(len(spool.entries)))  # an envelope problem fails them all
-                for n in targets:
-                    outcome = spool.entries[n][0]
-                    if outcome.status == OutcomeStatus.BILLED:
-                        outcome.status = OutcomeStatus.REJECTED
-                        outcome.reason = "ig_invalid"
-                        outcome.detail = (f"segment {problem.segment_no or '-'}: SNIP {problem.snip} "
-                                          f"{problem.code}: {problem.message}")
-                        outcome.output = None
-                    drop.add(n)
+        for problem in problems:
+            hit = [n for n, (_o, a, b, _s) in enumerate(spool.entries)
+                   if problem.segment_no is not None and a <= problem.segment_no <= b]
+            targets = hit or list(range(len(spool.entries)))  # an envelope problem fails them all
+            for n in targets:
+                outcome = spool.entries[n][0]
+                if outcome.status == OutcomeStatus.BILLED:
+                    outcome.status = OutcomeStatus.REJECTED
+                    outcome.reason = "ig_invalid"
+                    outcome.detail = (f"segment {problem.segment_no or '-'}: SNIP {problem.snip} "
+                                      f"{problem.code}: {problem.message}")
+                    outcome.output = None
+                drop.add(n)
         keep = [n for n in range(len(spool.entries)) if n not in drop]
         try:
             if not keep:
@@ -370,6 +416,15 @@ def _readdressed(header: TransactionHeader, claim: Claim, destination: PayerInfo
                                             "id": destination.payer_id})
     parties = [p.model_copy(update={"name": name}) if p is receiver else p for p in header.parties]
     return header.model_copy(update={"parties": parties})
+
+
+def input_problem(path: Path, exc: Exception) -> tuple[str, int]:
+    """What is wrong with an input file that could not be read, and the segment number where it was
+    found (0 when the file could not be read at all)."""
+    if isinstance(exc, X12SyntaxError):
+        return str(exc.error), exc.error.segment_no or 0
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return f"{path}: cannot read: {reason}", 0
 
 
 def _hold_for_file(outcome: ClaimOutcome) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import operator
 import types
 import typing
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any, Callable, ClassVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -24,10 +25,19 @@ RawSegment = list[Element]
 
 
 def parse_d8(value: Any) -> Any:
-    """CCYYMMDD -> date. pydantic alone would read '20240301' as a Unix timestamp."""
+    """CCYYMMDD -> date. pydantic alone would read '20240301' as a Unix timestamp.
+
+    Memoized (dates are immutable, and a file carries few distinct ones).
+    """
     if isinstance(value, str):
         if len(value) == 8 and value.isdigit():
-            return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+            date = _D8_DATES.get(value)
+            if date is None:
+                date = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+                if len(_D8_DATES) >= _MEMO_SIZE:
+                    _D8_DATES.clear()
+                _D8_DATES[value] = date
+            return date
         if not value:
             return None
         if len(value) == 10 and value[4] == "-" and value[7] == "-":  # ISO, as the models' JSON writes it
@@ -37,13 +47,46 @@ def parse_d8(value: Any) -> Any:
 
 
 def format_amount(value: Decimal) -> str:
-    """X12 decimal ('R') without trailing zeros or exponent: 100, 12.5, 12.34, -3."""
+    """X12 decimal ('R') without trailing zeros or exponent: 100, 12.5, 12.34, -3.
+
+    Memoized: a file repeats the same few hundred amounts, and equal Decimals (12.5, 12.50) have one text.
+    """
+    try:
+        return _AMOUNT_TEXT[value]
+    except KeyError:
+        text = _format_amount(value)
+        if len(_AMOUNT_TEXT) >= _MEMO_SIZE:
+            _AMOUNT_TEXT.clear()
+        _AMOUNT_TEXT[value] = text
+        return text
+    except TypeError:  # a signaling NaN cannot be hashed
+        return _format_amount(value)
+
+
+def _format_amount(value: Decimal) -> str:
     if value == 0:
         return "0"
     if value == value.to_integral_value():
         return str(value.quantize(Decimal(1)))
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
+
+
+def format_date(value: dt.date) -> str:
+    """CCYYMMDD, memoized (strftime is slow and a file carries few distinct dates)."""
+    try:
+        return _DATE_TEXT[value]
+    except KeyError:
+        text = value.strftime("%Y%m%d")
+        if len(_DATE_TEXT) >= _MEMO_SIZE:
+            _DATE_TEXT.clear()
+        _DATE_TEXT[value] = text
+        return text
+
+
+_MEMO_SIZE = 1 << 16
+_AMOUNT_TEXT: dict[Decimal, str] = {}
+_DATE_TEXT: dict[dt.date, str] = {}
+_D8_DATES: dict[str, dt.date] = {}
 
 
 Date = Annotated[dt.date, BeforeValidator(parse_d8)]
@@ -63,7 +106,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return format_amount(value)
     if isinstance(value, dt.date):
-        return value.strftime("%Y%m%d")
+        return format_date(value)
     return str(value)
 
 
@@ -94,11 +137,13 @@ class Composite(X12Model):
     """A composite element: fields are its components in order."""
 
     _names: ClassVar[tuple[str, ...]] = ()
+    _values: ClassVar[Callable[[dict], tuple]] = staticmethod(lambda fields: ())
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls._names = tuple(cls.model_fields)
+        cls._values = staticmethod(_tuple_getter(cls._names))
 
     @classmethod
     def parse(cls, value: Any, component: str) -> dict | None:
@@ -110,8 +155,12 @@ class Composite(X12Model):
             parts = value.split(component)
         return {n: v for n, v in zip(cls._names, parts) if v != ""}
 
+    def component_values(self) -> tuple:
+        """The field values in component order, as kept (None when empty)."""
+        return self._values(self.__dict__)
+
     def to_components(self) -> list[str]:
-        return _trim([format_value(getattr(self, n)) for n in self._names])
+        return _trim([v if type(v) is str else format_value(v) for v in self._values(self.__dict__)])
 
 
 class Segment(X12Model):
@@ -121,9 +170,12 @@ class Segment(X12Model):
     """
 
     SEGMENT_ID: ClassVar[str] = ""
+    #: indexes (in `element_values()`) of the composite elements
+    composite_positions: ClassVar[tuple[int, ...]] = ()
     _spec: ClassVar[tuple[tuple[str, Any], ...]] = ()
     _names: ClassVar[tuple[str, ...]] = ()
     _composites: ClassVar[tuple[tuple[str, Any], ...]] = ()
+    _values: ClassVar[Callable[[dict], tuple]] = staticmethod(lambda fields: ())
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -136,6 +188,8 @@ class Segment(X12Model):
         cls._spec = tuple(spec)
         cls._names = tuple(name for name, _ in spec)
         cls._composites = tuple((name, comp) for name, comp in spec if comp is not None)
+        cls.composite_positions = tuple(i for i, (_name, comp) in enumerate(spec) if comp is not None)
+        cls._values = staticmethod(_tuple_getter(cls._names))
 
     @classmethod
     def parse(cls, elements: list[str], component: str) -> dict:
@@ -146,6 +200,13 @@ class Segment(X12Model):
             if value is not None:
                 out[name] = comp.parse(value, component)
         return out
+
+    def element_values(self) -> tuple:
+        """The field values in element order, as kept (None when empty, composites as models).
+
+        One C-level lookup of the instance dict (pydantic keeps field values there), for the writer.
+        """
+        return self._values(self.__dict__)
 
     def to_elements(self) -> RawSegment:
         fields = self.__dict__  # pydantic keeps field values here: no descriptor per element
@@ -162,6 +223,16 @@ class Segment(X12Model):
             else:
                 append(format_value(value))
         return _trim(values)
+
+
+def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+    """dict -> the values at `names`, always as a tuple (itemgetter returns a bare value for one name)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda fields: (fields[name],)
+    if not names:
+        return lambda fields: ()
+    return operator.itemgetter(*names)
 
 
 def split_composites(elements: list[str], component: str, repetition: str | None = None) -> RawSegment:
@@ -195,9 +266,14 @@ class Loop(X12Model):
 
     LOOP_ID: ClassVar[str] = ""
     LOOPS: ClassVar[dict[str, str]] = {}
+    #: the fields holding what the schemas do not interpret: raw segments and child loops
+    RAW_SEGMENTS: ClassVar[str] = "other_segments"
+    RAW_LOOPS: ClassVar[str] = "other_loops"
     _seg_fields: ClassVar[dict[str, tuple[str, type[Segment], bool]]] = {}
     _loop_fields: ClassVar[dict[str, tuple[str, type["Loop"], bool]]] = {}
     _has_loop_field: ClassVar[bool] = False
+    #: (field name, is a list) of the child loop fields, each once, in `LOOPS` order
+    child_fields: ClassVar[tuple[tuple[str, bool], ...]] = ()
 
     other_segments: list[RawSegment] = Field(default_factory=list)
     other_loops: list["GenericLoop"] = Field(default_factory=list)
@@ -217,42 +293,24 @@ class Loop(X12Model):
         cls._seg_fields = seg_fields
         cls._has_loop_field = "loop" in cls.model_fields
         cls._loop_fields = {lid: (fname, by_name[fname][0], by_name[fname][1]) for lid, fname in cls.LOOPS.items()}
+        children = {fname: many for fname, _target, many in cls._loop_fields.values()}
+        cls.child_fields = tuple(children.items())
 
     def loop_id(self) -> str:
         return self.LOOP_ID
 
-    def child_loops(self) -> list["Loop"]:
-        """Child loop models in field order (the writer sorts them by IG position)."""
-        out: list[Loop] = []
-        seen: set[str] = set()
-        for fname, _cls, many in self._loop_fields.values():
-            if fname in seen:
-                continue
-            seen.add(fname)
-            value = getattr(self, fname)
-            if value is None:
-                continue
-            out.extend(value if many else [value])
-        out.extend(self.other_loops)
-        return out
-
-    def own_segments(self) -> list[RawSegment]:
-        """This loop's segments (interpreted ones rebuilt, the rest as kept), not in any order yet."""
-        out: list[RawSegment] = []
-        for name, _cls, many in self._seg_fields.values():
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if many:
-                out.extend(v.to_elements() for v in value)
-            else:
-                out.append(value.to_elements())
-        out.extend(self.other_segments)
-        return out
+    @classmethod
+    def segment_fields(cls) -> list[tuple[str, str, bool]]:
+        """(field name, segment id, is a list) of the interpreted segments, one field per segment id;
+        the writer orders them (and `RAW_SEGMENTS`, `child_fields`, `RAW_LOOPS`) by IG position."""
+        return [(name, seg_id, many) for seg_id, (name, _cls, many) in cls._seg_fields.items()]
 
 
 class GenericLoop(Loop):
     """A loop the schemas do not interpret (2410 drug, 2420x line providers, 2440 forms, ...)."""
+
+    RAW_SEGMENTS: ClassVar[str] = "segments"
+    RAW_LOOPS: ClassVar[str] = "children"
 
     loop: str
     segments: list[RawSegment] = Field(default_factory=list)
@@ -260,12 +318,6 @@ class GenericLoop(Loop):
 
     def loop_id(self) -> str:
         return self.loop
-
-    def own_segments(self) -> list[RawSegment]:
-        return list(self.segments)
-
-    def child_loops(self) -> list[Loop]:
-        return list(self.children)
 
 
 Loop.model_rebuild()

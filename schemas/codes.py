@@ -52,11 +52,16 @@ class PayerSequence(str, Enum):
     @classmethod
     def for_rank(cls, rank: int) -> "PayerSequence":
         """1 -> P, 2 -> S, 3 -> T, 4 -> A ... 11 -> H."""
-        return list(cls)[rank - 1]
+        return _SEQUENCES[rank - 1]
 
     @property
     def rank(self) -> int:
-        return list(type(self)).index(self) + 1
+        return _SEQUENCE_RANKS[self]
+
+
+#: the sequences in rank order, and each one's rank (listing an Enum's members is slow, and done per claim)
+_SEQUENCES: tuple[PayerSequence, ...] = tuple(PayerSequence)
+_SEQUENCE_RANKS: dict[PayerSequence, int] = {seq: rank for rank, seq in enumerate(_SEQUENCES, start=1)}
 
 
 class ClaimFilingIndicator(str, Enum):

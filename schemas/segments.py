@@ -277,12 +277,18 @@ class CAS(Segment):
 
     def trios(self) -> list[tuple[str, "Money", "Quantity | None"]]:
         """(reason, amount, quantity) for each trio present."""
-        out = []
-        for i in range(1, 7):
-            reason = getattr(self, f"reason{i}")
-            if reason:
-                out.append((reason, getattr(self, f"amount{i}"), getattr(self, f"quantity{i}")))
-        return out
+        fields = self.__dict__  # pydantic keeps field values here: no descriptor per element
+        return [(fields[r], fields[a], fields[q]) for r, a, q in _CAS_TRIOS if fields[r]]
+
+    def slots(self) -> list[tuple[str | None, "Money | None", "Quantity | None"]]:
+        """All six (reason, amount, quantity) places in order, empty ones as Nones."""
+        fields = self.__dict__
+        return [(fields[r], fields[a], fields[q]) for r, a, q in _CAS_TRIOS]
+
+    def amounts(self) -> list["Money"]:
+        """Every amount, whether or not its reason is present (a stray amount is still money)."""
+        fields = self.__dict__
+        return [fields[a] for _r, a, _q in _CAS_TRIOS if fields[a] is not None]
 
     @classmethod
     def build(cls, group: CasGroup | str, trios: list[tuple]) -> "CAS":
@@ -290,16 +296,21 @@ class CAS(Segment):
         if not 1 <= len(trios) <= 6:
             raise ValueError("a CAS segment holds one to six reason trios")
         data: dict = {"group": group}
-        for i, trio in enumerate(trios, start=1):
-            data[f"reason{i}"] = trio[0]
-            data[f"amount{i}"] = trio[1]
+        for (reason, amount, quantity), trio in zip(_CAS_TRIOS, trios):
+            data[reason] = trio[0]
+            data[amount] = trio[1]
             if len(trio) > 2 and trio[2] is not None:
-                data[f"quantity{i}"] = trio[2]
+                data[quantity] = trio[2]
         return cls.model_validate(data)
 
     @property
     def total(self) -> Decimal:
-        return sum((t[1] for t in self.trios()), Decimal(0))
+        fields = self.__dict__
+        return sum((fields[a] for r, a, _q in _CAS_TRIOS if fields[r]), Decimal(0))
+
+
+#: the field names of CAS's six (reason, amount, quantity) trios
+_CAS_TRIOS = tuple((f"reason{i}", f"amount{i}", f"quantity{i}") for i in range(1, 7))
 
 
 class MOA(Segment):

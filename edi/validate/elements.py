@@ -7,7 +7,7 @@ notes (P/R/C/L/E) are checked on the split elements. A clean segment therefore c
 match. Anything the regex refuses goes to the slow path, which re-checks element by element and says
 exactly what is wrong, in the same order and with the same codes pyx12 uses (IK403 element codes).
 
-The regex is deliberately stricter than the rules where exactness would be costly (a day 29-31, a value
+The regex is deliberately stricter than the rules where exactness would be costly (February 29, a value
 ending in a space, a first component left empty): such segments take the slow path, which decides.
 """
 
@@ -104,6 +104,13 @@ def is_valid_type(val: str, dtype: str) -> bool:
 # --------------------------------------------------------------------------------------------------
 # fast-path regular expressions
 
+#: month and day of a valid date: days 29 and 30 in every month but February, 31 in the long months.
+#: February 29 is left to the slow path (it needs the year).
+_MMDD = r"(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)"
+#: a CCYYMMDD date pyx12 accepts, years 1800-2099
+_D8 = r"(?:1[89]|20)[0-9]{2}" + _MMDD
+
+
 def _charclass(exclude: str, allow_space: bool = True) -> str:
     chars = sorted(c for c in _E5 if c not in exclude and (allow_space or c != " "))
     return "[" + "".join(re.escape(c) for c in chars) + "]"
@@ -151,13 +158,12 @@ class _Patterns:
             return (rf"-?(?=(?:[0-9]\.?){{{lo},{hi}}}(?![0-9.]))(?=\.?[0-9])[0-9]*(?:\.[0-9]+)?")
         if dt in ("DT", "D8"):
             if e.min_len == 8 and e.max_len == 8 or dt == "D8":
-                return r"(?:1[89]|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
+                return _D8
             if e.min_len == 6 and e.max_len == 6:
-                return r"[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
+                return r"[0-9]{2}" + _MMDD
             return None
         if dt == "RD8":
-            d8 = r"(?:1[89]|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
-            return f"{d8}-{d8}"
+            return f"{_D8}-{_D8}"
         if dt == "TM":
             if lo > 8 or hi < 4:
                 return None
@@ -296,7 +302,10 @@ def syntax_problems(seg_id: str, elements: list[str], rules) -> list[tuple[str, 
 class SegmentChecker:
     """Validates data segments against one `SegmentDef` under one delimiter set."""
 
-    __slots__ = ("seg", "fast", "syntax", "component", "external", "_syntax_ok")
+    __slots__ = ("seg", "fast", "syntax", "component", "external", "_syntax_ok", "passed")
+
+    #: at most this many texts in `passed` (it is emptied when full, so memory stays bounded)
+    PASSED_MAX = 2048
 
     def __init__(self, seg: SegmentDef, element: str, component: str, segment: str,
                  external: dict[str, frozenset[str]]):
@@ -307,6 +316,9 @@ class SegmentChecker:
         #: syntax notes depend only on which elements are present: cached by that pattern
         self._syntax_ok: dict[tuple[bool, ...] | int, bool] = {}
         self.fast = None if seg.id == "ISA" else build_fast_regex(seg, element, component, segment, external)
+        #: segment texts the fast path accepted (regex and syntax notes): files repeat most segments
+        #: verbatim (dates, amounts, codes), and a set lookup is far cheaper than the regex
+        self.passed: set[str] = set()
 
     def syntax_ok(self, elements: list[str], raw: str) -> bool:
         """The syntax notes hold? They depend only on which elements are present: without an empty

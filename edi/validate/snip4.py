@@ -181,7 +181,15 @@ def _cas_rules(ctx: ClaimContext, cas_segs: list[LocatedSegment], where: str) ->
         _cas_trios(ctx, seg, where)
 
 
-def _cas_trios(ctx: ClaimContext, seg: LocatedSegment, where: str) -> None:
+def _place(where: str | int) -> str:
+    """The place a CAS message names: as given, or from an 835 service line number (0: the claim),
+    which callers pass so that the text is only built when there is something to report."""
+    if isinstance(where, str):
+        return where
+    return f"service line {where}" if where else "claim"
+
+
+def _cas_trios(ctx: ClaimContext, seg: LocatedSegment, where: str | int) -> None:
     elements = seg[1]
     n = len(elements)
     group = el(elements, 1)
@@ -191,11 +199,11 @@ def _cas_trios(ctx: ClaimContext, seg: LocatedSegment, where: str) -> None:
         quantity = elements[i + 2] if i + 2 < n else ""
         if reason and not amount:
             ctx.finding(SNIP, "cas_reason_amount",
-                        f"{where}: CAS {group} reason {reason} (CAS{i:02d}) has no amount",
+                        f"{_place(where)}: CAS {group} reason {reason} (CAS{i:02d}) has no amount",
                         seg, element=f"CAS{i + 1:02d}", element_pos=i + 1)
         elif not reason and (amount or quantity):
             ctx.finding(SNIP, "cas_reason_amount",
-                        f"{where}: CAS {group} adjustment {trio} has an amount or quantity but no reason",
+                        f"{_place(where)}: CAS {group} adjustment {trio} has an amount or quantity but no reason",
                         seg, element=f"CAS{i:02d}", element_pos=i)
 
 
@@ -213,8 +221,7 @@ def _check_835(ctx: ClaimContext) -> None:
         elif sid == "SVC":
             svc_no += 1
         elif sid == "CAS":
-            where = f"service line {svc_no}" if seg[0] == "2110" else "claim"
-            _cas_trios(ctx, seg, where)
+            _cas_trios(ctx, seg, svc_no if seg[0] == "2110" else 0)
 
 
 def _reversal_sign(ctx: ClaimContext, clp: LocatedSegment) -> None:

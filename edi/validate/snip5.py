@@ -159,6 +159,8 @@ def _check_cas(ctx: ClaimContext, seg: LocatedSegment, on: date | None, exact: b
 
 def _check_835(ctx: ClaimContext) -> None:
     pay_date = parse_date(ctx.payment_date) if ctx.payment_date else None
+    # the service dates only stand in for a missing payment date (BPR16)
+    need_dates = pay_date is None
     claim_date: date | None = None
     reversal = False
     # (segment, line index) of the code-bearing segments; line -1 = claim level
@@ -174,7 +176,7 @@ def _check_835(ctx: ClaimContext) -> None:
         elif sid == "LQ":
             if _el(el, 1) == "HE":
                 pending.append((seg, len(line_dates) - 1))
-        elif sid == "DTM":
+        elif sid == "DTM" and need_dates:
             q = _el(el, 1)
             if seg[0] == "2110":
                 if q in ("472", "150") and line_dates and line_dates[-1] is None:

@@ -45,6 +45,11 @@ class Step:
     #: no notes to check and at most one loop entered: `Walker.advance` can apply it
     clean: bool = False
     loop_id: str = ""
+    #: nothing passed over, exactly one used loop entered: the engine applies it inline, checking only
+    #: the loop's repeat count (`loop_key` in the frame `pops` below the top, at most `loop_max`)
+    enter: bool = False
+    loop_key: int = 0
+    loop_max: int = 1 << 30
 
 
 def _first_child(loop: LoopDef):
@@ -177,6 +182,11 @@ class Walker:
             step.simple = not (step.checks or step.pops or step.pushes or step.entered or seg.usage == "N")
             step.clean = True
             step.loop_id = seg.loop.id
+            if len(step.pushes) == 1 and not step.checks and step.pushes[0].usage != "N":
+                loop = step.pushes[0]
+                step.enter = True
+                step.loop_key = id(loop)
+                step.loop_max = loop.repeat if loop.repeat is not None else 1 << 30
         self.next[key] = step
         return step
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from edi.ig.tables import load_external_codes
 from edi.tokens import RawSegments
 from edi.validate.elements import SegmentChecker, build_fast_regex
-from edi.validate.engine import Validator
+from edi.validate.engine import RulePool, Validator
 
 ROOT = Path(__file__).parent.parent.parent
 FILES = [ROOT / "tests" / "data" / "cob-claim.837", ROOT / "tests" / "data" / "primary-remit.835",
@@ -99,7 +100,7 @@ def test_every_sample_segment_takes_the_fast_path():
         if regex is not None and regex.fullmatch("*".join(elements)) is None:
             if not SegmentChecker(seg, "*", ":", "~", EXTERNAL).slow(elements):
                 slow.append("*".join(elements[:2]))
-    # days 29-31 and trailing spaces are left to the slow path on purpose; nothing else should be
+    # February 29 and trailing spaces are left to the slow path on purpose; nothing else should be
     assert len(slow) <= len(SEGMENTS) // 20, slow[:20]
 
 
@@ -128,3 +129,98 @@ def test_rules_process_with_nothing_to_check(tmp_path):
     path.write_text("hello\n" * 10)
     result = Validator(path, parallel=True).run()
     assert [f.code for f in result.findings] == ["not_x12"]
+
+
+def _envelope_variants() -> dict[str, str]:
+    """Files of several sets, interchanges and delimiter sets whose sets end every way the envelope
+    allows: an SE, or (without one) the next ST, a GE, a GS, an IEA, an ISA or the end of the file."""
+    variants = {}
+    for name in ("cob-claim.837", "primary-remit.835"):
+        text = (ROOT / "tests" / "data" / name).read_text().replace("\n", "")
+        segs = [s for s in text.split("~") if s]
+        isa, gs, body, ge, iea = segs[0], segs[1], segs[2:-2], segs[-2], segs[-1]
+        bad = [s.replace("AMT*D*116", "AMT*D*120").replace("CAS*PR*1*", "CAS*PR*ZZ9*") for s in body]
+
+        def st(n: int, segments: list[str], se: bool = True) -> list[str]:
+            out = [segments[0].replace("*0001", f"*{n:04d}", 1)] + segments[1:-1]
+            return out + [segments[-1].replace("*0001", f"*{n:04d}")] if se else out
+
+        def interchange(i: int, sets: list[list[str]], trailer: bool = True) -> list[str]:
+            out = [isa.replace("000000101", f"{i:09d}").replace("000000001", f"{i:09d}"), gs]
+            return out + [s for x in sets for s in x] + ([ge.replace("*1*", f"*{len(sets)}*"), iea] if trailer else [])
+
+        sets = [st(1, body), st(2, bad), st(3, body, se=False), st(4, body), st(2, bad)]
+        cases = {
+            "clean": [interchange(1, [st(1, body), st(2, bad), st(3, body)])],
+            "st_closes": [interchange(1, sets)],
+            "ge_closes": [interchange(1, [st(1, body), st(2, bad, se=False)])],
+            "gs_closes": [interchange(1, [st(1, bad, se=False)])[:-2] + interchange(1, [st(2, body)])[1:]],
+            "iea_closes": [interchange(1, [st(1, body), st(2, bad, se=False)])[:-2] + [iea]],
+            "isa_closes": [interchange(1, [st(1, bad, se=False)], trailer=False), interchange(2, [st(1, body)])],
+            "delimiters": [interchange(1, [st(1, bad)]),
+                           [s.replace("*", "|").replace(":", ">") for s in interchange(2, [st(1, bad), st(2, body)])]],
+            "eof_closes": [interchange(1, [st(1, body), st(2, bad, se=False)], trailer=False)],
+            "odd_closers": [interchange(1, [st(1, bad, se=False), [" " + st(2, body)[0]] + st(2, body)[1:]])[:-2]
+                            + [" GE*2*101*", "IEA*1*000000001*"]],
+        }
+        for case, interchanges in cases.items():
+            variants[f"{name}-{case}"] = "~".join(s for x in interchanges for s in x) + "~"
+    return variants
+
+
+VARIANTS = _envelope_variants()
+
+
+@pytest.mark.parametrize("chunk", [None, 97], ids=["one-chunk", "small-chunks"])
+@pytest.mark.parametrize("keep", [RulePool.KEEP, 5], ids=["sent", "read-from-file"])
+@pytest.mark.parametrize("case", sorted(VARIANTS))
+def test_sets_in_a_second_process_give_the_serial_result(tmp_path, monkeypatch, case, keep, chunk):
+    """Sets handed whole to the second process (Validator._dispatch) report exactly what the serial
+    engine does, also when the envelope around them is broken, under the same envelope records --
+    whether their segments travel with them or that process reads them from the file (big sets), and
+    whether a set fits in one chunk of the reader or spans many (as in big files)."""
+    monkeypatch.setattr(RulePool, "KEEP", keep)
+    if chunk is not None:
+        monkeypatch.setattr(RawSegments.__init__, "__defaults__", (chunk, None))
+    path = tmp_path / case
+    path.write_text(VARIANTS[case])
+    serial = Validator(path, parallel=False).run()
+    parallel = Validator(path, parallel=True).run()
+    assert serial.findings
+    assert _snapshot(parallel) == _snapshot(serial)
+
+
+def _snapshot(result) -> tuple:
+    """Everything a report or an acknowledgment reads from a result."""
+    return ([f.to_json() for f in result.findings], result.claims, result.segments,
+            [(i.isa13, [f.to_json() for f in i.findings],
+              [(g.gs06, g.trailer_missing, [f.to_json() for f in g.findings],
+                [(t.st01, t.st02, t.st03, t.segment_no, t.trailer_missing, [f.to_json() for f in t.findings])
+                 for t in g.transactions]) for g in i.groups]) for i in result.interchanges])
+
+
+def _clean_one_by_one(parts: list[str]) -> list[str]:
+    """The tokenizer's cleaning, segment by segment (what `edi.tokens._clean` must equal)."""
+    ws = " \t\r\n\x00"
+    out = []
+    for raw in parts:
+        if not raw:
+            continue
+        if raw[0] in ws or raw[-1] in ws:
+            raw = raw.strip("\r\n")
+            if not raw.strip(ws):
+                continue
+            raw = raw.rstrip(ws)
+            if raw[0] in ws:
+                raw = " " + raw.lstrip(ws)
+        out.append(raw)
+    return out
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.text(alphabet="AZ09*: \t\r\n\x00\x01\x7f~é", max_size=6), max_size=8))
+def test_tokenizer_shortcut_cleans_like_the_loop(parts):
+    """`_clean` returns a chunk's segments unchanged only when the loop would (speed, not a new rule)."""
+    from edi.tokens import _clean
+
+    assert _clean(list(parts)) == _clean_one_by_one(parts)

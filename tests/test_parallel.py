@@ -1,0 +1,107 @@
+"""`cob secondary` over several worker processes decides and writes exactly what a serial run does.
+
+The workers each build only their share of the claims and payments, so the cases that matter are the ones
+where one worker sees a problem the others cannot: a bad element inside a claim or a payment of one share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from edi.reader import X12Reader
+from edi.validate import validate_file
+from fixtures.generate import generate
+from pipeline.parallel import scan_claim_ids, share_out
+from pipeline.secondary import SecondaryOptions, run_secondary
+
+NOW = dt.datetime(2026, 11, 22, 21, 0)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[Path, list[Path]]:
+    out = tmp_path_factory.mktemp("gen")
+    generate(out, seed=11, claims=240, claims_per_file=240, delimiters="*:~^", line_ending="lf")
+    return next(out.glob("claims-*.837")), sorted(out.glob("remit*.835"))
+
+
+def _run(claims: list[Path], remits: list[Path], out: Path, workers: int):
+    return run_secondary(claims, remits, SecondaryOptions(out_dir=out, workers=workers, now=NOW))
+
+
+def _outcomes(report) -> list[dict]:
+    rows = []
+    for claim in report.claims:
+        row = claim.model_dump()
+        row["output"] = Path(row["output"]).name if row["output"] else None
+        rows.append(row)
+    return rows
+
+
+def _written(out: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(out.glob("*.837"))}
+
+
+def _same_as_serial(claims: list[Path], remits: list[Path], tmp_path: Path, workers: int = 2):
+    serial = _run(claims, remits, tmp_path / "serial", 1)
+    parallel = _run(claims, remits, tmp_path / f"parallel{workers}", workers)
+    assert _outcomes(parallel) == _outcomes(serial)
+    assert [i.model_dump() for i in parallel.inputs] == [i.model_dump() for i in serial.inputs]
+    assert _written(tmp_path / f"parallel{workers}") == _written(tmp_path / "serial")
+    assert not list((tmp_path / f"parallel{workers}").glob(".*")), "worker files left in the outbox"
+    return serial, parallel
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_bill_what_a_serial_run_bills(inputs, tmp_path, workers):
+    claims, remits = inputs
+    serial, parallel = _same_as_serial([claims], remits, tmp_path, workers)
+    assert serial.summary.billed > 150  # the fixture bills most of its claims: the comparison means something
+    for path in (tmp_path / f"parallel{workers}").glob("*.837"):
+        assert validate_file(path).errors == []
+
+
+def test_a_bad_claim_in_the_second_share_stops_the_file_where_a_serial_run_stops(inputs, tmp_path):
+    claims, remits = inputs
+    text = claims.read_text()
+    at = [m.start() for m in re.finditer(r"^CLM\*", text, re.M)][180]  # a claim in the last share
+    end = text.index("\n", at)
+    fields = text[at:end].split("*")
+    fields[2] = "12X4"  # CLM02, the charge: not a number
+    bad = tmp_path / "bad.837"
+    bad.write_text(text[:at] + "*".join(fields) + text[end:])
+    serial, _ = _same_as_serial([bad], remits, tmp_path)
+    assert serial.inputs[-1].status == "error"
+    assert sum(1 for c in serial.claims if c.reason == "original_claim_missing") > 10
+
+
+def test_a_bad_payment_in_one_share_makes_the_835_unusable_for_every_worker(inputs, tmp_path):
+    claims, remits = inputs
+    big = max(remits, key=lambda p: p.stat().st_size)
+    text = big.read_text()
+    clps = [m.start() for m in re.finditer(r"^CLP\*", text, re.M)]
+    at = clps[len(clps) * 3 // 4]
+    end = text.index("\n", at)
+    fields = text[at:end].split("*")
+    fields[3] = "12X4"  # CLP03, the charge: not a number
+    bad = tmp_path / big.name
+    bad.write_text(text[:at] + "*".join(fields) + text[end:])
+    serial, _ = _same_as_serial([claims], [bad if r == big else r for r in remits], tmp_path)
+    assert [i.status for i in serial.inputs if i.file == str(bad)] == ["error"]
+
+
+def test_claim_ids_are_found_with_any_delimiters_and_line_endings(tmp_path):
+    generate(tmp_path, seed=5, claims=30, claims_per_file=30, delimiters="|^!~", line_ending="crlf")
+    path = next(tmp_path.glob("claims-*.837"))
+    assert scan_claim_ids(path) == [c.claim_id for c in X12Reader(path)]
+
+
+def test_claims_are_shared_out_in_contiguous_runs(tmp_path):
+    generate(tmp_path, seed=5, claims=30, claims_per_file=30, delimiters="*:~^", line_ending="none")
+    path = next(tmp_path.glob("claims-*.837"))
+    ids = [c.claim_id for c in X12Reader(path)]
+    owner = share_out([path], 3)
+    assert [owner[i] for i in ids] == [0] * 10 + [1] * 10 + [2] * 10
