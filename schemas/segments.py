@@ -8,7 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from .base import Composite, Date, Int, Money, Quantity, Segment
+from pydantic import model_validator
+
+from .base import Composite, Date, Int, Money, Quantity, Segment, parse_d8
 from .codes import CasGroup, ClaimFilingIndicator, ClaimStatus, MedicareSecondaryType, PayerSequence
 
 S = Optional[str]
@@ -201,6 +203,10 @@ class DMG(Segment):
     gender: S = None
 
 
+#: DTP02 formats the claim logic reads -> how many CCYYMMDD dates DTP03 holds
+_DATE_PARTS = {"D8": 1, "RD8": 2}
+
+
 class DTP(Segment):
     """DTP date or time period: D8 (one date) or RD8 (CCYYMMDD-CCYYMMDD) kept as text, parsed on demand."""
 
@@ -209,14 +215,25 @@ class DTP(Segment):
     format: str
     value: str
 
+    @model_validator(mode="after")
+    def _readable_dates(self) -> "DTP":
+        """A D8 / RD8 value that is not a real date is refused when the claim is read, located like any
+        other bad element; let through, it would stop a whole `cob secondary` run when line matching
+        reads the service date."""
+        if self.format in _DATE_PARTS:
+            parts = self.value.split("-")
+            if len(parts) != _DATE_PARTS[self.format] or not all(len(p) == 8 and p.isdigit() for p in parts):
+                raise ValueError(f"DTP03 is not a {self.format} date (CCYYMMDD)")
+            for part in parts:
+                parse_d8(part)  # a month or day out of range raises
+        return self
+
     @property
     def start(self):
-        from .base import parse_d8
         return parse_d8(self.value.split("-", 1)[0])
 
     @property
     def end(self):
-        from .base import parse_d8
         return parse_d8(self.value.split("-", 1)[-1])
 
 

@@ -105,3 +105,34 @@ def test_claims_are_shared_out_in_contiguous_runs(tmp_path):
     ids = [c.claim_id for c in X12Reader(path)]
     owner = share_out([path], 3)
     assert [owner[i] for i in ids] == [0] * 10 + [1] * 10 + [2] * 10
+
+
+def test_an_impossible_service_date_makes_the_claim_file_bad_not_the_run(inputs, tmp_path):
+    """A DTP*472 that is no date used to stop the whole run with a traceback when lines were matched."""
+    claims, remits = inputs
+    text = claims.read_text()
+    at = text.index("DTP*472*D8*", [m.start() for m in re.finditer(r"^CLM\*", text, re.M)][200])
+    bad = tmp_path / "bad-date.837"
+    bad.write_text(text[:at] + "DTP*472*D8*20241341" + text[at + len("DTP*472*D8*20240131"):])
+    serial, _ = _same_as_serial([bad], remits, tmp_path)
+    problem = serial.inputs[-1]
+    assert problem.status == "error"
+    assert re.fullmatch(re.escape(str(bad)) + r": segment \d+ \(DTP\): segment: Value error, month must be in 1\.\.12",
+                        problem.error)
+
+
+@pytest.mark.parametrize("fmt, value, ok", [
+    ("D8", "20240131", True), ("D8", "2024AB31", False), ("D8", "20240230", False), ("D8", "2024013", False),
+    ("RD8", "20240101-20240131", True), ("RD8", "20240101", False), ("RD8", "20240101-2024013X", False),
+    ("TM", "1230", True),  # formats the claim logic does not read as dates are left to the IG checks
+])
+def test_dtp_dates_are_checked_when_read(fmt, value, ok):
+    from pydantic import ValidationError
+
+    from schemas.segments import DTP
+
+    if ok:
+        assert DTP(qualifier="472", format=fmt, value=value).value == value
+    else:
+        with pytest.raises(ValidationError, match="DTP03 is not a|day is out of range"):
+            DTP(qualifier="472", format=fmt, value=value)
