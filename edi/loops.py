@@ -12,7 +12,7 @@ raw loop into the plain dict that a `schemas` loop model validates once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from schemas.base import Loop, split_composites
 
@@ -120,49 +120,91 @@ class RawLoop:
         return self.segments[0][1] if self.segments else None
 
 
-def assemble(model: type[Loop], raw: RawLoop, comp: str, rep: str | None, loop_field: str | None = None) -> dict:
+class _Plan:
+    """How raw loops become the input dict of one loop model: segment id -> (field, parser, is a list),
+    child loop id -> (field, child plan, is a list). Made once per model class, so assembling a loop
+    costs one dict lookup per segment and per child loop, not a walk of class attributes."""
+
+    __slots__ = ("segments", "loops", "has_loop")
+
+    def __init__(self, model: type[Loop]):
+        self.segments: dict[str, tuple[str, Callable[[list[str], str], dict], bool]] = {
+            seg_id: (name, seg_model.parser, many) for seg_id, (name, seg_model, many) in model._seg_fields.items()}
+        self.loops: dict[str, tuple[str, _Plan, bool]] = {}
+        #: a model with a `loop` field is told which IG loop it was read from (several ids share a model)
+        self.has_loop = model._has_loop_field
+
+
+_PLANS: dict[type[Loop], _Plan] = {}
+
+
+def _plan(model: type[Loop]) -> _Plan:
+    """The model's plan, children included; registered before its children so a cycle would end."""
+    plan = _PLANS.get(model)
+    if plan is None:
+        plan = _PLANS[model] = _Plan(model)
+        plan.loops = {loop_id: (name, _plan(child), many)
+                      for loop_id, (name, child, many) in model._loop_fields.items()}
+    return plan
+
+
+def assemble(model: type[Loop], raw: RawLoop, comp: str, rep: str | None) -> dict:
     """A closed raw loop -> dict for `model.model_validate`. Uninterpreted segments/loops are kept raw."""
+    return _assemble(_plan(model), raw, comp, rep)
+
+
+def _assemble(plan: _Plan, raw: RawLoop, comp: str, rep: str | None) -> dict:
+    """`assemble` with the plan at hand: each segment parsed once, straight into the dict validated
+    (a segment id met again for a single field is kept raw, as the writer expects)."""
     out: dict[str, Any] = {}
-    if loop_field is not None:
-        out[loop_field] = raw.loop_id
-    seg_fields = model._seg_fields
+    segments = plan.segments
     others: list = []
     for elements, _no in raw.segments:
-        spec = seg_fields.get(elements[0])
+        spec = segments.get(elements[0])
         if spec is None:
             others.append(split_composites(elements, comp, rep))
             continue
-        name, seg_model, many = spec
-        value = seg_model.parse(elements, comp)
+        name, parse, many = spec
         if many:
-            lst = out.get(name)
-            if lst is None:
-                out[name] = [value]
+            values = out.get(name)
+            if values is None:
+                out[name] = [parse(elements, comp)]
             else:
-                lst.append(value)
+                values.append(parse(elements, comp))
         elif name in out:
             others.append(split_composites(elements, comp, rep))
         else:
-            out[name] = value
+            out[name] = parse(elements, comp)
     if others:
         out["other_segments"] = others
-    loop_fields = model._loop_fields
+    if raw.children:
+        _children(plan, raw, out, comp, rep)
+    return out
+
+
+def _children(plan: _Plan, raw: RawLoop, out: dict[str, Any], comp: str, rep: str | None) -> None:
+    """The child loops of `raw` into `out`: interpreted ones by their plans, the others kept generic."""
+    loops = plan.loops
     other_loops: list = []
     for child in raw.children:
-        spec = loop_fields.get(child.loop_id)
+        spec = loops.get(child.loop_id)
         if spec is None:
             other_loops.append(generic(child, comp, rep))
             continue
-        name, child_model, many = spec
-        field = "loop" if child_model.__dict__.get("_has_loop_field") else None
-        value = assemble(child_model, child, comp, rep, field)
+        name, child_plan, many = spec
+        value = _assemble(child_plan, child, comp, rep)
+        if child_plan.has_loop:
+            value["loop"] = child.loop_id
         if many:
-            out.setdefault(name, []).append(value)
+            values = out.get(name)
+            if values is None:
+                out[name] = [value]
+            else:
+                values.append(value)
         else:
             out[name] = value
     if other_loops:
         out["other_loops"] = other_loops
-    return out
 
 
 def generic(raw: RawLoop, comp: str, rep: str | None) -> dict:

@@ -6,7 +6,8 @@ is not an adjudication at all. Only the latest standing adjudication may feed th
 
 Claim payments are kept as compressed JSON (without their payment header, which is shared and kept once)
 so that tens of thousands of remits fit in modest memory; a payment is validated back into its model
-only when its claim is processed.
+only when its claim is processed. The payments of one file are compressed against the file's first
+payment (a preset dictionary): they share most of their text, so each keeps only what differs.
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ class RemitRecord:
     split: bool
     file: str
     payload: bytes  # ClaimPayment JSON without the header, zlib-compressed (a night's remits stay small)
+    dictionary: bytes  # the preset dictionary `payload` was compressed with, shared by its file's records
 
     def payment(self, headers: "HeaderStore") -> ClaimPayment:
-        payment = ClaimPayment.model_validate_json(zlib.decompress(self.payload))
+        payment = ClaimPayment.model_validate_json(zlib.decompressobj(zdict=self.dictionary)
+                                                   .decompress(self.payload))
         payment.header = headers.get(self.header_key)
         return payment
 
@@ -141,27 +144,31 @@ class RemitIndex:
         half-way adds nothing (and no file is ever held in memory as models).
         """
         staged: list[RemitRecord] = []
-        header_keys: dict[int, int] = {}
+        #: id of a payment header -> (its key in `headers`, its payer, its payment date's ordinal): the
+        #: payments of one check share their header, so these are worked out once per header
+        header_keys: dict[int, tuple[int, str, int]] = {}
         new_headers: list[PaymentHeader] = []
         sequence = self._sequence
+        dictionary = b""
         for payment in payments:
+            text = payment.model_dump_json(exclude={"header"}, exclude_none=True).encode()
+            dictionary = dictionary or text
             header = payment.header
-            key = header_keys.get(id(header))
-            if key is None:
-                key = len(self.headers) + len(new_headers)
-                header_keys[id(header)] = key
+            shared = header_keys.get(id(header))
+            if shared is None:
+                paid_on = header.payment_date if header is not None else None
+                shared = header_keys[id(header)] = (len(self.headers) + len(new_headers), payer_key(header),
+                                                    paid_on.toordinal() if paid_on else 0)
                 new_headers.append(header)
-            paid_on = header.payment_date if header is not None else None
             clp = payment.clp
             split = any(getattr(payment.moa, f"remark{i}", None) == SPLIT_REMARK for i in range(1, 6)) \
                 if payment.moa else False
             sequence += 1
             staged.append(RemitRecord(
-                claim_id=clp.patient_control_number, status=clp.status, payer=payer_key(header),
+                claim_id=clp.patient_control_number, status=clp.status, payer=shared[1],
                 payer_claim_number=clp.payer_claim_control_number or "", charge=clp.charge, paid=clp.paid,
-                sequence=sequence, header_key=key, paid_on=paid_on.toordinal() if paid_on else 0, split=split,
-                file=file,
-                payload=zlib.compress(payment.model_dump_json(exclude={"header"}, exclude_none=True).encode(), 1)))
+                sequence=sequence, header_key=shared[0], paid_on=shared[2], split=split,
+                file=file, payload=_compress(text, dictionary), dictionary=dictionary))
         for header in new_headers:
             self.headers.add(header)
         self._sequence = sequence
@@ -177,6 +184,13 @@ class RemitIndex:
         if not records:
             return None
         return consolidate(claim_id, records, self.headers)
+
+
+def _compress(text: bytes, dictionary: bytes) -> bytes:
+    """Fastest zlib level, primed with `dictionary`: a payment compresses to about half the bytes (and in
+    less time) than alone, since the JSON keys and the codes repeat from payment to payment."""
+    compressor = zlib.compressobj(1, zdict=dictionary)
+    return compressor.compress(text) + compressor.flush()
 
 
 def _date_key(record: RemitRecord, headers: dict[int, PaymentHeader]):

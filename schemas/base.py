@@ -1,7 +1,7 @@
 """Base classes that map X12 segments to pydantic models and back.
 
 A segment model declares its elements as fields, in element order; a composite element is a field whose
-type is a `Composite` model. `elements_to_dict` turns a split segment into a plain dict that pydantic
+type is a `Composite` model. `Segment.parse` turns a split segment into a plain dict that pydantic
 validates (in Rust) once per claim; `to_elements` turns a model back into elements. Money fields are
 `Decimal`, dates are `date`, closed code lists are enums. Amounts are written without trailing zeros.
 """
@@ -14,6 +14,7 @@ import operator
 import types
 import typing
 from decimal import Decimal
+from itertools import compress
 from typing import Annotated, Any, Callable, ClassVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -145,16 +146,6 @@ class Composite(X12Model):
         cls._names = tuple(cls.model_fields)
         cls._values = staticmethod(_tuple_getter(cls._names))
 
-    @classmethod
-    def parse(cls, value: Any, component: str) -> dict | None:
-        if isinstance(value, list):
-            parts = value
-        elif not value:
-            return None
-        else:
-            parts = value.split(component)
-        return {n: v for n, v in zip(cls._names, parts) if v != ""}
-
     def component_values(self) -> tuple:
         """The field values in component order, as kept (None when empty)."""
         return self._values(self.__dict__)
@@ -176,6 +167,8 @@ class Segment(X12Model):
     _names: ClassVar[tuple[str, ...]] = ()
     _composites: ClassVar[tuple[tuple[str, Any], ...]] = ()
     _values: ClassVar[Callable[[dict], tuple]] = staticmethod(lambda fields: ())
+    #: `parse` as a plain function, for callers that parse many segments (no classmethod binding per call)
+    parser: ClassVar[Callable[[list[str], str], dict]] = staticmethod(lambda elements, component: {})
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -190,16 +183,12 @@ class Segment(X12Model):
         cls._composites = tuple((name, comp) for name, comp in spec if comp is not None)
         cls.composite_positions = tuple(i for i, (_name, comp) in enumerate(spec) if comp is not None)
         cls._values = staticmethod(_tuple_getter(cls._names))
+        cls.parser = staticmethod(_element_parser(cls._names, cls._composites))
 
     @classmethod
     def parse(cls, elements: list[str], component: str) -> dict:
         """Split elements -> dict ready for validation. Empty elements are left out (None)."""
-        out = {name: value for name, value in zip(cls._names, elements[1:]) if value}
-        for name, comp in cls._composites:
-            value = out.get(name)
-            if value is not None:
-                out[name] = comp.parse(value, component)
-        return out
+        return cls.parser(elements, component)
 
     def element_values(self) -> tuple:
         """The field values in element order, as kept (None when empty, composites as models).
@@ -223,6 +212,34 @@ class Segment(X12Model):
             else:
                 append(format_value(value))
         return _trim(values)
+
+
+def _element_parser(names: tuple[str, ...],
+                    composites: tuple[tuple[str, type[Composite]], ...]) -> Callable[[list[str], str], dict]:
+    """The parse function of one segment class, specialized once: the reader parses every segment of
+    every claim, so the per-call work is a C-level dict build, plus one split per composite present.
+
+    Empty elements and components are left out (the filter is their truthiness, all strings).
+    """
+    def parse_plain(elements: list[str], component: str) -> dict:
+        values = elements[1:]
+        return dict(compress(zip(names, values), values))
+
+    if not composites:
+        return parse_plain
+    at = tuple((names.index(name) + 1, name, comp._names) for name, comp in composites)
+
+    def parse_with_composites(elements: list[str], component: str) -> dict:
+        values = elements[1:]
+        out = dict(compress(zip(names, values), values))
+        count = len(elements)
+        for i, name, parts_names in at:
+            if i < count and elements[i]:
+                parts = elements[i].split(component)
+                out[name] = dict(compress(zip(parts_names, parts), parts))
+        return out
+
+    return parse_with_composites
 
 
 def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict], tuple]:

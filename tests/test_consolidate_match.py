@@ -131,3 +131,16 @@ def test_repriced_line_charge_is_a_mismatch(tmp_path, claim):
     match = check_coverage(claim, match_lines(claim, _payment(tmp_path, body)))
     assert match.problem == "line_charge_mismatch"
     assert match.detail == "line 1: the payer adjudicated a charge of 190, billed 200"
+
+
+def test_index_gives_back_each_payment_as_read_and_keeps_it_small(tmp_path):
+    """Payments are compressed against their file's first payment: each comes back equal to what was
+    read (header included), and the later ones keep only what differs from the first."""
+    second = [s.replace("PCN123", "PCN124").replace("ICN987", "ICN988") for s in PAYMENT]
+    path = remit(tmp_path, "a.835", "20260301", PAYMENT + second)
+    read = [x for x in read_remittance(path) if isinstance(x, ClaimPayment)]
+    index = index_of(path)
+    records = [r for cid in ("PCN123", "PCN124") for r in index.records[cid]]
+    assert [r.payment(index.headers) for r in records] == read
+    assert records[0].dictionary is records[1].dictionary
+    assert len(records[1].payload) < len(records[1].dictionary) // 4

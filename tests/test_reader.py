@@ -143,3 +143,16 @@ def test_imsweb_files_read_leniently_despite_bad_se_counts():
     claims = list(reader)
     assert len(claims) == 820
     assert {e.code for e in reader.errors} == {"count"}
+
+
+def test_segment_parse_leaves_out_empty_elements_and_components():
+    """`Segment.parse` gives pydantic only what the segment says: empty elements and components are
+    absent, composites are split, elements beyond the model's fields are not read."""
+    from schemas.segments import CLM, LX, SV1
+
+    assert SV1.parse(["SV1", "HC:99213::25", "100", "UN", "1", "", "", "1:2"], ":") == {
+        "procedure": {"qualifier": "HC", "code": "99213", "modifier2": "25"}, "charge": "100",
+        "unit_basis": "UN", "units": "1", "diagnosis_pointers": {"pointer1": "1", "pointer2": "2"}}
+    assert CLM.parse(["CLM", "PCN1", "", "", "", ":", "Y"], ":") == {
+        "patient_control_number": "PCN1", "location": {}, "provider_signature": "Y"}
+    assert LX.parse(["LX", "1", "2"], ":") == {"number": "1"}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 _DIR = Path(__file__).parent
@@ -54,6 +54,10 @@ US_STATES = frozenset({
 CA_PROVINCES = frozenset({
     "AB", "BC", "MB", "NB", "NL", "NF", "NS", "NT", "NU", "ON", "PE", "QC", "PQ", "SK", "YT",
 })
+
+#: entries kept by the memoized format checks below: files repeat their NPIs, procedure and diagnosis
+#: codes claim after claim, and a lookup is cheaper than the character loop (bounded, so memory is too)
+_FORMAT_MEMO = 4096
 
 _DIGITS = frozenset("0123456789")
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -140,6 +144,7 @@ def is_province(code: str) -> bool:
     return code in CA_PROVINCES
 
 
+@lru_cache(maxsize=_FORMAT_MEMO)
 def npi_check_digit_ok(npi: str) -> bool:
     """NPI Luhn check (ISO/IEC 7812 card prefix 80840; the prefix contributes a constant 24).
 
@@ -160,6 +165,7 @@ def npi_check_digit_ok(npi: str) -> bool:
     return (10 - total % 10) % 10 == ord(npi[9]) - 48
 
 
+@lru_cache(maxsize=_FORMAT_MEMO)
 def icd10cm_format_ok(code: str) -> bool:
     """ICD-10-CM code shape as sent in X12 (no dot): letter, digit, alnum, then up to 4 more alnum.
 
@@ -178,6 +184,7 @@ def icd10cm_format_ok(code: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=_FORMAT_MEMO)
 def procedure_code_format_ok(code: str) -> bool:
     """CPT/HCPCS shape (SV101-2 with qualifier HC): five characters.
 

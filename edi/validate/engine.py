@@ -21,6 +21,7 @@ import os
 import pickle
 import re
 import threading
+from bisect import bisect_left
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -584,11 +585,14 @@ class Validator:
                     self._segment_codes(loop_id, elements)
 
     def _segment_codes(self, loop_id: str, elements: list[str]) -> None:
+        """SNIP 5 code checks of a segment outside claims. Its text is given explicitly: on the fast path
+        `_cur_elements` still holds the last segment that went the long way."""
         for code, message, pos, comp_pos, severity, ik4 in snip5.check_segment(
                 loop_id, elements, self.delims.component):
             self.add(5, code, message, segment_id=elements[0], loop=loop_id, element_pos=pos,
                      component_pos=comp_pos, severity=severity, ik3="8" if ik4 else None, ik4=ik4,
-                     element=f"{elements[0]}{pos:02d}" if pos else None)
+                     element=f"{elements[0]}{pos:02d}" if pos else None,
+                     segment_text=mask_segment(elements, self.delims.component))
 
     def _close_claim(self) -> None:
         claim = self.claim
@@ -626,11 +630,16 @@ class Validator:
                 p = int(parent)
             except ValueError:
                 p = -1
-            if p not in self.hl_stack:
+            # the stack is sorted (only the newest HL number is ever pushed), and HLs without a parent
+            # (2000A) pile up on it in a big set: bisect rather than scan for the parent
+            stack = self.hl_stack
+            i = bisect_left(stack, p)
+            if i < len(stack) and stack[i] == p:
+                del stack[i + 1:]
+            else:
                 self.add(1, "hl_parent", "HL02 does not name an open parent HL", segment_id="HL",
                          element="HL02", element_pos=2, ik3="8", ik4="I12")
-            while self.hl_stack and self.hl_stack[-1] != p:
-                self.hl_stack.pop()
+                stack.clear()
         self.hl_stack.append(self.hl_count)
 
     # -------------------------------------------------------------------------------- envelope

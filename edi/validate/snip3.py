@@ -23,12 +23,15 @@ report: the equation that needs it is skipped without a finding. The same goes f
 names a payer id carried by more than one adjudicated 2320 (SNIP 4 `duplicate_payer_id` reports it):
 its money cannot be attributed, so the line and claim-vs-lines equations for that id are skipped.
 
-`parse_837` is shared with `snip4`: one pass over the segments into a light per-claim structure
-(segments kept as the engine's tuples, nothing converted until a rule needs it).
+`parse_837` is shared with `snip4` and `snip5`: one pass over the segments into a light per-claim
+structure (segments kept as the engine's tuples, nothing converted until a rule needs it). A claim whose
+equations all hold in whole cents over plain amounts (`_balanced_837`, nearly every claim) is done with
+integer sums; any other goes through the `Decimal` rules above, which alone word the findings.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from .context import ClaimContext, LocatedSegment, TransactionContext
@@ -75,6 +78,13 @@ def dec(value: str) -> Decimal | None:
     return d
 
 
+def amount(seg: LocatedSegment, i: int) -> Decimal | None:
+    """`dec` of the segment's element `i`, None when it is absent: the rules read most amounts this way,
+    on every claim, so it is one call rather than two."""
+    elements = seg[1]
+    return dec(elements[i]) if i < len(elements) else None
+
+
 def amounts_total(segs: list[LocatedSegment], positions: tuple[int, ...]) -> Decimal | None:
     """Sum of the amounts at `positions` in these segments; None when one does not parse."""
     total = ZERO
@@ -110,10 +120,12 @@ def money(d: Decimal) -> str:
 class Payer:
     """One 2320 iteration with its 2330B payer."""
 
-    __slots__ = ("sbr", "cas", "amt_d", "amt_eaf", "amt_a8", "nm1", "dtp573", "payer_id")
+    __slots__ = ("sbr", "sequence", "cas", "amt_d", "amt_eaf", "amt_a8", "nm1", "dtp573", "payer_id")
 
     def __init__(self, sbr: LocatedSegment):
         self.sbr = sbr
+        elements = sbr[1]
+        self.sequence = elements[1] if len(elements) > 1 else ""  # SBR01
         self.cas: list[LocatedSegment] = []
         self.amt_d: LocatedSegment | None = None
         self.amt_eaf: LocatedSegment | None = None
@@ -122,29 +134,33 @@ class Payer:
         self.dtp573: LocatedSegment | None = None  # 2330B DTP*573
         self.payer_id = ""  # 2330B NM109
 
-    @property
-    def sequence(self) -> str:
-        return el(self.sbr[1], 1)
-
     def label(self) -> str:
         return f"payer {self.payer_id or '(no id)'} (SBR01 {self.sequence or '(none)'})"
 
 
+def _line_number(lx: LocatedSegment) -> str:
+    """A service line as messages name it: LX01."""
+    return el(lx[1], 1) or "?"
+
+
 class LineAdj:
-    """One 2430 iteration."""
+    """One 2430 iteration. It keeps its line's LX rather than the `Line`, which holds it: without that
+    cycle a claim's objects are freed when the claim is done, not by the garbage collector."""
 
-    __slots__ = ("svd", "cas", "dtp573", "amt_eaf", "line")
+    __slots__ = ("svd", "payer_id", "cas", "dtp573", "amt_eaf", "lx")
 
-    def __init__(self, svd: LocatedSegment, line: "Line"):
+    def __init__(self, svd: LocatedSegment, lx: LocatedSegment):
         self.svd = svd
+        elements = svd[1]
+        self.payer_id = elements[1] if len(elements) > 1 else ""  # SVD01
         self.cas: list[LocatedSegment] = []
         self.dtp573: LocatedSegment | None = None
         self.amt_eaf: LocatedSegment | None = None
-        self.line = line
+        self.lx = lx
 
     @property
-    def payer_id(self) -> str:
-        return el(self.svd[1], 1)
+    def line_number(self) -> str:
+        return _line_number(self.lx)
 
 
 class Line:
@@ -159,11 +175,27 @@ class Line:
 
     @property
     def number(self) -> str:
-        return el(self.lx[1], 1) or "?"
+        return _line_number(self.lx)
+
+
+class SvdBlock:
+    """What SNIP 5 reads of one SVD and the segments after it: its CAS and DTP*573, and the service line
+    it belongs to (an index into `Claim837.service_dates`; -1 before any LX). SNIP 5 opens one on every
+    SVD, where `LineAdj` needs an open 2400, so the two are kept apart."""
+
+    __slots__ = ("cas", "dtp573", "line")
+
+    def __init__(self, line: int):
+        self.cas: list[LocatedSegment] = []
+        self.dtp573: LocatedSegment | None = None
+        self.line = line
 
 
 class Claim837:
-    __slots__ = ("clm", "ref_f8", "sbr", "dest_nm1", "payers", "lines", "adjs")
+    """The one reading of an 837P claim that SNIP 3, 4 and 5 share (see `parse_837`)."""
+
+    __slots__ = ("clm", "ref_f8", "sbr", "dest_nm1", "payers", "lines", "adjs", "coded", "svd_blocks",
+                 "service_dates", "_ambiguous", "_by_payer")
 
     def __init__(self) -> None:
         self.clm: LocatedSegment | None = None
@@ -173,75 +205,130 @@ class Claim837:
         self.payers: list[Payer] = []
         self.lines: list[Line] = []
         self.adjs: list[LineAdj] = []  # every 2430, in file order
+        #: SNIP 5: the segments with code checks of their own (SBR, SV1, HI, CLM, NM1, N1, N4), in order
+        self.coded: list[LocatedSegment] = []
+        #: SNIP 5: one per SVD, in file order
+        self.svd_blocks: list[SvdBlock] = []
+        #: SNIP 5: per LX, its last 2400 DTP*472 (the line's service date), or None
+        self.service_dates: list[LocatedSegment | None] = []
+        self._ambiguous: set[str] | None = None
+        self._by_payer: dict[str, list[LineAdj]] | None = None
+
+    def ambiguous(self) -> set[str]:
+        """`ambiguous_ids`, worked out once for the SNIP 3 and SNIP 4 rules."""
+        if self._ambiguous is None:
+            self._ambiguous = ambiguous_ids(self)
+        return self._ambiguous
+
+    def adjs_of(self, payer_id: str) -> list[LineAdj]:
+        """The 2430s whose SVD01 is `payer_id`, in file order (none for an empty id). Rules ask this per
+        payer: grouping once keeps a claim with many payers and lines linear."""
+        if not payer_id:
+            return []
+        by_payer = self._by_payer
+        if by_payer is None:
+            by_payer = self._by_payer = {}
+            for a in self.adjs:
+                by_payer.setdefault(a.payer_id, []).append(a)
+        return by_payer.get(payer_id, [])
+
+
+#: the segments `parse_837` reads; a claim's others (N3, DMG, PRV, OI, ...) are passed over at once
+_PARSED = frozenset({"CAS", "DTP", "AMT", "SVD", "LX", "SV1", "SBR", "NM1", "CLM", "REF", "HI", "N1", "N4"})
 
 
 def parse_837(ctx: ClaimContext) -> Claim837:
-    """One pass: the segments the SNIP 3/4 rules need, grouped by loop instance (kept on the context)."""
+    """One pass over the claim's segments, grouped by loop instance, for all three rule modules: the
+    rules run on every claim of a file, and walking its segments once (not once per module) is most of
+    what keeps them cheap. Kept on the context, so the first module to ask builds it."""
     if isinstance(ctx.parsed, Claim837):
         return ctx.parsed
     c = ctx.parsed = Claim837()
+    coded = c.coded
+    dates = c.service_dates
     payer: Payer | None = None
     line: Line | None = None
     adj: LineAdj | None = None
+    block: SvdBlock | None = None
     for seg in ctx.segments:
-        loop = seg[0]
         elements = seg[1]
         sid = elements[0]
-        if loop == "2430":
-            if sid == "SVD":
-                if line is not None:
-                    adj = LineAdj(seg, line)
-                    line.adjs.append(adj)
-                    c.adjs.append(adj)
-            elif adj is not None:
-                if sid == "CAS":
+        if sid not in _PARSED:
+            continue
+        loop = seg[0]
+        if sid == "CAS":
+            if loop == "2430":
+                if adj is not None:
                     adj.cas.append(seg)
-                elif sid == "DTP":
-                    if el(elements, 1) == "573":
+                if block is not None:
+                    block.cas.append(seg)
+            elif loop == "2320" and payer is not None:
+                payer.cas.append(seg)
+        elif sid == "DTP":
+            q = elements[1] if len(elements) > 1 else ""
+            if q == "573":
+                if loop == "2430":
+                    if adj is not None:
                         adj.dtp573 = seg
-                elif sid == "AMT":
-                    if el(elements, 1) == "EAF":
-                        adj.amt_eaf = seg
-        elif loop == "2400":
-            if sid == "LX":
+                    if block is not None:
+                        block.dtp573 = seg
+                elif loop == "2330B" and payer is not None:
+                    payer.dtp573 = seg
+            elif q == "472" and loop == "2400" and dates:
+                dates[-1] = seg
+        elif sid == "AMT":
+            q = elements[1] if len(elements) > 1 else ""
+            if loop == "2430":
+                if adj is not None and q == "EAF":
+                    adj.amt_eaf = seg
+            elif loop == "2320" and payer is not None:
+                if q == "D":
+                    payer.amt_d = seg
+                elif q == "EAF":
+                    payer.amt_eaf = seg
+                elif q == "A8":
+                    payer.amt_a8 = seg
+        elif sid == "SVD":
+            if loop == "2430" and line is not None:
+                adj = LineAdj(seg, line.lx)
+                line.adjs.append(adj)
+                c.adjs.append(adj)
+            block = SvdBlock(len(dates) - 1)
+            c.svd_blocks.append(block)
+        elif sid == "LX":
+            if loop == "2400":
                 line = Line(seg)
                 adj = None
                 c.lines.append(line)
-            elif sid == "SV1" and line is not None:
+            dates.append(None)
+        elif sid == "SV1":
+            if loop == "2400" and line is not None:
                 line.sv1 = seg
-        elif loop == "2320":
-            if sid == "SBR":
+            coded.append(seg)
+        elif sid == "SBR":
+            if loop == "2320":
                 payer = Payer(seg)
                 c.payers.append(payer)
-            elif payer is not None:
-                if sid == "CAS":
-                    payer.cas.append(seg)
-                elif sid == "AMT":
-                    q = el(elements, 1)
-                    if q == "D":
-                        payer.amt_d = seg
-                    elif q == "EAF":
-                        payer.amt_eaf = seg
-                    elif q == "A8":
-                        payer.amt_a8 = seg
-        elif loop == "2330B":
-            if payer is not None:
-                if sid == "NM1":
-                    payer.nm1 = seg
-                    payer.payer_id = el(elements, 9)
-                elif sid == "DTP" and el(elements, 1) == "573":
-                    payer.dtp573 = seg
-        elif loop == "2300":
-            if sid == "CLM":
-                c.clm = seg
-            elif sid == "REF" and el(elements, 1) == "F8":
-                c.ref_f8 = seg
-        elif loop == "2000B":
-            if sid == "SBR":
+            elif loop == "2000B":
                 c.sbr = seg
-        elif loop == "2010BB":
-            if sid == "NM1":
+            coded.append(seg)
+        elif sid == "NM1":
+            if loop == "2330B":
+                if payer is not None:
+                    payer.nm1 = seg
+                    payer.payer_id = elements[9] if len(elements) > 9 else ""
+            elif loop == "2010BB":
                 c.dest_nm1 = seg
+            coded.append(seg)
+        elif sid == "CLM":
+            if loop == "2300":
+                c.clm = seg
+            coded.append(seg)
+        elif sid == "REF":
+            if loop == "2300" and len(elements) > 1 and elements[1] == "F8":
+                c.ref_f8 = seg
+        elif sid == "HI" or sid == "N1" or sid == "N4":
+            coded.append(seg)
     return c
 
 
@@ -277,7 +364,7 @@ def check_transaction(tctx: TransactionContext) -> None:
     bpr = next((s for s in tctx.header if s[1][0] == "BPR"), None)
     if bpr is None:
         return
-    paid = dec(el(bpr[1], 2))
+    paid = amount(bpr, 2)
     if paid is None:
         return
     plb_total = amounts_total([seg for seg in tctx.trailer if seg[1][0] == "PLB"], PLB_AMOUNTS)
@@ -295,21 +382,121 @@ def check_transaction(tctx: TransactionContext) -> None:
         ))
 
 
+# ------------------------------------------------------------------------------------------ 837 fast path
+
+#: plain money: at most 15 digits before the point and 2 after. Sums of such amounts are exact both
+#: as `Decimal` (28 digits) and as whole cents, so the two agree on every equation below.
+_PLAIN_MONEY = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?")
+_CENTS: dict[str, int | None] = {}
+
+
+def cents(value: str) -> int | None:
+    """A plain money amount in whole cents; None for anything else (empty, malformed, or merely
+    unusual like "1E3" or "5."), which sends the claim to the exact `Decimal` rules. Memoized (bounded)."""
+    try:
+        return _CENTS[value]
+    except KeyError:
+        pass
+    c = int(Decimal(value) * 100) if _PLAIN_MONEY.fullmatch(value) is not None else None
+    if len(_CENTS) > 100_000:
+        _CENTS.clear()
+    _CENTS[value] = c
+    return c
+
+
+def _cents_at(seg: LocatedSegment, i: int) -> int | None:
+    """`cents` of the segment's element `i`; None when it is absent."""
+    elements = seg[1]
+    return cents(elements[i]) if i < len(elements) else None
+
+
+def _cas_cents(segs: list[LocatedSegment]) -> int | None:
+    """`cas_total` in cents; None when an amount is not plain."""
+    total = 0
+    for seg in segs:
+        elements = seg[1]
+        n = len(elements)
+        for i in CAS_AMOUNTS:
+            if i >= n:
+                break
+            v = elements[i]
+            if v:
+                c = cents(v)
+                if c is None:
+                    return None
+                total += c
+    return total
+
+
+def _balanced_837(c: Claim837) -> bool:
+    """True when every SNIP 3 equation of the claim holds in whole cents over plain amounts, so that the
+    exact rules would find nothing. Nearly every claim is such, and integer sums (each 2430 summed once,
+    for its line and for its payer) cost far less than the rules' `Decimal` ones. False means only "not
+    proven": an ambiguous payer id, a missing or unusual amount, or an equation that fails."""
+    charge = _cents_at(c.clm, 2) if c.clm is not None else None
+    if charge is None or c.ambiguous():
+        return False
+    per_adj: dict[LineAdj, tuple[int, int]] = {}
+    for a in c.adjs:
+        paid = _cents_at(a.svd, 2)
+        adjusted = _cas_cents(a.cas)
+        if paid is None or adjusted is None:
+            return False
+        per_adj[a] = (paid, adjusted)
+    lines_total = 0
+    for line in c.lines:
+        sv102 = _cents_at(line.sv1, 2) if line.sv1 is not None else None
+        if sv102 is None or (line.adjs and not _line_balanced(line, sv102, per_adj)):
+            return False
+        lines_total += sv102
+    if c.lines and lines_total != charge:
+        return False
+    for p in c.payers:
+        if p.amt_d is None:
+            continue
+        amt_d = _cents_at(p.amt_d, 2)
+        claim_cas = _cas_cents(p.cas)
+        if amt_d is None or claim_cas is None:
+            return False
+        adjs = c.adjs_of(p.payer_id)
+        paid = line_cas = 0
+        for a in adjs:
+            svd02, cas = per_adj[a]
+            paid += svd02
+            line_cas += cas
+        if (adjs and amt_d != paid - claim_cas) or amt_d + claim_cas + line_cas != charge:
+            return False
+    return True
+
+
+def _line_balanced(line: Line, sv102: int, per_adj: dict[LineAdj, tuple[int, int]]) -> bool:
+    """Rule 2 in cents: SV102 == SVD02 + CAS of each payer's 2430s on the line."""
+    adjs = line.adjs
+    if len(adjs) == 1:
+        paid, adjusted = per_adj[adjs[0]]
+        return paid + adjusted == sv102
+    by_payer: dict[str, int] = {}
+    for a in adjs:
+        paid, adjusted = per_adj[a]
+        by_payer[a.payer_id] = by_payer.get(a.payer_id, 0) + paid + adjusted
+    return all(net == sv102 for net in by_payer.values())
+
+
 # ------------------------------------------------------------------------------------------ 837
 
 
 def _check_837(ctx: ClaimContext, claim: Claim837 | None = None) -> None:
     c = claim if claim is not None else parse_837(ctx)
     clm = c.clm
-    if clm is None:
+    if clm is None or _balanced_837(c):
         return
-    charge = dec(el(clm[1], 2))
+    charge = amount(clm, 2)
 
     # rule 1: CLM02 == sum(SV102); a claim without lines is the engine's (2400 is required)
     if charge is not None and c.lines:
         lines_total: Decimal | None = ZERO
         for line in c.lines:
-            d = dec(el(line.sv1[1], 2)) if line.sv1 is not None else None
+            d = amount(line.sv1, 2) if line.sv1 is not None else None
             if d is None:
                 lines_total = None
                 break
@@ -321,13 +508,13 @@ def _check_837(ctx: ClaimContext, claim: Claim837 | None = None) -> None:
 
     if not c.adjs and not c.payers:
         return
-    ambiguous = ambiguous_ids(c)
+    ambiguous = c.ambiguous()
 
     # rule 2: per line, per SVD01
     for line in c.lines:
         if not line.adjs or line.sv1 is None:
             continue
-        sv102 = dec(el(line.sv1[1], 2))
+        sv102 = amount(line.sv1, 2)
         if sv102 is None:
             continue
         groups: dict[str, list[LineAdj]] = {}
@@ -337,7 +524,7 @@ def _check_837(ctx: ClaimContext, claim: Claim837 | None = None) -> None:
             if payer_id in ambiguous:
                 continue
             paid = _svd_total(adjs)
-            adjusted = cas_total([s for a in adjs for s in a.cas])
+            adjusted = _line_cas_total(adjs)
             if paid is None or adjusted is None:
                 continue
             if paid + adjusted != sv102:
@@ -351,15 +538,15 @@ def _check_837(ctx: ClaimContext, claim: Claim837 | None = None) -> None:
     for p in c.payers:
         if p.amt_d is None:
             continue
-        amt_d = dec(el(p.amt_d[1], 2))
+        amt_d = amount(p.amt_d, 2)
         claim_cas = cas_total(p.cas)
         if amt_d is None or claim_cas is None:
             continue
         pid = p.payer_id
-        adjs = [a for a in c.adjs if a.payer_id == pid] if pid else []
+        adjs = c.adjs_of(pid)
         if adjs and pid in ambiguous:
             continue  # two adjudicated 2320s share the id: these 2430s cannot be attributed
-        line_cas = cas_total([s for a in adjs for s in a.cas])
+        line_cas = _line_cas_total(adjs)
         if line_cas is None:
             continue
         if adjs:
@@ -386,13 +573,21 @@ def _check_837(ctx: ClaimContext, claim: Claim837 | None = None) -> None:
 
 
 def _svd_total(adjs: list[LineAdj]) -> Decimal | None:
+    """Sum of SVD02 over these 2430s; None when one does not parse."""
     total = ZERO
     for a in adjs:
-        d = dec(el(a.svd[1], 2))
+        d = amount(a.svd, 2)
         if d is None:
             return None
         total += d
     return total
+
+
+def _line_cas_total(adjs: list[LineAdj]) -> Decimal | None:
+    """`cas_total` of these 2430s' CAS taken together, added in file order like one list of them."""
+    if len(adjs) == 1:
+        return cas_total(adjs[0].cas)
+    return cas_total([s for a in adjs for s in a.cas])
 
 
 # ------------------------------------------------------------------------------------------ 835
@@ -426,8 +621,8 @@ def _check_835(ctx: ClaimContext) -> None:
             line_cas_total += adjusted
         if svc is None:
             continue
-        charge = dec(el(svc[1], 2))
-        paid = dec(el(svc[1], 3))
+        charge = amount(svc, 2)
+        paid = amount(svc, 3)
         if charge is None or paid is None:
             continue
         if charge - adjusted != paid:
@@ -438,8 +633,8 @@ def _check_835(ctx: ClaimContext) -> None:
 
     if clp is None or line_cas_total is None:
         return
-    charge = dec(el(clp[1], 3))
-    paid = dec(el(clp[1], 4))
+    charge = amount(clp, 3)
+    paid = amount(clp, 4)
     claim_adj = cas_total(claim_cas)
     if charge is None or paid is None or claim_adj is None:
         return

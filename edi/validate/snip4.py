@@ -36,7 +36,7 @@ from decimal import Decimal
 
 from .context import ClaimContext, LocatedSegment
 from .findings import WARNING
-from .snip3 import Claim837, ambiguous_ids, dec, el, money, parse_837
+from .snip3 import Claim837, amount, el, money, parse_837
 
 SNIP = 4
 ZERO = Decimal(0)
@@ -59,7 +59,7 @@ def check_claim(ctx: ClaimContext) -> None:
 def _check_837(ctx: ClaimContext, c: Claim837) -> None:
     _ref_f8_frequency(ctx, c)
     _payer_sequence(ctx, c)
-    ambiguous = ambiguous_ids(c)
+    ambiguous = c.ambiguous()
     known = {p.payer_id for p in c.payers if p.payer_id}
 
     for pid in sorted(ambiguous):
@@ -73,19 +73,20 @@ def _check_837(ctx: ClaimContext, c: Claim837) -> None:
         pid = a.payer_id
         if pid not in known:
             ctx.finding(SNIP, "svd_payer_id",
-                        f"line {a.line.number}: SVD01 {pid or '(empty)'} names no other payer "
+                        f"line {a.line_number}: SVD01 {pid or '(empty)'} names no other payer "
                         "(no 2320's 2330B NM109 carries it)",
                         svd, element="SVD01", element_pos=1)
-        paid = dec(el(svd[1], 2))
+        paid = amount(svd, 2)
         if paid is not None and paid < ZERO:
             ctx.finding(SNIP, "negative_svd",
-                        f"line {a.line.number}: payer {pid or '(no id)'} SVD02 {money(paid)} is negative",
+                        f"line {a.line_number}: payer {pid or '(no id)'} SVD02 {money(paid)} is negative",
                         svd, element="SVD02", element_pos=2)
-        _cas_rules(ctx, a.cas, f"line {a.line.number} 2430 of payer {pid or '(no id)'}")
+        if a.cas and not _cas_sound(a.cas):
+            _cas_rules(ctx, a.cas, f"line {a.line_number} 2430 of payer {pid or '(no id)'}")
 
     for p in c.payers:
         pid = p.payer_id
-        adjs = [a for a in c.adjs if a.payer_id == pid] if pid else []
+        adjs = c.adjs_of(pid)
         if p.amt_d is None:
             if adjs or p.cas or p.dtp573 is not None:
                 why = "reports 2430 line adjudication" if adjs else (
@@ -106,12 +107,13 @@ def _check_837(ctx: ClaimContext, c: Claim837) -> None:
                         f"{p.label()} reports 2430 line adjudication, so its adjudication date belongs in the "
                         "2430s (DTP*573), not in 2330B", p.dtp573)
         if p.amt_eaf is not None and pid not in ambiguous:
-            lines = [a.line.number for a in adjs if a.amt_eaf is not None]
+            lines = [a.line_number for a in adjs if a.amt_eaf is not None]
             if lines:
                 ctx.finding(SNIP, "eaf_level",
                             f"{p.label()} has AMT*EAF in 2320 and in 2430 on line(s) {','.join(lines)}; "
                             "remaining patient liability goes at one level only", p.amt_eaf)
-        _cas_rules(ctx, p.cas, f"2320 of {p.label()}")
+        if p.cas and not _cas_sound(p.cas):
+            _cas_rules(ctx, p.cas, f"2320 of {p.label()}")
 
 
 def _ref_f8_frequency(ctx: ClaimContext, c: Claim837) -> None:
@@ -163,6 +165,25 @@ def _payer_sequence(ctx: ClaimContext, c: Claim837) -> None:
                         "in P, S, T, A..H order", p.sbr, element="SBR01", element_pos=1, severity=WARNING)
         else:
             last_rank, last_code = rank, seq
+
+
+#: element counts of a CAS whose last element is a reason (CAS02, 05, ..., 17), so without its amount
+_ENDS_ON_REASON = frozenset({3, 6, 9, 12, 15, 18})
+
+
+def _cas_sound(cas_segs: list[LocatedSegment]) -> bool:
+    """No `_cas_rules` finding in these CAS? Nearly every CAS in a file is sound, and this says so
+    without building the place its messages would name: distinct group codes, no empty element among
+    the adjustment trios (CAS02-CAS19), and the last trio not cut off after its reason."""
+    groups: set[str] = set()
+    for seg in cas_segs:
+        elements = seg[1]
+        n = len(elements)
+        group = elements[1] if n > 1 else ""
+        if group in groups or n in _ENDS_ON_REASON or "" in elements[2:20]:
+            return False
+        groups.add(group)
+    return True
 
 
 def _cas_rules(ctx: ClaimContext, cas_segs: list[LocatedSegment], where: str) -> None:
@@ -226,7 +247,7 @@ def _check_835(ctx: ClaimContext) -> None:
 
 def _reversal_sign(ctx: ClaimContext, clp: LocatedSegment) -> None:
     for pos in (3, 4):
-        d = dec(el(clp[1], pos))
+        d = amount(clp, pos)
         if d is not None and d > ZERO:
             ctx.finding(SNIP, "reversal_sign",
                         f"reversal (CLP02 22) with a positive CLP{pos:02d} {money(d)}; a reversal repeats the "

@@ -38,6 +38,7 @@ from edi.codesets import (
 
 from .context import ClaimContext, LocatedSegment
 from .findings import ERROR, WARNING
+from .snip3 import Claim837, parse_837
 
 SNIP = 5
 IK4_CODE = "7"  # invalid code value
@@ -223,77 +224,102 @@ def _check_835(ctx: ClaimContext) -> None:
 # ------------------------------------------------------------------------------------------------ 837P
 
 def _check_837(ctx: ClaimContext) -> None:
+    c = parse_837(ctx)
     sep = ctx.component_sep
-    # claim-level CAS per 2320 block: [segments], with the block's 2330B DTP*573
-    payer_cas: list[list[LocatedSegment]] = []
-    payer_573: list[date | None] = []
-    # line-level CAS per 2430: (segments, line index); adjudication date per 2430
-    svd_cas: list[list[LocatedSegment]] = []
-    svd_573: list[date | None] = []
-    svd_line: list[int] = []
-    line_dates: list[date | None] = []
-    for seg in ctx.segments:
-        el = seg[1]
-        sid = el[0]
-        loop = seg[0]
-        if sid == "CAS":
-            if loop == "2430" and svd_cas:
-                svd_cas[-1].append(seg)
-            elif loop == "2320" and payer_cas:
-                payer_cas[-1].append(seg)
-        elif sid == "DTP":
-            q = _el(el, 1)
-            if q == "573":
-                d = parse_date(_el(el, 3))
-                if loop == "2430" and svd_573:
-                    svd_573[-1] = d
-                elif loop == "2330B" and payer_573:
-                    payer_573[-1] = d
-            elif q == "472" and loop == "2400" and line_dates:
-                v = _el(el, 3)
-                line_dates[-1] = parse_date(v[9:] if len(v) == 17 else v)  # range: use its end
+    for seg in c.coded:
+        elements = seg[1]
+        sid = elements[0]
+        if sid == "NM1":
+            if len(elements) > 8 and elements[8] == "XX":
+                _report_segment(ctx, seg)
+        elif sid == "N4":
+            if not _n4_sound(elements):
+                _report_segment(ctx, seg)
         elif sid == "SBR":
-            if loop == "2320":
-                payer_cas.append([])
-                payer_573.append(None)
-            fi = _el(el, 9)
-            if fi and fi not in FILING_INDICATORS_837:
-                ctx.finding(SNIP, "filing_indicator_invalid", f"SBR09 claim filing indicator {fi} is not valid",
-                            seg, element="SBR09", element_pos=9, ik4=IK4_CODE)
-        elif sid == "LX":
-            line_dates.append(None)
-        elif sid == "SVD":
-            svd_cas.append([])
-            svd_573.append(None)
-            svd_line.append(len(line_dates) - 1)
+            _check_sbr(ctx, seg)
         elif sid == "SV1":
             _check_sv1(ctx, seg, sep)
         elif sid == "HI":
             _check_hi(ctx, seg, sep)
         elif sid == "CLM":
-            parts = _el(el, 5).split(sep)
-            freq = parts[2] if len(parts) > 2 else ""
-            if freq and freq not in FREQUENCY_CODES_837P:
-                ctx.finding(SNIP, "frequency_code_invalid", f"CLM05-3 claim frequency code {freq} is not one "
-                            "used on professional claims (1 original, 6 corrected, 7 replacement, 8 void)",
-                            seg, element="CLM05-03", element_pos=5, component_pos=3, ik4=IK4_CODE)
-            pos_code = _el(el, 5).split(sep, 1)[0]
-            if pos_code and not cs.is_place_of_service(pos_code):
-                ctx.finding(SNIP, "pos_invalid", f"CLM05-1 place of service {pos_code} is not a CMS POS code",
-                            seg, element="CLM05-01", element_pos=5, component_pos=1, ik4=IK4_CODE)
-        elif sid in SEGMENT_IDS:
+            _check_clm(ctx, seg, sep)
+        else:
             _report_segment(ctx, seg)
-    if not payer_cas and not svd_cas:
-        return
-    known = [d for d in line_dates if d is not None]
-    latest_service = max(known) if known else None
-    for segs, d573 in zip(payer_cas, payer_573):
-        for seg in segs:
+    if c.payers or c.svd_blocks:
+        _check_837_cas(ctx, c)
+
+
+def _n4_sound(elements: list[str]) -> bool:
+    """The common N4 that `check_segment` passes: no state, or a US state in the US. Anything else
+    (a foreign address, a bad code) goes to `check_segment` itself."""
+    state = elements[2] if len(elements) > 2 else ""
+    if not state:
+        return True
+    country = elements[4] if len(elements) > 4 else ""
+    return (not country or country == "US") and state in US_STATES
+
+
+def _check_837_cas(ctx: ClaimContext, c: Claim837) -> None:
+    """CAS codes, judged on the payer's adjudication date (DTP*573); without it, the service date of the
+    line (2400 DTP*472, a range's end), else the latest of the claim, bounds it from below. The service
+    dates are read only when a CAS needs them: 2430s carry their DTP*573."""
+    line_dates: list[date | None] | None = None
+    latest_service: date | None = None
+    for p in c.payers:
+        if not p.cas:
+            continue
+        d573 = parse_date(_el(p.dtp573[1], 3)) if p.dtp573 is not None else None
+        if d573 is None and line_dates is None:
+            line_dates, latest_service = _service_dates(c)
+        for seg in p.cas:
             _check_cas(ctx, seg, d573 or latest_service, d573 is not None, True, GROUP_CODES_837)
-    for segs, d573, line in zip(svd_cas, svd_573, svd_line):
-        bound = line_dates[line] if 0 <= line < len(line_dates) else None
-        for seg in segs:
-            _check_cas(ctx, seg, d573 or bound or latest_service, d573 is not None, True, GROUP_CODES_837)
+    for block in c.svd_blocks:
+        if not block.cas:
+            continue
+        d573 = parse_date(_el(block.dtp573[1], 3)) if block.dtp573 is not None else None
+        on = d573
+        if on is None:
+            if line_dates is None:
+                line_dates, latest_service = _service_dates(c)
+            line = block.line
+            on = (line_dates[line] if 0 <= line < len(line_dates) else None) or latest_service
+        for seg in block.cas:
+            _check_cas(ctx, seg, on, d573 is not None, True, GROUP_CODES_837)
+
+
+def _service_dates(c: Claim837) -> tuple[list[date | None], date | None]:
+    """Each line's service date (its 2400 DTP*472; a range's end), and the latest of them."""
+    dates = []
+    for dtp in c.service_dates:
+        if dtp is None:
+            dates.append(None)
+        else:
+            v = _el(dtp[1], 3)
+            dates.append(parse_date(v[9:] if len(v) == 17 else v))
+    known = [d for d in dates if d is not None]
+    return dates, (max(known) if known else None)
+
+
+def _check_sbr(ctx: ClaimContext, seg: LocatedSegment) -> None:
+    """SBR09 (claim filing indicator) is an 837P code, in 2000B and in every 2320."""
+    fi = _el(seg[1], 9)
+    if fi and fi not in FILING_INDICATORS_837:
+        ctx.finding(SNIP, "filing_indicator_invalid", f"SBR09 claim filing indicator {fi} is not valid",
+                    seg, element="SBR09", element_pos=9, ik4=IK4_CODE)
+
+
+def _check_clm(ctx: ClaimContext, seg: LocatedSegment, sep: str) -> None:
+    """CLM05-3 is a professional frequency code and CLM05-1 a CMS place of service."""
+    parts = _el(seg[1], 5).split(sep)
+    freq = parts[2] if len(parts) > 2 else ""
+    if freq and freq not in FREQUENCY_CODES_837P:
+        ctx.finding(SNIP, "frequency_code_invalid", f"CLM05-3 claim frequency code {freq} is not one "
+                    "used on professional claims (1 original, 6 corrected, 7 replacement, 8 void)",
+                    seg, element="CLM05-03", element_pos=5, component_pos=3, ik4=IK4_CODE)
+    pos_code = parts[0]
+    if pos_code and not cs.is_place_of_service(pos_code):
+        ctx.finding(SNIP, "pos_invalid", f"CLM05-1 place of service {pos_code} is not a CMS POS code",
+                    seg, element="CLM05-01", element_pos=5, component_pos=1, ik4=IK4_CODE)
 
 
 def _check_sv1(ctx: ClaimContext, seg: LocatedSegment, sep: str) -> None:

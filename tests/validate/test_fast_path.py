@@ -224,3 +224,23 @@ def test_tokenizer_shortcut_cleans_like_the_loop(parts):
     from edi.tokens import _clean
 
     assert _clean(list(parts)) == _clean_one_by_one(parts)
+
+
+def test_a_header_segment_finding_shows_that_segment(tmp_path):
+    """Code checks of segments outside claims run on the fast path (once the segment's definition has
+    been seen), where the engine's notion of the current segment still holds the last one that went the
+    long way: the finding must carry the N4 itself."""
+    from edi.validate import validate_file
+
+    text = (ROOT / "tests" / "data" / "primary-remit.835").read_text()
+    head, rest = text.split("ST*835*0001~", 1)
+    body, tail = rest.split("SE*", 1)
+    se_count, tail = tail.split("*", 1)
+    second = body.replace("N4*CITY*IL*60601~", "N4*CITY*ON*60601~")
+    path = tmp_path / "bad-state.835"
+    path.write_text(head + "ST*835*0001~" + body + f"SE*{se_count}*0001~" + "ST*835*0002~" + second
+                    + f"SE*{se_count}*0002~" + tail.split("~", 1)[1].replace("GE*1*", "GE*2*"))
+    result = validate_file(path)
+    assert [f.code for f in result.errors] == ["state_invalid"]
+    n4 = 2 + int(se_count) + 6  # ISA, GS, the first set, then ST BPR TRN N1 N3 N4
+    assert [(f.segment_no, f.segment_id, f.segment_text) for f in result.errors] == [(n4, "N4", "N4*CITY*ON*#####")]
