@@ -364,12 +364,15 @@ def _append_part(spool: _Spool, part: _Part, outcomes: list[ClaimOutcome], level
 
 # --------------------------------------------------------------------------------------------- validation
 
-def validate_files(paths: list[Path], check: Callable[[Path], list[Finding]], workers: int) -> list[list[Finding]]:
+def validate_files(paths: list[Path], check: Callable[[Path, bool | None], list[Finding]],
+                   workers: int) -> list[list[Finding]]:
     """`check` each file, in up to `workers` forked processes when there are several big files; results
-    in the order of `paths`. Files go to the least loaded process, biggest first."""
+    in the order of `paths`. Files go to the least loaded process, biggest first, and each is checked in
+    its process alone (`check(path, False)`): with every CPU already given a process, a file's own second
+    process would only compete (measured: 2.9 s against 3.3 s for 47 MB of spools in two processes)."""
     sizes = [p.stat().st_size for p in paths]
     if workers < 2 or len(paths) < 2 or sum(sizes) < PARALLEL_BYTES or threading.active_count() > 1:
-        return [check(p) for p in paths]
+        return [check(p, None) for p in paths]
     import multiprocessing
 
     loads = [0] * min(workers, len(paths))
@@ -383,8 +386,7 @@ def validate_files(paths: list[Path], check: Callable[[Path], list[Finding]], wo
     try:
         for group in groups:
             parent_end, child_end = ctx.Pipe(duplex=False)
-            # not a daemon: a big file's own validation may fork its rules process
-            proc = ctx.Process(target=_check_group, args=(paths, group, check, child_end))
+            proc = ctx.Process(target=_check_group, args=(paths, group, check, child_end), daemon=True)
             proc.start()
             child_end.close()
             conns.append(parent_end)
@@ -403,9 +405,10 @@ def validate_files(paths: list[Path], check: Callable[[Path], list[Finding]], wo
                 proc.join()
 
 
-def _check_group(paths: list[Path], group: list[int], check: Callable[[Path], list[Finding]], conn) -> None:
+def _check_group(paths: list[Path], group: list[int], check: Callable[[Path, bool | None], list[Finding]],
+                 conn) -> None:
     try:
-        result: Any = [(i, check(paths[i])) for i in group]
+        result: Any = [(i, check(paths[i], False)) for i in group]
     except BaseException as exc:
         result = exc
     try:

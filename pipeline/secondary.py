@@ -434,11 +434,12 @@ def _hold_for_file(outcome: ClaimOutcome) -> None:
     outcome.output = None
 
 
-def _ig_errors(path: Path):
-    """Errors of cob's own validator (SNIP 1-5) in a written spool; warnings do not stop a claim."""
+def _ig_errors(path: Path, parallel: bool | None = None):
+    """Errors of cob's own validator (SNIP 1-5) in a written spool; warnings do not stop a claim.
+    `parallel` as for `validate_file` (None: a second process for a big file when one is free)."""
     from edi.validate import validate_file
 
-    return validate_file(path).errors
+    return validate_file(path, parallel=parallel).errors
 
 
 def _rewrite(spool: _Spool, keep: list[int], defer: bool = False) -> Path:
