@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
 
 from .context import ClaimContext, LocatedSegment, TransactionContext
 from .findings import ERROR, Finding
@@ -87,7 +88,13 @@ def amount(seg: LocatedSegment, i: int) -> Decimal | None:
 
 def amounts_total(segs: list[LocatedSegment], positions: tuple[int, ...]) -> Decimal | None:
     """Sum of the amounts at `positions` in these segments; None when one does not parse."""
-    total = ZERO
+    return _summed(segs, positions, dec, ZERO)
+
+
+def _summed(segs: list[LocatedSegment], positions: tuple[int, ...], parse: Callable[[str], Any], zero: Any) -> Any:
+    """Sum of `parse` of the non-empty elements at `positions` (each segment's up to its last element);
+    None as soon as one does not parse. Serves Decimal amounts and whole cents alike."""
+    total = zero
     for seg in segs:
         elements = seg[1]
         n = len(elements)
@@ -96,7 +103,7 @@ def amounts_total(segs: list[LocatedSegment], positions: tuple[int, ...]) -> Dec
                 break
             v = elements[i]
             if v:
-                d = dec(v)
+                d = parse(v)
                 if d is None:
                     return None
                 total += d
@@ -412,20 +419,7 @@ def _cents_at(seg: LocatedSegment, i: int) -> int | None:
 
 def _cas_cents(segs: list[LocatedSegment]) -> int | None:
     """`cas_total` in cents; None when an amount is not plain."""
-    total = 0
-    for seg in segs:
-        elements = seg[1]
-        n = len(elements)
-        for i in CAS_AMOUNTS:
-            if i >= n:
-                break
-            v = elements[i]
-            if v:
-                c = cents(v)
-                if c is None:
-                    return None
-                total += c
-    return total
+    return _summed(segs, CAS_AMOUNTS, cents, 0)
 
 
 def _balanced_837(c: Claim837) -> bool:
