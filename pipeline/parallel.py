@@ -143,6 +143,8 @@ def _work(run: SecondaryRun, k: int, owner: dict[str, int], workdir: Path, conn)
 
 
 def _noting(firsts: dict[str, int]) -> Callable[[Iterable], Iterator]:
+    """A pass-through for an 835's payment stream that notes where each claim id is first paid: the
+    parent orders the "original claim missing" outcomes by it, as a serial run's index would."""
     def wrap(stream: Iterable) -> Iterator:
         for payment in stream:
             firsts.setdefault(payment.clp.patient_control_number, payment.source.segment_no or 0)
@@ -162,6 +164,8 @@ def _discard_file(run: SecondaryRun, name: str) -> None:
 
 
 def _bill_share(run: SecondaryRun, paid_at: list[dict[str, int]], bad: set[int]) -> _Share:
+    """Bill this worker's claims into its own spools, noting where each claim and its billing provider
+    level sit so that the parent can put everything in a serial run's order."""
     keys: list[Key] = []
     providers: list[Key] = []
     seen: list[tuple[str, Key]] = []
