@@ -103,8 +103,10 @@ def main() -> None:
 def secondary_bench(fixtures: Path, claims: int) -> None:
     """End to end: `cob secondary` over the generated 837P and every 835, IG validation included; in one
     process, then with its default workers (one per CPU, up to 4)."""
+    from pipeline.secondary import default_workers
+
     for label, extra in (("cob secondary (1 process)", ["--workers", "1"]),
-                         (f"cob secondary ({min(os.cpu_count() or 1, 4)} workers)", [])):
+                         (f"cob secondary ({default_workers()} workers)", [])):
         out = fixtures.parent / "outbox"
         shutil.rmtree(out, ignore_errors=True)
         report_path = fixtures.parent / "report.json"

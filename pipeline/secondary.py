@@ -159,7 +159,7 @@ class SecondaryRun:
         size = sum(p.stat().st_size for p in self.claims if p.is_file())
         if size < PARALLEL_BYTES or threading.active_count() > 1:
             return 1
-        return min(os.cpu_count() or 1, 4)
+        return default_workers()
 
     def read_side_inputs(self) -> None:
         if self.coverage is not None:
@@ -183,7 +183,7 @@ class SecondaryRun:
         if self.options.validate:
             from .parallel import validate_files
 
-            workers = self.options.workers if self.options.workers is not None else min(os.cpu_count() or 1, 4)
+            workers = self.options.workers if self.options.workers is not None else default_workers()
             problems = validate_files([s.tmp for s in spools], _ig_errors, workers)
         else:
             problems = [[] for _ in spools]
@@ -416,6 +416,12 @@ def _readdressed(header: TransactionHeader, claim: Claim, destination: PayerInfo
                                             "id": destination.payer_id})
     parties = [p.model_copy(update={"name": name}) if p is receiver else p for p in header.parties]
     return header.model_copy(update={"parties": parties})
+
+
+def default_workers() -> int:
+    """Processes for a big run: one per CPU, at most 4 (beyond that the parent's joining and each
+    worker's walk of the others' claims eat the gain, and memory grows with every worker)."""
+    return min(os.cpu_count() or 1, 4)
 
 
 def input_problem(path: Path, exc: Exception) -> tuple[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import operator
 import types
 import typing
@@ -25,6 +26,15 @@ Element = Union[str, list[str], list[list[str]]]
 RawSegment = list[Element]
 
 
+#: entries kept by each memo below: a night's files repeat a few thousand amounts and dates
+_MEMO_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _d8(text: str) -> dt.date:
+    return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+
+
 def parse_d8(value: Any) -> Any:
     """CCYYMMDD -> date. pydantic alone would read '20240301' as a Unix timestamp.
 
@@ -32,13 +42,7 @@ def parse_d8(value: Any) -> Any:
     """
     if isinstance(value, str):
         if len(value) == 8 and value.isdigit():
-            date = _D8_DATES.get(value)
-            if date is None:
-                date = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
-                if len(_D8_DATES) >= _MEMO_SIZE:
-                    _D8_DATES.clear()
-                _D8_DATES[value] = date
-            return date
+            return _d8(value)
         if not value:
             return None
         if len(value) == 10 and value[4] == "-" and value[7] == "-":  # ISO, as the models' JSON writes it
@@ -53,13 +57,7 @@ def format_amount(value: Decimal) -> str:
     Memoized: a file repeats the same few hundred amounts, and equal Decimals (12.5, 12.50) have one text.
     """
     try:
-        return _AMOUNT_TEXT[value]
-    except KeyError:
-        text = _format_amount(value)
-        if len(_AMOUNT_TEXT) >= _MEMO_SIZE:
-            _AMOUNT_TEXT.clear()
-        _AMOUNT_TEXT[value] = text
-        return text
+        return _amount_text(value)
     except TypeError:  # a signaling NaN cannot be hashed
         return _format_amount(value)
 
@@ -72,22 +70,13 @@ def _format_amount(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+_amount_text = functools.lru_cache(maxsize=_MEMO_SIZE)(_format_amount)
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
 def format_date(value: dt.date) -> str:
     """CCYYMMDD, memoized (strftime is slow and a file carries few distinct dates)."""
-    try:
-        return _DATE_TEXT[value]
-    except KeyError:
-        text = value.strftime("%Y%m%d")
-        if len(_DATE_TEXT) >= _MEMO_SIZE:
-            _DATE_TEXT.clear()
-        _DATE_TEXT[value] = text
-        return text
-
-
-_MEMO_SIZE = 1 << 16
-_AMOUNT_TEXT: dict[Decimal, str] = {}
-_DATE_TEXT: dict[dt.date, str] = {}
-_D8_DATES: dict[str, dt.date] = {}
+    return value.strftime("%Y%m%d")
 
 
 Date = Annotated[dt.date, BeforeValidator(parse_d8)]
