@@ -134,7 +134,7 @@ class EnvelopeReader:
         isa: Interchange | None = None
         gs: FunctionalGroup | None = None
         st: TransactionSet | None = None
-        st_count = gs_count = group_count = 0
+        st_count = gs_count = group_count = st_start = 0
         isa_numbers: set[str] = set()
         gs_numbers: set[str] = set()
         st_numbers: set[str] = set()
@@ -143,7 +143,7 @@ class EnvelopeReader:
         for elements, seg_no in self.segments:
             sid = elements[0]
             if st is not None:
-                st_count += 1
+                st_count = seg_no - st_start  # counted, not incremented: a reader may skip segments
                 if sid == "SE":
                     yield st, elements, seg_no, st_count
                     self._check_se(st, elements, seg_no, st_count)
@@ -189,6 +189,7 @@ class EnvelopeReader:
                     err(seg_no, sid, "ST outside a functional group", "envelope")
                     continue
                 st = TransactionSet(elements, gs, seg_no)
+                st_start = seg_no - 1
                 gs_count += 1
                 st_count = 1
                 if st.control_number in st_numbers:

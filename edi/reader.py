@@ -38,13 +38,20 @@ class Kind:
     emit: str  # the loop id that becomes one yielded object
     context: dict[str, type[Loop]]  # loop id -> context model
     model: type[Loop]
+    #: besides the envelope's, the only segment ids that may follow an emitted loop in a valid set (a new
+    #: claim, a new level or the summary); any other segment that leaves the loop is out of order
+    stops: frozenset[str]
 
 
 KINDS = {
     "837": Kind("837", X222, "2300", {"HEADER": TransactionHeader, "2000A": BillingProvider,
-                                      "2000B": Subscriber, "2000C": Patient}, Claim),
-    "835": Kind("835", X221, "2100", {"HEADER": PaymentHeader, "2000": ProviderSummary}, ClaimPayment),
+                                      "2000B": Subscriber, "2000C": Patient}, Claim, frozenset({"HL", "CLM"})),
+    "835": Kind("835", X221, "2100", {"HEADER": PaymentHeader, "2000": ProviderSummary}, ClaimPayment,
+                frozenset({"CLP", "LX", "PLB"})),
 }
+
+#: `RawLoop.model` of an emitted loop that `select` declined: it is neither kept nor built
+_DECLINED = object()
 
 #: Context loops are never attached to their parents' children (they would pile up in memory).
 _DETACHED = {"2000A", "2000B", "2000C", "2300", "2000", "2100", "DETAIL", "FOOTER"}
@@ -71,10 +78,13 @@ class X12Reader:
     problem is recorded in `errors`, the claim it concerns is skipped, and reading goes on.
     `warnings` collects segments the IG has no place for (they are kept raw in the current loop).
 
-    `select`, when given, is asked with each claim's id (CLM01 / CLP01) before its model is built; a claim
-    it declines is walked but not built or yielded. Several processes can so share one file's claims, each
-    paying only for its own models. A problem inside a declined claim's elements is then not seen: a
-    caller that selects must combine what its processes found (structure problems all of them see).
+    `select`, when given, is asked with each claim's id (CLM01 / CLP01) when the claim's first segment is
+    read; the segments of a claim it declines are skipped unread up to the next claim, level or envelope
+    segment. Several processes can so share one file's claims, each paying only for its own. A problem
+    inside a declined claim is then not seen: a caller that selects must combine what its processes found
+    (the earliest problem any of them met is the one a reader of everything meets first). That holds
+    because a segment that leaves a claim's loop other than by those ids is itself a problem (the segments
+    are out of order); so a reader that skips a claim ends up where a reader that walked it does.
     """
 
     path: str | Path
@@ -106,6 +116,8 @@ class X12Reader:
         txn: TransactionSet | None = None
         ready: list[Any] = []
         skip = False
+        select = self.select
+        emit_at = -1  # index in `stack` of the open emitted loop (-1: none is open)
         for txn_, elements, seg_no, st_no in env:
             sid = elements[0]
             if sid == "ST":
@@ -113,6 +125,7 @@ class X12Reader:
                 kind = KINDS.get(txn.id)
                 self.transactions.append(txn.id)
                 skip = False
+                emit_at = -1
                 if kind is None or (self.only and txn.id != self.only):
                     want = f"an {self.only}" if self.only else "an 837 or 835"
                     self._fail(X12Error(self.name, seg_no, "ST", f"transaction set {txn.id} is not {want}",
@@ -144,6 +157,7 @@ class X12Reader:
             if sid == "SE":
                 while len(stack) > 1:
                     self._close(stack, kind, ctx, comp, rep, ready)
+                emit_at = -1
                 yield from ready
                 ready.clear()
                 continue
@@ -155,11 +169,21 @@ class X12Reader:
                     st_segment_no=st_no, severity="warning"))
             else:
                 pops, pushes, _seg = res
-                for _ in range(pops):
-                    self._close(stack, kind, ctx, comp, rep, ready)
+                if pops:
+                    if 0 <= emit_at >= len(stack) - pops:
+                        if sid not in kind.stops:
+                            self._out_of_order(stack[emit_at], walker, elements, seg_no, st_no)
+                        emit_at = -1
+                    for _ in range(pops):
+                        self._close(stack, kind, ctx, comp, rep, ready)
                 for loop_def in pushes:
                     raw = RawLoop(loop_def.id)
-                    if loop_def.id not in _DETACHED:
+                    if loop_def.id == kind.emit:
+                        emit_at = len(stack)
+                        if select is not None and not select(elements[1] if len(elements) > 1 else ""):
+                            raw.model = _DECLINED
+                            env.segments.skip_until(kind.stops)
+                    elif loop_def.id not in _DETACHED:
                         stack[-1].children.append(raw)
                     stack.append(raw)
             stack[-1].segments.append((elements, seg_no))
@@ -177,13 +201,22 @@ class X12Reader:
         raw = stack.pop()
         loop_id = raw.loop_id
         if loop_id == kind.emit:
-            if self.select is not None:
-                first = raw.segments[0][0] if raw.segments else ()
-                if not self.select(first[1] if len(first) > 1 else ""):
-                    return
+            if raw.model is _DECLINED:
+                return
             obj = self._build(kind, raw, stack, ctx, comp, rep)
             if obj is not None:
                 ready.append(obj)
+
+    def _out_of_order(self, emitted: RawLoop, walker: LoopWalker, elements: list[str], seg_no: int,
+                      st_no: int) -> None:
+        """A segment after a claim (payment) that belongs to an earlier loop: reading on would put it, and
+        perhaps the claims after it, where they do not belong (a reader used to swallow those claims)."""
+        first = emitted.segments[0][0] if emitted.segments else []
+        claim_id = first[1] if len(first) > 1 else None
+        self._fail(X12Error(
+            self.name, seg_no, elements[0], f"segment {elements[0]} is out of order: it follows claim "
+            f"{claim_id or '(no id)'} (loop {emitted.loop_id}) but belongs to loop {walker.stack[-1].id}",
+            code="segment_order", loop=emitted.loop_id, claim_id=claim_id, st_segment_no=st_no))
 
     def _context(self, kind: Kind, raw: RawLoop, ctx: dict, comp: str, rep: str | None) -> Any:
         """Context model of a context loop, validated once (kept on its RawLoop) and shared by its claims."""

@@ -21,6 +21,8 @@ from typing import Iterator
 from .errors import X12Error, X12SyntaxError
 
 CHUNK = 1 << 20
+#: segment ids of the interchange, group and transaction envelopes
+ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _WS = " \t\r\n\x00"
 #: ISA element widths, ISA01..ISA16 (ISA00 is the id).
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
@@ -220,6 +222,25 @@ class SegmentReader:
         self.delimiters = DEFAULT_DELIMITERS
         self.errors: list[X12Error] = []
         self.segment_no = 0
+        self._skip: tuple[str, ...] | None = None  # see `skip_until`
+        self._stop_ids: frozenset[str] = frozenset()
+        self._skip_key: tuple | None = None
+        self._prefixes: tuple[str, ...] = ()
+
+    def skip_until(self, ids: frozenset[str]) -> None:
+        """Drop the segments that follow (counting them) until one whose id is in `ids` or is an envelope
+        id (ISA GS ST SE GE IEA), which is yielded as usual.
+
+        A reader uses it for a claim it does not build: the segments are neither split nor walked, which
+        is most of what reading costs. Only the id is looked at, so whoever skips must know that no
+        segment but these can end what it skips (X12Reader makes sure of that for claim loops).
+        """
+        key = (ids, self.delimiters.element)
+        if key != self._skip_key:
+            stops = ids | ENVELOPE_IDS
+            self._skip_key, self._stop_ids = key, stops
+            self._prefixes = tuple(i + key[1] for i in stops)
+        self._skip = self._prefixes
 
     def __iter__(self) -> Iterator[tuple[list[str], int]]:
         with open(self.path, "r", encoding="utf-8", errors="replace", newline="") as fh:
@@ -232,8 +253,16 @@ class SegmentReader:
                     self.delimiters = stream.delimiters
                     self.errors.extend(stream.isa_errors)
                     sep = self.delimiters.element
+                    self._skip = None
+                skip = self._skip
                 for raw in batch:
                     if raw[0] == " ":
                         raw = raw.lstrip(" ")
+                    if skip is not None:
+                        if not raw.startswith(skip) and (len(raw) > 3 or raw not in self._stop_ids):
+                            self.segment_no += 1
+                            continue
+                        skip = self._skip = None
                     self.segment_no += 1
                     yield raw.split(sep), self.segment_no
+                    skip = self._skip

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from edi.errors import X12SyntaxError
 from edi.reader import X12Reader
 from edi.validate import validate_file
 from fixtures.generate import generate
@@ -136,3 +137,64 @@ def test_dtp_dates_are_checked_when_read(fmt, value, ok):
     else:
         with pytest.raises(ValidationError, match="DTP03 is not a|day is out of range"):
             DTP(qualifier="472", format=fmt, value=value)
+
+
+def _insert_after_line(text: str, at: int, segment: str) -> str:
+    """`segment` as a new line after the line holding offset `at`, the transaction's SE01 raised by one."""
+    end = text.index("\n", at) + 1
+    se = re.compile(r"^SE\*(\d+)\*", re.M).search(text, end)
+    return (text[:end] + segment + "\n" + text[end:se.start()] + f"SE*{int(se.group(1)) + 1}*"
+            + text[se.end():])
+
+
+@pytest.mark.parametrize("stray", ["NM1*85*2*STRAY CLINIC*****XX*1234567893", "BHT*0019*00*X1*20240101*1200*CH",
+                                   "NM1*IL*1*STRAY*PAT****MI*X1"])
+def test_a_segment_out_of_order_after_a_claim_makes_the_claim_file_bad(inputs, tmp_path, stray):
+    """A reader used to put such a segment in an earlier loop and silently lose the claims after it (they had
+    no place there); the workers, which skip other workers' claims unread, must agree with a serial run."""
+    claims, remits = inputs
+    text = claims.read_text()
+    clm = [m.start() for m in re.finditer(r"^CLM\*", text, re.M)][150]
+    line = text.index("\nLX*", clm) + 1  # the claim's first service line: the stray segment follows it
+    bad = tmp_path / "stray.837"
+    bad.write_text(_insert_after_line(text, line, stray))
+    with pytest.raises(X12SyntaxError) as caught:
+        list(X12Reader(bad))
+    error = caught.value.error
+    assert (error.code, error.segment_id, error.segment_no) == (
+        "segment_order", stray[:3].rstrip("*"), text[:line].count("\n") + 2)
+    assert error.claim_id == text[clm + 4:text.index("*", clm + 4)]
+    serial, _ = _same_as_serial([bad], remits, tmp_path)
+    assert serial.inputs[-1].status == "error" and "out of order" in serial.inputs[-1].error
+
+
+def test_a_ts3_after_a_payment_makes_the_835_bad(inputs, tmp_path):
+    claims, remits = inputs
+    big = max(remits, key=lambda p: p.stat().st_size)
+    text = big.read_text()
+    at = [m.start() for m in re.finditer(r"^CLP\*", text, re.M)][40]
+    bad = tmp_path / big.name
+    bad.write_text(_insert_after_line(text, at, "TS3*1234567893*11*20241231*1*100"))
+    with pytest.raises(X12SyntaxError, match=r"segment TS3 is out of order: it follows claim \S+ \(loop 2100\) "
+                                             r"but belongs to loop 2000"):
+        list(X12Reader(bad))
+    serial, _ = _same_as_serial([claims], [bad if r == big else r for r in remits], tmp_path)
+    assert [i.status for i in serial.inputs if i.file == str(bad)] == ["error"]
+
+
+def test_a_declined_claim_is_skipped_unread_and_the_segments_still_counted(inputs, tmp_path):
+    """`select` skips a declined claim's segments: what it keeps is what a full read gives, numbered the same,
+    and the SE01 counts still check (a wrong count after skipped claims is still found)."""
+    claims, _ = inputs
+    every = list(X12Reader(claims))
+    odd = {c.claim_id for c in every[1::2]}
+    kept = list(X12Reader(claims, select=odd.__contains__))
+    assert [(c.claim_id, c.source.segment_no) for c in kept] == \
+        [(c.claim_id, c.source.segment_no) for c in every if c.claim_id in odd]
+    assert [c.model_dump() for c in kept] == [c.model_dump() for c in every if c.claim_id in odd]
+    wrong = re.sub(r"^SE\*(\d+)\*", lambda m: f"SE*{int(m.group(1)) - 1}*", claims.read_text(), count=1, flags=re.M)
+    path = tmp_path / "wrong-se.837"
+    path.write_text(wrong)
+    for select in (None, odd.__contains__, lambda _id: False):
+        with pytest.raises(X12SyntaxError, match=r"SE01 says \d+ segments, found \d+"):
+            list(X12Reader(path, select=select))
