@@ -237,12 +237,25 @@ def read_in_workers(run: SecondaryRun, workers: int) -> None:
 
 def _receive(conn, raw: bool = False) -> Any:
     try:
-        value = pickle.loads(conn.recv_bytes()) if raw else conn.recv()
+        value = _unpickled(conn.recv_bytes()) if raw else conn.recv()
     except EOFError:
         raise RuntimeError("a cob secondary worker process ended without its result") from None
     if isinstance(value, BaseException):
         raise value
     return value
+
+
+def _unpickled(data: bytes) -> Any:
+    """`pickle.loads` with the collector paused: a worker's share is tens of thousands of small containers,
+    all kept, and with collection on they set off passes over everything unpickled so far (two shares of
+    25,000 claims: 0.31 s of the parent's CPU with collection on, 0.14 s paused)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _remit_input(path: Path, problems: list[tuple[str, int] | None]) -> InputResult:
