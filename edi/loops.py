@@ -69,39 +69,59 @@ class LoopWalker:
     def __init__(self, table: TransactionTable, component: str):
         self.table = table
         self.component = component
-        self.stack: list[LoopDef] = [table.root]
         self._cache = _CACHES.setdefault(table.version, {})
         self._qual = table.qualifier_positions
+        self.reset()
 
     def reset(self) -> None:
-        self.stack = [self.table.root]
+        self.stack: list[LoopDef] = [self.table.root]
+        self._here = self._decisions(self.table.root)
+
+    def _decisions(self, loop: LoopDef) -> dict[Any, Any]:
+        """The decisions cached for segments met while `loop` is the innermost open loop."""
+        per_loop = self._cache.get(loop.index)
+        if per_loop is None:
+            per_loop = self._cache[loop.index] = {}
+        return per_loop
 
     def feed(self, elements: list[str]) -> Resolution | None:
-        """Resolve a segment and move the stack; None when the IG has no place for it here."""
-        stack = self.stack
+        """Resolve a segment and move the stack; None when the IG has no place for it here.
+
+        The innermost loop's decisions are at hand (`_here`, changed only when the stack does): a segment
+        id without qualifiers is its own key, one lookup; an id with qualifiers is marked so there, and
+        its key adds the qualifier values."""
         seg_id = elements[0]
-        per_loop = self._cache.get(stack[-1].index)
-        if per_loop is None:
-            per_loop = self._cache[stack[-1].index] = {}
-        positions = self._qual.get(seg_id)
-        if not positions:
-            key: Any = seg_id
-        elif positions == FIRST_ELEMENT:
-            key = (seg_id, elements[1] if len(elements) > 1 else "")
-        else:
-            key = segment_key(elements, positions, self.component)
-        try:
-            res = per_loop[key]
-        except KeyError:
-            res = per_loop[key] = _resolve(stack[-1], elements, self.component)
+        here = self._here
+        res = here.get(seg_id, _UNSEEN)
+        if res is _QUALIFIED:
+            positions = self._qual[seg_id]
+            if positions == FIRST_ELEMENT:
+                key: Any = (seg_id, elements[1] if len(elements) > 1 else "")
+            else:
+                key = segment_key(elements, positions, self.component)
+            res = here.get(key, _UNSEEN)
+            if res is _UNSEEN:
+                res = here[key] = _resolve(self.stack[-1], elements, self.component)
+        elif res is _UNSEEN:
+            if self._qual.get(seg_id):
+                here[seg_id] = _QUALIFIED
+                return self.feed(elements)
+            res = here[seg_id] = _resolve(self.stack[-1], elements, self.component)
         if res is None:
             return None
-        pops = res[0]
-        if pops:
-            del stack[-pops:]
-        if res[1]:
-            stack.extend(res[1])
+        pops, pushes = res[0], res[1]
+        if pops or pushes:
+            stack = self.stack
+            if pops:
+                del stack[-pops:]
+            if pushes:
+                stack.extend(pushes)
+            self._here = self._decisions(stack[-1])
         return res
+
+
+_UNSEEN = object()  # not decided yet in this loop
+_QUALIFIED = object()  # the decision depends on qualifier values too
 
 
 class RawLoop:

@@ -114,6 +114,7 @@ class X12Reader:
         ctx: dict[str, Any] = {}
         comp = rep = ""
         txn: TransactionSet | None = None
+        segments: list = []
         ready: list[Any] = []
         skip = False
         select = self.select
@@ -150,6 +151,7 @@ class X12Reader:
                     and not delims.repetition.isalnum() else None
                 walker = LoopWalker(load_table(kind.version), comp)
                 stack = [RawLoop("ST_LOOP")]
+                segments = stack[-1].segments  # those of the innermost open loop, where the next one goes
                 ctx = {"envelope": _envelope(txn, self.name), "st_segment_no": seg_no}
                 continue
             if skip or kind is None or walker is None:
@@ -157,6 +159,7 @@ class X12Reader:
             if sid == "SE":
                 while len(stack) > 1:
                     self._close(stack, kind, ctx, comp, rep, ready)
+                segments = stack[-1].segments
                 emit_at = -1
                 yield from ready
                 ready.clear()
@@ -167,7 +170,7 @@ class X12Reader:
                     self.name, seg_no, sid, f"segment {sid} has no place in loop {stack[-1].loop_id} "
                     "of the implementation guide; kept as is", code="unexpected_segment",
                     st_segment_no=st_no, severity="warning"))
-            else:
+            elif res[0] or res[1]:  # the segment closes or opens loops (most stay in the loop they are in)
                 pops, pushes, _seg = res
                 if pops:
                     if 0 <= emit_at >= len(stack) - pops:
@@ -186,7 +189,8 @@ class X12Reader:
                     elif loop_def.id not in _DETACHED:
                         stack[-1].children.append(raw)
                     stack.append(raw)
-            stack[-1].segments.append((elements, seg_no))
+                segments = stack[-1].segments
+            segments.append((elements, seg_no))
             if sid == "PLB" and kind.transaction == "835":
                 ready.append(self._plb(elements, seg_no, st_no, ctx, comp))
             if ready:
