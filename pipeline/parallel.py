@@ -33,7 +33,7 @@ from edi.reader import X12Reader
 from edi.validate.findings import Finding
 from schemas.report import ClaimOutcome, InputResult
 
-from .secondary import PARALLEL_BYTES, SecondaryRun, _Spool, input_problem
+from .secondary import PARALLEL_BYTES, SecondaryRun, _ig_errors, _Spool, input_problem
 
 Key = tuple[int, int]  # (index of the input file, segment number): where a claim or payment sits
 _CHUNK = 1 << 20
@@ -226,7 +226,7 @@ def read_in_workers(run: SecondaryRun, workers: int) -> None:
             proc.join()
         remit_inputs = [_remit_input(path, [p[i] for p in problems]) for i, path in enumerate(run.remits)]
         run.inputs[before:before] = remit_inputs + side
-        _join(run, shares)
+        _join(run, shares, workers)
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -265,7 +265,7 @@ def _remit_input(path: Path, problems: list[tuple[str, int] | None]) -> InputRes
     return InputResult(file=str(path), kind="835", status="error", error=min(found, key=lambda p: p[1])[0])
 
 
-def _join(run: SecondaryRun, shares: list[_Share]) -> None:
+def _join(run: SecondaryRun, shares: list[_Share], workers: int) -> None:
     failures: dict[int, tuple[str, int]] = {}
     for share in shares:
         for f, problem in share.failures.items():
@@ -286,29 +286,40 @@ def _join(run: SecondaryRun, shares: list[_Share]) -> None:
             run.inputs.append(InputResult(file=str(path), kind="837", status="ok"))
     seen = {cid for share in shares for cid, key in share.seen if kept(key)}
     run.add_missing_originals((cid for _key, cid in sorted(r for s in shares for r in s.remitted)), seen)
-    _join_outputs(run, shares, kept)
+    _join_outputs(run, shares, kept, workers)
 
 
-def _join_outputs(run: SecondaryRun, shares: list[_Share], kept: Callable[[Key], bool]) -> None:
+def _join_outputs(run: SecondaryRun, shares: list[_Share], kept: Callable[[Key], bool], workers: int) -> None:
     """One spool per destination payer from the workers' parts, opened in the order a serial run opens them
-    (by its first claim), so control numbers and file names come out the same."""
+    (by its first claim), so control numbers and file names come out the same. With validation on, each
+    spool's check starts as soon as the spool is complete (`run.checks`)."""
+    checks = None
+    if run.options.validate and threading.active_count() == 1:
+        checks = run.checks = OutputChecks(_ig_errors, workers)
     by_payer: dict[str, list[tuple[Key, int, _Part]]] = {}
     for w, share in enumerate(shares):
         for part in share.parts:
             live = [share.keys[n] for n, *_ in part.entries if kept(share.keys[n])]
             if live:  # a part whose claims all lie past a claim file's problem: a serial run never wrote them
                 by_payer.setdefault(part.payer_id, []).append((live[0], w, part))
+    joins = []
     for payer_id, pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
         pieces.sort(key=lambda p: p[0])
         first = pieces[0][2]
         spool = _Spool(run.out_dir_for(payer_id), payer_id, run.allocate_isa(first.info.sender), first.info,
                        first.readdressed, run.when)
         run.spools[payer_id] = spool
+        joins.append((sum(Path(part.tmp).stat().st_size for *_, part in pieces), spool, pieces))
+    # biggest first: each is checked as soon as it is complete, while the parent joins the next
+    for _size, spool, pieces in sorted(joins, key=lambda j: -j[0]):
         levels = _Levels()
         for _key, w, part in pieces:
             share = shares[w]
             _append_part(spool, part, [share.outcomes[n] for n, *_ in part.entries], levels,
                          share.providers[part.entries[0][0]], share.providers[part.entries[-1][0]])
+        if checks is not None:
+            spool.close()
+            checks.submit(spool.tmp)
 
 
 @dataclasses.dataclass
@@ -381,51 +392,87 @@ def _append_part(spool: _Spool, part: _Part, outcomes: list[ClaimOutcome], level
 
 # --------------------------------------------------------------------------------------------- validation
 
-def validate_files(paths: list[Path], check: Callable[[Path, bool | None], list[Finding]],
-                   workers: int) -> list[list[Finding]]:
+def validate_files(paths: list[Path], check: Callable[[Path, bool | None], list[Finding]], workers: int,
+                   started: "OutputChecks | None" = None) -> list[list[Finding]]:
     """`check` each file, in up to `workers` forked processes when there are several big files; results
-    in the order of `paths`. Files go to the least loaded process, biggest first, and each is checked in
-    its process alone (`check(path, False)`): with every CPU already given a process, a file's own second
-    process would only compete (measured: 2.9 s against 3.3 s for 47 MB of spools in two processes)."""
-    sizes = [p.stat().st_size for p in paths]
-    if workers < 2 or len(paths) < 2 or sum(sizes) < PARALLEL_BYTES or threading.active_count() > 1:
-        return [check(p, None) for p in paths]
-    import multiprocessing
+    in the order of `paths`. `started` holds checks already under way (files joined early); the others
+    are added, biggest first, each to the next free process."""
+    if started is None:
+        sizes = [p.stat().st_size for p in paths]
+        if workers < 2 or len(paths) < 2 or sum(sizes) < PARALLEL_BYTES or threading.active_count() > 1:
+            return [check(p, None) for p in paths]
+        started = OutputChecks(check, workers)
+    for path in sorted(paths, key=lambda p: -p.stat().st_size):
+        started.submit(path)
+    return started.results(paths)
 
-    loads = [0] * min(workers, len(paths))
-    groups: list[list[int]] = [[] for _ in loads]
-    for i in sorted(range(len(paths)), key=lambda i: -sizes[i]):
-        k = loads.index(min(loads))
-        loads[k] += sizes[i]
-        groups[k].append(i)
-    ctx = multiprocessing.get_context("fork")
-    conns, procs = [], []
-    try:
-        for group in groups:
-            parent_end, child_end = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_check_group, args=(paths, group, check, child_end), daemon=True)
-            proc.start()
-            child_end.close()
-            conns.append(parent_end)
-            procs.append(proc)
-        results: list[list[Finding]] = [[] for _ in paths]
-        for conn in conns:
-            for i, found in _receive(conn, raw=True):
-                results[i] = found
-        for proc in procs:
-            proc.join()
-        return results
-    finally:
-        for proc in procs:
+
+class OutputChecks:
+    """Output files checked in forked processes, at most `workers` at a time, each file as soon as it is
+    submitted and a process is free; the parent can go on joining the next file meanwhile.
+
+    Each file is checked in its process alone (`check(path, False)`): with every CPU already given a
+    process, a file's own second process would only compete (measured: 2.9 s against 3.3 s for 47 MB of
+    spools in two processes). One process per file, not a fixed share per process: files differ in size
+    tenfold, and a process that is done takes the next one."""
+
+    def __init__(self, check: Callable[[Path, bool | None], list[Finding]], workers: int):
+        self.check = check
+        self.workers = max(1, workers)
+        self.found: dict[Path, list[Finding]] = {}
+        self.running: dict[Path, tuple[Any, Any]] = {}  # path -> (process, its end of the pipe)
+
+    def submit(self, path: Path) -> None:
+        if path in self.found or path in self.running:
+            return
+        if threading.active_count() > 1:  # forking a process with threads is unsafe
+            self.found[path] = self.check(path, None)
+            return
+        while len(self.running) >= self.workers:
+            self._collect_one()
+        import multiprocessing
+
+        parent_end, child_end = multiprocessing.get_context("fork").Pipe(duplex=False)
+        proc = multiprocessing.get_context("fork").Process(target=_check_one, args=(path, self.check, child_end),
+                                                           daemon=True)
+        proc.start()
+        child_end.close()
+        self.running[path] = (proc, parent_end)
+
+    def _collect_one(self) -> None:
+        from multiprocessing.connection import wait
+
+        ready = wait([conn for _proc, conn in self.running.values()])
+        for path, (proc, conn) in list(self.running.items()):
+            if conn in ready:
+                del self.running[path]
+                try:
+                    found = _receive(conn, raw=True)
+                finally:
+                    conn.close()
+                    proc.join()
+                self.found[path] = found
+
+    def results(self, paths: list[Path]) -> list[list[Finding]]:
+        for path in paths:
+            self.submit(path)
+        while self.running:
+            self._collect_one()
+        return [self.found[path] for path in paths]
+
+    def stop(self) -> None:
+        """End the checks still running (the run failed before it asked for their results)."""
+        for proc, conn in self.running.values():
             if proc.is_alive():
                 proc.kill()
-                proc.join()
+            proc.join()
+            conn.close()
+        self.running.clear()
 
 
-def _check_group(paths: list[Path], group: list[int], check: Callable[[Path, bool | None], list[Finding]],
-                 conn) -> None:
+def _check_one(path: Path, check: Callable[[Path, bool | None], list[Finding]], conn) -> None:
     try:
-        result: Any = [(i, check(paths[i], False)) for i in group]
+        result: Any = check(path, False)
     except BaseException as exc:
         result = exc
     try:

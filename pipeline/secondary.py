@@ -88,8 +88,9 @@ class _Spool:
         self.entries.append((outcome, first, self.writer.seg.total, source))
 
     def close(self) -> None:
-        self.writer.finish()
-        self.fh.close()
+        if not self.fh.closed:  # a joined spool is closed (and its check started) as soon as it is complete
+            self.writer.finish()
+            self.fh.close()
 
 
 def _safe(text: str) -> str:
@@ -131,23 +132,28 @@ class SecondaryRun:
         self.bad_claim_files: set[str] = set()
         self.ready: list[tuple[_Spool, Path]] = []  # defer_publish: (spool, fsynced temp holding its final text)
         self.select: Callable[[str], bool] | None = None  # a worker's share of the claim ids (pipeline.parallel)
+        self.checks = None  # pipeline.parallel.OutputChecks already started on finished spools, if any
 
     def run(self) -> RunReport:
         self.start()
         workers = self.worker_count()
-        if workers > 1:
-            from .parallel import read_in_workers
+        try:
+            if workers > 1:
+                from .parallel import read_in_workers
 
-            read_in_workers(self, workers)
-        else:
-            for path in self.remits:
-                self._read_remit(path)
-            self.read_side_inputs()
-            seen: set[str] = set()
-            for path in self.claims:
-                self._read_claims(path, seen)
-            self.add_missing_originals(self.index.claim_ids(), seen)
-        self.finish_outputs()
+                read_in_workers(self, workers)
+            else:
+                for path in self.remits:
+                    self._read_remit(path)
+                self.read_side_inputs()
+                seen: set[str] = set()
+                for path in self.claims:
+                    self._read_claims(path, seen)
+                self.add_missing_originals(self.index.claim_ids(), seen)
+            self.finish_outputs()
+        finally:
+            if self.checks is not None:
+                self.checks.stop()
         return RunReport.build(self.inputs, self.outcomes)
 
     def worker_count(self) -> int:
@@ -184,7 +190,7 @@ class SecondaryRun:
             from .parallel import validate_files
 
             workers = self.options.workers if self.options.workers is not None else default_workers()
-            problems = validate_files([s.tmp for s in spools], _ig_errors, workers)
+            problems = validate_files([s.tmp for s in spools], _ig_errors, workers, self.checks)
         else:
             problems = [[] for _ in spools]
         for spool, found in zip(spools, problems):

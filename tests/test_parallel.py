@@ -198,3 +198,26 @@ def test_a_declined_claim_is_skipped_unread_and_the_segments_still_counted(input
     for select in (None, odd.__contains__, lambda _id: False):
         with pytest.raises(X12SyntaxError, match=r"SE01 says \d+ segments, found \d+"):
             list(X12Reader(path, select=select))
+
+
+def _fake_check(path: Path, parallel) -> list:
+    if path.name.startswith("boom"):
+        raise ValueError(f"cannot check {path.name}")
+    return [path.name, path.stat().st_size, parallel]
+
+
+def test_output_checks_run_in_processes_and_answer_in_the_order_asked(tmp_path):
+    from pipeline.parallel import OutputChecks
+
+    paths = []
+    for n, size in enumerate([10, 5000, 300, 7, 900]):
+        path = tmp_path / f"f{n}.837"
+        path.write_text("x" * size)
+        paths.append(path)
+    checks = OutputChecks(_fake_check, 2)
+    checks.submit(paths[1])  # started early, as the join does
+    assert checks.results(paths) == [[p.name, p.stat().st_size, False] for p in paths]
+    bad = tmp_path / "boom.837"
+    bad.write_text("x")
+    with pytest.raises(ValueError, match="cannot check boom.837"):
+        OutputChecks(_fake_check, 2).results([paths[0], bad])
