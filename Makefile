@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
-PYTHON ?= python3
+# the fastest CPython >= 3.11 here (see bench/pick_python.sh); `make PYTHON=python3.12 ...` overrides
+PYTHON ?= $(shell sh bench/pick_python.sh)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
