@@ -50,6 +50,7 @@ def row(label: str, path: Path, seconds: float, rss: float) -> str:
 
 def main() -> None:
     claims = int(os.environ.get("BENCH_CLAIMS", "50000"))
+    print(f"Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)}), {os.cpu_count()} CPUs")
     if os.environ.get("BENCH_ONLY") == "run":
         run_bench()
         return
