@@ -41,6 +41,24 @@ class CannotBuild(Exception):
         self.detail = detail
 
 
+_set = object.__setattr__
+
+
+def _copy(model, update: dict):
+    """`model.model_copy(update=update)` without pydantic's generic path: the same shallow copy with the
+    same fields set, for models with neither extra fields nor private attributes (the X12 models). The
+    builder copies a dozen models a claim."""
+    cls = model.__class__
+    copied = cls.__new__(cls)
+    fields = model.__dict__.copy()
+    fields.update(update)
+    _set(copied, "__dict__", fields)
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | update.keys())
+    _set(copied, "__pydantic_private__", None)
+    return copied
+
+
 @dataclass
 class PayerInfo:
     """One payer of the patient, as the original claim (or the roster) describes it."""
@@ -81,8 +99,7 @@ def payer_chain(claim: Claim, roster: list[RosterCoverage] | None = None) -> Pay
     relationship = SELF if sub.sbr.relationship == SELF or claim.patient is None else \
         (claim.patient.pat.relationship or "21")
     chain.payers.append(PayerInfo(sub.sbr.payer_sequence.rank, sub.sbr, relationship,
-                                  sub.subscriber.model_copy(update={"loop": "2330A"}),
-                                  sub.payer.model_copy(update={"loop": "2330B"})))
+                                  _copy(sub.subscriber, {"loop": "2330A"}), _copy(sub.payer, {"loop": "2330B"})))
     for other in claim.other_payers:
         if other.subscriber is None or other.payer is None or other.sbr.payer_sequence is PayerSequence.UNKNOWN:
             continue
@@ -117,6 +134,8 @@ def _from_roster(cov: RosterCoverage) -> PayerInfo:
 
 def merge_cas(segments: list[CAS], where: str) -> list[CAS]:
     """One CAS per group code, same reasons summed, zero amounts dropped, at most six reasons a group."""
+    if _merged_already(segments):
+        return list(segments)
     groups: dict[CasGroup, dict[str, list]] = {}
     for cas in segments:
         reasons = groups.setdefault(cas.group, {})
@@ -137,6 +156,22 @@ def merge_cas(segments: list[CAS], where: str) -> list[CAS]:
     if len(out) > 5:
         raise CannotBuild("cannot_represent", f"{where}: more than five adjustment groups")
     return out
+
+
+def _merged_already(segments: list[CAS]) -> bool:
+    """Would merging give `segments` back as they are? The usual case, told without building a CAS: one
+    segment per group, each reason once with a non-zero amount, trios packed from the first (a merged
+    amount is 0 + the amount: the same number, written the same)."""
+    if len(segments) > 1 and (len(segments) > 5 or len({cas.group for cas in segments}) < len(segments)):
+        return False
+    for cas in segments:
+        values = cas.element_values()  # the group, then six (reason, amount, quantity) trios
+        reasons, amounts = values[1::3], values[2::3]
+        n = 6 - reasons.count(None)  # trios with a reason; packed when all that follow them are empty
+        if values[1 + 3 * n:].count(None) != 18 - 3 * n or not all(reasons[:n]) or len(set(reasons[:n])) < n \
+                or None in amounts[:n] or 0 in amounts[:n]:
+            return False
+    return True
 
 
 def _cas_total(segments: list[CAS], group: CasGroup | None = None) -> Decimal:
@@ -173,25 +208,27 @@ def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
     return party.model_copy(update={"name": name.model_copy(update=update)})
 
 
-def _line_adjudications(payer: PayerInfo, line: ServiceLine, services: list[ServicePayment],
-                        paid_on, bundled_with: dict[int, int]) -> list[LineAdjudication]:
+def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: DTP,
+                        bundled_with: dict[int, int]) -> list[LineAdjudication]:
+    """One 2430 per service; `date` is the payer's DTP*573, one segment shared by its 2430s. Each 2430 is
+    validated in one call with its new segments (a call per segment costs more than the segments)."""
     out = []
+    where = f"line {line.lx.number}"
+    bundled = bundled_with.get(line.lx.number)
     for service in services:
         svc = service.svc
         if svc.paid < 0:
-            raise CannotBuild("adjudication_incomplete",
-                              f"line {line.lx.number}: negative paid amount (an unmatched reversal?)")
+            raise CannotBuild("adjudication_incomplete", f"{where}: negative paid amount (an unmatched reversal?)")
         procedure = svc.procedure if svc.procedure.qualifier in SVD_QUALIFIERS else line.sv1.procedure
         units = svc.paid_units if svc.paid_units is not None else line.sv1.units
-        cas = merge_cas(service.adjustments, f"line {line.lx.number}")
-        pr = _cas_total(cas, CasGroup.PATIENT)
-        out.append(LineAdjudication(
-            svd=SVD(payer_id=payer.payer_id, paid=svc.paid, procedure=procedure, paid_units=units,
-                    bundled_line_number=bundled_with.get(line.lx.number)),
-            adjustments=cas,
-            dates=[_date(paid_on)],
-            amounts=[AMT(qualifier="EAF", amount=pr)],
-        ))
+        cas = merge_cas(service.adjustments, where)
+        out.append(LineAdjudication.model_validate({
+            "svd": {"payer_id": payer_id, "paid": svc.paid, "procedure": procedure, "paid_units": units,
+                    "bundled_line_number": bundled},
+            "adjustments": cas,
+            "dates": [date],
+            "amounts": [{"qualifier": "EAF", "amount": _cas_total(cas, CasGroup.PATIENT)}],
+        }))
     return out
 
 
@@ -202,7 +239,9 @@ def _bundling(claim: Claim, match: LineMatch) -> dict[int, int]:
         for s in services:
             if _absorbs(s):
                 keepers[s.svc.procedure.code] = claim.lines[i].lx.number
-    out = {}
+    out: dict[int, int] = {}
+    if not keepers:
+        return out
     for i, services in match.services.items():
         line = claim.lines[i]
         for s in services:
@@ -215,6 +254,8 @@ def _bundling(claim: Claim, match: LineMatch) -> dict[int, int]:
 def _absorbs(service: ServicePayment) -> bool:
     """A negative CARC 94 on a service: the payer moved another line's charge into this one."""
     for cas in service.adjustments:
+        if "94" not in cas.element_values()[1::3]:  # (the reasons; most services have no CARC 94)
+            continue
         for reason, amount, _quantity in cas.trios():
             if reason == "94" and amount < 0:
                 return True
@@ -248,15 +289,15 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
         benefits_assignment=clm.benefits_assignment or "Y",
         patient_signature_source="P" if clm.patient_signature_source == "P" else None,
         release_of_information=clm.release_of_information or "Y")
-    sbr = payer.sbr.model_copy(update={"payer_sequence": payer.sequence, "relationship": payer.relationship})
+    sbr = _copy(payer.sbr, {"payer_sequence": payer.sequence, "relationship": payer.relationship})
     subscriber = _corrected_subscriber(payer.subscriber, payment)
-    subscriber = subscriber.model_copy(update={
+    subscriber = _copy(subscriber, {
         "loop": "2330A", "demographics": None, "dates": [], "contacts": [], "provider": None,
         "refs": [r for r in subscriber.refs if r.qualifier == "SY"][:1]})
     refs = [r for r in payer.payer.refs if r.qualifier in PAYER_REFS_2330B][:2]
     if payment.clp.payer_claim_control_number:
         refs.append(REF(qualifier="F8", value=payment.clp.payer_claim_control_number))
-    payer_party = payer.payer.model_copy(update={
+    payer_party = _copy(payer.payer, {
         "loop": "2330B", "refs": refs, "dates": [] if line_level else [_date(paid_on)],
         "demographics": None, "contacts": [], "provider": None})
     return OtherPayer(sbr=sbr, adjustments=claim_cas, amounts=amounts, oi=oi, moa=payment.moa,
@@ -276,6 +317,11 @@ def _pending_2320(payer: PayerInfo, claim: Claim) -> OtherPayer:
                       parties=[payer.subscriber, payer.payer])
 
 
+def _with_entity(name: NM1, entity_id: str) -> NM1:
+    """`name` as NM1*`entity_id` (the usual name already is: then it is shared, not copied)."""
+    return name if name.entity_id == entity_id else _copy(name, {"entity_id": entity_id})
+
+
 def _patient_source(claim: Claim) -> tuple[NM1, N3 | None, N4 | None, DMG | None]:
     """The patient's name, address and demographics from the original claim (2010CA or 2010BA)."""
     party = claim.patient.name if claim.patient is not None else claim.subscriber.subscriber
@@ -289,15 +335,15 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
     patient_is_subscriber = destination.relationship == SELF
     dest_sub = destination.subscriber
     subscriber_party = Party(
-        loop="2010BA", name=dest_sub.name.model_copy(update={"entity_id": "IL"}),
+        loop="2010BA", name=_with_entity(dest_sub.name, "IL"),
         address=address if patient_is_subscriber else dest_sub.address,
         location=location if patient_is_subscriber else dest_sub.location,
         demographics=demographics if patient_is_subscriber else dest_sub.demographics,
         refs=[r for r in dest_sub.refs if r.qualifier in ("SY", "Y4")][:1])
-    payer_party = Party(loop="2010BB", name=destination.payer.name.model_copy(update={"entity_id": "PR"}),
+    payer_party = Party(loop="2010BB", name=_with_entity(destination.payer.name, "PR"),
                         address=destination.payer.address, location=destination.payer.location,
                         refs=[r for r in destination.payer.refs if r.qualifier in PAYER_REFS_2010BB][:3])
-    sbr = destination.sbr.model_copy(update={
+    sbr = _copy(destination.sbr, {
         "payer_sequence": destination.sequence, "relationship": SELF if patient_is_subscriber else None,
         "group_name": None if destination.sbr.group_number else destination.sbr.group_name})
     subscriber = Subscriber(sbr=sbr, parties=[subscriber_party, payer_party])
@@ -309,7 +355,7 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
             address=address, location=location, demographics=demographics)])
 
     other_payers: list[OtherPayer] = []
-    new_lines = [line.model_copy(update={"adjudications": list(line.adjudications)}) for line in claim.lines]
+    new_lines = [_copy(line, {"adjudications": list(line.adjudications)}) for line in claim.lines]
     for payer in chain.payers:
         if payer is destination:
             continue
@@ -319,11 +365,12 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
                 continue
             match = matches[payer.level]
             other_payers.append(adjudicated_2320(payer, claim, match))
-            bundled = _bundling(claim, match)
-            for i, services in match.services.items():
-                line = new_lines[i]
-                line.adjudications.extend(_line_adjudications(payer, line, services,
-                                                              payer.adjudication.payment_date, bundled))
+            if match.services:
+                bundled = _bundling(claim, match)
+                payer_id, date = payer.payer_id, _date(payer.adjudication.payment_date)
+                for i, services in match.services.items():
+                    line = new_lines[i]
+                    line.adjudications.extend(_line_adjudications(payer_id, line, services, date, bundled))
         else:
             other_payers.append(_pending_2320(payer, claim))
     if len(other_payers) > 10:
@@ -332,9 +379,9 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
         if len(line.adjudications) > 15:
             raise CannotBuild("cannot_represent", f"line {line.lx.number}: more than fifteen line adjudications")
 
-    location_ = claim.clm.location.model_copy(update={"frequency": "1"}) if claim.clm.location else None
-    return claim.model_copy(update={
-        "clm": claim.clm.model_copy(update={"location": location_}),
+    location_ = _copy(claim.clm.location, {"frequency": "1"}) if claim.clm.location else None
+    return _copy(claim, {
+        "clm": _copy(claim.clm, {"location": location_}),
         "refs": [r for r in claim.refs if r.qualifier != "F8"],
         "other_payers": other_payers,
         "lines": new_lines,
