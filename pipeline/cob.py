@@ -87,25 +87,29 @@ class PayerChain:
     conflicts: list[str] = field(default_factory=list)  # the roster and the claim disagree
 
     def at(self, level: int) -> PayerInfo | None:
-        return next((p for p in self.payers if p.level == level), None)
+        for payer in self.payers:
+            if payer.level == level:
+                return payer
+        return None
 
 
 def payer_chain(claim: Claim, roster: list[RosterCoverage] | None = None) -> PayerChain:
     """Every payer known for the claim, by level: 2000B/2010BB, each 2320, then roster additions."""
     chain = PayerChain()
     sub = claim.subscriber
-    if sub is None or sub.subscriber is None or sub.payer is None:
+    subscriber, payer = (sub.subscriber, sub.payer) if sub is not None else (None, None)
+    if subscriber is None or payer is None:
         return chain
-    relationship = SELF if sub.sbr.relationship == SELF or claim.patient is None else \
-        (claim.patient.pat.relationship or "21")
+    patient = claim.patient
+    relationship = SELF if sub.sbr.relationship == SELF or patient is None else (patient.pat.relationship or "21")
     chain.payers.append(PayerInfo(sub.sbr.payer_sequence.rank, sub.sbr, relationship,
-                                  _copy(sub.subscriber, {"loop": "2330A"}), _copy(sub.payer, {"loop": "2330B"})))
+                                  _copy(subscriber, {"loop": "2330A"}), _copy(payer, {"loop": "2330B"})))
     for other in claim.other_payers:
-        if other.subscriber is None or other.payer is None or other.sbr.payer_sequence is PayerSequence.UNKNOWN:
+        subscriber, payer, sbr = other.subscriber, other.payer, other.sbr
+        if subscriber is None or payer is None or sbr.payer_sequence is PayerSequence.UNKNOWN:
             continue
-        chain.payers.append(PayerInfo(other.sbr.payer_sequence.rank, other.sbr, other.sbr.relationship or "21",
-                                      other.subscriber, other.payer, source=other,
-                                      existing=other.paid_amount is not None))
+        chain.payers.append(PayerInfo(sbr.payer_sequence.rank, sbr, sbr.relationship or "21", subscriber, payer,
+                                      source=other, existing=other.paid_amount is not None))
     for cov in roster or []:
         known = chain.at(cov.sequence.rank)
         if known is None:
@@ -175,15 +179,14 @@ def _merged_already(segments: list[CAS]) -> bool:
 
 
 def _cas_total(segments: list[CAS], group: CasGroup | None = None) -> Decimal:
-    return sum((c.total for c in segments if group is None or c.group is group), Decimal(0))
+    return sum([c.total for c in segments if group is None or c.group is group], Decimal(0))
 
 
 def patient_responsibility(payment: ClaimPayment) -> Decimal:
     """All PR adjustments of a payment, claim and line level."""
-    total = _cas_total(payment.adjustments, CasGroup.PATIENT)
-    for service in payment.services:
-        total += _cas_total(service.adjustments, CasGroup.PATIENT)
-    return total
+    pr = CasGroup.PATIENT
+    return sum([c.total for c in payment.adjustments if c.group is pr]
+               + [c.total for service in payment.services for c in service.adjustments if c.group is pr], ZERO)
 
 
 # ------------------------------------------------------------------------------------------------ build
@@ -273,7 +276,7 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
     claim_cas = merge_cas(payment.adjustments, "claim level")
     line_level = bool(match.services)
     if line_level:
-        svd_total = sum((s.svc.paid for services in match.services.values() for s in services), Decimal(0))
+        svd_total = sum([s.svc.paid for services in match.services.values() for s in services], Decimal(0))
         paid = svd_total - _cas_total(claim_cas)
     else:
         paid = payment.clp.charge - _cas_total(claim_cas)
