@@ -19,7 +19,7 @@ from schemas.codes import CasGroup, PayerSequence
 from schemas.common import Party
 from schemas.coverage import RosterCoverage
 from schemas.remit import ClaimPayment, ServicePayment
-from schemas.segments import AMT, CAS, DMG, DTP, N3, N4, NM1, OI, PAT, REF, SBR, SVD
+from schemas.segments import CAS, DMG, DTP, N3, N4, NM1, OI, REF, SBR
 
 from .consolidate import Adjudication
 from .match import LineMatch
@@ -225,13 +225,15 @@ def _line_adjudications(payer_id: str, line: ServiceLine, services: list[Service
         procedure = svc.procedure if svc.procedure.qualifier in SVD_QUALIFIERS else line.sv1.procedure
         units = svc.paid_units if svc.paid_units is not None else line.sv1.units
         cas = merge_cas(service.adjustments, where)
-        out.append(LineAdjudication.model_validate({
+        adjudication = LineAdjudication.model_validate({
             "svd": {"payer_id": payer_id, "paid": svc.paid, "procedure": procedure, "paid_units": units,
                     "bundled_line_number": bundled},
             "adjustments": cas,
-            "dates": [date],
+            "dates": [],
             "amounts": [{"qualifier": "EAF", "amount": _cas_total(cas, CasGroup.PATIENT)}],
-        }))
+        })
+        adjudication.dates.append(date)  # (validated when built: passed in, it would be checked once a 2430)
+        out.append(adjudication)
     return out
 
 
@@ -284,14 +286,14 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
         raise CannotBuild("balancing_failed",
                           f"payer {payer.payer_id}: the 835 does not balance (CLP04 {payment.clp.paid}, "
                           f"derived from its adjustments {paid})")
-    amounts = [AMT(qualifier="D", amount=paid)]
+    amounts = [{"qualifier": "D", "amount": paid}]
     if not line_level:
-        amounts.append(AMT(qualifier="EAF", amount=_cas_total(claim_cas, CasGroup.PATIENT)))
+        amounts.append({"qualifier": "EAF", "amount": _cas_total(claim_cas, CasGroup.PATIENT)})
     clm = claim.clm
-    oi = payer.source.oi if payer.source is not None and payer.source.oi is not None else OI(
-        benefits_assignment=clm.benefits_assignment or "Y",
-        patient_signature_source="P" if clm.patient_signature_source == "P" else None,
-        release_of_information=clm.release_of_information or "Y")
+    oi = payer.source.oi if payer.source is not None and payer.source.oi is not None else {
+        "benefits_assignment": clm.benefits_assignment or "Y",
+        "patient_signature_source": "P" if clm.patient_signature_source == "P" else None,
+        "release_of_information": clm.release_of_information or "Y"}
     sbr = _copy(payer.sbr, {"payer_sequence": payer.sequence, "relationship": payer.relationship})
     subscriber = _corrected_subscriber(payer.subscriber, payment)
     subscriber = _copy(subscriber, {
@@ -303,8 +305,9 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
     payer_party = _copy(payer.payer, {
         "loop": "2330B", "refs": refs, "dates": [] if line_level else [_date(paid_on)],
         "demographics": None, "contacts": [], "provider": None})
-    return OtherPayer(sbr=sbr, adjustments=claim_cas, amounts=amounts, oi=oi, moa=payment.moa,
-                      parties=[subscriber, payer_party])
+    # one validation for the 2320 and its new AMTs and OI
+    return OtherPayer.model_validate({"sbr": sbr, "adjustments": claim_cas, "amounts": amounts, "oi": oi,
+                                      "moa": payment.moa, "parties": [subscriber, payer_party]})
 
 
 def _pending_2320(payer: PayerInfo, claim: Claim) -> OtherPayer:
@@ -337,25 +340,27 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
     name, address, location, demographics = _patient_source(claim)
     patient_is_subscriber = destination.relationship == SELF
     dest_sub = destination.subscriber
-    subscriber_party = Party(
-        loop="2010BA", name=_with_entity(dest_sub.name, "IL"),
-        address=address if patient_is_subscriber else dest_sub.address,
-        location=location if patient_is_subscriber else dest_sub.location,
-        demographics=demographics if patient_is_subscriber else dest_sub.demographics,
-        refs=[r for r in dest_sub.refs if r.qualifier in ("SY", "Y4")][:1])
-    payer_party = Party(loop="2010BB", name=_with_entity(destination.payer.name, "PR"),
-                        address=destination.payer.address, location=destination.payer.location,
-                        refs=[r for r in destination.payer.refs if r.qualifier in PAYER_REFS_2010BB][:3])
+    dest_payer = destination.payer
     sbr = _copy(destination.sbr, {
         "payer_sequence": destination.sequence, "relationship": SELF if patient_is_subscriber else None,
         "group_name": None if destination.sbr.group_number else destination.sbr.group_name})
-    subscriber = Subscriber(sbr=sbr, parties=[subscriber_party, payer_party])
+    # each new loop is validated in one call with its new parts (a call per model costs more than the models)
+    subscriber = Subscriber.model_validate({"sbr": sbr, "parties": [
+        {"loop": "2010BA", "name": _with_entity(dest_sub.name, "IL"),
+         "address": address if patient_is_subscriber else dest_sub.address,
+         "location": location if patient_is_subscriber else dest_sub.location,
+         "demographics": demographics if patient_is_subscriber else dest_sub.demographics,
+         "refs": [r for r in dest_sub.refs if r.qualifier in ("SY", "Y4")][:1]},
+        {"loop": "2010BB", "name": _with_entity(dest_payer.name, "PR"), "address": dest_payer.address,
+         "location": dest_payer.location, "refs": [r for r in dest_payer.refs if r.qualifier in PAYER_REFS_2010BB][:3]},
+    ]})
     patient = None
     if not patient_is_subscriber:
-        patient = Patient(pat=PAT(relationship=destination.relationship), parties=[Party(
-            loop="2010CA", name=NM1(entity_id="QC", entity_type="1", last_or_org_name=name.last_or_org_name,
-                                    first_name=name.first_name, middle_name=name.middle_name, suffix=name.suffix),
-            address=address, location=location, demographics=demographics)])
+        patient = Patient.model_validate({"pat": {"relationship": destination.relationship}, "parties": [{
+            "loop": "2010CA", "name": {"entity_id": "QC", "entity_type": "1", "last_or_org_name": name.last_or_org_name,
+                                       "first_name": name.first_name, "middle_name": name.middle_name,
+                                       "suffix": name.suffix},
+            "address": address, "location": location, "demographics": demographics}]})
 
     other_payers: list[OtherPayer] = []
     new_lines = [_copy(line, {"adjudications": list(line.adjudications)}) for line in claim.lines]
