@@ -10,6 +10,7 @@ is not that policy's subscriber. Later known payers stay as 2320s without adjudi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -192,7 +193,10 @@ def patient_responsibility(payment: ClaimPayment) -> Decimal:
 # ------------------------------------------------------------------------------------------------ build
 
 
+@functools.lru_cache(maxsize=1024)
 def _date(value) -> DTP:
+    """DTP*573 of a payment date; memoized (a night's payments carry few dates, and the segment, like every
+    segment here, is never changed once built: the claims of one payment date share it)."""
     return DTP(qualifier="573", format="D8", value=format_date(value))
 
 
