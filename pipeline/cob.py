@@ -49,13 +49,10 @@ def _copy(model, update: dict):
     """`model.model_copy(update=update)` without pydantic's generic path: the same shallow copy with the
     same fields set, for models with neither extra fields nor private attributes (the X12 models). The
     builder copies a dozen models a claim."""
-    cls = model.__class__
-    copied = cls.__new__(cls)
-    fields = model.__dict__.copy()
-    fields.update(update)
-    _set(copied, "__dict__", fields)
+    copied = object.__new__(model.__class__)
+    _set(copied, "__dict__", {**model.__dict__, **update})
     _set(copied, "__pydantic_extra__", None)
-    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | update.keys())
+    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__.union(update))
     _set(copied, "__pydantic_private__", None)
     return copied
 
