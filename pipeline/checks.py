@@ -278,8 +278,8 @@ def check_destination_in_2320(claim: Claim) -> Iterator[Finding]:
     destination = payer.id if payer else None
     if not destination:
         return
-    member = claim.subscriber.subscriber if claim.subscriber else None  # (2010BA)
-    member = member.name.id if member else None
+    subscriber = claim.subscriber.subscriber if claim.subscriber else None  # 2010BA
+    member = subscriber.name.id if subscriber else None
     for op in claim.other_payers:
         if op.payer_id != destination:
             continue
@@ -384,10 +384,10 @@ class _PriorPayer:
     def of(cls, claim: Claim, op: OtherPayer, paid_amount: Decimal) -> "_PriorPayer":
         payer_id = op.payer_id
         by_line = [(line, _adjudications_for(line, payer_id)) for line in claim.lines]
-        line_sums = [(line, sum([a.svd.paid for a in adjs], ZERO), _cas_total([c for a in adjs for c in a.adjustments]))
-                     for line, adjs in by_line if adjs]
-        return cls(op, payer_id, paid_amount, by_line, [(line, a) for line, adjs in by_line for a in adjs], line_sums,
-                   _cas_total(op.adjustments), sum([paid for _line, paid, _cas in line_sums], ZERO),
+        line_sums = [(line, sum([a.svd.paid for a in adjs], ZERO),
+                      _cas_total([cas for a in adjs for cas in a.adjustments])) for line, adjs in by_line if adjs]
+        return cls(op, payer_id, paid_amount, by_line, [(line, a) for line, adjs in by_line for a in adjs],
+                   line_sums, _cas_total(op.adjustments), sum([paid for _line, paid, _cas in line_sums], ZERO),
                    sum([cas for _line, _paid, cas in line_sums], ZERO))
 
 

@@ -214,8 +214,8 @@ def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
 
 def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: DTP,
                         bundled_with: dict[int, int]) -> list[LineAdjudication]:
-    """One 2430 per service; `date` is the payer's DTP*573, one segment shared by its 2430s. Each 2430 is
-    validated in one call with its new segments (a call per segment costs more than the segments)."""
+    """One 2430 per service; `date` is the payer's DTP*573 (one segment, shared). Each 2430 is validated in
+    one call with its new SVD and AMT (a call per segment costs more than the segments)."""
     out = []
     where = f"line {line.lx.number}"
     bundled = bundled_with.get(line.lx.number)
@@ -233,7 +233,7 @@ def _line_adjudications(payer_id: str, line: ServiceLine, services: list[Service
             "dates": [],
             "amounts": [{"qualifier": "EAF", "amount": _cas_total(cas, CasGroup.PATIENT)}],
         })
-        adjudication.dates.append(date)  # (validated when built: passed in, it would be checked once a 2430)
+        adjudication.dates.append(date)  # (validated when built; passed in, it would be checked again per 2430)
         out.append(adjudication)
     return out
 
@@ -353,14 +353,15 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
          "demographics": demographics if patient_is_subscriber else dest_sub.demographics,
          "refs": [r for r in dest_sub.refs if r.qualifier in ("SY", "Y4")][:1]},
         {"loop": "2010BB", "name": _with_entity(dest_payer.name, "PR"), "address": dest_payer.address,
-         "location": dest_payer.location, "refs": [r for r in dest_payer.refs if r.qualifier in PAYER_REFS_2010BB][:3]},
+         "location": dest_payer.location,
+         "refs": [r for r in dest_payer.refs if r.qualifier in PAYER_REFS_2010BB][:3]},
     ]})
     patient = None
     if not patient_is_subscriber:
         patient = Patient.model_validate({"pat": {"relationship": destination.relationship}, "parties": [{
-            "loop": "2010CA", "name": {"entity_id": "QC", "entity_type": "1", "last_or_org_name": name.last_or_org_name,
-                                       "first_name": name.first_name, "middle_name": name.middle_name,
-                                       "suffix": name.suffix},
+            "loop": "2010CA",
+            "name": {"entity_id": "QC", "entity_type": "1", "last_or_org_name": name.last_or_org_name,
+                     "first_name": name.first_name, "middle_name": name.middle_name, "suffix": name.suffix},
             "address": address, "location": location, "demographics": demographics}]})
 
     other_payers: list[OtherPayer] = []

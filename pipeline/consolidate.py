@@ -109,8 +109,8 @@ class ClaimRemits:
 class HeaderStore:
     """Payment headers kept compressed (a night's 835s can carry thousands), validated back on demand.
 
-    The headers of one file are compressed against its first, as its payments are (a third of the bytes
-    and of the time than alone)."""
+    The headers of one file are compressed against its first, as its payments are (a third of the bytes,
+    in less time, than alone)."""
 
     def __init__(self) -> None:
         self._data: list[tuple[bytes, bytes]] = []  # (compressed JSON, the dictionary it was compressed with)
@@ -120,10 +120,12 @@ class HeaderStore:
         return len(self._data)
 
     def add(self, header: PaymentHeader) -> int:
-        self.add_file([header])
+        """Add one header, compressed alone; returns its key."""
+        text = PaymentHeader.__pydantic_serializer__.to_json(header, exclude_none=True)
+        self._data.append((_compress(text, b""), b""))
         return len(self._data) - 1
 
-    def add_file(self, headers: Iterable[PaymentHeader]) -> None:
+    def add_file(self, headers: Iterable[PaymentHeader | None]) -> None:
         """Add the payment headers of one file, in order (their keys follow on from `len(self)`)."""
         to_json = PaymentHeader.__pydantic_serializer__.to_json
         dictionary = b""
@@ -182,7 +184,8 @@ class RemitIndex:
                 new_headers.append(header)
             clp = payment.clp
             moa = payment.moa
-            split = moa is not None and SPLIT_REMARK in (moa.remark1, moa.remark2, moa.remark3, moa.remark4, moa.remark5)
+            split = moa is not None and \
+                SPLIT_REMARK in (moa.remark1, moa.remark2, moa.remark3, moa.remark4, moa.remark5)
             sequence += 1
             staged.append(RemitRecord(
                 claim_id=clp.patient_control_number, status=clp.status, payer=shared[1],
