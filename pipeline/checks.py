@@ -110,7 +110,7 @@ def _m(amount: Decimal) -> str:
 
 def _cas_total(adjustments: Iterable[CAS]) -> Decimal:
     """Every amount of the CAS segments, whether or not its reason is present (a stray amount is still money)."""
-    return sum((a for cas in adjustments for a in cas.amounts()), ZERO)
+    return sum([a for cas in adjustments for a in cas.amounts()], ZERO)
 
 
 def _line_no(line: ServiceLine) -> int:
@@ -136,7 +136,7 @@ def _adjudications_for(line: ServiceLine, payer_id: str | None) -> list[LineAdju
 
 def check_claim_charge(claim: Claim) -> Iterator[Finding]:
     """§1.9 rule 1: CLM02 == sum of SV102 (SNIP 3; every payer checks it)."""
-    lines_total = sum((line.sv1.charge for line in claim.lines), ZERO)
+    lines_total = sum([line.sv1.charge for line in claim.lines], ZERO)
     if claim.charge != lines_total:
         yield _finding(claim, "claim_charge",
                        f"CLM02 {_m(claim.charge)} != sum of line charges {_m(lines_total)}")
@@ -195,6 +195,11 @@ def _cas_sound(adjustments: list[CAS]) -> bool:
     if len(adjustments) > 1 and len({cas.group for cas in adjustments}) < len(adjustments):
         return False
     for cas in adjustments:
+        values = cas.element_values()  # the group, then six (reason, amount, quantity) trios
+        reasons = values[1::3]
+        n = 6 - reasons.count(None)
+        if values[1 + 3 * n:].count(None) == 18 - 3 * n and all(reasons[:n]) and None not in values[2:3 * n:3]:
+            continue  # trios packed from the first, each with its reason and amount
         for reason, amount, quantity in cas.slots():
             if reason:
                 if amount is None:
@@ -243,23 +248,25 @@ def check_payer_ids(claim: Claim) -> Iterator[Finding]:
     A 2430 whose SVD01 matches no adjudicated payer is money the destination cannot attribute: it
     either drops the line data or rejects the claim.
     """
-    prior = _prior_payers(claim)
-    for op in prior:
-        if not op.payer_id:
+    ids = []
+    for op in _prior_payers(claim):
+        payer_id = op.payer_id
+        if payer_id:
+            ids.append(payer_id)
+        else:
             yield _finding(claim, "missing_payer_id",
                            f"adjudicated 2320 (SBR01 {op.sbr.payer_sequence.value}) has no 2330B NM109")
-    ids = [op.payer_id for op in prior if op.payer_id]
     if len(ids) > 1:  # (one prior payer is the usual case: nothing to count)
         for payer_id, n in sorted(Counter(ids).items()):
             if n > 1:
                 yield _finding(claim, "duplicate_payer_id", f"{n} adjudicated 2320s name payer {payer_id}", payer_id)
     known = set(ids)
-    unadjudicated = {op.payer_id for op in claim.other_payers if op.paid_amount is None and op.payer_id}
     for line in claim.lines:
         for adj in line.adjudications:
             svd01 = adj.svd.payer_id
             if svd01 in known:
                 continue
+            unadjudicated = {op.payer_id for op in claim.other_payers if op.paid_amount is None and op.payer_id}
             why = "a 2320 without AMT*D" if svd01 in unadjudicated else "no 2320's 2330B"
             yield _finding(claim, "svd_payer_id",
                            f"line {_line_no(line)}: SVD01 {svd01} matches {why}", svd01, _line_no(line))
@@ -267,15 +274,19 @@ def check_payer_ids(claim: Claim) -> Iterator[Finding]:
 
 def check_destination_in_2320(claim: Claim) -> Iterator[Finding]:
     """§3.2: the 2320 describing the new destination is dropped when the claim is re-homed (§3.8 item 8)."""
-    destination = claim.payer.id if claim.payer else None
+    payer = claim.payer
+    destination = payer.id if payer else None
     if not destination:
         return
-    member = claim.subscriber.subscriber.name.id if claim.subscriber and claim.subscriber.subscriber else None
+    subscriber = claim.subscriber.subscriber if claim.subscriber else None  # 2010BA
+    member = subscriber.name.id if subscriber else None
     for op in claim.other_payers:
+        if op.payer_id != destination:
+            continue
         # the same payer may cover the patient under a second policy (another member id): that is a
         # different coverage, not the destination listed twice
         other_member = op.subscriber.name.id if op.subscriber else None
-        if op.payer_id == destination and (other_member is None or member is None or other_member == member):
+        if other_member is None or member is None or other_member == member:
             yield _finding(claim, "destination_in_2320",
                            f"2320 SBR01 {op.sbr.payer_sequence.value} names the destination payer {destination}",
                            destination)
@@ -327,7 +338,10 @@ def check_payer_sequence(claim: Claim) -> Iterator[Finding]:
 
 
 def _duplicate_sequences(claim: Claim, dest: PayerSequence) -> Iterator[Finding]:
-    counts = Counter([dest] + [op.sbr.payer_sequence for op in claim.other_payers])
+    sequences = [dest] + [op.sbr.payer_sequence for op in claim.other_payers]
+    if len(set(sequences)) == len(sequences):
+        return  # (the usual case: nothing to count)
+    counts = Counter(sequences)
     for seq, n in counts.items():
         if n > 1 and (seq is not PayerSequence.UNKNOWN or seq is dest):
             yield _finding(claim, "payer_sequence", f"SBR01 {seq.value} is used {n} times (2000B and 2320s)")
@@ -346,35 +360,45 @@ def _has_amount(op: OtherPayer, qualifier: str) -> bool:
 
 def check_prior_payers(claim: Claim) -> Iterator[Finding]:
     """§1.9 rules 2-5 and the one-level rules of §3.8 item 5, for each adjudicated 2320 on its own."""
-    for op in _prior_payers(claim):
-        yield from _check_payer(claim, _PriorPayer.of(claim, op))
+    for op in claim.other_payers:
+        paid = op.paid_amount
+        if paid is not None:
+            yield from _check_payer(claim, _PriorPayer.of(claim, op, paid))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _PriorPayer:
-    """An adjudicated 2320 with its 2430s, found once for all the rules below."""
+    """An adjudicated 2320 with its 2430s and their sums, found once for all the rules below."""
 
     op: OtherPayer
     payer_id: str | None
+    paid_amount: Decimal  # AMT*D
     by_line: list[tuple[ServiceLine, list[LineAdjudication]]]  # every line, with this payer's 2430s on it
     adjudications: list[tuple[ServiceLine, LineAdjudication]]  # this payer's 2430s in line order
+    line_sums: list[tuple[ServiceLine, Decimal, Decimal]]  # each line it reported: its SVD02s, its CAS amounts
+    claim_cas: Decimal  # every amount of its 2320 CAS
+    line_paid: Decimal  # all its SVD02s
+    line_cas: Decimal  # every amount of its 2430 CAS
 
     @classmethod
-    def of(cls, claim: Claim, op: OtherPayer) -> "_PriorPayer":
+    def of(cls, claim: Claim, op: OtherPayer, paid_amount: Decimal) -> "_PriorPayer":
         payer_id = op.payer_id
         by_line = [(line, _adjudications_for(line, payer_id)) for line in claim.lines]
-        return cls(op, payer_id, by_line, [(line, a) for line, adjs in by_line for a in adjs])
+        line_sums = [(line, sum([a.svd.paid for a in adjs], ZERO),
+                      _cas_total([cas for a in adjs for cas in a.adjustments])) for line, adjs in by_line if adjs]
+        return cls(op, payer_id, paid_amount, by_line, [(line, a) for line, adjs in by_line for a in adjs],
+                   line_sums, _cas_total(op.adjustments), sum([paid for _line, paid, _cas in line_sums], ZERO),
+                   sum([cas for _line, _paid, cas in line_sums], ZERO))
 
 
 def _check_payer(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     op = payer.op
-    adjudicated_lines = [(line, adjs) for line, adjs in payer.by_line if adjs]
-    yield from _line_balance(claim, payer, adjudicated_lines)
-    if adjudicated_lines:
+    yield from _line_balance(claim, payer)
+    if payer.line_sums:
         yield from _claim_vs_lines(claim, payer)
         yield from _missing_lines(claim, payer)
     yield from _claim_balance(claim, payer)
-    yield from _adjudication_date_level(claim, payer, bool(adjudicated_lines))
+    yield from _adjudication_date_level(claim, payer, bool(payer.line_sums))
     yield from _eaf_level(claim, payer)
     yield from _payer_claim_number(claim, op)
     if _has_amount(op, "A8"):
@@ -383,12 +407,9 @@ def _check_payer(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
                        payer.payer_id)
 
 
-def _line_balance(claim: Claim, payer: _PriorPayer,
-                  lines: list[tuple[ServiceLine, list[LineAdjudication]]]) -> Iterator[Finding]:
+def _line_balance(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     """Rule 2: SV102(L) == sum(SVD02) + sum(CAS) over X's 2430s on L."""
-    for line, adjs in lines:
-        paid = sum((a.svd.paid for a in adjs), ZERO)
-        adjusted = _cas_total(cas for a in adjs for cas in a.adjustments)
+    for line, paid, adjusted in payer.line_sums:
         if line.sv1.charge != paid + adjusted:
             yield _finding(claim, "line_balance",
                            f"line {_line_no(line)}: charge {_m(line.sv1.charge)} != payer {payer.payer_id} "
@@ -399,24 +420,22 @@ def _line_balance(claim: Claim, payer: _PriorPayer,
 def _claim_vs_lines(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     """Rule 3: AMT*D == sum(SVD02 of X) - sum(CAS in X's 2320); only with line-level data."""
     op = payer.op
-    line_paid = sum((a.svd.paid for _line, a in payer.adjudications), ZERO)
-    claim_cas = _cas_total(op.adjustments)
+    line_paid, claim_cas = payer.line_paid, payer.claim_cas
     expected = line_paid - claim_cas
-    if op.paid_amount != expected:
+    if payer.paid_amount != expected:
         yield _finding(claim, "claim_vs_lines",
-                       f"{_payer_label(op)}: AMT*D {_m(op.paid_amount)} != line paid {_m(line_paid)} "
+                       f"{_payer_label(op)}: AMT*D {_m(payer.paid_amount)} != line paid {_m(line_paid)} "
                        f"- claim adjustments {_m(claim_cas)} = {_m(expected)}", payer.payer_id)
 
 
 def _claim_balance(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
     """Rules 4/5: CLM02 == AMT*D + CAS in X's 2320 + CAS in X's 2430s (the check payers run)."""
     op = payer.op
-    claim_cas = _cas_total(op.adjustments)
-    line_cas = _cas_total(cas for _line, a in payer.adjudications for cas in a.adjustments)
-    total = op.paid_amount + claim_cas + line_cas
+    claim_cas, line_cas = payer.claim_cas, payer.line_cas
+    total = payer.paid_amount + claim_cas + line_cas
     if claim.charge != total:
         yield _finding(claim, "claim_balance",
-                       f"{_payer_label(op)}: CLM02 {_m(claim.charge)} != AMT*D {_m(op.paid_amount)} "
+                       f"{_payer_label(op)}: CLM02 {_m(claim.charge)} != AMT*D {_m(payer.paid_amount)} "
                        f"+ claim adjustments {_m(claim_cas)} + line adjustments {_m(line_cas)} = {_m(total)}",
                        payer.payer_id)
 
@@ -434,7 +453,8 @@ def _missing_lines(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
 def _adjudication_date_level(claim: Claim, payer: _PriorPayer, line_level: bool) -> Iterator[Finding]:
     """DTP*573 on every one of X's 2430s and not in 2330B, or (claim level only) in 2330B (§1.5, §3.5)."""
     op = payer.op
-    payer_date = op.payer.date("573") if op.payer else None
+    party = op.payer
+    payer_date = party.date("573") if party else None
     if not line_level:
         if payer_date is None:
             yield _finding(claim, "adjudication_date_level",
@@ -465,7 +485,8 @@ def _eaf_level(claim: Claim, payer: _PriorPayer) -> Iterator[Finding]:
 
 def _payer_claim_number(claim: Claim, op: OtherPayer) -> Iterator[Finding]:
     """§3.8 item 10: the prior payer's ICN (835 CLP07) belongs in 2330B REF*F8."""
-    if op.payer is None or op.payer.ref("F8") is None:
+    party = op.payer
+    if party is None or party.ref("F8") is None:
         yield _finding(claim, "missing_payer_claim_number",
                        f"{_payer_label(op)} has no 2330B REF*F8 (prior payer claim number)", op.payer_id)
 

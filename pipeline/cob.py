@@ -10,6 +10,7 @@ is not that policy's subscriber. Later known payers stay as 2320s without adjudi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from schemas.codes import CasGroup, PayerSequence
 from schemas.common import Party
 from schemas.coverage import RosterCoverage
 from schemas.remit import ClaimPayment, ServicePayment
-from schemas.segments import AMT, CAS, DMG, DTP, N3, N4, NM1, OI, PAT, REF, SBR, SVD
+from schemas.segments import CAS, DMG, DTP, N3, N4, NM1, OI, REF, SBR
 
 from .consolidate import Adjudication
 from .match import LineMatch
@@ -39,6 +40,21 @@ class CannotBuild(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+_set = object.__setattr__
+
+
+def _copy(model, update: dict):
+    """`model.model_copy(update=update)` without pydantic's generic path: the same shallow copy with the
+    same fields set, for models with neither extra fields nor private attributes (the X12 models). The
+    builder copies a dozen models a claim."""
+    copied = object.__new__(model.__class__)
+    _set(copied, "__dict__", {**model.__dict__, **update})
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__.union(update))
+    _set(copied, "__pydantic_private__", None)
+    return copied
 
 
 @dataclass
@@ -69,26 +85,29 @@ class PayerChain:
     conflicts: list[str] = field(default_factory=list)  # the roster and the claim disagree
 
     def at(self, level: int) -> PayerInfo | None:
-        return next((p for p in self.payers if p.level == level), None)
+        for payer in self.payers:
+            if payer.level == level:
+                return payer
+        return None
 
 
 def payer_chain(claim: Claim, roster: list[RosterCoverage] | None = None) -> PayerChain:
     """Every payer known for the claim, by level: 2000B/2010BB, each 2320, then roster additions."""
     chain = PayerChain()
     sub = claim.subscriber
-    if sub is None or sub.subscriber is None or sub.payer is None:
+    subscriber, payer = (sub.subscriber, sub.payer) if sub is not None else (None, None)
+    if subscriber is None or payer is None:
         return chain
-    relationship = SELF if sub.sbr.relationship == SELF or claim.patient is None else \
-        (claim.patient.pat.relationship or "21")
+    patient = claim.patient
+    relationship = SELF if sub.sbr.relationship == SELF or patient is None else (patient.pat.relationship or "21")
     chain.payers.append(PayerInfo(sub.sbr.payer_sequence.rank, sub.sbr, relationship,
-                                  sub.subscriber.model_copy(update={"loop": "2330A"}),
-                                  sub.payer.model_copy(update={"loop": "2330B"})))
+                                  _copy(subscriber, {"loop": "2330A"}), _copy(payer, {"loop": "2330B"})))
     for other in claim.other_payers:
-        if other.subscriber is None or other.payer is None or other.sbr.payer_sequence is PayerSequence.UNKNOWN:
+        subscriber, payer, sbr = other.subscriber, other.payer, other.sbr
+        if subscriber is None or payer is None or sbr.payer_sequence is PayerSequence.UNKNOWN:
             continue
-        chain.payers.append(PayerInfo(other.sbr.payer_sequence.rank, other.sbr, other.sbr.relationship or "21",
-                                      other.subscriber, other.payer, source=other,
-                                      existing=other.paid_amount is not None))
+        chain.payers.append(PayerInfo(sbr.payer_sequence.rank, sbr, sbr.relationship or "21", subscriber, payer,
+                                      source=other, existing=other.paid_amount is not None))
     for cov in roster or []:
         known = chain.at(cov.sequence.rank)
         if known is None:
@@ -117,6 +136,8 @@ def _from_roster(cov: RosterCoverage) -> PayerInfo:
 
 def merge_cas(segments: list[CAS], where: str) -> list[CAS]:
     """One CAS per group code, same reasons summed, zero amounts dropped, at most six reasons a group."""
+    if _merged_already(segments):
+        return list(segments)
     groups: dict[CasGroup, dict[str, list]] = {}
     for cas in segments:
         reasons = groups.setdefault(cas.group, {})
@@ -139,22 +160,40 @@ def merge_cas(segments: list[CAS], where: str) -> list[CAS]:
     return out
 
 
+def _merged_already(segments: list[CAS]) -> bool:
+    """Would merging give `segments` back as they are? The usual case, told without building a CAS: one
+    segment per group, each reason once with a non-zero amount, trios packed from the first (a merged
+    amount is 0 + the amount: the same number, written the same)."""
+    if len(segments) > 1 and (len(segments) > 5 or len({cas.group for cas in segments}) < len(segments)):
+        return False
+    for cas in segments:
+        values = cas.element_values()  # the group, then six (reason, amount, quantity) trios
+        reasons, amounts = values[1::3], values[2::3]
+        n = 6 - reasons.count(None)  # trios with a reason; packed when all that follow them are empty
+        if values[1 + 3 * n:].count(None) != 18 - 3 * n or not all(reasons[:n]) or len(set(reasons[:n])) < n \
+                or None in amounts[:n] or 0 in amounts[:n]:
+            return False
+    return True
+
+
 def _cas_total(segments: list[CAS], group: CasGroup | None = None) -> Decimal:
-    return sum((c.total for c in segments if group is None or c.group is group), Decimal(0))
+    return sum([c.total for c in segments if group is None or c.group is group], Decimal(0))
 
 
 def patient_responsibility(payment: ClaimPayment) -> Decimal:
     """All PR adjustments of a payment, claim and line level."""
-    total = _cas_total(payment.adjustments, CasGroup.PATIENT)
-    for service in payment.services:
-        total += _cas_total(service.adjustments, CasGroup.PATIENT)
-    return total
+    pr = CasGroup.PATIENT
+    return sum([c.total for c in payment.adjustments if c.group is pr]
+               + [c.total for service in payment.services for c in service.adjustments if c.group is pr], ZERO)
 
 
 # ------------------------------------------------------------------------------------------------ build
 
 
+@functools.lru_cache(maxsize=1024)
 def _date(value) -> DTP:
+    """DTP*573 of a payment date; memoized (a night's payments carry few dates, and the segment, like every
+    segment here, is never changed once built: the claims of one payment date share it)."""
     return DTP(qualifier="573", format="D8", value=format_date(value))
 
 
@@ -173,25 +212,29 @@ def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
     return party.model_copy(update={"name": name.model_copy(update=update)})
 
 
-def _line_adjudications(payer: PayerInfo, line: ServiceLine, services: list[ServicePayment],
-                        paid_on, bundled_with: dict[int, int]) -> list[LineAdjudication]:
+def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: DTP,
+                        bundled_with: dict[int, int]) -> list[LineAdjudication]:
+    """One 2430 per service; `date` is the payer's DTP*573 (one segment, shared). Each 2430 is validated in
+    one call with its new SVD and AMT (a call per segment costs more than the segments)."""
     out = []
+    where = f"line {line.lx.number}"
+    bundled = bundled_with.get(line.lx.number)
     for service in services:
         svc = service.svc
         if svc.paid < 0:
-            raise CannotBuild("adjudication_incomplete",
-                              f"line {line.lx.number}: negative paid amount (an unmatched reversal?)")
+            raise CannotBuild("adjudication_incomplete", f"{where}: negative paid amount (an unmatched reversal?)")
         procedure = svc.procedure if svc.procedure.qualifier in SVD_QUALIFIERS else line.sv1.procedure
         units = svc.paid_units if svc.paid_units is not None else line.sv1.units
-        cas = merge_cas(service.adjustments, f"line {line.lx.number}")
-        pr = _cas_total(cas, CasGroup.PATIENT)
-        out.append(LineAdjudication(
-            svd=SVD(payer_id=payer.payer_id, paid=svc.paid, procedure=procedure, paid_units=units,
-                    bundled_line_number=bundled_with.get(line.lx.number)),
-            adjustments=cas,
-            dates=[_date(paid_on)],
-            amounts=[AMT(qualifier="EAF", amount=pr)],
-        ))
+        cas = merge_cas(service.adjustments, where)
+        adjudication = LineAdjudication.model_validate({
+            "svd": {"payer_id": payer_id, "paid": svc.paid, "procedure": procedure, "paid_units": units,
+                    "bundled_line_number": bundled},
+            "adjustments": cas,
+            "dates": [],
+            "amounts": [{"qualifier": "EAF", "amount": _cas_total(cas, CasGroup.PATIENT)}],
+        })
+        adjudication.dates.append(date)  # (validated when built; passed in, it would be checked again per 2430)
+        out.append(adjudication)
     return out
 
 
@@ -202,7 +245,9 @@ def _bundling(claim: Claim, match: LineMatch) -> dict[int, int]:
         for s in services:
             if _absorbs(s):
                 keepers[s.svc.procedure.code] = claim.lines[i].lx.number
-    out = {}
+    out: dict[int, int] = {}
+    if not keepers:
+        return out
     for i, services in match.services.items():
         line = claim.lines[i]
         for s in services:
@@ -215,6 +260,8 @@ def _bundling(claim: Claim, match: LineMatch) -> dict[int, int]:
 def _absorbs(service: ServicePayment) -> bool:
     """A negative CARC 94 on a service: the payer moved another line's charge into this one."""
     for cas in service.adjustments:
+        if "94" not in cas.element_values()[1::3]:  # (the reasons; most services have no CARC 94)
+            continue
         for reason, amount, _quantity in cas.trios():
             if reason == "94" and amount < 0:
                 return True
@@ -232,7 +279,7 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
     claim_cas = merge_cas(payment.adjustments, "claim level")
     line_level = bool(match.services)
     if line_level:
-        svd_total = sum((s.svc.paid for services in match.services.values() for s in services), Decimal(0))
+        svd_total = sum([s.svc.paid for services in match.services.values() for s in services], Decimal(0))
         paid = svd_total - _cas_total(claim_cas)
     else:
         paid = payment.clp.charge - _cas_total(claim_cas)
@@ -240,27 +287,28 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
         raise CannotBuild("balancing_failed",
                           f"payer {payer.payer_id}: the 835 does not balance (CLP04 {payment.clp.paid}, "
                           f"derived from its adjustments {paid})")
-    amounts = [AMT(qualifier="D", amount=paid)]
+    amounts = [{"qualifier": "D", "amount": paid}]
     if not line_level:
-        amounts.append(AMT(qualifier="EAF", amount=_cas_total(claim_cas, CasGroup.PATIENT)))
+        amounts.append({"qualifier": "EAF", "amount": _cas_total(claim_cas, CasGroup.PATIENT)})
     clm = claim.clm
-    oi = payer.source.oi if payer.source is not None and payer.source.oi is not None else OI(
-        benefits_assignment=clm.benefits_assignment or "Y",
-        patient_signature_source="P" if clm.patient_signature_source == "P" else None,
-        release_of_information=clm.release_of_information or "Y")
-    sbr = payer.sbr.model_copy(update={"payer_sequence": payer.sequence, "relationship": payer.relationship})
+    oi = payer.source.oi if payer.source is not None and payer.source.oi is not None else {
+        "benefits_assignment": clm.benefits_assignment or "Y",
+        "patient_signature_source": "P" if clm.patient_signature_source == "P" else None,
+        "release_of_information": clm.release_of_information or "Y"}
+    sbr = _copy(payer.sbr, {"payer_sequence": payer.sequence, "relationship": payer.relationship})
     subscriber = _corrected_subscriber(payer.subscriber, payment)
-    subscriber = subscriber.model_copy(update={
+    subscriber = _copy(subscriber, {
         "loop": "2330A", "demographics": None, "dates": [], "contacts": [], "provider": None,
         "refs": [r for r in subscriber.refs if r.qualifier == "SY"][:1]})
     refs = [r for r in payer.payer.refs if r.qualifier in PAYER_REFS_2330B][:2]
     if payment.clp.payer_claim_control_number:
         refs.append(REF(qualifier="F8", value=payment.clp.payer_claim_control_number))
-    payer_party = payer.payer.model_copy(update={
+    payer_party = _copy(payer.payer, {
         "loop": "2330B", "refs": refs, "dates": [] if line_level else [_date(paid_on)],
         "demographics": None, "contacts": [], "provider": None})
-    return OtherPayer(sbr=sbr, adjustments=claim_cas, amounts=amounts, oi=oi, moa=payment.moa,
-                      parties=[subscriber, payer_party])
+    # one validation for the 2320 and its new AMTs and OI
+    return OtherPayer.model_validate({"sbr": sbr, "adjustments": claim_cas, "amounts": amounts, "oi": oi,
+                                      "moa": payment.moa, "parties": [subscriber, payer_party]})
 
 
 def _pending_2320(payer: PayerInfo, claim: Claim) -> OtherPayer:
@@ -276,6 +324,11 @@ def _pending_2320(payer: PayerInfo, claim: Claim) -> OtherPayer:
                       parties=[payer.subscriber, payer.payer])
 
 
+def _with_entity(name: NM1, entity_id: str) -> NM1:
+    """`name` as NM1*`entity_id` (the usual name already is: then it is shared, not copied)."""
+    return name if name.entity_id == entity_id else _copy(name, {"entity_id": entity_id})
+
+
 def _patient_source(claim: Claim) -> tuple[NM1, N3 | None, N4 | None, DMG | None]:
     """The patient's name, address and demographics from the original claim (2010CA or 2010BA)."""
     party = claim.patient.name if claim.patient is not None else claim.subscriber.subscriber
@@ -288,28 +341,31 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
     name, address, location, demographics = _patient_source(claim)
     patient_is_subscriber = destination.relationship == SELF
     dest_sub = destination.subscriber
-    subscriber_party = Party(
-        loop="2010BA", name=dest_sub.name.model_copy(update={"entity_id": "IL"}),
-        address=address if patient_is_subscriber else dest_sub.address,
-        location=location if patient_is_subscriber else dest_sub.location,
-        demographics=demographics if patient_is_subscriber else dest_sub.demographics,
-        refs=[r for r in dest_sub.refs if r.qualifier in ("SY", "Y4")][:1])
-    payer_party = Party(loop="2010BB", name=destination.payer.name.model_copy(update={"entity_id": "PR"}),
-                        address=destination.payer.address, location=destination.payer.location,
-                        refs=[r for r in destination.payer.refs if r.qualifier in PAYER_REFS_2010BB][:3])
-    sbr = destination.sbr.model_copy(update={
+    dest_payer = destination.payer
+    sbr = _copy(destination.sbr, {
         "payer_sequence": destination.sequence, "relationship": SELF if patient_is_subscriber else None,
         "group_name": None if destination.sbr.group_number else destination.sbr.group_name})
-    subscriber = Subscriber(sbr=sbr, parties=[subscriber_party, payer_party])
+    # each new loop is validated in one call with its new parts (a call per model costs more than the models)
+    subscriber = Subscriber.model_validate({"sbr": sbr, "parties": [
+        {"loop": "2010BA", "name": _with_entity(dest_sub.name, "IL"),
+         "address": address if patient_is_subscriber else dest_sub.address,
+         "location": location if patient_is_subscriber else dest_sub.location,
+         "demographics": demographics if patient_is_subscriber else dest_sub.demographics,
+         "refs": [r for r in dest_sub.refs if r.qualifier in ("SY", "Y4")][:1]},
+        {"loop": "2010BB", "name": _with_entity(dest_payer.name, "PR"), "address": dest_payer.address,
+         "location": dest_payer.location,
+         "refs": [r for r in dest_payer.refs if r.qualifier in PAYER_REFS_2010BB][:3]},
+    ]})
     patient = None
     if not patient_is_subscriber:
-        patient = Patient(pat=PAT(relationship=destination.relationship), parties=[Party(
-            loop="2010CA", name=NM1(entity_id="QC", entity_type="1", last_or_org_name=name.last_or_org_name,
-                                    first_name=name.first_name, middle_name=name.middle_name, suffix=name.suffix),
-            address=address, location=location, demographics=demographics)])
+        patient = Patient.model_validate({"pat": {"relationship": destination.relationship}, "parties": [{
+            "loop": "2010CA",
+            "name": {"entity_id": "QC", "entity_type": "1", "last_or_org_name": name.last_or_org_name,
+                     "first_name": name.first_name, "middle_name": name.middle_name, "suffix": name.suffix},
+            "address": address, "location": location, "demographics": demographics}]})
 
     other_payers: list[OtherPayer] = []
-    new_lines = [line.model_copy(update={"adjudications": list(line.adjudications)}) for line in claim.lines]
+    new_lines = [_copy(line, {"adjudications": list(line.adjudications)}) for line in claim.lines]
     for payer in chain.payers:
         if payer is destination:
             continue
@@ -319,11 +375,12 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
                 continue
             match = matches[payer.level]
             other_payers.append(adjudicated_2320(payer, claim, match))
-            bundled = _bundling(claim, match)
-            for i, services in match.services.items():
-                line = new_lines[i]
-                line.adjudications.extend(_line_adjudications(payer, line, services,
-                                                              payer.adjudication.payment_date, bundled))
+            if match.services:
+                bundled = _bundling(claim, match)
+                payer_id, date = payer.payer_id, _date(payer.adjudication.payment_date)
+                for i, services in match.services.items():
+                    line = new_lines[i]
+                    line.adjudications.extend(_line_adjudications(payer_id, line, services, date, bundled))
         else:
             other_payers.append(_pending_2320(payer, claim))
     if len(other_payers) > 10:
@@ -332,9 +389,9 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
         if len(line.adjudications) > 15:
             raise CannotBuild("cannot_represent", f"line {line.lx.number}: more than fifteen line adjudications")
 
-    location_ = claim.clm.location.model_copy(update={"frequency": "1"}) if claim.clm.location else None
-    return claim.model_copy(update={
-        "clm": claim.clm.model_copy(update={"location": location_}),
+    location_ = _copy(claim.clm.location, {"frequency": "1"}) if claim.clm.location else None
+    return _copy(claim, {
+        "clm": _copy(claim.clm, {"location": location_}),
         "refs": [r for r in claim.refs if r.qualifier != "F8"],
         "other_payers": other_payers,
         "lines": new_lines,

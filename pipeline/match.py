@@ -79,8 +79,8 @@ def _same_line(a: ServiceLine, b: ServiceLine) -> bool:
 def match_lines(claim: Claim, payment: ClaimPayment) -> LineMatch:
     result = LineMatch()
     lines = claim.lines
-    by_control = {line.control_number: i for i, line in enumerate(lines) if line.control_number}
-    by_number = {line.lx.number: i for i, line in enumerate(lines)}
+    by_control = {control: i for i, control in enumerate([line.control_number for line in lines]) if control}
+    by_number: dict[int, int] | None = None
     used: set[int] = set()
     for n, service in enumerate(payment.services, start=1):
         control = service.control_number
@@ -88,6 +88,8 @@ def match_lines(claim: Claim, payment: ClaimPayment) -> LineMatch:
         if control:
             index = by_control.get(control)
             if index is None and not by_control and control.isdigit():
+                if by_number is None:
+                    by_number = {line.lx.number: i for i, line in enumerate(lines)}
                 index = by_number.get(int(control))  # payers may echo LX01 when no 6R was sent
         if index is None:
             scored = [(s, i) for i, line in enumerate(lines) if (s := _score(line, service)) is not None]
@@ -119,7 +121,7 @@ def check_coverage(claim: Claim, match: LineMatch) -> LineMatch:
             match.problem = "adjudication_incomplete"
             match.detail = f"line {line.lx.number} has no service payment in the remittance"
             return match
-        charged = sum((s.svc.charge for s in services), Decimal(0))
+        charged = sum([s.svc.charge for s in services], Decimal(0))
         if charged != line.sv1.charge:
             match.problem = "line_charge_mismatch"
             match.detail = (f"line {line.lx.number}: the payer adjudicated a charge of {charged}, "

@@ -524,8 +524,8 @@ def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo, chain
         payment = payer.adjudication.payment
         if payment.name("PR") is not None:
             return "held", "other_payer_primary", f"payer {payer.payer_id} names another payer as primary (NM1*PR)"
-        reasons = {r for c in payment.adjustments for r, _a, _q in c.trios()}
-        reasons |= {r for s in payment.services for c in s.adjustments for r, _a, _q in c.trios()}
+        reasons = {r for c in payment.adjustments for r in c.element_values()[1::3]}  # (and None, no reason)
+        reasons.update([r for s in payment.services for c in s.adjustments for r in c.element_values()[1::3]])
         hit = reasons & OTHER_PAYER_REASONS
         if hit:
             return "held", "other_payer_primary", (f"payer {payer.payer_id} adjusted with CARC "

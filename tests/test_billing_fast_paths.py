@@ -1,0 +1,144 @@
+"""The short cuts of the billing path give what the long way gives.
+
+`merge_cas` hands back segments that merging would not change, `_cas_sound` passes packed CAS lists without
+walking their slots, the builder copies models with `_copy` instead of `model_copy`, and remit payloads and
+payment headers are compressed against their file's first. Each is checked here against the long way.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from edi.reader import read_remittance
+from pipeline import checks, cob
+from pipeline.consolidate import HeaderStore, RemitIndex
+from schemas.base import X12Model
+from schemas.codes import CasGroup
+from schemas.common import Party
+from schemas.remit import ClaimPayment
+from schemas.segments import CAS, NM1, SBR
+
+from test_consolidate_match import PAYMENT, remit
+
+D = Decimal
+REASONS = [None, "45", "1", "2", "45", ""]
+AMOUNTS = [None, D("0"), D("10.5"), D("-3"), D("0.00"), D("7")]
+
+
+def _random_cas(rng: random.Random, group: CasGroup) -> CAS | None:
+    data: dict = {"group": group}
+    for i in range(1, 7):
+        reason = rng.choice(REASONS) if i == 1 or rng.random() < 0.5 else None
+        amount = rng.choice(AMOUNTS)
+        quantity = D("1") if rng.random() < 0.2 else None
+        if i == 1:
+            reason, amount = reason or "45", amount if amount is not None else D("5")
+        for key, value in ((f"reason{i}", reason), (f"amount{i}", amount), (f"quantity{i}", quantity)):
+            if value is not None:
+                data[key] = value
+    try:
+        return CAS.model_validate(data)
+    except ValueError:
+        return None
+
+
+def _random_segments(rng: random.Random) -> list[CAS]:
+    groups = [CasGroup.CONTRACTUAL, CasGroup.PATIENT, CasGroup.CONTRACTUAL, CasGroup.OTHER]
+    return [c for g in rng.sample(groups, rng.randint(0, 3)) if (c := _random_cas(rng, g)) is not None]
+
+
+def _merged_the_long_way(segments: list[CAS]):
+    saved = cob._merged_already
+    cob._merged_already = lambda _segments: False
+    try:
+        return cob.merge_cas(segments, "here")
+    except (cob.CannotBuild, TypeError) as exc:
+        return type(exc)
+    finally:
+        cob._merged_already = saved
+
+
+def test_merge_cas_gives_back_only_what_merging_would_not_change():
+    rng = random.Random(5)
+    taken = 0
+    for _ in range(20_000):
+        segments = _random_segments(rng)
+        if cob._merged_already(segments):
+            taken += 1
+            merged = _merged_the_long_way(segments)
+            assert merged == segments
+            assert [c.model_dump_json() for c in merged] == [c.model_dump_json() for c in segments]
+    assert 1_000 < taken < 20_000  # both ways were taken
+
+
+def _sound_the_long_way(adjustments: list[CAS]) -> bool:
+    if len(adjustments) > 1 and len({cas.group for cas in adjustments}) < len(adjustments):
+        return False
+    for cas in adjustments:
+        for reason, amount, quantity in cas.slots():
+            if (reason and amount is None) or (not reason and (amount is not None or quantity is not None)):
+                return False
+    return True
+
+
+def test_cas_sound_agrees_with_walking_every_slot():
+    rng = random.Random(7)
+    verdicts = set()
+    for _ in range(20_000):
+        segments = _random_segments(rng)
+        verdict = checks._cas_sound(segments)
+        assert verdict == _sound_the_long_way(segments), segments
+        verdicts.add(verdict)
+    assert verdicts == {True, False}
+
+
+def test_copy_is_model_copy():
+    party = Party(loop="2010BA", name=NM1(entity_id="IL", entity_type="1", last_or_org_name="DOE", id="M1"))
+    for model, update in ((party, {"loop": "2330A"}), (party.name, {"entity_id": "PR", "id": None}),
+                          (SBR(payer_sequence="P"), {})):
+        copied, expected = cob._copy(model, update), model.model_copy(update=update)
+        assert copied == expected and copied is not model
+        assert list(copied.__dict__) == list(expected.__dict__)
+        assert copied.model_fields_set == expected.model_fields_set
+        assert copied.__dict__ is not model.__dict__
+
+
+def _models(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_models(sub)]
+    return out
+
+
+@pytest.mark.parametrize("model", _models(X12Model), ids=lambda m: m.__name__)
+def test_x12_models_have_what_copy_assumes(model):
+    """`_copy` leaves out extra fields and private attributes: the X12 models have neither."""
+    assert not model.__private_attributes__
+    assert model.model_config.get("extra") != "allow"
+
+
+def test_payments_and_headers_come_back_as_read(tmp_path: Path):
+    first = remit(tmp_path, "a.835", "20260301", PAYMENT + ["CLP*PCN124*1*90*50*40*12*ICN5", "CAS*PR*1*40"])
+    second = remit(tmp_path, "b.835", "20260302", ["CLP*PCN125*1*60*60*0*12*ICN6"])
+    index = RemitIndex()
+    read = {}
+    for path in (first, second):
+        payments = [p for p in read_remittance(path) if isinstance(p, ClaimPayment)]
+        index.add_file(str(path), payments)
+        read.update((p.claim_id, p) for p in payments)
+    assert len(index.headers) == 2
+    for claim_id, payment in read.items():
+        (record,) = index.records[claim_id]
+        back = record.payment(index.headers)
+        assert back == payment
+        assert back.model_dump_json() == payment.model_dump_json()
+
+
+def test_header_store_keeps_a_missing_header_as_none():
+    store = HeaderStore()
+    store.add_file([None])
+    assert len(store) == 1 and store.get(0) is None and store.get(1) is None
