@@ -128,12 +128,15 @@ class Composite(X12Model):
 
     _names: ClassVar[tuple[str, ...]] = ()
     _values: ClassVar[Callable[[dict], tuple]] = staticmethod(lambda fields: ())
+    #: the declared type of each field, Optional / Annotated taken off (the writer picks its formatting by it)
+    field_types: ClassVar[tuple[Any, ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls._names = tuple(cls.model_fields)
-        cls._values = staticmethod(_tuple_getter(cls._names))
+        cls._values = staticmethod(tuple_getter(cls._names))
+        cls.field_types = tuple(_unwrap(info.annotation) for info in cls.model_fields.values())
 
     def component_values(self) -> tuple:
         """The field values in component order, as kept (None when empty)."""
@@ -156,6 +159,8 @@ class Segment(X12Model):
     _names: ClassVar[tuple[str, ...]] = ()
     _composites: ClassVar[tuple[tuple[str, Any], ...]] = ()
     _values: ClassVar[Callable[[dict], tuple]] = staticmethod(lambda fields: ())
+    #: the declared type of each field, Optional / Annotated taken off (the writer picks its formatting by it)
+    field_types: ClassVar[tuple[Any, ...]] = ()
     #: `parse` as a plain function, for callers that parse many segments (no classmethod binding per call)
     parser: ClassVar[Callable[[list[str], str], dict]] = staticmethod(lambda elements, component: {})
 
@@ -163,15 +168,18 @@ class Segment(X12Model):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         spec = []
+        types_ = []
         for name, info in cls.model_fields.items():
             target = _unwrap(info.annotation)
             comp = target if isinstance(target, type) and issubclass(target, Composite) else None
             spec.append((name, comp))
+            types_.append(target)
         cls._spec = tuple(spec)
+        cls.field_types = tuple(types_)
         cls._names = tuple(name for name, _ in spec)
         cls._composites = tuple((name, comp) for name, comp in spec if comp is not None)
         cls.composite_positions = tuple(i for i, (_name, comp) in enumerate(spec) if comp is not None)
-        cls._values = staticmethod(_tuple_getter(cls._names))
+        cls._values = staticmethod(tuple_getter(cls._names))
         cls.parser = staticmethod(_element_parser(cls._names, cls._composites))
 
     @classmethod
@@ -231,7 +239,7 @@ def _element_parser(names: tuple[str, ...],
     return parse_with_composites
 
 
-def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+def tuple_getter(names: tuple[str, ...]) -> Callable[[dict], tuple]:
     """dict -> the values at `names`, always as a tuple (itemgetter returns a bare value for one name)."""
     if len(names) == 1:
         name = names[0]
