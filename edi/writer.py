@@ -18,8 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from schemas.base import (Composite, Loop, RawSegment, Segment, format_amount, format_date, format_value,
-                          tuple_getter)
+from schemas.base import (Composite, Loop, RawSegment, Segment, format_amount, format_amount_memo, format_date,
+                          format_value, tuple_getter)
 from schemas.claim import Claim, TransactionHeader
 from schemas.segments import HL
 
@@ -102,7 +102,7 @@ class SegmentWriter:
         functions.joins[0] = 0
         try:
             texts = [functions[type(segment)](segment.__dict__) for segment in segments]
-        except TypeError:  # a value its field does not declare (a Decimal that cannot be hashed, ...)
+        except TypeError:  # a value its field does not declare, or a signaling NaN (it cannot be hashed)
             texts = None
         if texts is not None:
             sep = self.d.element
@@ -157,7 +157,7 @@ class _TextFunctions(dict):
     def __missing__(self, kind: type) -> Callable[[dict], str]:
         names = kind._names
         namespace = {"values": kind._values, "joins": self.joins, "formatters": self.formatters,
-                     "functions": self, "format_amount": format_amount, "format_date": format_date}
+                     "functions": self, "format_amount": format_amount_memo, "format_date": format_date}
         parts = []
         for i, field_type in enumerate(kind.field_types):
             namespace[f"t{i}"] = field_type
@@ -344,30 +344,44 @@ class Claim837Writer:
         self._in_st = False
 
     # --- claims
-    def _level(self, level: int, model: Loop, parent: int | None, code: str, has_children: bool) -> None:
+    def _level(self, level: int, model: Loop, parent: int | None, code: str, has_children: bool,
+               segments: list[Segment], pieces: list[str]) -> None:
         self._hl += 1
         self._ids[level] = self._hl
-        hl = HL(id=str(self._hl), parent_id=str(parent) if parent else None, level_code=code,
-                child_code="1" if has_children else "0")
-        self.seg.write_text(self.seg.model_text(hl))
-        self.seg.write_text(self.loop_text(model, skip="HL"))
+        segments.append(HL(id=str(self._hl), parent_id=str(parent) if parent else None, level_code=code,
+                           child_code="1" if has_children else "0"))
+        self._collect(model, "HL", segments, pieces)
 
     def write_claim(self, claim: Claim) -> None:
+        """Write a claim, under new HL levels where its context differs from the last claim's.
+
+        The levels and the claim are formatted together and written at once: a claim that cannot be
+        written (`DelimiterInDataError`) leaves the output and the levels as they were.
+        """
         if claim.billing_provider is None or claim.subscriber is None:
             raise ValueError(f"claim {claim.claim_id} has no billing provider or subscriber level")
         # Claims share a hierarchy level when they carry the very same context object (the reader
         # gives all claims of one HL the same instance; builders share instances to group claims).
         keys = self._keys
-        if keys[0] is not claim.billing_provider:
-            self._level(0, claim.billing_provider, None, "20", True)
-            keys[:] = [claim.billing_provider, None, None]
-        if keys[1] is not claim.subscriber or (keys[2] is None) != (claim.patient is None):
-            self._level(1, claim.subscriber, self._ids[0], "22", claim.patient is not None)
-            keys[1:] = [claim.subscriber, None]
-        if claim.patient is not None and keys[2] is not claim.patient:
-            self._level(2, claim.patient, self._ids[1], "23", False)
-            keys[2] = claim.patient
-        self.seg.write_text(self.loop_text(claim))
+        before = (keys[:], self._ids[:], self._hl)
+        segments: list[Segment] = []
+        pieces: list[str] = []
+        try:
+            if keys[0] is not claim.billing_provider:
+                self._level(0, claim.billing_provider, None, "20", True, segments, pieces)
+                keys[:] = [claim.billing_provider, None, None]
+            if keys[1] is not claim.subscriber or (keys[2] is None) != (claim.patient is None):
+                self._level(1, claim.subscriber, self._ids[0], "22", claim.patient is not None, segments, pieces)
+                keys[1:] = [claim.subscriber, None]
+            if claim.patient is not None and keys[2] is not claim.patient:
+                self._level(2, claim.patient, self._ids[1], "23", False, segments, pieces)
+                keys[2] = claim.patient
+            self._collect(claim, None, segments, pieces)
+            text = self._text(segments, pieces)
+        except BaseException:
+            keys[:], self._ids[:], self._hl = before
+            raise
+        self.seg.write_text(text)
         self.claims += 1
 
     # --- loops
@@ -381,6 +395,10 @@ class Claim837Writer:
         segments: list[Segment] = []
         pieces: list[str] = []
         self._collect(loop, skip, segments, pieces)
+        return self._text(segments, pieces)
+
+    def _text(self, segments: list[Segment], pieces: list[str]) -> str:
+        """The text of what `_collect` gathered: the pieces, then the segments after the last of them."""
         if not pieces:
             return self.seg.models_text(segments)
         if segments:
@@ -428,11 +446,14 @@ class Claim837Writer:
                 children.extend(value if many else [value])
         children.extend(fields[plan.raw_loops])
         by_class = self._class_positions
+        positions = self._positions
         out = []
         for seq, child in enumerate(children):
             pos = by_class.get(type(child))
             if pos is None:
-                pos = self._position(child)
+                pos = positions.get(child.loop_id())
+                if pos is None:
+                    pos = self._position(child)
             out.append((pos, seq, child))
         if len(out) > 1:
             out.sort()

@@ -71,6 +71,9 @@ def _format_amount(value: Decimal) -> str:
 
 
 _amount_text = functools.lru_cache(maxsize=_MEMO_SIZE)(_format_amount)
+#: `format_amount` without its guard, for a caller that takes a slower path on TypeError (a signaling NaN):
+#: the memo alone, called from C, no Python frame per amount
+format_amount_memo = _amount_text
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)

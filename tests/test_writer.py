@@ -196,6 +196,31 @@ def test_values_of_undeclared_types_are_written_as_before(model):
     assert text == seg.model_text(model) + "NM1*IL~\n"
 
 
+def test_a_claim_that_cannot_be_written_leaves_the_output_as_it_was():
+    (claim,) = list(read_claims(DATA / "cob-claim.837"))
+    bad = claim.model_copy(update={"clm": claim.clm.model_copy(update={"patient_control_number": "A*B"})})
+    out = io.StringIO()
+    writer = _writer()
+    writer.seg.out = out
+    writer.start()
+    writer.begin_transaction(claim.header)
+    before = (out.getvalue(), writer.seg.total)
+    with pytest.raises(DelimiterInDataError):
+        writer.write_claim(bad)
+    assert (out.getvalue(), writer.seg.total) == before
+    writer.write_claim(claim)  # under fresh HL levels, as the first claim
+    writer.finish()
+    expected = io.StringIO()
+    reference = _writer()
+    reference.seg.out = expected
+    reference.when = writer.when
+    reference.start()
+    reference.begin_transaction(claim.header)
+    reference.write_claim(claim)
+    reference.finish()
+    assert out.getvalue() == expected.getvalue()
+
+
 def test_written_claims_count_their_segments():
     (claim,) = list(read_claims(DATA / "cob-claim.837"))
     out = io.StringIO()
