@@ -137,14 +137,19 @@ class SegmentWriter:
         self.total += 1
 
 
+#: composite texts each writer remembers per class by their values (procedure codes, pointers, diagnoses repeat)
+_MEMO = 1 << 12
+
+
 class _TextFunctions(dict):
     """Segment or composite class -> the function that writes an instance's values from its field dict,
     made for the class once: one expression per field, chosen by the field's declared type.
 
     A segment's text is its id and every value, each after an element separator (`joiners` of the class:
     trailing empty ones are stripped by `models_text`). A composite's is stripped here, and the component
-    separators left of those joined in are added to `joins[0]`. A value of a type its field does not declare
-    is written by the type found (`_Formatters`), or makes the join raise TypeError (a str field).
+    separators left of those joined in are added to `joins[0]`; a composite of str components is remembered
+    by its values. A value of a type its field does not declare is written by the type found (`_Formatters`),
+    or makes the join raise TypeError (a str field).
     """
 
     def __init__(self, delimiters: Delimiters):
@@ -155,28 +160,42 @@ class _TextFunctions(dict):
         self.formatters = _Formatters(self)
 
     def __missing__(self, kind: type) -> Callable[[dict], str]:
-        names = kind._names
         namespace = {"values": kind._values, "joins": self.joins, "formatters": self.formatters,
-                     "functions": self, "format_amount": format_amount_memo, "format_date": format_date}
+                     "functions": self, "format_amount": format_amount_memo, "format_date": format_date, "memo": {}}
         parts = []
         for i, field_type in enumerate(kind.field_types):
             namespace[f"t{i}"] = field_type
-            parts.append(_value_code(field_type, f"v{i}", f"t{i}"))
+            if isinstance(field_type, type) and issubclass(field_type, Composite):
+                namespace[f"c{i}"] = self[field_type]
+            parts.append(_value_code(field_type, f"v{i}", f"t{i}", f"c{i}") + ",")
+        count = len(kind.field_types)
+        unpack = "".join(f"v{i}, " for i in range(count))
         composite = issubclass(kind, Composite)
         if not composite:
-            self.joiners[kind] = len(names)
-        if not names:
-            code = f"def text(fields):\n    return {'' if composite else kind.SEGMENT_ID!r}\n"
-        elif composite:
-            sep = self.delimiters.component
-            code = (f"def text(fields):\n    {', '.join(f'v{i}' for i in range(len(names)))}, = values(fields)\n"
-                    f"    text = {sep!r}.join(({', '.join(parts)},))\n    stripped = text.rstrip({sep!r})\n"
-                    f"    joins[0] += len(stripped) - len(text) + {len(names) - 1}\n    return stripped\n")
-        else:
+            self.joiners[kind] = count
             sep = self.delimiters.element
-            code = (f"def text(fields):\n    {', '.join(f'v{i}' for i in range(len(names)))}, = values(fields)\n"
-                    f"    return {kind.SEGMENT_ID + sep!r} + {sep!r}.join(({', '.join(parts)},))\n")
-        exec(code, namespace)  # noqa: S102 - source made above from field names and types only
+            lines = ["def text(fields):",
+                     f"    {unpack}= values(fields)",
+                     f"    return {kind.SEGMENT_ID + sep!r} + {sep!r}.join(({' '.join(parts)}))"]
+        else:  # the text, and the component separators left of those joined in
+            sep = self.delimiters.component
+            # str components are written the same for equal values (one of another type makes the join raise
+            # before it is remembered): their texts are remembered by the values, up to `_MEMO` of them
+            memo = all(isinstance(t, type) and issubclass(t, str) for t in kind.field_types)
+            lines = ["def text(fields):",
+                     "    key = values(fields)",
+                     "    found = memo.get(key)" if memo else "    found = None",
+                     "    if found is None:",
+                     f"        {unpack}= key",
+                     f"        text = {sep!r}.join(({' '.join(parts)}))",
+                     f"        stripped = text.rstrip({sep!r})",
+                     f"        found = stripped, len(stripped) - len(text) + {count - 1}"]
+            if memo:
+                lines += [f"        if len(memo) < {_MEMO}:", "            memo[key] = found"]
+            lines += ["    joins[0] += found[1]", "    return found[0]"]
+        if not count:  # the segment id alone; an empty composite
+            lines = ["def text(fields):", f"    return {'' if composite else kind.SEGMENT_ID!r}"]
+        exec("\n".join(lines), namespace)  # noqa: S102 - source made above from field names and types only
         text = self[kind] = namespace["text"]
         return text
 
@@ -189,8 +208,9 @@ class _TextFunctions(dict):
         return text
 
 
-def _value_code(field_type: Any, v: str, t: str) -> str:
-    """The expression that writes value `v` of a field declared `field_type` (named `t`); "" for None."""
+def _value_code(field_type: Any, v: str, t: str, c: str) -> str:
+    """The expression that writes value `v` of a field declared `field_type` (named `t`; `c` is the function
+    of a composite class); "" for None."""
     if isinstance(field_type, type) and issubclass(field_type, str):  # str, str enums: join takes them as is
         return f'("" if {v} is None else {v})'
     if field_type is Decimal:
@@ -200,7 +220,7 @@ def _value_code(field_type: Any, v: str, t: str) -> str:
     elif field_type is int:
         written = f"str({v})"
     elif isinstance(field_type, type) and issubclass(field_type, Composite):
-        return f'("" if {v} is None else functions[{t}]({v}.__dict__) if type({v}) is {t} else functions.other({v}))'
+        return f'("" if {v} is None else {c}({v}.__dict__) if type({v}) is {t} else functions.other({v}))'
     else:
         return f'("" if {v} is None else {v} if type({v}) is str else formatters[type({v})]({v}))'
     return f'("" if {v} is None else {written} if type({v}) is {t} else formatters[type({v})]({v}))'

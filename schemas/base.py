@@ -31,23 +31,24 @@ _MEMO_SIZE = 1 << 16
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
-def _d8(text: str) -> dt.date:
-    return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+def _text_date(text: str) -> dt.date | None:
+    if len(text) == 8 and text.isdigit():
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    if not text:
+        return None
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # ISO, as the models' JSON writes it
+        return dt.date.fromisoformat(text)
+    raise ValueError("not a CCYYMMDD date")
 
 
 def parse_d8(value: Any) -> Any:
     """CCYYMMDD -> date. pydantic alone would read '20240301' as a Unix timestamp.
 
-    Memoized (dates are immutable, and a file carries few distinct ones).
+    Memoized by the text (dates are immutable, and a file carries few distinct ones; a refused text is
+    looked at again, the memo keeps no errors).
     """
     if isinstance(value, str):
-        if len(value) == 8 and value.isdigit():
-            return _d8(value)
-        if not value:
-            return None
-        if len(value) == 10 and value[4] == "-" and value[7] == "-":  # ISO, as the models' JSON writes it
-            return dt.date.fromisoformat(value)
-        raise ValueError("not a CCYYMMDD date")
+        return _text_date(value)
     return value
 
 
