@@ -139,7 +139,7 @@ class Composite(X12Model):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls._names = tuple(cls.model_fields)
-        cls._values = staticmethod(tuple_getter(cls._names))
+        cls._values = staticmethod(_tuple_getter(cls._names))
         cls.field_types = tuple(_unwrap(info.annotation) for info in cls.model_fields.values())
 
     def component_values(self) -> tuple:
@@ -183,7 +183,7 @@ class Segment(X12Model):
         cls._names = tuple(name for name, _ in spec)
         cls._composites = tuple((name, comp) for name, comp in spec if comp is not None)
         cls.composite_positions = tuple(i for i, (_name, comp) in enumerate(spec) if comp is not None)
-        cls._values = staticmethod(tuple_getter(cls._names))
+        cls._values = staticmethod(_tuple_getter(cls._names))
         cls.parser = staticmethod(_element_parser(cls._names, cls._composites))
 
     @classmethod
@@ -243,7 +243,7 @@ def _element_parser(names: tuple[str, ...],
     return parse_with_composites
 
 
-def tuple_getter(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict], tuple]:
     """dict -> the values at `names`, always as a tuple (itemgetter returns a bare value for one name)."""
     if len(names) == 1:
         name = names[0]
