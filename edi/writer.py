@@ -137,7 +137,9 @@ class SegmentWriter:
         self.total += 1
 
 
-#: composite texts each writer remembers per class by their values (procedure codes, pointers, diagnoses repeat)
+#: component separator -> (text, component separators left) of composites of str components by their values,
+#: shared by the writers (procedure codes, pointers, diagnoses repeat), up to `_MEMO` of them
+_COMPOSITE_TEXTS: dict[str, dict[tuple, tuple[str, int]]] = {}
 _MEMO = 1 << 12
 
 
@@ -148,7 +150,7 @@ class _TextFunctions(dict):
     A segment's text is its id and every value, each after an element separator (`joiners` of the class:
     trailing empty ones are stripped by `models_text`). A composite's is stripped here, and the component
     separators left of those joined in are added to `joins[0]`; a composite of str components is remembered
-    by its values. A value of a type its field does not declare is written by the type found (`_Formatters`),
+    by its values (`_COMPOSITE_TEXTS`). A value of a type its field does not declare is written by the type found (`_Formatters`),
     or makes the join raise TypeError (a str field).
     """
 
@@ -161,7 +163,8 @@ class _TextFunctions(dict):
 
     def __missing__(self, kind: type) -> Callable[[dict], str]:
         namespace = {"values": kind._values, "joins": self.joins, "formatters": self.formatters,
-                     "functions": self, "format_amount": format_amount_memo, "format_date": format_date, "memo": {}}
+                     "functions": self, "format_amount": format_amount_memo, "format_date": format_date,
+                     "memo": _COMPOSITE_TEXTS.setdefault(self.delimiters.component, {})}
         parts = []
         for i, field_type in enumerate(kind.field_types):
             namespace[f"t{i}"] = field_type
@@ -179,8 +182,8 @@ class _TextFunctions(dict):
                      f"    return {kind.SEGMENT_ID + sep!r} + {sep!r}.join(({' '.join(parts)}))"]
         else:  # the text, and the component separators left of those joined in
             sep = self.delimiters.component
-            # str components are written the same for equal values (one of another type makes the join raise
-            # before it is remembered): their texts are remembered by the values, up to `_MEMO` of them
+            # str components are written the same for equal values, whatever the class (one of another type
+            # makes the join raise before it is remembered): `_COMPOSITE_TEXTS` remembers them
             memo = all(isinstance(t, type) and issubclass(t, str) for t in kind.field_types)
             lines = ["def text(fields):",
                      "    key = values(fields)",
