@@ -13,12 +13,13 @@ import datetime as _dt
 import os
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from schemas.base import Composite, Loop, RawSegment, Segment, format_amount, format_date, format_value
+from schemas.base import (Composite, Loop, RawSegment, Segment, format_amount, format_amount_memo, format_date,
+                          format_value)
 from schemas.claim import Claim, TransactionHeader
 from schemas.segments import HL
 
@@ -45,7 +46,7 @@ class SegmentWriter:
         self.total = 0  # since the start of the output: the segment number of the last one written
         self._forbidden = {delimiters.element, delimiters.component, delimiters.segment, delimiters.repetition}
         self._others = tuple(self._forbidden - {delimiters.element})
-        self._formatters = _Formatters(self._composite_text)
+        self._functions = _TextFunctions(delimiters)
 
     def _value(self, value) -> str:
         if isinstance(value, str):
@@ -89,44 +90,30 @@ class SegmentWriter:
     def models_text(self, segments: Iterable[Segment]) -> str:
         """Segment models as text, each with its terminator, the values formatted straight from the models.
 
-        One check of each joined text replaces one per value: the element separators must be exactly the
-        ones joined in, component separators only those of the composites (whose components are checked
-        on their own), and no segment terminator or repetition separator anywhere. Anything else takes
-        the element-by-element path, which raises `DelimiterInDataError` as it always did.
+        One check of all the texts together replaces one per value: each text holds the element separators
+        joined in and its stripped composites the component separators left of those joined in (counted as
+        they are made), a value holding a delimiter adds to them, and no segment terminator or repetition
+        separator may be anywhere. When they do not match, or a value is not of its field's type, the
+        segments take the element-by-element path, which raises `DelimiterInDataError` as it always did.
         """
-        sep, comp, terminator, repetition = self.d.element, self.d.component, self.d.segment, self.d.repetition
-        formatters = self._formatters
-        out = []
-        for segment in segments:
-            try:
-                parts = ["" if v is None else v if type(v) is str else formatters[type(v)](v)
-                         for v in segment.element_values()]
-            except _NeedsCheck:
-                out.append(self.text(segment.to_elements()))
-                continue
-            text = sep.join(parts)
-            composites = 0
-            for i in segment.composite_positions:
-                composites += parts[i].count(comp)
-            if text.count(sep) == len(parts) - 1 and text.count(comp) == composites \
-                    and terminator not in text and repetition not in text:
-                out.append((segment.SEGMENT_ID + sep + text).rstrip(sep))
-            else:
-                out.append(self.text(segment.to_elements()))
-        out.append("")
-        return self.end.join(out)
-
-    def _composite_text(self, value: Composite) -> str:
-        """A composite's components joined, trailing empty ones left out; `_NeedsCheck` when a component
-        holds the component separator itself."""
-        formatters = self._formatters
-        parts = ["" if v is None else v if type(v) is str else formatters[type(v)](v)
-                 for v in value.component_values()]
-        sep = self.d.component
-        text = sep.join(parts)
-        if text.count(sep) != len(parts) - 1:
-            raise _NeedsCheck
-        return text.rstrip(sep)
+        if not isinstance(segments, (list, tuple)):
+            segments = list(segments)
+        functions = self._functions
+        functions.joins[0] = 0
+        try:
+            texts = [functions[type(segment)](segment.__dict__) for segment in segments]
+        except TypeError:  # a value its field does not declare, or a signaling NaN (it cannot be hashed)
+            texts = None
+        if texts is not None:
+            sep = self.d.element
+            whole = "".join(texts)
+            if whole.count(sep) == sum(map(functions.joiners.__getitem__, map(type, segments))) \
+                    and whole.count(self.d.component) == functions.joins[0] \
+                    and self.d.segment not in whole and self.d.repetition not in whole:
+                texts = [text.rstrip(sep) for text in texts]
+                texts.append("")
+                return self.end.join(texts)
+        return "".join([self.text(segment.to_elements()) + self.end for segment in segments])
 
     def write(self, segment: RawSegment) -> None:
         self.out.write(self.text(segment) + self.end)
@@ -150,16 +137,109 @@ class SegmentWriter:
         self.total += 1
 
 
+#: component separator -> (text, component separators left) of composites of str components by their values,
+#: shared by the writers (procedure codes, pointers, diagnoses repeat), up to `_MEMO` of them
+_COMPOSITE_TEXTS: dict[str, dict[tuple, tuple[str, int]]] = {}
+_MEMO = 1 << 12
+
+
+class _TextFunctions(dict):
+    """Segment or composite class -> the function that writes an instance's values from its field dict,
+    made for the class once: one expression per field, chosen by the field's declared type.
+
+    A segment's text is its id and every value, each after an element separator (`joiners` of the class:
+    trailing empty ones are stripped by `models_text`). A composite's is stripped here, and the component
+    separators left of those joined in are added to `joins[0]`; a composite of str components is remembered
+    by its values (`_COMPOSITE_TEXTS`). A value of a type its field does not declare is written by the type found (`_Formatters`),
+    or makes the join raise TypeError (a str field).
+    """
+
+    def __init__(self, delimiters: Delimiters):
+        super().__init__()
+        self.delimiters = delimiters
+        self.joins = [0]
+        self.joiners: dict[type[Segment], int] = {}
+        self.formatters = _Formatters(self)
+
+    def __missing__(self, kind: type) -> Callable[[dict], str]:
+        namespace = {"values": kind._values, "joins": self.joins, "formatters": self.formatters,
+                     "functions": self, "format_amount": format_amount_memo, "format_date": format_date,
+                     "memo": _COMPOSITE_TEXTS.setdefault(self.delimiters.component, {})}
+        parts = []
+        for i, field_type in enumerate(kind.field_types):
+            namespace[f"t{i}"] = field_type
+            if isinstance(field_type, type) and issubclass(field_type, Composite):
+                namespace[f"c{i}"] = self[field_type]
+            parts.append(_value_code(field_type, f"v{i}", f"t{i}", f"c{i}") + ",")
+        count = len(kind.field_types)
+        unpack = "".join(f"v{i}, " for i in range(count))
+        composite = issubclass(kind, Composite)
+        if not composite:
+            self.joiners[kind] = count
+            sep = self.delimiters.element
+            lines = ["def text(fields):",
+                     f"    {unpack}= values(fields)",
+                     f"    return {kind.SEGMENT_ID + sep!r} + {sep!r}.join(({' '.join(parts)}))"]
+        else:  # the text, and the component separators left of those joined in
+            sep = self.delimiters.component
+            # str components are written the same for equal values, whatever the class (one of another type
+            # makes the join raise before it is remembered): `_COMPOSITE_TEXTS` remembers them
+            memo = all(isinstance(t, type) and issubclass(t, str) for t in kind.field_types)
+            lines = ["def text(fields):",
+                     "    key = values(fields)",
+                     "    found = memo.get(key)" if memo else "    found = None",
+                     "    if found is None:",
+                     f"        {unpack}= key",
+                     f"        text = {sep!r}.join(({' '.join(parts)}))",
+                     f"        stripped = text.rstrip({sep!r})",
+                     f"        found = stripped, len(stripped) - len(text) + {count - 1}"]
+            if memo:
+                lines += [f"        if len(memo) < {_MEMO}:", "            memo[key] = found"]
+            lines += ["    joins[0] += found[1]", "    return found[0]"]
+        if not count:  # the segment id alone; an empty composite
+            lines = ["def text(fields):", f"    return {'' if composite else kind.SEGMENT_ID!r}"]
+        exec("\n".join(lines), namespace)  # noqa: S102 - source made above from field names and types only
+        text = self[kind] = namespace["text"]
+        return text
+
+    def other(self, value: Any) -> str:
+        """A value of another type where a composite is declared: as a composite's, its component
+        separators are allowed (a text holding its components already joined)."""
+        text = self.formatters[type(value)](value)
+        if not isinstance(value, Composite):  # a composite's own are counted as it is made
+            self.joins[0] += text.count(self.delimiters.component)
+        return text
+
+
+def _value_code(field_type: Any, v: str, t: str, c: str) -> str:
+    """The expression that writes value `v` of a field declared `field_type` (named `t`; `c` is the function
+    of a composite class); "" for None."""
+    if isinstance(field_type, type) and issubclass(field_type, str):  # str, str enums: join takes them as is
+        return f'("" if {v} is None else {v})'
+    if field_type is Decimal:
+        written = f"format_amount({v})"
+    elif field_type is _dt.date:
+        written = f"format_date({v})"
+    elif field_type is int:
+        written = f"str({v})"
+    elif isinstance(field_type, type) and issubclass(field_type, Composite):
+        return f'("" if {v} is None else {c}({v}.__dict__) if type({v}) is {t} else functions.other({v}))'
+    else:
+        return f'("" if {v} is None else {v} if type({v}) is str else formatters[type({v})]({v}))'
+    return f'("" if {v} is None else {written} if type({v}) is {t} else formatters[type({v})]({v}))'
+
+
 class _Formatters(dict):
     """Value type -> the function that writes it (the dispatch of `format_value`, done once per type)."""
 
-    def __init__(self, composite: Callable[[Composite], str]):
+    def __init__(self, functions: _TextFunctions):
         super().__init__()
-        self.composite = composite
+        self.functions = functions
 
     def __missing__(self, kind: type) -> Callable[[Any], str]:
         if issubclass(kind, Composite):
-            write = self.composite
+            function = self.functions[kind]
+            write = lambda value: function(value.__dict__)  # noqa: E731
         elif issubclass(kind, str):  # a str enum: its text is the value
             write = str.__str__
         elif issubclass(kind, Decimal):
@@ -170,10 +250,6 @@ class _Formatters(dict):
             write = format_value
         self[kind] = write
         return write
-
-
-class _NeedsCheck(Exception):
-    """A model's value needs the element-by-element check of `SegmentWriter.text`."""
 
 
 #: a segment field whose segments the IG places by their qualifier: each is looked up
@@ -202,6 +278,27 @@ class _LoopPlan:
     raw_segments: str
     raw_loops: str
     first_raw: int  # order key of the first raw segment
+    #: skip -> `gatherer(skip)`
+    gatherers: dict[str | None, Callable[[dict, list[Segment]], bool]] = field(default_factory=dict)
+
+    def gatherer(self, skip: str | None) -> Callable[[dict, list[Segment]], bool]:
+        """A function that adds the loop's segments in `in_order` (but those with id `skip`) from its field
+        dict to a list; it returns False, having added none, when the loop holds raw segments or an
+        `unplaced` one. Made once per plan: one test per field instead of a loop over `in_order`."""
+        gather = self.gatherers.get(skip)
+        if gather is None:
+            lines = ["def gather(fields, segments):",
+                     f"    if {' or '.join(f'fields[{name!r}]' for name in (self.raw_segments,) + self.unplaced)}:",
+                     "        return False"]
+            for name, many, seg_id in self.in_order:
+                if seg_id != skip:
+                    lines += [f"    value = fields[{name!r}]", "    if value:",
+                              f"        segments.{'extend' if many else 'append'}(value)"]
+            lines.append("    return True")
+            namespace: dict = {}
+            exec("\n".join(lines), namespace)  # noqa: S102 - source made above from field names only
+            gather = self.gatherers[skip] = namespace["gather"]
+        return gather
 
     @classmethod
     def build(cls, model: type[Loop], loop_id: str, table: TransactionTable) -> "_LoopPlan":
@@ -213,10 +310,10 @@ class _LoopPlan:
             segments.append((name, many, pos, i * _SPAN, seg_id))
         placed = sorted((pos, key, name, many, seg_id) for name, many, pos, key, seg_id in segments
                         if pos is not None and pos != _PER_SEGMENT)
+        unplaced = tuple(name for name, _many, pos, _key, _id in segments if pos is None or pos == _PER_SEGMENT)
         return cls(tuple(segments), tuple((name, many, seg_id) for _pos, _key, name, many, seg_id in placed),
-                   tuple(name for name, _many, pos, _key, _id in segments if pos is None or pos == _PER_SEGMENT),
-                   max((entry[0] for entry in placed), default=0), model.child_fields, model.RAW_SEGMENTS,
-                   model.RAW_LOOPS, len(segments) * _SPAN)
+                   unplaced, max((entry[0] for entry in placed), default=0), model.child_fields,
+                   model.RAW_SEGMENTS, model.RAW_LOOPS, len(segments) * _SPAN)
 
 
 @dataclass
@@ -253,6 +350,8 @@ class Claim837Writer:
         self._st_control = ""
         self._in_st = False
         self._plans: dict[tuple[type[Loop], str], _LoopPlan] = {}
+        self._positions: dict[str, int] = {}  # child loop id -> its IG position
+        self._class_positions: dict[type[Loop], int] = {}  # the same for classes with a fixed loop id
 
     # --- envelope
     def start(self) -> None:
@@ -288,30 +387,44 @@ class Claim837Writer:
         self._in_st = False
 
     # --- claims
-    def _level(self, level: int, model: Loop, parent: int | None, code: str, has_children: bool) -> None:
+    def _level(self, level: int, model: Loop, parent: int | None, code: str, has_children: bool,
+               segments: list[Segment], pieces: list[str]) -> None:
         self._hl += 1
         self._ids[level] = self._hl
-        hl = HL(id=str(self._hl), parent_id=str(parent) if parent else None, level_code=code,
-                child_code="1" if has_children else "0")
-        self.seg.write_text(self.seg.model_text(hl))
-        self.seg.write_text(self.loop_text(model, skip="HL"))
+        segments.append(HL(id=str(self._hl), parent_id=str(parent) if parent else None, level_code=code,
+                           child_code="1" if has_children else "0"))
+        self._collect(model, "HL", segments, pieces)
 
     def write_claim(self, claim: Claim) -> None:
+        """Write a claim, under new HL levels where its context differs from the last claim's.
+
+        The levels and the claim are formatted together and written at once: a claim that cannot be
+        written (`DelimiterInDataError`) leaves the output and the levels as they were.
+        """
         if claim.billing_provider is None or claim.subscriber is None:
             raise ValueError(f"claim {claim.claim_id} has no billing provider or subscriber level")
         # Claims share a hierarchy level when they carry the very same context object (the reader
         # gives all claims of one HL the same instance; builders share instances to group claims).
         keys = self._keys
-        if keys[0] is not claim.billing_provider:
-            self._level(0, claim.billing_provider, None, "20", True)
-            keys[:] = [claim.billing_provider, None, None]
-        if keys[1] is not claim.subscriber or (keys[2] is None) != (claim.patient is None):
-            self._level(1, claim.subscriber, self._ids[0], "22", claim.patient is not None)
-            keys[1:] = [claim.subscriber, None]
-        if claim.patient is not None and keys[2] is not claim.patient:
-            self._level(2, claim.patient, self._ids[1], "23", False)
-            keys[2] = claim.patient
-        self.seg.write_text(self.loop_text(claim))
+        before = (keys[:], self._ids[:], self._hl)
+        segments: list[Segment] = []
+        pieces: list[str] = []
+        try:
+            if keys[0] is not claim.billing_provider:
+                self._level(0, claim.billing_provider, None, "20", True, segments, pieces)
+                keys[:] = [claim.billing_provider, None, None]
+            if keys[1] is not claim.subscriber or (keys[2] is None) != (claim.patient is None):
+                self._level(1, claim.subscriber, self._ids[0], "22", claim.patient is not None, segments, pieces)
+                keys[1:] = [claim.subscriber, None]
+            if claim.patient is not None and keys[2] is not claim.patient:
+                self._level(2, claim.patient, self._ids[1], "23", False, segments, pieces)
+                keys[2] = claim.patient
+            self._collect(claim, None, segments, pieces)
+            text = self._text(segments, pieces)
+        except BaseException:
+            keys[:], self._ids[:], self._hl = before
+            raise
+        self.seg.write_text(text)
         self.claims += 1
 
     # --- loops
@@ -322,44 +435,76 @@ class Claim837Writer:
         segment the loop's IG node does not have goes after the last placed one, as the reader found it.
         `skip` leaves out segments with that id (the HL, which `_level` writes with fresh numbers).
         """
+        segments: list[Segment] = []
+        pieces: list[str] = []
+        self._collect(loop, skip, segments, pieces)
+        return self._text(segments, pieces)
+
+    def _text(self, segments: list[Segment], pieces: list[str]) -> str:
+        """The text of what `_collect` gathered: the pieces, then the segments after the last of them."""
+        if not pieces:
+            return self.seg.models_text(segments)
+        if segments:
+            pieces.append(self.seg.models_text(segments))
+        return "".join(pieces)
+
+    def _collect(self, loop: Loop, skip: str | None, segments: list[Segment], pieces: list[str]) -> None:
+        """Add the segments of a loop and its descendants to `segments` in written order, so that a claim's
+        are formatted (and checked) together. A loop that holds raw segments, or whose order is not its
+        plan's, is sorted on its own and added to `pieces` as text, after the segments gathered before it."""
         loop_id = loop.loop_id()
         plan = self._plans.get((type(loop), loop_id))
         if plan is None:
             plan = self._plans[(type(loop), loop_id)] = _LoopPlan.build(type(loop), loop_id, self.table)
         fields = loop.__dict__  # pydantic keeps field values here
-        children = self._children(plan, fields, skip) if plan.children or fields[plan.raw_loops] else []
-        if fields[plan.raw_segments] or (plan.unplaced and any([fields[name] for name in plan.unplaced])) \
-                or (children and min(children)[0] < plan.last_pos):
-            entries = self._segment_entries(plan, fields, loop_id, skip) + children
+        children = self._children(plan, fields) if plan.children or fields[plan.raw_loops] else None
+        if (children and children[0][0] < plan.last_pos) \
+                or not (plan.gatherers.get(skip) or plan.gatherer(skip))(fields, segments):
+            entries = self._segment_entries(plan, fields, loop_id, skip)
+            if children:
+                entries += [(pos, 1, seq, self.loop_text(child, skip)) for pos, seq, child in children]
             entries.sort()
-            return "".join([entry[3] for entry in entries])
-        segments: list[Segment] = []
-        for name, many, seg_id in plan.in_order:
-            value = fields[name]
-            if value and seg_id != skip:
-                if many:
-                    segments.extend(value)
-                else:
-                    segments.append(value)
-        if len(children) > 1:
-            children.sort()
-        return self.seg.models_text(segments) + "".join([child[3] for child in children])
+            if segments:
+                pieces.append(self.seg.models_text(segments))
+                segments.clear()
+            pieces.append("".join([entry[3] for entry in entries]))
+            return
+        if children:
+            for _pos, _seq, child in children:
+                self._collect(child, skip, segments, pieces)
 
-    def _children(self, plan: _LoopPlan, fields: dict, skip: str | None) -> list[tuple[int, int, int, str]]:
-        """(IG position, 1, order in the model, text) of each child loop."""
-        by_id = self.table.by_id
+    def _children(self, plan: _LoopPlan, fields: dict) -> list[tuple[int, int, Loop]]:
+        """(IG position, order in the model, loop) of each child loop, in written order."""
         children = []
         for name, many in plan.children:
             value = fields[name]
             if value is not None:
                 children.extend(value if many else [value])
         children.extend(fields[plan.raw_loops])
+        by_class = self._class_positions
+        positions = self._positions
         out = []
         for seq, child in enumerate(children):
-            child_def = by_id.get(child.loop_id())
-            pos = child_def.pos if child_def is not None else _UNKNOWN_POS
-            out.append((pos, 1, seq, self.loop_text(child, skip)))
+            pos = by_class.get(type(child))
+            if pos is None:
+                pos = positions.get(child.loop_id())
+                if pos is None:
+                    pos = self._position(child)
+            out.append((pos, seq, child))
+        if len(out) > 1:
+            out.sort()
         return out
+
+    def _position(self, child: Loop) -> int:
+        """A child loop's IG position; remembered for its class when the class fixes its loop id."""
+        loop_id = child.loop_id()
+        pos = self._positions.get(loop_id)
+        if pos is None:
+            child_def = self.table.by_id.get(loop_id)
+            pos = self._positions[loop_id] = child_def.pos if child_def is not None else _UNKNOWN_POS
+        if type(child).loop_id is Loop.loop_id:  # the id is the class's LOOP_ID
+            self._class_positions[type(child)] = pos
+        return pos
 
     def _segment_entries(self, plan: _LoopPlan, fields: dict, loop_id: str,
                          skip: str | None) -> list[tuple[int, int, int, str]]:

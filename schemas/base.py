@@ -31,23 +31,24 @@ _MEMO_SIZE = 1 << 16
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
-def _d8(text: str) -> dt.date:
-    return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+def _text_date(text: str) -> dt.date | None:
+    if len(text) == 8 and text.isdigit():
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    if not text:
+        return None
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # ISO, as the models' JSON writes it
+        return dt.date.fromisoformat(text)
+    raise ValueError("not a CCYYMMDD date")
 
 
 def parse_d8(value: Any) -> Any:
     """CCYYMMDD -> date. pydantic alone would read '20240301' as a Unix timestamp.
 
-    Memoized (dates are immutable, and a file carries few distinct ones).
+    Memoized by the text (dates are immutable, and a file carries few distinct ones; a refused text is
+    looked at again, the memo keeps no errors).
     """
     if isinstance(value, str):
-        if len(value) == 8 and value.isdigit():
-            return _d8(value)
-        if not value:
-            return None
-        if len(value) == 10 and value[4] == "-" and value[7] == "-":  # ISO, as the models' JSON writes it
-            return dt.date.fromisoformat(value)
-        raise ValueError("not a CCYYMMDD date")
+        return _text_date(value)
     return value
 
 
@@ -71,6 +72,9 @@ def _format_amount(value: Decimal) -> str:
 
 
 _amount_text = functools.lru_cache(maxsize=_MEMO_SIZE)(_format_amount)
+#: `format_amount` without its guard, for a caller that takes a slower path on TypeError (a signaling NaN):
+#: the memo alone, called from C, no Python frame per amount
+format_amount_memo = _amount_text
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
@@ -128,12 +132,15 @@ class Composite(X12Model):
 
     _names: ClassVar[tuple[str, ...]] = ()
     _values: ClassVar[Callable[[dict], tuple]] = staticmethod(lambda fields: ())
+    #: the declared type of each field, Optional / Annotated taken off (the writer picks its formatting by it)
+    field_types: ClassVar[tuple[Any, ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls._names = tuple(cls.model_fields)
         cls._values = staticmethod(_tuple_getter(cls._names))
+        cls.field_types = tuple(_unwrap(info.annotation) for info in cls.model_fields.values())
 
     def component_values(self) -> tuple:
         """The field values in component order, as kept (None when empty)."""
@@ -156,6 +163,8 @@ class Segment(X12Model):
     _names: ClassVar[tuple[str, ...]] = ()
     _composites: ClassVar[tuple[tuple[str, Any], ...]] = ()
     _values: ClassVar[Callable[[dict], tuple]] = staticmethod(lambda fields: ())
+    #: the declared type of each field, Optional / Annotated taken off (the writer picks its formatting by it)
+    field_types: ClassVar[tuple[Any, ...]] = ()
     #: `parse` as a plain function, for callers that parse many segments (no classmethod binding per call)
     parser: ClassVar[Callable[[list[str], str], dict]] = staticmethod(lambda elements, component: {})
 
@@ -163,11 +172,14 @@ class Segment(X12Model):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         spec = []
+        types_ = []
         for name, info in cls.model_fields.items():
             target = _unwrap(info.annotation)
             comp = target if isinstance(target, type) and issubclass(target, Composite) else None
             spec.append((name, comp))
+            types_.append(target)
         cls._spec = tuple(spec)
+        cls.field_types = tuple(types_)
         cls._names = tuple(name for name, _ in spec)
         cls._composites = tuple((name, comp) for name, comp in spec if comp is not None)
         cls.composite_positions = tuple(i for i, (_name, comp) in enumerate(spec) if comp is not None)

@@ -5,6 +5,7 @@ Field order is element order (see `schemas.base.Segment`). Docstrings name the s
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Optional
 
@@ -207,6 +208,19 @@ class DMG(Segment):
 _DATE_PARTS = {"D8": 1, "RD8": 2}
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _check_dates(date_format: str, value: str) -> None:
+    """Raises ValueError unless `value` holds the real CCYYMMDD dates `date_format` (D8 / RD8) says.
+
+    Memoized (a file carries few distinct dates; a refused value is checked again, the memo keeps no errors).
+    """
+    parts = value.split("-")
+    if len(parts) != _DATE_PARTS[date_format] or not all(len(p) == 8 and p.isdigit() for p in parts):
+        raise ValueError(f"DTP03 is not a {date_format} date (CCYYMMDD)")
+    for part in parts:
+        parse_d8(part)  # a month or day out of range raises
+
+
 class DTP(Segment):
     """DTP date or time period: D8 (one date) or RD8 (CCYYMMDD-CCYYMMDD) kept as text, parsed on demand."""
 
@@ -221,11 +235,7 @@ class DTP(Segment):
         other bad element; let through, it would stop a whole `cob secondary` run when line matching
         reads the service date."""
         if self.format in _DATE_PARTS:
-            parts = self.value.split("-")
-            if len(parts) != _DATE_PARTS[self.format] or not all(len(p) == 8 and p.isdigit() for p in parts):
-                raise ValueError(f"DTP03 is not a {self.format} date (CCYYMMDD)")
-            for part in parts:
-                parse_d8(part)  # a month or day out of range raises
+            _check_dates(self.format, self.value)
         return self
 
     @property

@@ -156,6 +156,71 @@ def test_a_delimiter_in_a_value_is_refused(model):
         seg.model_text(model)
 
 
+@pytest.mark.parametrize("model", [
+    SV1(procedure=ProcedureCode(qualifier="HC", code="99213", modifier1="25:"), charge=Decimal(1)),
+    SV1(procedure=ProcedureCode(qualifier="HC", code="99213"), charge=Decimal(1), unit_basis="U:N"),
+    HI(code1=HealthCareCode(qualifier="ABK", code="J449"), code2=HealthCareCode(qualifier="ABF", code="*")),
+])
+def test_a_delimiter_among_many_segments_is_refused(model):
+    # the values of many segments are checked together: one bad value anywhere still fails them all
+    seg = SegmentWriter(io.StringIO())
+    good = [NM1(entity_id="IL", last_or_org_name="DOE"), HI(code1=HealthCareCode(qualifier="ABK", code="J449"))]
+    with pytest.raises(DelimiterInDataError):
+        seg.models_text(good + [model] + good)
+
+
+def _undeclared(model, field: str, value):
+    """A model holding a value of a type its field does not declare (pydantic does not validate assignment)."""
+    setattr(model, field, value)
+    return model
+
+
+@pytest.mark.parametrize("model", [
+    _undeclared(CAS.build("CO", [("45", Decimal("10"))]), "amount1", "12.50"),
+    _undeclared(NM1(entity_id="IL"), "last_or_org_name", 5),
+    _undeclared(NM1(entity_id="IL"), "last_or_org_name", Decimal("1.50")),
+    _undeclared(DMG(date_format="D8"), "birth_date", dt.datetime(2001, 2, 3, 4, 5)),
+    _undeclared(SV1(procedure=ProcedureCode(qualifier="HC", code="1"), charge=Decimal(1)), "procedure", "HC:1"),
+    _undeclared(SV1(procedure=ProcedureCode(qualifier="HC", code="1"), charge=Decimal(1)), "diagnosis_pointers",
+                ReferenceIdentifier(qualifier1="1", id1="2")),
+])
+def test_values_of_undeclared_types_are_written_as_before(model):
+    seg = SegmentWriter(io.StringIO())
+    expected = {
+        "CAS": "CAS*CO*45*12.50~\n", "NM1": None, "DMG": "DMG*D8*20010203~\n", "SV1": None,
+    }[model.SEGMENT_ID]
+    text = seg.models_text([model, NM1(entity_id="IL")])
+    assert text.endswith("NM1*IL~\n")
+    if expected:
+        assert text.startswith(expected)
+    assert text == seg.model_text(model) + "NM1*IL~\n"
+
+
+def test_a_claim_that_cannot_be_written_leaves_the_output_as_it_was():
+    (claim,) = list(read_claims(DATA / "cob-claim.837"))
+    bad = claim.model_copy(update={"clm": claim.clm.model_copy(update={"patient_control_number": "A*B"})})
+    out = io.StringIO()
+    writer = _writer()
+    writer.seg.out = out
+    writer.start()
+    writer.begin_transaction(claim.header)
+    before = (out.getvalue(), writer.seg.total)
+    with pytest.raises(DelimiterInDataError):
+        writer.write_claim(bad)
+    assert (out.getvalue(), writer.seg.total) == before
+    writer.write_claim(claim)  # under fresh HL levels, as the first claim
+    writer.finish()
+    expected = io.StringIO()
+    reference = _writer()
+    reference.seg.out = expected
+    reference.when = writer.when
+    reference.start()
+    reference.begin_transaction(claim.header)
+    reference.write_claim(claim)
+    reference.finish()
+    assert out.getvalue() == expected.getvalue()
+
+
 def test_written_claims_count_their_segments():
     (claim,) = list(read_claims(DATA / "cob-claim.837"))
     out = io.StringIO()
