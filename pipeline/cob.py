@@ -48,7 +48,9 @@ _set = object.__setattr__
 def _copy(model, update: dict):
     """`model.model_copy(update=update)` without pydantic's generic path: the same shallow copy with the
     same fields set, for models with neither extra fields nor private attributes (the X12 models). The
-    builder copies a dozen models a claim."""
+    builder copies a dozen models a claim. Any other model takes pydantic's path."""
+    if model.__pydantic_extra__ is not None or model.__pydantic_private__ is not None:
+        return model.model_copy(update=update)
     copied = object.__new__(model.__class__)
     _set(copied, "__dict__", {**model.__dict__, **update})
     _set(copied, "__pydantic_extra__", None)
