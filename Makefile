@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m fixtures.demo
+	$(BIN)/python -m cob.fixtures.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -35,7 +35,7 @@ def measure(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float]:
 
 
 def generate(out: Path, claims: int) -> tuple[Path, Path]:
-    from fixtures.generate import generate as gen
+    from cob.fixtures.generate import generate as gen
 
     gen(out, seed=7, claims=claims, claims_per_file=claims)
     claims_file = sorted(out.glob("claims-*.837"))[0]
@@ -104,7 +104,7 @@ def main() -> None:
 def secondary_bench(fixtures: Path, claims: int) -> None:
     """End to end: `cob secondary` over the generated 837P and every 835, IG validation included; in one
     process, then with its default workers (one per CPU, up to 4)."""
-    from pipeline.secondary import default_workers
+    from cob.billing.secondary import default_workers
 
     for label, extra in (("cob secondary (1 process)", ["--workers", "1"]),
                          (f"cob secondary ({default_workers()} workers)", [])):
@@ -117,14 +117,14 @@ def secondary_bench(fixtures: Path, claims: int) -> None:
         summary = json.loads(report_path.read_text())["summary"]
         print(f"{label:<34} {claims:>7} claims {seconds:8.2f} s {claims / seconds:8.0f} claims/s "
               f"{rss:8.1f} MB RSS  ({summary['billed']} billed, {summary['skipped']} skipped, "
-              f"{summary['held']} held, {summary['rejected']} rejected; IG validation (edi.validate) included)")
+              f"{summary['held']} held, {summary['rejected']} rejected; IG validation (cob.edi.validate) included)")
 
 
 def run_bench() -> None:
     """`cob run` over a drop folder of BENCH_RUN_FILES claim files x BENCH_RUN_CLAIMS claims (default 100 x
     1,000) and their 835s, from an empty state, with 1 and with 2 worker processes.
 
-    IG validation of the outputs (edi.validate) is on, as in production; BENCH_RUN_VALIDATE=0 turns it
+    IG validation of the outputs (cob.edi.validate) is on, as in production; BENCH_RUN_VALIDATE=0 turns it
     off to see what the run itself costs. Workers parallelize reading the inputs; billing and state
     writes are serial by design, so the ingest figure is the one that scales.
     """
@@ -135,7 +135,7 @@ def run_bench() -> None:
     work = Path(tempfile.mkdtemp(prefix="cob-bench-run-"))
     try:
         t = time.perf_counter()
-        from fixtures.generate import generate as gen
+        from cob.fixtures.generate import generate as gen
 
         gen(work / "drop", seed=7, claims=claims, claims_per_file=per_file)
         (work / "drop" / "manifest.jsonl").unlink()

@@ -19,8 +19,8 @@ ENVELOPE = {"ISA", "GS", "ST", "SE", "GE", "IEA"}
 def canonical_segments(path: Path) -> list[list]:
     """Segments of a file with delimiters, envelope control numbers and amount formatting taken out:
     composites become lists, numbers with a decimal point are compared as Decimal values."""
-    from edi.tokens import SegmentReader
-    from schemas.base import split_composites
+    from cob.edi.tokens import SegmentReader
+    from cob.schemas.base import split_composites
 
     reader = SegmentReader(path)
     out = []
@@ -35,7 +35,7 @@ def _canon(value):
     if isinstance(value, list):
         return [_canon(v) for v in value]
     if value and "." in value and (value[0].isdigit() or value[0] in "-."):
-        from schemas.base import format_amount
+        from cob.schemas.base import format_amount
         try:
             return format_amount(Decimal(value))
         except InvalidOperation:

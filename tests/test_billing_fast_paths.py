@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from edi.reader import read_remittance
-from pipeline import checks, cob
-from pipeline.consolidate import HeaderStore, RemitIndex
-from schemas.base import X12Model
-from schemas.codes import CasGroup
-from schemas.common import Party
-from schemas.remit import ClaimPayment
-from schemas.segments import CAS, NM1, SBR
+from cob.edi.reader import read_remittance
+from cob.billing import build, checks
+from cob.billing.consolidate import HeaderStore, RemitIndex
+from cob.schemas.base import X12Model
+from cob.schemas.codes import CasGroup
+from cob.schemas.common import Party
+from cob.schemas.remit import ClaimPayment
+from cob.schemas.segments import CAS, NM1, SBR
 
 from test_consolidate_match import PAYMENT, remit
 
@@ -52,14 +52,14 @@ def _random_segments(rng: random.Random) -> list[CAS]:
 
 
 def _merged_the_long_way(segments: list[CAS]):
-    saved = cob._merged_already
-    cob._merged_already = lambda _segments: False
+    saved = build._merged_already
+    build._merged_already = lambda _segments: False
     try:
-        return cob.merge_cas(segments, "here")
-    except (cob.CannotBuild, TypeError) as exc:
+        return build.merge_cas(segments, "here")
+    except (build.CannotBuild, TypeError) as exc:
         return type(exc)
     finally:
-        cob._merged_already = saved
+        build._merged_already = saved
 
 
 def test_merge_cas_gives_back_only_what_merging_would_not_change():
@@ -67,7 +67,7 @@ def test_merge_cas_gives_back_only_what_merging_would_not_change():
     taken = 0
     for _ in range(20_000):
         segments = _random_segments(rng)
-        if cob._merged_already(segments):
+        if build._merged_already(segments):
             taken += 1
             merged = _merged_the_long_way(segments)
             assert merged == segments
@@ -100,7 +100,7 @@ def test_copy_is_model_copy():
     party = Party(loop="2010BA", name=NM1(entity_id="IL", entity_type="1", last_or_org_name="DOE", id="M1"))
     for model, update in ((party, {"loop": "2330A"}), (party.name, {"entity_id": "PR", "id": None}),
                           (SBR(payer_sequence="P"), {})):
-        copied, expected = cob._copy(model, update), model.model_copy(update=update)
+        copied, expected = build._copy(model, update), model.model_copy(update=update)
         assert copied == expected and copied is not model
         assert list(copied.__dict__) == list(expected.__dict__)
         assert copied.model_fields_set == expected.model_fields_set

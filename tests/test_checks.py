@@ -11,12 +11,12 @@ from decimal import Decimal
 
 import pytest
 
-from edi.reader import read_claims
-from pipeline.checks import CODES, Finding, check_claim, errors
-from schemas.claim import Claim, LineAdjudication, OtherPayer
-from schemas.codes import PayerSequence
-from schemas.common import Party
-from schemas.segments import AMT, CAS, DTP, LX, NM1, OI, REF, SBR, SVD, ProcedureCode
+from cob.edi.reader import read_claims
+from cob.billing.checks import CODES, Finding, check_claim, errors
+from cob.schemas.claim import Claim, LineAdjudication, OtherPayer
+from cob.schemas.codes import PayerSequence
+from cob.schemas.common import Party
+from cob.schemas.segments import AMT, CAS, DTP, LX, NM1, OI, REF, SBR, SVD, ProcedureCode
 
 from conftest import DATA
 

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from cob.cli import main
 
 from conftest import DATA
 

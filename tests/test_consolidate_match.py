@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from edi.reader import read_claims, read_remittance
-from pipeline.consolidate import RemitIndex
-from pipeline.match import check_coverage, match_lines
-from schemas.codes import ClaimStatus
-from schemas.remit import ClaimPayment
+from cob.edi.reader import read_claims, read_remittance
+from cob.billing.consolidate import RemitIndex
+from cob.billing.match import check_coverage, match_lines
+from cob.schemas.codes import ClaimStatus
+from cob.schemas.remit import ClaimPayment
 
 from conftest import DATA
 

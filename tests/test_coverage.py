@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas.codes import ClaimFilingIndicator, IndividualRelationship, MedicareSecondaryType, PayerSequence
-from schemas.coverage import CoverageRoster, RosterCoverage, RosterError, load_roster
+from cob.schemas.codes import ClaimFilingIndicator, IndividualRelationship, MedicareSecondaryType, PayerSequence
+from cob.schemas.coverage import CoverageRoster, RosterCoverage, RosterError, load_roster
 
 SECONDARY = {
     "member_id": "PRIM123", "sequence": "S", "payer_name": "SECOND PAYER INC", "payer_id": "SECPAY",

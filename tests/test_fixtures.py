@@ -1,4 +1,4 @@
-"""Tests of the synthetic 837P/835 generator (fixtures.generate).
+"""Tests of the synthetic 837P/835 generator (cob.fixtures.generate).
 
 The 835/837 checks here parse the X12 text with a few lines of plain string splitting on
 purpose: they must not share code with the generator, or a generator bug would be invisible.
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from fixtures import generate as gen_mod
-from fixtures.generate import GenerationResult, generate, write_sample
-from fixtures.scenarios import SCENARIOS, npi_is_valid
-from fixtures.x12text import Delimiters, money
+from cob.fixtures import generate as gen_mod
+from cob.fixtures.generate import GenerationResult, generate, write_sample
+from cob.fixtures.scenarios import SCENARIOS, npi_is_valid
+from cob.fixtures.x12text import Delimiters, money
 
 try:  # tests/ is not a package today; keep working if it becomes one
     from pyx12_oracle import pyx12_available, pyx12_report, pyx12_validate
@@ -425,7 +425,7 @@ def test_cli(tmp_path: Path) -> None:
 
 
 def test_committed_sample_is_current(tmp_path: Path) -> None:
-    """fixtures/sample must be exactly what `python -m fixtures.generate --sample` writes."""
+    """fixtures/sample must be exactly what `python -m cob.fixtures.generate --sample` writes."""
     result = write_sample(tmp_path)
     committed = gen_mod.SAMPLE_DIR
     names = sorted(p.name for p in tmp_path.iterdir())

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from edi.errors import X12SyntaxError
-from edi.reader import X12Reader
-from edi.validate import validate_file
-from fixtures.generate import generate
-from pipeline.parallel import scan_claim_ids, share_out
-from pipeline.secondary import SecondaryOptions, run_secondary
+from cob.edi.errors import X12SyntaxError
+from cob.edi.reader import X12Reader
+from cob.edi.validate import validate_file
+from cob.fixtures.generate import generate
+from cob.billing.parallel import scan_claim_ids, share_out
+from cob.billing.secondary import SecondaryOptions, run_secondary
 
 NOW = dt.datetime(2026, 11, 22, 21, 0)
 
@@ -130,7 +130,7 @@ def test_an_impossible_service_date_makes_the_claim_file_bad_not_the_run(inputs,
 def test_dtp_dates_are_checked_when_read(fmt, value, ok):
     from pydantic import ValidationError
 
-    from schemas.segments import DTP
+    from cob.schemas.segments import DTP
 
     if ok:
         assert DTP(qualifier="472", format=fmt, value=value).value == value
@@ -207,7 +207,7 @@ def _fake_check(path: Path, parallel) -> list:
 
 
 def test_output_checks_run_in_processes_and_answer_in_the_order_asked(tmp_path):
-    from pipeline.parallel import OutputChecks
+    from cob.billing.parallel import OutputChecks
 
     paths = []
     for n, size in enumerate([10, 5000, 300, 7, 900]):

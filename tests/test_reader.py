@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from edi.errors import X12SyntaxError
-from edi.reader import X12Reader, read_claims, read_remittance, sniff
-from schemas.claim import Claim
-from schemas.codes import CasGroup, ClaimStatus, PayerSequence
-from schemas.remit import ClaimPayment, ProviderAdjustment
+from cob.edi.errors import X12SyntaxError
+from cob.edi.reader import X12Reader, read_claims, read_remittance, sniff
+from cob.schemas.claim import Claim
+from cob.schemas.codes import CasGroup, ClaimStatus, PayerSequence
+from cob.schemas.remit import ClaimPayment, ProviderAdjustment
 
 from conftest import SAMPLES, sample
 
@@ -148,7 +148,7 @@ def test_imsweb_files_read_leniently_despite_bad_se_counts():
 def test_segment_parse_leaves_out_empty_elements_and_components():
     """`Segment.parse` gives pydantic only what the segment says: empty elements and components are
     absent, composites are split, elements beyond the model's fields are not read."""
-    from schemas.segments import CLM, LX, SV1
+    from cob.schemas.segments import CLM, LX, SV1
 
     assert SV1.parse(["SV1", "HC:99213::25", "100", "UN", "1", "", "", "1:2"], ":") == {
         "procedure": {"qualifier": "HC", "code": "99213", "modifier2": "25"}, "charge": "100",

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from schemas.report import REASONS, ClaimOutcome, InputResult, OutcomeStatus, Reason, RunReport
+from cob.schemas.report import REASONS, ClaimOutcome, InputResult, OutcomeStatus, Reason, RunReport
 
 INPUTS = [
     InputResult(file="in/claims.837", kind="837", status="ok"),

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edi.envelope import CounterControlNumbers, Party
-from edi.reader import read_claims
-from edi.tokens import Delimiters
-from edi.writer import Claim837Writer, InterchangeInfo, write_837
-from schemas.base import format_amount
-from schemas.claim import Claim, LineAdjudication, ServiceLine
-from schemas.segments import CAS, DTP, LX, REF, SV1, SVD, AMT, ProcedureCode
+from cob.edi.envelope import CounterControlNumbers, Party
+from cob.edi.reader import read_claims
+from cob.edi.tokens import Delimiters
+from cob.edi.writer import Claim837Writer, InterchangeInfo, write_837
+from cob.schemas.base import format_amount
+from cob.schemas.claim import Claim, LineAdjudication, ServiceLine
+from cob.schemas.segments import CAS, DTP, LX, REF, SV1, SVD, AMT, ProcedureCode
 
 from conftest import DATA, SAMPLES, canonical_segments
 from pyx12_oracle import pyx12_validate
@@ -79,7 +79,7 @@ def test_round_trip_with_other_delimiters_passes_pyx12(tmp_path, cob_claim_path)
 
 
 def test_generated_files_round_trip(tmp_path):
-    from fixtures.generate import generate
+    from cob.fixtures.generate import generate
 
     generate(tmp_path / "fx", seed=11, claims=40, claims_per_file=20)
     files = sorted((tmp_path / "fx").glob("*.837"))

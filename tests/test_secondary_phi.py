@@ -6,10 +6,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from edi.tokens import SegmentReader
-from pipeline.cli import main
+from cob.edi.tokens import SegmentReader
+from cob.cli import main
 
-SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample"
+SAMPLE = Path(__file__).resolve().parent.parent / "cob" / "fixtures" / "sample"
 
 
 def _patient_values() -> set[str]:

@@ -10,9 +10,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from edi.reader import read_claims
-from pipeline.secondary import SecondaryOptions, run_secondary
-from schemas.codes import MedicareSecondaryType
+from cob.edi.reader import read_claims
+from cob.billing.secondary import SecondaryOptions, run_secondary
+from cob.schemas.codes import MedicareSecondaryType
 
 from conftest import DATA
 

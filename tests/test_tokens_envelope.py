@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from edi.envelope import EnvelopeReader
-from edi.errors import X12SyntaxError
-from edi.reader import X12Reader
-from edi.tokens import SegmentReader
+from cob.edi.envelope import EnvelopeReader
+from cob.edi.errors import X12SyntaxError
+from cob.edi.reader import X12Reader
+from cob.edi.tokens import SegmentReader
 
 from conftest import DATA
 

@@ -15,14 +15,14 @@ from decimal import Decimal
 
 import pytest
 
-from edi.envelope import CounterControlNumbers, Party as EnvelopeParty
-from edi.reader import read_claims
-from edi.tokens import Delimiters
-from edi.writer import Claim837Writer, DelimiterInDataError, InterchangeInfo, SegmentWriter
-from schemas.base import GenericLoop, Loop
-from schemas.claim import Claim
-from schemas.common import Party
-from schemas.segments import CAS, CLM, DMG, HI, NM1, PRV, REF, SV1, DiagnosisPointers, HealthCareCode, \
+from cob.edi.envelope import CounterControlNumbers, Party as EnvelopeParty
+from cob.edi.reader import read_claims
+from cob.edi.tokens import Delimiters
+from cob.edi.writer import Claim837Writer, DelimiterInDataError, InterchangeInfo, SegmentWriter
+from cob.schemas.base import GenericLoop, Loop
+from cob.schemas.claim import Claim
+from cob.schemas.common import Party
+from cob.schemas.segments import CAS, CLM, DMG, HI, NM1, PRV, REF, SV1, DiagnosisPointers, HealthCareCode, \
     ProcedureCode, ReferenceIdentifier, ServiceLocation
 
 from conftest import DATA, SAMPLES

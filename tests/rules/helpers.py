@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.rules.order import determine_order
-from schemas.order import OrderRequest, OrderResult, RuleSet
+from cob.rules.order import determine_order
+from cob.schemas.order import OrderRequest, OrderResult, RuleSet
 
 SERVICE_DATE = "2025-04-02"
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from pipeline.rules.cli import estimate, order
+from cob.cli.rules import estimate, order
 
 PARENTS = {
     "claim": {"service_date": "2025-04-02", "work_related": False, "auto_accident": False, "liability": False},

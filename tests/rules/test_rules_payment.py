@@ -5,8 +5,8 @@ from decimal import Decimal as D
 import pytest
 from pydantic import ValidationError
 
-from pipeline.rules.payment import EstimateInputError, estimate_claim
-from schemas.order import BenefitTerms, PrimaryAdjudication
+from cob.rules.payment import EstimateInputError, estimate_claim
+from cob.schemas.order import BenefitTerms, PrimaryAdjudication
 
 
 def primary(**kw):

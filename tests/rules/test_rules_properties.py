@@ -5,9 +5,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.rules.order import determine_order
-from pipeline.rules.payment import estimate_claim
-from schemas.order import (
+from cob.rules.order import determine_order
+from cob.rules.payment import estimate_claim
+from cob.schemas.order import (
     BenefitTerms,
     CoverageKind,
     EmploymentStatus,

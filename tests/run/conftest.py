@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.generate import generate
-from pipeline.run import faults
-from pipeline.run.config import init_folder, load_config
-from pipeline.run.runner import RunOptions, RunResult, run_batch
-from pipeline.run.state import State
+from cob.fixtures.generate import generate
+from cob.run import faults
+from cob.run.config import init_folder, load_config
+from cob.run.runner import RunOptions, RunResult, run_batch
+from cob.run.state import State
 
 from .pgserver import PgServer, find_bin
 
@@ -35,7 +35,7 @@ def fixture_set(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_set() -> Path:
-    return Path(__file__).resolve().parents[2] / "fixtures" / "sample"
+    return Path(__file__).resolve().parents[2] / "cob" / "fixtures" / "sample"
 
 
 _server: PgServer | None = None

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from edi.reader import X12Reader
-from pipeline.cli import main
-from pipeline.secondary import SecondaryOptions, run_secondary
+from cob.edi.reader import X12Reader
+from cob.cli import main
+from cob.billing.secondary import SecondaryOptions, run_secondary
 
 from .conftest import NOW
 

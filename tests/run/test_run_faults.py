@@ -186,7 +186,7 @@ def test_two_concurrent_runs(make_site, fixture_set, tmp_path):
         time.sleep(0.02)
     assert paused.exists()
     started = time.monotonic()
-    from pipeline.run.runner import RunOptions, run_batch
+    from cob.run.runner import RunOptions, run_batch
 
     second = run_batch(site.config, RunOptions(now=NOW, validate=False, workers=1))
     assert second.locked_out and second.exit_code == 0 and time.monotonic() - started < 5

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from edi.reader import X12Reader
-from pipeline.run.status import status_report
+from cob.edi.reader import X12Reader
+from cob.run.status import status_report
 
 from .conftest import NOW
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from pipeline.run.migrations import LATEST, MIGRATIONS, SchemaTooNew, current_version, migrate
-from pipeline.run.config import ConfigError, load_config
+from cob.run.migrations import LATEST, MIGRATIONS, SchemaTooNew, current_version, migrate
+from cob.run.config import ConfigError, load_config
 
 from .conftest import NOW
 

@@ -1,7 +1,7 @@
 """Helpers for the hand-written COB scenarios: run `run_secondary`, read back what it wrote, and turn
 the output claim into plain tuples that a test compares with numbers written out by hand.
 
-Nothing here computes an expected value: the helpers only read the output (with `edi.reader`) and
+Nothing here computes an expected value: the helpers only read the output (with `cob.edi.reader`) and
 reshape it, so every figure a test asserts comes from the test itself.
 """
 
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from edi.reader import read_claims
-from pipeline.secondary import SecondaryOptions, run_secondary
+from cob.edi.reader import read_claims
+from cob.billing.secondary import SecondaryOptions, run_secondary
 from pyx12_oracle import pyx12_validate
-from schemas.claim import Claim, LineAdjudication, OtherPayer
-from schemas.report import ClaimOutcome, RunReport
+from cob.schemas.claim import Claim, LineAdjudication, OtherPayer
+from cob.schemas.report import ClaimOutcome, RunReport
 
 DATA = Path(__file__).parent / "data"
 D = Decimal

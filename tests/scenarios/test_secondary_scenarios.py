@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edi.reader import read_claims
-from pipeline.cli import main
+from cob.edi.reader import read_claims
+from cob.cli import main
 from scenario_helpers import (D, DATA, assert_valid_x12, data, destination, line_2430, lines, other_payer, run,
                               summary_2320)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 
 from conftest import sample
-from edi.reader import read_claims
-from pipeline.checks import check_claim
+from cob.edi.reader import read_claims
+from cob.billing.checks import check_claim
 from scenario_helpers import D, data, destination, lines, other_payer, run, summary_2320
 
 PAYER_A = "kputnam__stupidedi__X222A1_COB-claim-from-billing-provider-to-payer-a.edi"

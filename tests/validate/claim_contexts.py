@@ -1,7 +1,7 @@
 """Test helper: walk an X12 file (or a snippet of segments) into the contexts the SNIP 3/4/5 rules see.
 
 This mirrors what the streaming engine hands the rules, without its SNIP 1-2 checks: every segment is
-located in its IG loop with `edi.loops.LoopWalker`; an 837P claim's context is its 2000B subscriber HL
+located in its IG loop with `cob.edi.loops.LoopWalker`; an 837P claim's context is its 2000B subscriber HL
 (SBR, 2010BA, 2010BB), then its 2000C patient HL when present, then the 2300 loop and everything below
 it; an 835 claim is a 2100 loop with its 2110s. Each 835 transaction set also yields a
 `TransactionContext` (header = segments before the first CLP, trailer = PLB segments,
@@ -19,10 +19,10 @@ import tempfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from edi.envelope import EnvelopeReader
-from edi.ig.tables import load_table
-from edi.loops import LoopWalker
-from edi.validate.context import ClaimContext, TransactionContext
+from cob.edi.envelope import EnvelopeReader
+from cob.edi.ig.tables import load_table
+from cob.edi.loops import LoopWalker
+from cob.edi.validate.context import ClaimContext, TransactionContext
 
 TABLES = {"837": "005010X222A1", "835": "005010X221A1"}
 

@@ -2,7 +2,7 @@
 
 Base files (all synthetic, one segment per line so that pyx12's "Line:N" is a segment number):
 
-- small 837P / 835 files from `fixtures.generate` with fixed seeds (a few claims each), in two
+- small 837P / 835 files from `cob.fixtures.generate` with fixed seeds (a few claims each), in two
   delimiter styles (`*:~^` + LF and `|>~^` + CRLF);
 - `tests/data/*.837`, `tests/data/*.835`;
 - a few files of `fixtures/sample/`, re-rendered one segment per line.
@@ -50,7 +50,7 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent.parent
 REPO = TESTS.parent
 DATA = TESTS / "data"
-FIXTURE_SAMPLE = REPO / "fixtures" / "sample"
+FIXTURE_SAMPLE = REPO / "cob" / "fixtures" / "sample"
 
 # fixtures/sample files used as bases (the rest are similar)
 SAMPLE_BASES = ("claims-0001.837", "remit-0003.reprocessed.835", "remit2-0001.835")
@@ -108,7 +108,7 @@ def _base_from_text(name: str, text: str, line_ending: str = "\n") -> Base:
 
 @functools.cache
 def load_bases() -> tuple[Base, ...]:
-    from fixtures.generate import generate
+    from cob.fixtures.generate import generate
 
     bases: list[Base] = []
     for seed, claims, per_file, delims, ending in GENERATED_BASES:

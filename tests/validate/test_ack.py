@@ -2,7 +2,7 @@
 
 Every 999 written here is also checked three ways: exact segments for the cases that matter, pyx12's
 005010X231A1 map (the oracle validates the 999 body: codes, lengths, loops), and our own envelope
-reader (SE01/GE01/IEA01 counts and control-number agreement). edi.reader only reads 837/835, so the
+reader (SE01/GE01/IEA01 counts and control-number agreement). cob.edi.reader only reads 837/835, so the
 999s are not read back into models. pyx12 has no map for an interchange holding only a TA1 (its
 control map requires a GS loop), so TA1 files are checked segment by segment and through our tokenizer.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from edi.envelope import CounterControlNumbers, EnvelopeReader, Party
-from edi.tokens import DEFAULT_DELIMITERS, SegmentReader
-from edi.validate.ack import (
+from cob.edi.envelope import CounterControlNumbers, EnvelopeReader, Party
+from cob.edi.tokens import DEFAULT_DELIMITERS, SegmentReader
+from cob.edi.validate.ack import (
     AckError,
     ack_delimiters,
     group_response,
@@ -30,7 +30,7 @@ from edi.validate.ack import (
     write_acks,
     write_ta1,
 )
-from edi.validate.findings import ERROR, WARNING, FileResult, Finding, Group, Interchange, TransactionSet
+from cob.edi.validate.findings import ERROR, WARNING, FileResult, Finding, Group, Interchange, TransactionSet
 
 try:
     from pyx12_oracle import pyx12_available, pyx12_report, pyx12_validate

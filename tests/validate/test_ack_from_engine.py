@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import mutations as M
-from edi.envelope import CounterControlNumbers
-from edi.tokens import SegmentReader
-from edi.validate import validate_file
-from edi.validate.ack import write_acks
+from cob.edi.envelope import CounterControlNumbers
+from cob.edi.tokens import SegmentReader
+from cob.edi.validate import validate_file
+from cob.edi.validate.ack import write_acks
 
 try:
     from pyx12_oracle import pyx12_available, pyx12_validate

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from cob.cli import main
 
 DATA = Path(__file__).parent.parent / "data"
 

@@ -1,10 +1,10 @@
-"""edi.codesets: shipped code lists and the pure checks over them (values stated by hand from the sources)."""
+"""cob.edi.codesets: shipped code lists and the pure checks over them (values stated by hand from the sources)."""
 
 from datetime import date
 
 import pytest
 
-from edi import codesets as cs
+from cob.edi import codesets as cs
 
 
 def test_carc_dates_from_the_published_list():

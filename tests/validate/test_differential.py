@@ -44,7 +44,7 @@ import mutations as M  # noqa: E402
 from conftest import SAMPLES  # noqa: E402
 from pyx12_oracle import pyx12_available  # noqa: E402
 
-from edi.validate import validate_file  # noqa: E402
+from cob.edi.validate import validate_file  # noqa: E402
 
 DISAGREEMENTS_FILE = HERE / "differential_disagreements.json"
 SNIP12 = frozenset({1, 2})

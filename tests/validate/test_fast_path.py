@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from edi.ig.tables import load_external_codes
-from edi.tokens import RawSegments
-from edi.validate.elements import SegmentChecker, build_fast_regex
-from edi.validate.engine import RulePool, Validator
+from cob.edi.ig.tables import load_external_codes
+from cob.edi.tokens import RawSegments
+from cob.edi.validate.elements import SegmentChecker, build_fast_regex
+from cob.edi.validate.engine import RulePool, Validator
 
 ROOT = Path(__file__).parent.parent.parent
 FILES = [ROOT / "tests" / "data" / "cob-claim.837", ROOT / "tests" / "data" / "primary-remit.835",
-         *sorted((ROOT / "fixtures" / "sample").glob("*.83*"))]
+         *sorted((ROOT / "cob" / "fixtures" / "sample").glob("*.83*"))]
 
 
 def _located_segments():
@@ -200,7 +200,7 @@ def _snapshot(result) -> tuple:
 
 
 def _clean_one_by_one(parts: list[str]) -> list[str]:
-    """The tokenizer's cleaning, segment by segment (what `edi.tokens._clean` must equal)."""
+    """The tokenizer's cleaning, segment by segment (what `cob.edi.tokens._clean` must equal)."""
     ws = " \t\r\n\x00"
     out = []
     for raw in parts:
@@ -221,7 +221,7 @@ def _clean_one_by_one(parts: list[str]) -> list[str]:
 @given(st.lists(st.text(alphabet="AZ09*: \t\r\n\x00\x01\x7f~é", max_size=6), max_size=8))
 def test_tokenizer_shortcut_cleans_like_the_loop(parts):
     """`_clean` returns a chunk's segments unchanged only when the loop would (speed, not a new rule)."""
-    from edi.tokens import _clean
+    from cob.edi.tokens import _clean
 
     assert _clean(list(parts)) == _clean_one_by_one(parts)
 
@@ -230,7 +230,7 @@ def test_a_header_segment_finding_shows_that_segment(tmp_path):
     """Code checks of segments outside claims run on the fast path (once the segment's definition has
     been seen), where the engine's notion of the current segment still holds the last one that went the
     long way: the finding must carry the N4 itself."""
-    from edi.validate import validate_file
+    from cob.edi.validate import validate_file
 
     text = (ROOT / "tests" / "data" / "primary-remit.835").read_text()
     head, rest = text.split("ST*835*0001~", 1)

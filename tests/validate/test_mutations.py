@@ -21,7 +21,7 @@ if str(HERE) not in sys.path:
 
 import mutations as M  # noqa: E402
 
-from edi.validate import validate_file  # noqa: E402
+from cob.edi.validate import validate_file  # noqa: E402
 
 
 B837 = "gen11-claims-0001.837"

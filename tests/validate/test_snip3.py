@@ -16,8 +16,8 @@ from pathlib import Path
 
 from claim_contexts import claim_835, claim_837, claims_of, transaction_835, transactions_of
 
-from edi.validate import snip3
-from edi.validate.context import ClaimContext, TransactionContext
+from cob.edi.validate import snip3
+from cob.edi.validate.context import ClaimContext, TransactionContext
 
 DATA = Path(__file__).parent.parent / "data"
 D = Decimal

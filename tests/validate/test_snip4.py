@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from claim_contexts import claim_835, claim_837, claims_of, walk_file
 
-from edi.validate import snip3, snip4
-from edi.validate.context import ClaimContext
+from cob.edi.validate import snip3, snip4
+from cob.edi.validate.context import ClaimContext
 
 TESTS = Path(__file__).parent.parent
 ROOT = TESTS.parent
@@ -356,7 +356,7 @@ def test_messages_carry_no_phi():
 
 
 def _inputs() -> list[Path]:
-    files = sorted((ROOT / "fixtures" / "sample").glob("*.83[57]"))
+    files = sorted((ROOT / "cob" / "fixtures" / "sample").glob("*.83[57]"))
     files += sorted((TESTS / "scenarios" / "data").glob("*.83[57]"))
     files += sorted((TESTS / "data").glob("*.83[57]"))
     return files
@@ -386,9 +386,9 @@ def test_committed_inputs_have_no_findings(path):
 def test_pipeline_built_secondary_claims_have_no_findings(tmp_path):
     """Secondary and tertiary claims built by `cob secondary` from the committed sample run: 2320/2430
     loops at line and claim level, bundling, splits, reversals, three payers."""
-    from pipeline.secondary import SecondaryOptions, run_secondary
+    from cob.billing.secondary import SecondaryOptions, run_secondary
 
-    sample = ROOT / "fixtures" / "sample"
+    sample = ROOT / "cob" / "fixtures" / "sample"
     run_secondary(sorted(sample.glob("*.837")), sorted(sample.glob("*.835")),
                   SecondaryOptions(out_dir=tmp_path, validate=False))
     outputs = sorted(tmp_path.glob("*.837"))

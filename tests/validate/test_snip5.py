@@ -1,7 +1,7 @@
 """SNIP 5 rules over hand-built claims: each rule has a failing and a passing case."""
 
-from edi.validate.context import ClaimContext
-from edi.validate.snip5 import check_claim, check_segment
+from cob.edi.validate.context import ClaimContext
+from cob.edi.validate.snip5 import check_claim, check_segment
 
 
 def _ctx(transaction, loops_and_segments, payment_date=None):

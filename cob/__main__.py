@@ -1,0 +1,5 @@
+"""`python -m cob` is the `cob` command."""
+
+from cob.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""COB rules inside the secondary-claims pipeline: payer order checks, SBR05, expected payment.
+
+- Order facts (`--order-facts FILE`) give, per claim or member, the facts `rules.order` needs. When the
+  rules decide an order that contradicts the order the claim bills in, the claim is held: sending it
+  would make the wrong payer pay first. Coverage ids in the facts are the payers' ids as the claim
+  carries them (2010BB / 2330B NM109), so the two orders can be compared.
+- When the rules say Medicare is not first, the MSP type fills 2000B SBR05 of a Medicare-bound claim
+  whose original did not carry one.
+- The roster's `benefit_terms` for the destination payer give the expected payment and the patient's
+  balance, put in the report.
+
+File format of the order facts (JSON; ``request`` is a `cob.schemas.order.OrderRequest`)::
+
+    {"patients": [{"claim_id": "PCN123", "request": {"claim": {...}, "patient": {...},
+                                                     "coverages": [{"id": "11111", "kind": "employer_group", ...},
+                                                                   {"id": "SECPAY", "kind": "medicare", ...}]}},
+                  {"member_id": "PRIM123", "request": {...}}]}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from cob.schemas.codes import CasGroup, ClaimFilingIndicator, MedicareSecondaryType
+from cob.schemas.coverage import RosterCoverage
+from cob.schemas.order import BenefitTerms, EstimateInput, OrderRequest, OrderResult, PaymentEstimate, PrimaryAdjudication
+from cob.schemas.remit import ClaimPayment
+
+from cob.rules.order import determine_order
+from cob.rules.payment import EstimateInputError, estimate_claim
+
+MEDICARE_FILING = {ClaimFilingIndicator.MEDICARE_PART_A, ClaimFilingIndicator.MEDICARE_PART_B}
+
+
+class OrderFactsEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    claim_id: str | None = None
+    member_id: str | None = None
+    request: OrderRequest
+
+
+class OrderFactsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patients: list[OrderFactsEntry]
+
+
+class OrderFactsError(ValueError):
+    """The order-facts file cannot be used; the message names the file and field, never values."""
+
+
+@dataclass
+class OrderFacts:
+    by_claim: dict[str, OrderRequest]
+    by_member: dict[str, OrderRequest]
+
+    def lookup(self, claim_id: str, member_id: str | None) -> OrderRequest | None:
+        return self.by_claim.get(claim_id) or (self.by_member.get(member_id) if member_id else None)
+
+
+def load_order_facts(path: Path) -> OrderFacts:
+    try:
+        data = OrderFactsFile.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise OrderFactsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise OrderFactsError(f"{path}: not valid JSON (line {exc.lineno})") from None
+    except ValidationError as exc:
+        err = exc.errors(include_input=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise OrderFactsError(f"{path}: {where}: {err['msg']}") from None
+    facts = OrderFacts({}, {})
+    for entry in data.patients:
+        if entry.claim_id:
+            facts.by_claim[entry.claim_id] = entry.request
+        elif entry.member_id:
+            facts.by_member[entry.member_id] = entry.request
+    return facts
+
+
+def order_conflict(result: OrderResult, billed_order: list[str]) -> str | None:
+    """Plain words when the rules' order contradicts the billed order (ids only, no patient facts)."""
+    if result.undetermined and not result.order:
+        return None
+    rank = {payer: i for i, payer in enumerate(result.order)}
+    known = [p for p in billed_order if p in rank]
+    for i, earlier in enumerate(known):
+        for later in known[i + 1:]:
+            if rank[later] < rank[earlier]:
+                rule = next((d.rule for d in result.decisions if later in d.explanation or earlier in d.explanation),
+                            result.decisions[0].rule if result.decisions else "order of benefits")
+                return (f"by the {rule} rule payer {later} pays before payer {earlier}, "
+                        f"but the claim bills {earlier} first")
+    return None
+
+
+def check_order(request: OrderRequest, billed_order: list[str]) -> tuple[str | None, MedicareSecondaryType | None]:
+    """(conflict detail or None, MSP type when the rules put Medicare after another payer)."""
+    result = determine_order(request)
+    msp = MedicareSecondaryType(result.msp_type.value) if result.msp_type is not None else None
+    return order_conflict(result, billed_order), msp
+
+
+def is_medicare(filing: ClaimFilingIndicator | None) -> bool:
+    return filing in MEDICARE_FILING
+
+
+# ------------------------------------------------------------------------------------------ payment
+
+
+def primary_adjudication(payment: ClaimPayment) -> PrimaryAdjudication:
+    """What the estimate methods need from a payer's 835 answer: CAS totals by kind, allowed = paid + PR."""
+    tally = {"deductible": Decimal(0), "coinsurance": Decimal(0), "copay": Decimal(0),
+             "noncovered_patient": Decimal(0), "contractual": Decimal(0)}
+    kinds = {"1": "deductible", "2": "coinsurance", "3": "copay"}
+    segments = list(payment.adjustments) + [c for s in payment.services for c in s.adjustments]
+    for cas in segments:
+        for reason, amount, _qty in cas.trios():
+            if cas.group is CasGroup.PATIENT:
+                tally[kinds.get(reason, "noncovered_patient")] += amount
+            elif cas.group in (CasGroup.CONTRACTUAL, CasGroup.PAYER_INITIATED):
+                tally["contractual"] += amount
+    patient = tally["deductible"] + tally["coinsurance"] + tally["copay"] + tally["noncovered_patient"]
+    return PrimaryAdjudication(claim_id=payment.claim_id, charge=payment.clp.charge,
+                               allowed=payment.clp.paid + patient, paid=payment.clp.paid, **tally)
+
+
+def terms_for(coverages: list[RosterCoverage], payer_id: str) -> BenefitTerms | None:
+    for cov in coverages:
+        if cov.payer_id == payer_id and cov.benefit_terms:
+            return BenefitTerms.model_validate(cov.benefit_terms)
+    return None
+
+
+def expected_payment(payment: ClaimPayment, terms: BenefitTerms) -> PaymentEstimate | None:
+    """The next payer's expected payment, or None when the method needs a fact the 835 lacks."""
+    try:
+        return estimate_claim(primary_adjudication(payment), terms)
+    except EstimateInputError:
+        return None
+
+
+def estimate_inputs(remit: Path, coverage: Path | None) -> list[EstimateInput]:
+    """`cob estimate --remit --coverage`: one input per claim whose next payer has benefit terms."""
+    from cob.edi.reader import X12Reader
+    from cob.schemas.coverage import load_roster
+
+    from .consolidate import RemitIndex
+
+    index = RemitIndex()
+    index.add_file(str(remit), [p for p in X12Reader(remit, only="835") if isinstance(p, ClaimPayment)])
+    roster = load_roster(coverage) if coverage is not None else None
+    out = []
+    for claim_id in index.claim_ids():
+        remits = index.consolidate(claim_id)
+        if remits is None or not remits.adjudications or roster is None:
+            continue
+        top = remits.adjudications[-1]
+        insured = top.payment.name("IL") or top.payment.name("QC")
+        coverages = roster.lookup(claim_id, insured.id if insured else None)
+        nxt = next((c for c in coverages if c.sequence.rank == top.level + 1 and c.benefit_terms), None)
+        if nxt is None:
+            continue
+        primary = primary_adjudication(top.payment)
+        out.append(EstimateInput(**primary.model_dump(), terms=BenefitTerms.model_validate(nxt.benefit_terms)))
+    return out

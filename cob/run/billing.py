@@ -1,0 +1,261 @@
+"""Billing step of a run: decide every claim with new data and build its next-payer claim.
+
+The decision itself is `cob.billing.secondary.SecondaryRun.triage` (the same code as `cob secondary`), fed
+with the claim and the adjudications the state database holds instead of files, so a claim billed by
+`cob run` weeks after its 837P arrived is built exactly as `cob secondary` would build it from both files.
+
+What `cob run` adds:
+
+- *Never twice to one payer*: a claim already emitted to the destination is `skipped`
+  (`already_adjudicated`); the database's UNIQUE (claim, payer, generation) backs this up.
+- *Reversal after billing* (issue #5 part 4): each emission records a fingerprint of the earlier payers'
+  standing adjudications it was built from. When that changes (a reversal and correction arrived later),
+  the claim is rebuilt from the adjudications below the billed payer's level and sent again as a
+  replacement (CLM05-3 = 7, 2300 REF*F8 = the billed payer's own claim number, CLP07 of its 835) when that
+  number is known; otherwise it is held (`replacement_held`) with the reason.
+- Control numbers come from the state database, per sender (`allocate_isa`), and outputs are left as
+  fsynced temp files (`defer_publish`) for the runner to record and rename after its commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from cob.edi.envelope import Party as EnvParty
+from cob.billing.consolidate import LEVEL, RemitIndex, consolidate
+from cob.billing.secondary import SecondaryOptions, SecondaryRun
+from cob.schemas.claim import BillingProvider, Claim, TransactionHeader
+from cob.schemas.codes import ClaimStatus
+from cob.schemas.coverage import load_roster
+from cob.schemas.remit import ClaimPayment, PaymentHeader
+from cob.schemas.report import ClaimOutcome, OutcomeStatus
+from cob.schemas.segments import REF
+
+from . import faults
+from .state import State
+
+CHUNK = 500
+FINGERPRINT_EXCLUDE = {"header", "source", "summary"}
+
+
+@dataclass
+class Emission:
+    claim_id: str
+    payer_id: str
+    generation: int
+    frequency: str
+    level: int
+    fingerprint: str
+    spool_key: str  # destination payer id (one spool per payer)
+    outcome: ClaimOutcome  # billed unless IG validation took the claim out again
+
+
+@dataclass
+class BillingResult:
+    outcomes: list[ClaimOutcome] = field(default_factory=list)
+    emissions: list[Emission] = field(default_factory=list)
+    evaluated: list[str] = field(default_factory=list)
+    first_seen: dict[str, str] = field(default_factory=dict)
+    run: "StateSecondaryRun | None" = None
+
+
+class StateSecondaryRun(SecondaryRun):
+    """`SecondaryRun` whose ISA13 numbers come from the state database, one counter per sender."""
+
+    def __init__(self, state: State, options: SecondaryOptions):
+        super().__init__([], [], options)
+        self.state = state
+        self.last_isa: dict[str, int] = {}
+
+    def _spool(self, destination, claim):
+        """As `SecondaryRun._spool`, but a file name already used (another sender's interchange with the same
+        ISA13 to the same payer) gets the sender id in its name instead of replacing that file."""
+        fresh = destination.payer_id not in self.spools
+        spool = super()._spool(destination, claim)
+        if fresh and (spool.final.exists() or self.state.output_taken(self._relative(spool.final))):
+            spool.final = spool.final.with_name(f"{spool.final.stem}-{spool.info.sender.id.strip()}.837")
+        return spool
+
+    def _relative(self, path: Path) -> str:
+        return str(path.relative_to(self.options.out_dir))
+
+    def allocate_isa(self, sender: EnvParty) -> int:
+        key = sender_key(sender)
+        if key not in self.last_isa:
+            self.last_isa[key] = self.state.last_control(key)
+        self.last_isa[key] += 1
+        if self.last_isa[key] > 999_999_999:
+            raise RuntimeError(f"ISA13 control numbers of sender {key} are exhausted")
+        return self.last_isa[key]
+
+
+def sender_key(party: EnvParty) -> str:
+    return f"{party.qualifier}:{party.id}"
+
+
+class _Contexts:
+    """Context loops by content hash, validated once: claims that shared an HL share the instance again."""
+
+    def __init__(self, state: State):
+        self.state = state
+        self.cache: dict[tuple[type, str], object] = {}
+
+    def get(self, model: type, key: str | None):
+        if key is None:
+            return None
+        obj = self.cache.get((model, key))
+        if obj is None:
+            if len(self.cache) > 2048:
+                self.cache.clear()
+            obj = self.cache[(model, key)] = model.model_validate_json(zlib.decompress(self.state.blob(key)))
+        return obj
+
+
+def fingerprint(index: RemitIndex, claim_id: str, below: int) -> str:
+    """What the payers before level `below` decided (their standing adjudications), as a hash."""
+    records = [r for r in index.records.get(claim_id, []) if LEVEL.get(r.status, 0) < below]
+    digest = hashlib.sha256()
+    if records:
+        remits = consolidate(claim_id, records, index.headers)
+        for adj in remits.adjudications:
+            digest.update(f"{adj.level}|".encode())
+            digest.update(adj.payment.model_dump_json(exclude=FINGERPRINT_EXCLUDE, exclude_none=True).encode())
+    return digest.hexdigest()[:32]
+
+
+def _below(index: RemitIndex, claim_id: str, level: int) -> RemitIndex:
+    """The same remittances without those of payers at `level` and later."""
+    sub = RemitIndex()
+    sub.headers = index.headers
+    sub.records = {claim_id: [r for r in index.records.get(claim_id, []) if LEVEL.get(r.status, 0) < level]}
+    return sub
+
+
+def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_facts: Path | None,
+         progress: Callable[[int], None] | None = None) -> BillingResult:
+    """Decide every dirty claim; billed claims are spooled (outputs stay unpublished temp files)."""
+    run = StateSecondaryRun(state, options)
+    run.start()
+    if coverage is not None:
+        run.roster = load_roster(coverage)
+    if order_facts is not None:
+        from cob.billing.expected import load_order_facts
+
+        run.facts = load_order_facts(order_facts)
+    result = BillingResult(run=run)
+    contexts = _Contexts(state)
+    ids = state.dirty_ids()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        claims: dict[str, tuple] = {}
+        for row in state.claims_for(chunk):
+            claims.setdefault(row[0], row)  # lowest payer rank (the original to the primary), latest first
+        payments: dict[str, list[tuple]] = {}
+        for row in state.payments_for(chunk):
+            payments.setdefault(row[0], []).append(row)
+        emitted: dict[str, list] = {}
+        for row in state.emitted_for(chunk):
+            emitted.setdefault(row.claim_id, []).append(row)
+        for claim_id in chunk:
+            _decide(run, result, contexts, claim_id, claims.get(claim_id), payments.get(claim_id, []),
+                    emitted.get(claim_id, []))
+            result.evaluated.append(claim_id)
+            faults.checkpoint("claim decided")
+        if progress is not None:
+            progress(len(chunk))
+    run.finish_outputs()
+    return result
+
+
+def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, claim_id: str,
+            claim_row: tuple | None, payment_rows: list[tuple], emitted: list) -> None:
+    seen = [r[4] for r in payment_rows] + ([claim_row[7]] if claim_row else [])
+    result.first_seen[claim_id] = min(seen) if seen else ""
+    index = RemitIndex()
+    by_input: list[tuple[str, list[ClaimPayment]]] = []
+    for _cid, name, header_key, body, _received, input_id in payment_rows:
+        payment = ClaimPayment.model_validate_json(zlib.decompress(bytes(body)))
+        payment.header = contexts.get(PaymentHeader, header_key)
+        if by_input and by_input[-1][0] == (input_id, name):
+            by_input[-1][1].append(payment)
+        else:
+            by_input.append(((input_id, name), [payment]))
+    for (_input_id, name), group in by_input:
+        index.add_file(name, group)
+    if claim_row is None:
+        result.outcomes.append(ClaimOutcome(
+            claim_id=claim_id, status="held", reason="original_claim_missing",
+            detail="an 835 answers this claim, but no original 837P claim with this CLM01 has arrived yet"))
+        return
+    claim = Claim.model_validate_json(zlib.decompress(bytes(claim_row[5])))
+    claim.header = contexts.get(TransactionHeader, claim_row[3])
+    claim.billing_provider = contexts.get(BillingProvider, claim_row[4])
+    source = claim_row[6]
+    latest: dict[str, object] = {}
+    for row in emitted:
+        latest[row.payer_id] = row  # ordered by generation: the last one stands
+    for row in sorted(latest.values(), key=lambda r: r.level):
+        now_fp = fingerprint(index, claim_id, row.level)
+        if now_fp != row.fingerprint:
+            _replacement(run, result, claim, index, row, now_fp, source)
+            return
+    run.index = index
+    outcome, built, destination = run.triage(claim)
+    if outcome.status == OutcomeStatus.BILLED and destination is not None:
+        prior = latest.get(destination.payer_id)
+        if prior is not None:
+            outcome = ClaimOutcome(
+                claim_id=claim_id, status="skipped", reason="already_adjudicated",
+                detail=f"already billed to payer {prior.payer_id} in {prior.output} (ISA13 {prior.isa13:09d}); "
+                       "not sent again", destination_payer=prior.payer_id)
+        else:
+            run.spool_claim(claim, built, outcome, destination, source)
+            result.emissions.append(Emission(claim_id, destination.payer_id, 0, "1", destination.level,
+                                             fingerprint(index, claim_id, destination.level), destination.payer_id,
+                                             outcome))
+    result.outcomes.append(outcome)
+
+
+def _replacement(run: StateSecondaryRun, result: BillingResult, claim: Claim, index: RemitIndex, prior,
+                 now_fp: str, source: str) -> None:
+    """The payers before `prior.payer_id` changed their decision after it was billed (see module doc)."""
+    claim_id = claim.claim_id
+    run.index = _below(index, claim_id, prior.level)
+    outcome, built, destination = run.triage(claim)
+    what = f"after the claim was billed to payer {prior.payer_id} ({prior.output}), an earlier payer's 835 changed"
+    if outcome.status != OutcomeStatus.BILLED or destination is None or destination.payer_id != prior.payer_id:
+        result.outcomes.append(ClaimOutcome(
+            claim_id=claim_id, status="held", reason="replacement_held", destination_payer=prior.payer_id,
+            detail=f"{what}; it now reads {outcome.reason}: {outcome.detail}"))
+        return
+    number = _payer_claim_number(index, claim_id, prior.level)
+    if not number:
+        result.outcomes.append(ClaimOutcome(
+            claim_id=claim_id, status="held", reason="replacement_held", destination_payer=prior.payer_id,
+            detail=f"{what}; a replacement claim (CLM05-3=7) needs payer {prior.payer_id}'s own claim number "
+                   "(CLP07 of its 835), which has not arrived"))
+        return
+    built.clm.location.frequency = "7"
+    built.refs = [r for r in built.refs if r.qualifier != "F8"] + [REF(qualifier="F8", value=number)]
+    outcome.detail = (f"replacement (CLM05-3=7, REF*F8 {number}) of the claim sent in {prior.output}: an earlier "
+                      f"payer's 835 changed its payment; " + outcome.detail)
+    run.spool_claim(claim, built, outcome, destination, source)
+    result.emissions.append(Emission(claim_id, prior.payer_id, prior.generation + 1, "7", prior.level, now_fp,
+                                     prior.payer_id, outcome))
+    result.outcomes.append(outcome)
+
+
+def _payer_claim_number(index: RemitIndex, claim_id: str, level: int) -> str | None:
+    """CLP07 of the standing adjudication of the payer at `level` (its own 835), if any."""
+    records = index.records.get(claim_id, [])
+    if not records:
+        return None
+    remits = consolidate(claim_id, records, index.headers)
+    for adj in remits.adjudications:
+        if adj.level == level and adj.status is not ClaimStatus.REVERSAL:
+            return adj.payment.clp.payer_claim_control_number or None
+    return None

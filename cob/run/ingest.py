@@ -1,0 +1,180 @@
+"""Reading one input file into compact records; runs in worker processes (`cob run --workers N`).
+
+A worker never touches the state database: it streams the file through the strict reader and writes one
+record per claim / claim payment (pickled, body as zlib-compressed model JSON) into a spool file in the
+run's work folder, so neither the worker nor the parent ever holds a whole file in memory. The parent
+reads the spool back and writes it to the database in one transaction per input file, in input order,
+so the database sees the same writes whatever the number of workers.
+
+Why model JSON and not a pointer into the archived file: the state database is all a later run needs to
+build a claim (several machines may mount the archive at different paths, and PostgreSQL state outlives
+any one of them); context loops shared by many claims (the transaction header, the billing provider, an
+835's payment header) are stored once in `blobs`, by content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from cob.edi.errors import X12SyntaxError
+from cob.edi.reader import X12Reader
+from cob.schemas.claim import Claim
+from cob.schemas.remit import ClaimPayment
+
+from . import faults
+
+HASH_CHUNK = 1 << 20
+CLAIM_EXCLUDE = {"header", "billing_provider"}
+PAYMENT_EXCLUDE = {"header"}
+
+
+class WorkFailure(Exception):
+    """The machine, not the input, failed (e.g. the work folder is full): the run stops, nothing is lost."""
+
+
+@dataclass
+class Parsed:
+    """What a worker found in one input file. `error` set: the file is to be quarantined."""
+
+    path: str
+    sha256: str
+    size: int
+    kind: str | None = None
+    error: str | None = None
+    spool: str | None = None
+    claims: int = 0
+    payments: int = 0
+    seconds: float = 0.0
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """sha256 and size of an input; OSError when it cannot be read (the caller quarantines it)."""
+    faults.check_readable(path)
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _looks_like_x12(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA")
+
+
+def _blob(model: Any, blobs: set[str], out: IO[bytes]) -> str | None:
+    if model is None:
+        return None
+    data = model.model_dump_json(exclude_none=True).encode()
+    key = hashlib.sha1(data).hexdigest()
+    if key not in blobs:
+        blobs.add(key)
+        pickle.dump(("blob", key, zlib.compress(data, 1)), out, protocol=pickle.HIGHEST_PROTOCOL)
+    return key
+
+
+def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
+    """Read one input whole (strictly) into a record spool; see module doc. Top-level so it pickles."""
+    import time
+
+    from cob.billing.consolidate import payer_key
+
+    started = time.perf_counter()
+    source = Path(path)
+    result = Parsed(path, sha256, size)
+    try:
+        faults.check_readable(source)
+        if not _looks_like_x12(source):
+            result.error = f"{source.name}: not an X12 file (it does not start with ISA)"
+            return result
+    except OSError as exc:
+        result.error = f"{source.name}: cannot read: {exc.strerror or exc}"
+        return result
+    try:
+        fd, spool = tempfile.mkstemp(prefix=f"{source.name}.", suffix=".records", dir=work_dir)
+        out = os.fdopen(fd, "wb", buffering=1 << 20)
+    except OSError as exc:
+        raise WorkFailure(f"cannot write to the work folder {work_dir}: {exc.strerror or exc}") from None
+    blobs: set[str] = set()
+    reader = X12Reader(source, strict=True)
+    try:
+        with out:
+            seq = 0
+            for item in _items(reader, source, result):
+                seq += 1
+                try:
+                    if isinstance(item, Claim):
+                        payer = item.payer.name.id if item.payer is not None else ""
+                        rank = item.subscriber.sbr.payer_sequence.rank if item.subscriber is not None else 1
+                        record = ("claim", item.claim_id, payer or "", rank, seq,
+                                  _blob(item.header, blobs, out), _blob(item.billing_provider, blobs, out),
+                                  zlib.compress(item.model_dump_json(exclude=CLAIM_EXCLUDE,
+                                                                     exclude_none=True).encode(), 1))
+                        result.claims += 1
+                    else:
+                        clp = item.clp
+                        record = ("payment", clp.patient_control_number, seq, clp.status.value,
+                                  payer_key(item.header), clp.payer_claim_control_number or "",
+                                  _blob(item.header, blobs, out),
+                                  zlib.compress(item.model_dump_json(exclude=PAYMENT_EXCLUDE,
+                                                                     exclude_none=True).encode(), 1))
+                        result.payments += 1
+                    pickle.dump(record, out, protocol=pickle.HIGHEST_PROTOCOL)
+                except OSError as exc:
+                    raise WorkFailure(f"cannot write to the work folder {work_dir}: "
+                                      f"{exc.strerror or exc}") from None
+    except (WorkFailure, BaseException) as exc:
+        Path(spool).unlink(missing_ok=True)
+        if isinstance(exc, _BadInput):
+            result.error = exc.message
+            return result
+        raise
+    kinds = sorted(set(reader.transactions))
+    result.kind = "+".join(kinds) if kinds else None
+    if result.claims == 0 and result.payments == 0:
+        Path(spool).unlink(missing_ok=True)
+        result.error = f"{source.name}: holds no 837P claim and no 835 claim payment"
+        return result
+    result.spool = spool
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+class _BadInput(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _items(reader: X12Reader, source: Path, result: Parsed) -> Iterator[Claim | ClaimPayment]:
+    """Claims and claim payments of a file; any reading problem becomes `_BadInput` (the file is bad)."""
+    try:
+        for item in reader:
+            if isinstance(item, (Claim, ClaimPayment)):
+                yield item
+    except X12SyntaxError as exc:
+        raise _BadInput(str(exc.error)) from None
+    except UnicodeError:
+        raise _BadInput(f"{source.name}: not readable as text") from None
+    except OSError as exc:
+        raise _BadInput(f"{source.name}: cannot read: {exc.strerror or exc}") from None
+
+
+def read_records(spool: str) -> Iterator[tuple]:
+    """The records a worker wrote, one at a time."""
+    with open(spool, "rb") as fh:
+        while True:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return

@@ -1,0 +1,570 @@
+"""One `cob run`: recover, ingest, bill, publish, archive, report. Library entry point: `run_batch`.
+
+Order of work, and why it survives `kill -9` at any point:
+
+1. **Lock** (see `lock`): an overlapping run exits at once (or waits with `wait=True`).
+2. **Recover** what an interrupted run left: committed outputs not yet renamed are renamed now (their
+   fsynced temp files are recorded in `outputs` in the same transaction as the claims and control
+   numbers they hold); inputs already recorded but not yet moved are left for step 6 (not read again);
+   stray temp files of uncommitted work are removed.
+3. **Ingest** the files present at the start, in name order: each is hashed; a content seen before is a
+   duplicate; others are parsed (in `workers` processes) and written to the state in one transaction per
+   file, which also marks its claims dirty and opens the batch (whose time becomes the outputs' time).
+   A malformed or unreadable file is recorded as rejected.
+4. **Bill** every dirty claim (`billing.bill`), writing each destination payer's output to a temp file,
+   validated and fsynced. Then one transaction records emitted claims, control numbers, output files
+   (pending rename), each claim's status, and closes the batch; a failure before it (full disk) rolls
+   all of it back and the next run redoes it with the same numbers.
+5. **Publish**: rename each output into place (fsync, rename, fsync folder) and mark it published.
+6. **Move inputs**: into archive/ (duplicates to archive/duplicates/, bad ones to rejected/ with a
+   .reason.txt), only now that everything built from them is committed and published.
+7. **Report**: JSON report, summary and JSON-lines log in the reports folder.
+
+Since billing reads only committed state, a rerun after a kill produces the same claims, in the same
+order, with the same control numbers and the same batch time: the outbox equals that of an
+uninterrupted run byte for byte. Exit codes: 0 ok, 1 an input was quarantined, a claim rejected, or the
+run failed part-way (nothing lost; the next run finishes it); 2 is the CLI's for configuration errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from cob.edi.writer import atomic_output, publish
+from cob.billing.secondary import SecondaryOptions
+from cob.schemas.report import InputResult, OutcomeStatus, RunReport
+
+from . import faults
+from .billing import BillingResult, bill, sender_key
+from .config import RunConfig
+from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
+from .lock import LockBusy, RunLock
+from .report import InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim, write_reports
+from .state import InputRow, State
+
+RECORD_CHUNK = 1000
+
+
+@dataclass
+class RunOptions:
+    wait: bool = False  # wait for an overlapping run instead of exiting
+    dry_run: bool = False  # decide and report, but record, send and move nothing
+    workers: int | None = None  # None: the configuration's (0 there: the CPU count)
+    now: dt.datetime | None = None  # the run's clock (tests fix it; COB_NOW in the CLI)
+    validate: bool = True  # IG validation of every output (keep on; tests of other parts may turn it off)
+    progress: bool = False  # progress bars on stderr (the CLI turns them on for a terminal)
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    run_id: int | None = None
+    report: RunBatchReport | None = None
+    report_path: Path | None = None
+    summary_path: Path | None = None
+    log_path: Path | None = None
+    locked_out: bool = False
+    message: str = ""
+    errors: list[str] = field(default_factory=list)  # what the CLI prints even under cron
+
+
+def run_batch(config: RunConfig, options: RunOptions | None = None) -> RunResult:
+    """Everything `cob run` does. Returns instead of exiting; see module doc."""
+    options = options or RunOptions()
+    for folder in (*config.inboxes, config.outbox, config.archive, config.rejected, config.reports):
+        folder.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
+    try:
+        lock.acquire(wait=options.wait)
+    except LockBusy as exc:
+        return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing anything "
+                                                     "(use --wait to wait for it)")
+    try:
+        state = State.open(config.state_url, config.sqlite_path)
+        try:
+            return _Run(config, options, state).run()
+        finally:
+            state.close()
+    finally:
+        lock.release()
+
+
+class _Run:
+    def __init__(self, config: RunConfig, options: RunOptions, state: State):
+        self.config = config
+        self.options = options
+        self.state = state
+        self.now = (options.now or dt.datetime.now()).replace(microsecond=0)
+        self.workers = config.effective_workers(options.workers)
+        self.dispositions: list[InputDisposition] = []
+        self.inputs: list[InputResult] = []
+        self.problems: list[str] = []
+        self.errors: list[str] = []
+        self.failed = False
+        self.timings: dict[str, float] = {}
+        self.work = config.path.parent / ".cob-work"
+        self.billing: BillingResult | None = None
+        self.outputs: list[OutputFile] = []
+        self.recovered: list[str] = []
+
+    # -------------------------------------------------------------------------------------------- run
+
+    def run(self) -> RunResult:
+        state, config = self.state, self.config
+        dry = self.options.dry_run
+        if dry:
+            state.db.begin_outer()  # everything below is rolled back at the end
+        self.run_id = state.start_run(self.now, socket.gethostname(), os.getpid())
+        stem = f"run-{self.now:%Y%m%dT%H%M%S}-{self.run_id}" + ("-dry-run" if dry else "")
+        self.log = RunLog(config.reports / f"{stem}.log.jsonl")
+        self.log.event("run_start", run_id=self.run_id, dry_run=dry, workers=self.workers,
+                       config=config.path.name)
+        faults.checkpoint("run started")
+        try:
+            t = time.perf_counter()
+            leftovers = self._recover() if not dry else set()
+            self.timings["recover_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            self._ingest(leftovers)
+            self.timings["ingest_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if not self.failed:
+                self._bill()
+            self.timings["bill_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if not dry:
+                self._publish_pending()
+                if not self.failed:
+                    self._move_inputs()
+            self.timings["publish_move_s"] = time.perf_counter() - t
+        except WorkFailure as exc:
+            self._fail(str(exc))
+        except OSError as exc:
+            self._fail(f"run stopped: {exc.strerror or exc}; nothing is lost, the next run continues")
+        return self._finish(stem)
+
+    def _fail(self, message: str) -> None:
+        self.failed = True
+        self.problems.append(message)
+        self.errors.append(f"cob run: {message}")
+        self.log.event("run_failed", message=message)
+
+    # -------------------------------------------------------------------------------------------- recover
+
+    def _recover(self) -> set[Path]:
+        """Finish what an interrupted run committed; returns inbox files already recorded (not re-read)."""
+        self._publish_pending(recovering=True)
+        self._clean_temp_files()
+        leftovers: set[Path] = set()
+        for row in self.state.unmoved_inputs():
+            source = Path(row.inbox_path)
+            if source.exists() and (row.sha256 is None or _sha_or_none(source) in (row.sha256, None)):
+                leftovers.add(source)
+                self._carry(row)
+            else:  # moved before the interruption, or removed by someone: nothing left to move
+                self.state.mark_moved(row.id)
+        return leftovers
+
+    def _carry(self, row: InputRow) -> None:
+        self.dispositions.append(InputDisposition(
+            file=row.name, sha256=row.sha256, kind=row.kind, claims=row.claims, payments=row.payments,
+            disposition="carried_over" if row.status == "ingested" else
+            ("duplicate" if row.status == "duplicate" else "rejected"), reason=row.reason))
+        self.inputs.append(_input_result(row.name, row.kind, row.reason if row.status == "rejected" else None))
+
+    def _clean_temp_files(self) -> None:
+        pending = {str(self._abs(tmp)) for _id, _path, tmp in self.state.pending_outputs()}
+        for folder in [self.config.outbox, *[p for p in self.config.outbox.iterdir() if p.is_dir()]]:
+            for f in folder.iterdir():
+                if f.name.startswith(".") and f.name.endswith((".spool", ".tmp")) and str(f) not in pending:
+                    f.unlink(missing_ok=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _publish_pending(self, recovering: bool = False) -> None:
+        for output_id, rel, tmp_rel in self.state.pending_outputs():
+            final, tmp = self._abs(rel), self._abs(tmp_rel)
+            if tmp.exists():
+                publish(tmp, final)
+            elif not final.exists():
+                self._fail(f"output {rel} was committed but its temp file is gone; its claims are recorded as "
+                           "sent: check the outbox")
+                continue
+            faults.checkpoint("output published")
+            self.state.mark_published(output_id)
+            faults.checkpoint("output marked published")
+            self.log.event("output_published", file=rel, recovered=recovering)
+            if recovering:
+                self.recovered.append(rel)
+
+    def _abs(self, rel: str) -> Path:
+        return self.config.outbox / rel
+
+    # -------------------------------------------------------------------------------------------- ingest
+
+    def _scan(self, leftovers: set[Path]) -> list[Path]:
+        """Input files present now: regular, not hidden, settled; in inbox order, then name order."""
+        out: list[Path] = []
+        limit = time.time() - self.config.settle_seconds
+        for inbox in self.config.inboxes:
+            for f in sorted(inbox.iterdir()):
+                if f.name.startswith(".") or f in leftovers or not f.is_file():
+                    continue
+                if self.config.settle_seconds and f.stat().st_mtime > limit:
+                    self.log.event("input_not_settled", file=f.name)
+                    continue
+                out.append(f)
+        return out
+
+    def _ingest(self, leftovers: set[Path]) -> None:
+        files = self._scan(leftovers)
+        self.log.event("scan", files=len(files), carried_over=len(leftovers))
+        to_parse: list[tuple[Path, str, int]] = []
+        seen: dict[str, Path] = {}
+        for path in files:
+            try:
+                sha, size = hash_file(path)
+            except OSError as exc:
+                self._reject(path, None, None, f"{path.name}: cannot read: {exc.strerror or exc}")
+                continue
+            faults.checkpoint("input hashed")
+            if sha in seen or self.state.ingested(sha) is not None:
+                self._duplicate(path, sha, size)
+                continue
+            seen[sha] = path
+            to_parse.append((path, sha, size))
+        if not to_parse:
+            return
+        self.work.mkdir(parents=True, exist_ok=True)
+        bar = _progress(self.options.progress, len(to_parse), "reading inputs")
+        try:
+            for parsed in self._parsed(to_parse):
+                self._commit_input(parsed)
+                bar.update(1)
+        finally:
+            bar.close()
+
+    def _parsed(self, items: list[tuple[Path, str, int]]) -> Iterator[Parsed]:
+        """Parsed inputs in input order; in worker processes when more than one worker is asked for."""
+        args = [(str(p), sha, size, str(self.work)) for p, sha, size in items]
+        if self.workers <= 1 or len(items) <= 1:
+            for a in args:
+                yield parse_file(*a)
+            return
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+            yield from pool.map(parse_file, *zip(*args))
+
+    def _commit_input(self, parsed: Parsed) -> None:
+        path = Path(parsed.path)
+        if parsed.error is not None:
+            self._reject(path, parsed.sha256, parsed.size, parsed.error)
+            return
+        state = self.state
+        dest = self._destination(self.config.archive, path.name)
+        try:
+            with state.transaction():
+                input_id = state.add_input(sha256=parsed.sha256, name=path.name, size=parsed.size, kind=parsed.kind,
+                                           status="ingested", reason=None, now=self.now, run_id=self.run_id,
+                                           inbox_path=str(path), dest_path=str(dest), claims=parsed.claims,
+                                           payments=parsed.payments)
+                for blobs, claims, payments in _chunks(read_records(parsed.spool)):
+                    state.add_blobs(blobs)
+                    state.add_claims(claims, input_id, self.now)
+                    state.add_payments(payments, input_id, self.now)
+                    state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
+                state.open_batch(self.now, self.run_id)
+                faults.checkpoint("input written, before commit")
+        finally:
+            Path(parsed.spool).unlink(missing_ok=True)
+        faults.checkpoint("input committed")
+        self.dispositions.append(InputDisposition(file=path.name, sha256=parsed.sha256, kind=parsed.kind,
+                                                  disposition="archived", moved_to=str(dest),
+                                                  claims=parsed.claims, payments=parsed.payments))
+        self.inputs.append(_input_result(path.name, parsed.kind, None))
+        self.log.event("input", file=path.name, kind=parsed.kind, claims=parsed.claims, payments=parsed.payments,
+                       bytes=parsed.size, parse_s=round(parsed.seconds, 3))
+
+    def _destination(self, folder: Path, name: str) -> Path:
+        """A name in `folder` that no file and no recorded input uses (a suffix on a clash)."""
+        dest = folder / name
+        n = 1
+        while dest.exists() or dest.with_name(dest.name + ".reason.txt").exists() or self.state.dest_taken(str(dest)):
+            n += 1
+            dest = folder / f"{name}.{n}"
+        return dest
+
+    def _reject(self, path: Path, sha: str | None, size: int | None, reason: str) -> None:
+        dest = self._destination(self.config.rejected, path.name)
+        with self.state.transaction():
+            self.state.add_input(sha256=sha, name=path.name, size=size, kind=None, status="rejected", reason=reason,
+                                 now=self.now, run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
+        faults.checkpoint("input rejected")
+        self.dispositions.append(InputDisposition(file=path.name, sha256=sha, disposition="rejected",
+                                                  moved_to=str(dest), reason=reason))
+        self.inputs.append(_input_result(path.name, None, reason))
+        self.errors.append(f"cob run: quarantined {path.name}: {reason}")
+        self.log.event("input_rejected", file=path.name, moved_to=dest.name, reason=reason)
+
+    def _duplicate(self, path: Path, sha: str, size: int) -> None:
+        dest = self._destination(self.config.archive / "duplicates", path.name)
+        with self.state.transaction():
+            self.state.add_input(sha256=sha, name=path.name, size=size, kind=None, status="duplicate",
+                                 reason="same content as an input already processed", now=self.now,
+                                 run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
+        faults.checkpoint("duplicate recorded")
+        self.dispositions.append(InputDisposition(file=path.name, sha256=sha, disposition="duplicate",
+                                                  moved_to=str(dest)))
+        self.inputs.append(_input_result(path.name, None, None))
+        self.log.event("input_duplicate", file=path.name, moved_to=dest.name)
+
+    # -------------------------------------------------------------------------------------------- bill
+
+    def _bill(self) -> None:
+        state, config = self.state, self.config
+        dirty = len(state.dirty_ids())
+        if not dirty:
+            return
+        batch_time = state.batch_time()
+        self.batch_time = dt.datetime.fromisoformat(batch_time) if batch_time else self.now
+        out_dir = config.outbox
+        scratch = None
+        if self.options.dry_run:
+            scratch = out_dir = Path(_mkdtemp(self.work))
+        options = SecondaryOptions(out_dir=out_dir, sender=config.sender, receiver=config.receiver,
+                                   validate=self.options.validate, now=self.batch_time,
+                                   payer_subfolders=config.payer_subfolders, defer_publish=True)
+        bar = _progress(self.options.progress, dirty, "billing claims")
+        result: BillingResult | None = None
+        try:
+            result = bill(state, options, config.coverage, config.order_facts, progress=bar.update)
+        except OSError as exc:
+            self._discard(result)
+            self._fail(f"billing stopped: {exc.strerror or exc}; no claim was recorded as sent, the next run "
+                       "bills them again")
+            return
+        finally:
+            bar.close()
+        run = result.run
+        try:
+            with state.transaction():
+                for sender, last in run.last_isa.items():
+                    state.set_control(sender, last)
+                for spool, ready in run.ready:
+                    kept = sum(1 for o, *_ in spool.entries if o.status == OutcomeStatus.BILLED)
+                    state.add_output(sender=sender_key(spool.info.sender), isa13=spool.isa,
+                                     payer_id=spool.payer_id, path=self._rel_out(spool.final, out_dir),
+                                     tmp_path=self._rel_out(ready, out_dir), claims=kept, now=self.now,
+                                     run_id=self.run_id)
+                    self.outputs.append(OutputFile(payer_id=spool.payer_id, file=self._rel_out(spool.final, out_dir),
+                                                   isa13=f"{spool.isa:09d}", claims=kept))
+                rows = []
+                for e in result.emissions:
+                    if e.outcome.status != OutcomeStatus.BILLED or e.outcome.output is None:
+                        continue
+                    spool = run.spools[e.spool_key]
+                    rows.append((e.claim_id, e.payer_id, e.generation, e.frequency, e.level, e.fingerprint,
+                                 sender_key(spool.info.sender), spool.isa, self._rel_out(spool.final, out_dir)))
+                state.add_emitted(rows, self.now, self.run_id)
+                state.set_statuses([(o.claim_id, o.status.value, o.reason, o.detail, o.destination_payer,
+                                     result.first_seen.get(o.claim_id) or _iso(self.now))
+                                    for o in result.outcomes], self.now, self.run_id)
+                state.clear_dirty(result.evaluated)
+                state.close_batch(self.now)
+                faults.checkpoint("batch written, before commit")
+        except OSError as exc:
+            self.outputs.clear()
+            self._discard(result)
+            self._fail(f"billing stopped: {exc.strerror or exc}; no claim was recorded as sent, the next run "
+                       "bills them again")
+            return
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        faults.checkpoint("batch committed")
+        self.billing = result  # only now: what the report lists as billed is committed
+        for o in self.outputs:
+            self.log.event("output", payer_id=o.payer_id, file=o.file, isa13=o.isa13, claims=o.claims)
+        self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
+
+    def _rel_out(self, path: Path, out_dir: Path) -> str:
+        return str(path.relative_to(out_dir))
+
+    def _discard(self, result: BillingResult | None) -> None:
+        """Remove this run's unpublished outputs (nothing about them was committed)."""
+        run = result.run if result is not None else None
+        for folder in [self.config.outbox, *[p for p in self.config.outbox.iterdir() if p.is_dir()]]:
+            pending = {str(self._abs(t)) for _i, _p, t in self.state.pending_outputs()}
+            for f in folder.iterdir():
+                if f.name.startswith(".") and f.name.endswith((".spool", ".tmp")) and str(f) not in pending:
+                    f.unlink(missing_ok=True)
+        if run is not None:
+            run.ready.clear()
+
+    # -------------------------------------------------------------------------------------------- move
+
+    def _move_inputs(self) -> None:
+        for row in self.state.unmoved_inputs():
+            source, dest = Path(row.inbox_path), Path(row.dest_path)
+            if row.status == "rejected":
+                with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
+                    fh.write(_reason_text(row, self.now))
+            if source.exists():
+                _move_whole(source, dest)
+                faults.checkpoint("input moved")
+            self.state.mark_moved(row.id)
+            faults.checkpoint("input marked moved")
+            for d in self.dispositions:
+                if d.file == row.name and d.moved_to is None:
+                    d.moved_to = str(dest)
+
+    # -------------------------------------------------------------------------------------------- report
+
+    def _finish(self, stem: str) -> RunResult:
+        outcomes = self.billing.outcomes if self.billing is not None else []
+        rejected_claims = any(o.status == OutcomeStatus.REJECTED for o in outcomes)
+        quarantined = any(d.disposition == "rejected" for d in self.dispositions)
+        exit_code = 1 if (self.failed or rejected_claims or quarantined) else 0
+        finished = dt.datetime.now().replace(microsecond=0) if self.options.now is None else self.now
+        stale = self._stale()
+        meta = RunMeta(run_id=self.run_id, config=str(self.config.path), state=self.config.describe_state(),
+                       started_at=_iso(self.now), finished_at=_iso(finished), dry_run=self.options.dry_run,
+                       workers=self.workers, exit_code=exit_code,
+                       batch_time=_iso(self.batch_time) if hasattr(self, "batch_time") else None,
+                       inputs=self.dispositions, outputs=self.outputs, stale=stale,
+                       max_wait_days=self.config.max_wait_days, recovered_outputs=self.recovered,
+                       problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()})
+        base = RunReport.build(self.inputs, outcomes)
+        report = RunBatchReport(inputs=base.inputs, claims=base.claims, summary=base.summary, run=meta)
+        if self.options.dry_run:
+            self.state.db.rollback_outer()
+        else:
+            self.state.finish_run(self.run_id, finished, "failed" if self.failed else "ok", exit_code)
+        json_path, text_path = write_reports(report, self.config.reports, stem)
+        faults.checkpoint("reports written")
+        s = report.summary
+        self.log.event("run_end", exit_code=exit_code, claims=s.claims, billed=s.billed, skipped=s.skipped,
+                       held=s.held, rejected=s.rejected, inputs=len(self.dispositions), stale=len(stale),
+                       outputs=len(self.outputs), **{k: round(v, 3) for k, v in self.timings.items()})
+        self.log.close()
+        return RunResult(exit_code, self.run_id, report, json_path, text_path, self.log.path,
+                         errors=self.errors)
+
+    def _stale(self) -> list[StaleClaim]:
+        limit = self.now - dt.timedelta(days=self.config.max_wait_days)
+        out = []
+        for claim_id, _status, reason, detail, _dest, first_seen, _updated in self.state.waiting():
+            since = dt.datetime.fromisoformat(first_seen)
+            if since < limit:
+                out.append(StaleClaim(claim_id=claim_id, reason=reason, detail=detail, waiting_since=first_seen,
+                                      days=(self.now - since).days))
+        return out
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+def _input_result(name: str, kind: str | None, error: str | None) -> InputResult:
+    k = kind if kind in ("837", "835") else "unknown"
+    return InputResult(file=name, kind=k, status="error" if error else "ok", error=error)
+
+
+def _sha_or_none(path: Path) -> str | None:
+    try:
+        return hash_file(path)[0]
+    except OSError:
+        return None
+
+
+def _chunks(records: Iterable[tuple]) -> Iterator[tuple[list, list, list]]:
+    blobs: list = []
+    claims: list = []
+    payments: list = []
+    for record in records:
+        kind = record[0]
+        if kind == "blob":
+            blobs.append(record[1:])
+        elif kind == "claim":
+            claims.append(record[1:])
+        else:
+            payments.append(record[1:])
+        if len(claims) + len(payments) >= RECORD_CHUNK:
+            yield blobs, claims, payments
+            blobs, claims, payments = [], [], []
+    if blobs or claims or payments:
+        yield blobs, claims, payments
+
+
+def _move_whole(source: Path, dest: Path) -> None:
+    """Move a file unchanged: rename (same file system) or copy + fsync + rename + unlink; folders fsynced."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(source, dest)
+    except OSError as exc:
+        if exc.errno != 18:  # EXDEV: another file system
+            raise
+        tmp = dest.with_name(f".{dest.name}.moving")
+        shutil.copy2(source, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+        os.unlink(source)
+    for folder in {dest.parent, source.parent}:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _reason_text(row: InputRow, now: dt.datetime) -> str:
+    return (f"file: {row.name}\n"
+            f"sha256: {row.sha256 or '(could not be read)'}\n"
+            f"quarantined: {_iso(now)}\n"
+            f"reason: {row.reason}\n\n"
+            "The file was moved here unchanged and nothing from it was used. Fix the cause (or ask the\n"
+            "sender for a corrected file) and drop the corrected file into the inbox again.\n")
+
+
+def _mkdtemp(base: Path) -> str:
+    import tempfile
+
+    base.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix="dry-run-", dir=base)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(enabled: bool, total: int, label: str):
+    if not enabled or total <= 0:
+        return _NoBar()
+    import click
+
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+
+    class _Bar:
+        def update(self, n: int) -> None:
+            bar.update(n)
+
+        def close(self) -> None:
+            bar.__exit__(None, None, None)
+
+    return _Bar()

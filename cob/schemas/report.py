@@ -1,0 +1,272 @@
+"""The `cob secondary` run report: what happened to every input file and every claim.
+
+Scripts read the JSON, so its shape is a contract (keys are always present; absent values are null)::
+
+    {"inputs": [{"file": "in/claims.837", "kind": "837", "status": "ok", "error": null}, ...],
+     "claims": [{"claim_id": "PCN123", "status": "billed", "reason": "secondary_billed",
+                 "detail": "Billed to the secondary payer after the primary paid 116.",
+                 "destination_payer": "SECPAY", "output": "out/SECPAY.837",
+                 "source_payer": "11111", "payer_sequence": "S"}, ...],
+     "summary": {"claims": 1, "billed": 1, "skipped": 0, "held": 0, "rejected": 0,
+                 "inputs": 1, "input_errors": 0, "outputs": {"out/SECPAY.837": 1},
+                 "by_reason": {"secondary_billed": 1}}}
+
+A claim ends in one of four states: billed (written to an output file), skipped (nothing to bill, by
+design), held (a person must look: data missing or inconsistent) or rejected (we built it but it failed
+our own checks or could not be written: a defect to fix). `reason` is a stable code from `Reason`;
+`detail` is one plain sentence for a billing lead.
+
+No PHI: the report names claims by CLM01 and payers by payer id. `detail` and input `error` texts must
+follow the same rule (the reader's and the checks' messages already do).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class OutcomeStatus(StrEnum):
+    """Where a claim ended up."""
+
+    BILLED = "billed"
+    SKIPPED = "skipped"
+    HELD = "held"
+    REJECTED = "rejected"
+
+
+class Reason(StrEnum):
+    """Stable reason codes. `REASONS` gives each one's status and a one-line meaning."""
+
+    # billed
+    SECONDARY_BILLED = "secondary_billed"
+    TERTIARY_BILLED = "tertiary_billed"
+    # skipped
+    CROSSOVER_DONE = "crossover_done"
+    NO_FURTHER_COVERAGE = "no_further_coverage"
+    NOTHING_LEFT_TO_BILL = "nothing_left_to_bill"
+    ALREADY_ADJUDICATED = "already_adjudicated"
+    PREDETERMINATION_ONLY = "predetermination_only"
+    # held
+    AWAITING_REMITTANCE = "awaiting_remittance"
+    PATIENT_NOT_IDENTIFIED = "patient_not_identified"
+    NOT_PAYER_CLAIM = "not_payer_claim"
+    OTHER_PAYER_PRIMARY = "other_payer_primary"
+    ADJUDICATION_INCOMPLETE = "adjudication_incomplete"
+    REVERSAL_PENDING = "reversal_pending"
+    AMBIGUOUS_LINE_MATCH = "ambiguous_line_match"
+    LINE_CHARGE_MISMATCH = "line_charge_mismatch"
+    CLAIM_MISMATCH = "claim_mismatch"
+    CANNOT_REPRESENT = "cannot_represent"
+    ORIGINAL_CLAIM_MISSING = "original_claim_missing"
+    COVERAGE_CONFLICT = "coverage_conflict"
+    INPUT_FILE_ERROR = "input_file_error"
+    ORDER_OF_BENEFITS = "order_of_benefits"
+    REPLACEMENT_HELD = "replacement_held"
+    # rejected
+    BALANCING_FAILED = "balancing_failed"
+    COB_CHECK_FAILED = "cob_check_failed"
+    IG_INVALID = "ig_invalid"
+    WRITE_FAILED = "write_failed"
+
+    @property
+    def status(self) -> OutcomeStatus:
+        return REASONS[self][0]
+
+    @property
+    def description(self) -> str:
+        return REASONS[self][1]
+
+
+_B, _S, _H, _R = OutcomeStatus.BILLED, OutcomeStatus.SKIPPED, OutcomeStatus.HELD, OutcomeStatus.REJECTED
+
+#: reason -> (the only status it may go with, what it means in plain words)
+REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
+    Reason.SECONDARY_BILLED: (_B, "Billed to the secondary payer after the primary's remittance."),
+    Reason.TERTIARY_BILLED: (_B, "Billed to the third (or later) payer after the earlier payers' remittances."),
+    Reason.CROSSOVER_DONE: (_S, "The primary already forwarded the claim to the next payer (crossover)."),
+    Reason.NO_FURTHER_COVERAGE: (_S, "No other payer is known for this claim."),
+    Reason.NOTHING_LEFT_TO_BILL: (_S, "The earlier payers left no amount the next payer would consider."),
+    Reason.ALREADY_ADJUDICATED: (_S, "The next payer has already been billed or has already paid this claim."),
+    Reason.PREDETERMINATION_ONLY: (_S, "The remittance is a predetermination, not a payment decision."),
+    Reason.AWAITING_REMITTANCE: (_H, "No remittance from the prior payer has been received yet."),
+    Reason.PATIENT_NOT_IDENTIFIED: (_H, "The prior payer could not identify the patient; fix and rebill it first."),
+    Reason.NOT_PAYER_CLAIM: (_H, "The prior payer says the claim is not theirs; the order of payers needs review."),
+    Reason.OTHER_PAYER_PRIMARY: (_H, "The prior payer says another payer is primary; fix the order of payers first."),
+    Reason.ADJUDICATION_INCOMPLETE: (_H, "The prior payer has not finished the claim (lines or split parts missing)."),
+    Reason.REVERSAL_PENDING: (_H, "The prior payer reversed the claim and the corrected payment is not in yet."),
+    Reason.AMBIGUOUS_LINE_MATCH: (_H, "Remittance lines cannot be matched to the billed lines with certainty."),
+    Reason.LINE_CHARGE_MISMATCH: (_H, "The prior payer's line charges differ from the billed line charges."),
+    Reason.CLAIM_MISMATCH: (_H, "The remittance does not agree with the original claim (charge, dates or payer)."),
+    Reason.CANNOT_REPRESENT: (_H, "The prior payer's decision does not fit the 837P limits (too many adjustments)."),
+    Reason.ORIGINAL_CLAIM_MISSING: (_H, "A remittance arrived for a claim whose original 837P was not supplied."),
+    Reason.COVERAGE_CONFLICT: (_H, "The claim and the coverage roster disagree about the other payers."),
+    Reason.INPUT_FILE_ERROR: (_H, "The claim's original 837P file is malformed; nothing from it is billed."),
+    Reason.ORDER_OF_BENEFITS: (_H, "The order-of-benefits rules put another payer first; fix the order of payers."),
+    Reason.REPLACEMENT_HELD: (_H, "An earlier payer changed its decision after the next payer was billed; a "
+                                  "replacement claim needs that payer's claim number from its own 835."),
+    Reason.BALANCING_FAILED: (_R, "The built claim failed the COB balancing checks; a defect to investigate."),
+    Reason.COB_CHECK_FAILED: (_R, "The built claim failed a COB situational check; a defect to investigate."),
+    Reason.IG_INVALID: (_R, "The built claim failed implementation-guide validation; a defect to investigate."),
+    Reason.WRITE_FAILED: (_R, "The claim could not be written to its output file."),
+}
+
+
+class _Report(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputResult(_Report):
+    """One input file: what kind it was taken for and whether it could be read."""
+
+    file: str
+    kind: Literal["837", "835", "roster", "unknown"]
+    status: Literal["ok", "error"]
+    error: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _error_iff_failed(self) -> "InputResult":
+        if (self.status == "error") != (self.error is not None):
+            raise ValueError("an input has an error message exactly when its status is 'error'")
+        return self
+
+
+class ClaimOutcome(_Report):
+    """What happened to one claim. `reason` must be a `Reason` that belongs to `status`."""
+
+    claim_id: str
+    status: OutcomeStatus
+    reason: str
+    detail: str
+    destination_payer: Optional[str] = None
+    output: Optional[str] = None
+    source_payer: Optional[str] = None
+    payer_sequence: Optional[str] = None
+    expected_payment: Optional[Decimal] = None  # the destination payer's expected payment (benefit terms given)
+    patient_balance: Optional[Decimal] = None  # what the patient owes after it
+
+    @model_validator(mode="after")
+    def _known_reason(self) -> "ClaimOutcome":
+        """Scripts group by reason; an unlisted or misfiled code would silently fall out of their counts."""
+        try:
+            reason = Reason(self.reason)
+        except ValueError:
+            raise ValueError("reason is not one of the codes in cob.schemas.report.Reason") from None
+        if reason.status is not self.status:
+            raise ValueError(f"reason {reason.value} belongs to status {reason.status.value}, not {self.status.value}")
+        return self
+
+
+class RunSummary(_Report):
+    """Counts over a run (see `RunReport.build`)."""
+
+    claims: int = 0
+    billed: int = 0
+    skipped: int = 0
+    held: int = 0
+    rejected: int = 0
+    inputs: int = 0
+    input_errors: int = 0
+    outputs: dict[str, int] = Field(default_factory=dict)
+    by_reason: dict[str, int] = Field(default_factory=dict)
+
+
+class RunReport(_Report):
+    """The whole report: inputs, claims, and the summary computed from them."""
+
+    inputs: list[InputResult] = Field(default_factory=list)
+    claims: list[ClaimOutcome] = Field(default_factory=list)
+    summary: RunSummary = Field(default_factory=RunSummary)
+
+    @classmethod
+    def build(cls, inputs: list[InputResult], claims: list[ClaimOutcome]) -> "RunReport":
+        """A report whose summary is computed from the inputs and claims, so the two never disagree."""
+        return cls(inputs=list(inputs), claims=list(claims), summary=_summarize(inputs, claims))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+    def human_summary(self, limit: int = 50) -> str:
+        """A short morning read for a billing lead: counts, what needs attention, where the files are."""
+        return "\n".join(_human_lines(self, limit)) + "\n"
+
+
+def _summarize(inputs: list[InputResult], claims: list[ClaimOutcome]) -> RunSummary:
+    status = Counter(c.status for c in claims)
+    outputs = Counter(c.output for c in claims if c.output is not None)
+    reasons = Counter(c.reason for c in claims)
+    return RunSummary(
+        claims=len(claims),
+        billed=status[OutcomeStatus.BILLED],
+        skipped=status[OutcomeStatus.SKIPPED],
+        held=status[OutcomeStatus.HELD],
+        rejected=status[OutcomeStatus.REJECTED],
+        inputs=len(inputs),
+        input_errors=sum(1 for i in inputs if i.status == "error"),
+        outputs=dict(sorted(outputs.items())),
+        by_reason=dict(sorted(reasons.items())),
+    )
+
+
+# ---------------------------------------------------------------------------------------- human text
+
+
+def _human_lines(report: RunReport, limit: int) -> list[str]:
+    s = report.summary
+    lines = [
+        f"cob secondary: {_plural(s.claims, 'claim')}: {s.billed} billed, {s.skipped} skipped, "
+        f"{s.held} held, {s.rejected} rejected",
+        f"Inputs: {_plural(s.inputs, 'file')}, {s.input_errors} with errors",
+    ]
+    lines += _claim_section(report, OutcomeStatus.HELD, "Held (need a person)", limit)
+    lines += _claim_section(report, OutcomeStatus.REJECTED, "Rejected (built but failed checks or writing)", limit)
+    lines += _skipped_section(report)
+    lines += _input_error_section(report)
+    lines += _output_section(report)
+    return lines
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _claim_section(report: RunReport, status: OutcomeStatus, title: str, limit: int) -> list[str]:
+    claims = [c for c in report.claims if c.status is status]
+    if not claims:
+        return []
+    out = ["", f"{title}: {len(claims)}"]
+    out += [f"  {c.claim_id}  {c.reason}  {c.detail}" for c in claims[:limit]]
+    if len(claims) > limit:
+        out.append(f"  … and {len(claims) - limit} more")
+    return out
+
+
+def _skipped_section(report: RunReport) -> list[str]:
+    """Skipped claims are expected, so only their reasons are counted, not listed."""
+    counts = Counter(c.reason for c in report.claims if c.status is OutcomeStatus.SKIPPED)
+    if not counts:
+        return []
+    return ["", "Skipped by reason:"] + [f"  {reason}: {n}" for reason, n in sorted(counts.items())]
+
+
+def _input_error_section(report: RunReport) -> list[str]:
+    failed = [i for i in report.inputs if i.status == "error"]
+    if not failed:
+        return []
+    return ["", f"Input files with errors: {len(failed)}"] + [f"  {i.file} ({i.kind}): {i.error}" for i in failed]
+
+
+def _output_section(report: RunReport) -> list[str]:
+    """Output files grouped by destination payer, with how many claims each holds."""
+    per_file: Counter[tuple[str, str]] = Counter(
+        (c.destination_payer or "(unknown payer)", c.output) for c in report.claims if c.output is not None)
+    if not per_file:
+        return ["", "Output files: none"]
+    out = ["", "Output files:"]
+    for (payer, file), n in sorted(per_file.items()):
+        out.append(f"  {payer}: {file} ({_plural(n, 'claim')})")
+    return out
