@@ -66,7 +66,15 @@ from cob.edi.envelope import ControlNumbers, CounterControlNumbers, Party, forma
 from cob.edi.tokens import DEFAULT_DELIMITERS, Delimiters
 from cob.edi.writer import SegmentWriter, atomic_output
 
-from .findings import ERROR, WARNING, FileResult, Finding, Group, Interchange, TransactionSet
+from .findings import (
+    ERROR,
+    WARNING,
+    FileResult,
+    Finding,
+    Group,
+    Interchange,
+    TransactionSet,
+)
 
 __all__ = [
     "ACK_VERSION",

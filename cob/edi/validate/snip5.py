@@ -31,8 +31,16 @@ from datetime import date
 
 from cob.edi import codesets as cs
 from cob.edi.codesets import (
-    CA_PROVINCES, CLAIM_STATUS_CODES, FILING_INDICATORS_835, FILING_INDICATORS_837, GROUP_CODES,
-    GROUP_CODES_837, US_STATES, icd10cm_format_ok, npi_check_digit_ok, parse_date,
+    CA_PROVINCES,
+    CLAIM_STATUS_CODES,
+    FILING_INDICATORS_835,
+    FILING_INDICATORS_837,
+    GROUP_CODES,
+    GROUP_CODES_837,
+    US_STATES,
+    icd10cm_format_ok,
+    npi_check_digit_ok,
+    parse_date,
     procedure_code_format_ok,
 )
 

@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from cob.edi.ig.tables import FIRST_ELEMENT, LoopDef, SegmentDef, TransactionTable, segment_key
+from cob.edi.ig.tables import (
+    FIRST_ELEMENT,
+    LoopDef,
+    SegmentDef,
+    TransactionTable,
+    segment_key,
+)
 
 
 class Check(NamedTuple):
