@@ -22,9 +22,10 @@ Order of work, and why it survives `kill -9` at any point:
 
 Since billing reads only committed state, a rerun after a kill produces the same claims, in the same
 order, with the same control numbers and the same batch time: the outbox equals that of an
-uninterrupted run byte for byte. The states each step moves inputs, outputs, claims and the batch through,
-and the verbs that move them, are drawn in `states`. Exit codes: 0 ok, 1 an input was quarantined, a claim rejected, or the
-run failed part-way (nothing lost; the next run finishes it); 2 is the CLI's for configuration errors.
+uninterrupted run byte for byte. The states each step moves inputs, outputs, claims and the batch
+through, and the verbs that move them, are drawn in `states`. Exit codes: 0 ok, 1 an input was
+quarantined, a claim rejected, or the run failed part-way (nothing lost; the next run finishes it); 2 is
+the CLI's for configuration errors.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from .lock import LockBusy, RunLock
 from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
                      write_reports)
 from .state import InputRow, OutputRow, State
-from .states import InputState, Inputs, OutputState, Outputs, Verb
+from .states import InputState, Inputs, OutputState, Outputs
 
 RECORD_CHUNK = 1000
 
@@ -174,7 +175,7 @@ class _Run:
                 leftovers.add(source)
                 self._carry(row)
             else:  # moved before the interruption, or removed by someone: nothing left to move
-                self.state.move_input(row, _move_verb(row))
+                self.state.move_input(row, Inputs.move(row.state))
         return leftovers
 
     def _carry(self, row: InputRow) -> None:
@@ -423,7 +424,7 @@ class _Run:
     def _move_inputs(self) -> None:
         for row in self.state.unmoved_inputs():
             source, dest = Path(row.inbox_path), Path(row.dest_path)
-            verb = _move_verb(row)
+            verb = Inputs.move(row.state)
             if verb is Inputs.quarantine:
                 with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
                     fh.write(_reason_text(row, self.now))
@@ -489,11 +490,6 @@ def _iso(when: dt.datetime) -> str:
 def _input_result(name: str, kind: str | None, error: str | None) -> InputResult:
     k = kind if kind in ("837", "835") else "unknown"
     return InputResult(file=name, kind=k, status="error" if error else "ok", error=error)
-
-
-def _move_verb(row: InputRow) -> Verb[InputState]:
-    """How a recorded input leaves the inbox: a rejected one is quarantined, any other archived."""
-    return Inputs.quarantine if row.state is InputState.REJECTED else Inputs.archive
 
 
 def _sha_or_none(path: Path) -> str | None:

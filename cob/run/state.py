@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 from .db import Database, connect
 from .migrations import migrate
-from .states import DECISIONS, BatchState, Batches, ClaimState, InputState, OutputState, Outputs, Verb
+from .states import DECISIONS, BatchState, Batches, ClaimState, InputState, Inputs, OutputState, Outputs, Verb
 
 #: outputs.published of each state an output row can be in
 _PUBLISHED = {OutputState.STAGED: 0, OutputState.PUBLISHED: 1}
@@ -35,9 +35,7 @@ def iso(when: dt.datetime) -> str:
 def input_state(status: str, moved: bool) -> InputState:
     """An input's state from its stored `status` (the state its first verb gave it) and `moved` flag."""
     state = InputState(status)
-    if not moved:
-        return state
-    return InputState.QUARANTINED if state is InputState.REJECTED else InputState.ARCHIVED
+    return Inputs.move(state).target if moved else state
 
 
 @dataclass

@@ -116,6 +116,11 @@ class Inputs(Machine):
     archive = Verb({InputState.INGESTED, InputState.DUPLICATE}, InputState.ARCHIVED)
     quarantine = Verb(InputState.REJECTED, InputState.QUARANTINED)
 
+    @classmethod
+    def move(cls, state: InputState) -> Verb[InputState]:
+        """The verb that moves a recorded input out of the inbox: a rejected one is quarantined, others archived."""
+        return cls.quarantine if state is InputState.REJECTED else cls.archive
+
 
 class Outputs(Machine):
     family = "output"

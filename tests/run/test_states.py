@@ -72,6 +72,8 @@ def test_stored_values_are_those_of_migration_1():
     assert input_state("ingested", True) is InputState.ARCHIVED
     assert input_state("duplicate", True) is InputState.ARCHIVED
     assert input_state("rejected", True) is InputState.QUARANTINED
+    assert [Inputs.move(s).name for s in (InputState.INGESTED, InputState.DUPLICATE, InputState.REJECTED)] == \
+        ["archive", "archive", "quarantine"]
 
 
 def test_report_disposition_of_each_recorded_state():
@@ -106,7 +108,8 @@ def test_state_refuses_illegal_transitions(make_site, sample_set):
         with pytest.raises(IllegalTransition, match="input bad.835: cannot archive from rejected"):
             state.move_input(row, Inputs.archive)
         assert [r.state for r in state.unmoved_inputs()] == [InputState.REJECTED]
-        with pytest.raises(IllegalTransition, match=r"input x.835: cannot archive from new \(archive leaves only duplicate, ingested\)"):
+        refused = r"input x.835: cannot archive from new \(archive leaves only duplicate, ingested\)"
+        with pytest.raises(IllegalTransition, match=refused):
             state.add_input(Inputs.archive, sha256=None, name="x.835", size=None, kind=None, reason=None,
                             now=NOW, run_id=1, inbox_path="/in/x.835", dest_path="/archive/x.835")
         state.move_input(row, Inputs.quarantine)
