@@ -59,6 +59,11 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def _fit(text: str, width: int) -> str:
+    """`text` in `width` characters, its middle elided: file names differ at their ends."""
+    return text if len(text) <= width else text[: width // 2 - 1] + ".." + text[-(width - width // 2 - 1):]
+
+
 def _size(figure: Figure) -> str:
     return f"{figure.size:.1f} MB" if figure.unit == "MB" else f"{figure.size:,.0f} cl"
 
@@ -79,9 +84,9 @@ def table(figures: Sequence[Figure], judged: Sequence[str] = DEFAULT_JUDGED, lim
     lines = [head, "-" * len(head)]
     for f in figures:
         r = ratios(f)
-        cells = [f"{f.label:<40.40} {f.data:<24.24} {_size(f):>10}"]
-        for m, width, fmt in (("cpu", 10, ".2f"), ("wall", 11, ".2f"), ("rss", 11, ".0f")):
-            cells.append(f"{_num(f.median('base', m), fmt):>{width}} {_num(f.median('head', m), fmt):>{7 if m != 'rss' else 6}} "
+        cells = [f"{_fit(f.label, 40):<40} {_fit(f.data, 24):<24} {_size(f):>10}"]
+        for m, base_width, head_width, fmt in (("cpu", 10, 7, ".2f"), ("wall", 11, 7, ".2f"), ("rss", 11, 6, ".0f")):
+            cells.append(f"{_num(f.median('base', m), fmt):>{base_width}} {_num(f.median('head', m), fmt):>{head_width}} "
                          f"{_num(r[m], '.3f'):>6}")
         cells.append(f"{_speed(f):>13}  {figure_verdict(f, judged, limit)}")
         lines.append(" | ".join(cells))

@@ -115,7 +115,7 @@ def real_files(folder: Path | None, min_bytes: int) -> tuple[list[RealFile], lis
             chosen.append(info)
     notes = []
     if repeated:
-        notes.append(f"real files left out as one claim repeated, not variety: {'; '.join(repeated)}")
+        notes.append(f"real files left out as the same claims repeated, not variety: {'; '.join(repeated)}")
     if small:
         size, name, kind = max(small)
         notes.append(f"real files left out as under {min_bytes / 1e6:g} MB, too small to time (start-up would "

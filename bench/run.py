@@ -259,6 +259,8 @@ class Bench:
             cpu = sorted(r.cpu for r in runs)[len(runs) // 2]
             rss = max(r.rss for r in runs)
             mb = path.stat().st_size / 1e6
+            self.say(f"  pyx12 x12valid {kind} [{data_label(ds, small=True)}]: {wall:.2f} s wall, {cpu:.2f} s CPU, "
+                     f"{rss:.0f} MB RSS")
             lines.append(f"  {kind}: {mb:.1f} MB in {wall:.2f} s wall, {cpu:.2f} s CPU = {mb / wall:.2f} MB/s, "
                          f"{rss:.0f} MB RSS")
             for figure in self.figures:
@@ -312,9 +314,18 @@ def main() -> int:
     config = Config.from_env(dict(os.environ))
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
+    try:
+        return _main(config)
+    except BenchSetupError as exc:
+        print(f"bench: {exc} (BENCH_BASE=none measures the head alone)", file=sys.stderr)
+        return 2
+
+
+def _main(config: Config) -> int:
     print(f"cob bench: Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)}), {os.cpu_count()} CPUs; "
-          f"{config.repeats} runs per tree and figure, base and head interleaved; medians")
-    print(f"head: {head_description()} (the working tree {REPO})")
+          f"{config.repeats} run(s) per tree and figure, base and head interleaved; medians")
+    head_label = head_description()
+    print(f"head: {head_label} (the working tree {REPO})")
     choice = resolve_base(config.base)
     if choice is None:
         print("base: none (BENCH_BASE=none): the head alone, no ratios")
@@ -332,15 +343,12 @@ def main() -> int:
             if choice is not None:
                 root = stack.enter_context(base_worktree(choice.commit, work / "base-tree"))
                 trees["base"] = Tree.at("base", root, describe(choice.commit), work / "cache-base")
-            trees["head"] = Tree.at("head", REPO, head_description(), work / "cache-head")
+            trees["head"] = Tree.at("head", REPO, head_label, work / "cache-head")
             bench = Bench(config, work, trees)
             bench.warm_up()
             run_bench(bench)
         report(bench, time.perf_counter() - bench_started)
         return 1 if config.strict and compare.flagged(bench.figures, config.judged) else 0
-    except BenchSetupError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
     finally:
         if config.keep:
             print(f"kept {work}")
@@ -358,8 +366,9 @@ def run_bench(bench: Bench) -> None:
         for name in generated:
             started = time.perf_counter()
             ds = sets[name] = data.generated_set(name, bench.work / "data", config.claims)
-            bench.say(f"{name}: {ds.claims:,} claims ({', '.join(f'{k} {p.stat().st_size / 1e6:.1f} MB' for k, p in ds.files.items())}) "
-                      f"and {ds.small_claims:,} (1/10) generated in {time.perf_counter() - started:.0f} s")
+            sizes = ", ".join(f"{kind} {path.stat().st_size / 1e6:.1f} MB" for kind, path in ds.files.items())
+            bench.say(f"{name}: {ds.claims:,} claims ({sizes}) and {ds.small_claims:,} (1/10) generated in "
+                      f"{time.perf_counter() - started:.0f} s")
     if file_groups:
         for name, ds in sets.items():
             for kind in ds.files:
@@ -370,7 +379,7 @@ def run_bench(bench: Bench) -> None:
             bench.say(f"real files from {config.samples}: "
                       f"{', '.join(r.path.name for r in chosen) if chosen else 'none to measure (see the notes)'}")
             for real in chosen:
-                bench.file_figures((f"sample {real.path.name}", ""), real.kind, real.path, None, real=True)
+                bench.file_figures((f"real {real.path.name}", ""), real.kind, real.path, None, real=True)
         if config.pyx12 and "generator" in sets:
             bench.pyx12(sets["generator"])
     if "secondary" in config.groups:

@@ -84,15 +84,19 @@ def resolve_base(spec: str | None, repo: Path = REPO) -> BaseChoice | None:
     return BaseChoice(parent, "HEAD~1 (HEAD is the merge-base with main)")
 
 
+def describe(commit: str, repo: Path = REPO, width: int = 72) -> str:
+    """Short commit and subject (cut to `width` characters)."""
+    line = git(repo, "log", "-1", "--format=%h %s", commit)
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
 def head_description(repo: Path = REPO) -> str:
     """HEAD's short commit and subject, and whether the working tree (what is measured) differs from it."""
-    line = git(repo, "log", "-1", "--format=%h %s")
-    dirty = git(repo, "status", "--porcelain", "--untracked-files=no")
-    return line + (" (+ uncommitted changes: the working tree is measured)" if dirty else "")
-
-
-def describe(commit: str, repo: Path = REPO) -> str:
-    return git(repo, "log", "-1", "--format=%h %s", commit)
+    try:
+        dirty = git(repo, "status", "--porcelain", "--untracked-files=no")
+        return describe("HEAD", repo) + (" (+ uncommitted changes: the working tree is measured)" if dirty else "")
+    except BenchSetupError:
+        return "(not a git checkout)"
 
 
 @contextlib.contextmanager

@@ -364,3 +364,16 @@ def test_bench_end_to_end_against_head_itself(tmp_path: Path) -> None:
     assert re.search(r"cob secondary \(1 process\)\s+generator 20\s+20 cl \|", out)
     assert worktrees() == before
     assert list(tmp_path.iterdir()) == []  # the work folder is removed too
+
+
+def test_configuration_from_the_environment() -> None:
+    from bench.run import Config
+
+    config = Config.from_env({"BENCH_ONLY": "run, parse", "BENCH_REPEATS": "0", "BENCH_DATA": "variety",
+                              "BENCH_JUDGE": "cpu,wall", "BENCH_CLAIMS": "5"})
+    assert (config.groups, config.repeats, config.data_sets, config.judged, config.claims) == (
+        ("run", "parse"), 1, ("variety",), ("cpu", "wall"), 20)
+    assert Config.from_env({}).groups == ("parse", "validate", "secondary")
+    assert Config.from_env({"BENCH_ONLY": "all"}).groups == ("parse", "validate", "secondary", "run")
+    with pytest.raises(SystemExit, match="BENCH_ONLY: unknown speed"):
+        Config.from_env({"BENCH_ONLY": "speed"})
