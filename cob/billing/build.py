@@ -10,7 +10,6 @@ is not that policy's subscriber. Later known payers stay as 2320s without adjudi
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -175,11 +174,10 @@ def patient_responsibility(payment: ClaimPayment) -> Decimal:
 # ------------------------------------------------------------------------------------------------ build
 
 
-@functools.lru_cache(maxsize=1024)
-def _date(value) -> DTP:
-    """DTP*573 of a payment date; memoized (a night's payments carry few dates, and the segment, like every
-    segment here, is never changed once built: the claims of one payment date share it)."""
-    return DTP(qualifier="573", format="D8", value=format_date(value))
+def _date(value) -> dict:
+    """DTP*573 of a payment date, as the data of a new segment: each 2330B and 2430 gets its own instance
+    (models are mutable; a segment shared by claims would carry an edit of one claim into the others)."""
+    return {"qualifier": "573", "format": "D8", "value": format_date(value)}
 
 
 def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
@@ -197,10 +195,10 @@ def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
     return party.model_copy(update={"name": name.model_copy(update=update)})
 
 
-def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: DTP,
+def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: dict,
                         bundled_with: dict[int, int]) -> list[LineAdjudication]:
-    """One 2430 per service; `date` is the payer's DTP*573 (one segment, shared). Each 2430 is validated in
-    one call with its new SVD and AMT (a call per segment costs more than the segments)."""
+    """One 2430 per service; `date` is the payer's DTP*573 (`_date`). Each 2430 is validated in one call
+    with its new SVD, DTP and AMT (a call per segment costs more than the segments)."""
     out = []
     where = f"line {line.lx.number}"
     bundled = bundled_with.get(line.lx.number)
@@ -215,10 +213,9 @@ def _line_adjudications(payer_id: str, line: ServiceLine, services: list[Service
             "svd": {"payer_id": payer_id, "paid": svc.paid, "procedure": procedure, "paid_units": units,
                     "bundled_line_number": bundled},
             "adjustments": cas,
-            "dates": [],
+            "dates": [date],
             "amounts": [{"qualifier": "EAF", "amount": _cas_total(cas, CasGroup.PATIENT)}],
         })
-        adjudication.dates.append(date)  # (validated when built; passed in, it would be checked again per 2430)
         out.append(adjudication)
     return out
 
@@ -289,7 +286,7 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
     if payment.clp.payer_claim_control_number:
         refs.append(REF(qualifier="F8", value=payment.clp.payer_claim_control_number))
     payer_party = payer.payer.model_copy(update={
-        "loop": "2330B", "refs": refs, "dates": [] if line_level else [_date(paid_on)],
+        "loop": "2330B", "refs": refs, "dates": [] if line_level else [DTP.model_validate(_date(paid_on))],
         "demographics": None, "contacts": [], "provider": None})
     # one validation for the 2320 and its new AMTs and OI
     return OtherPayer.model_validate({"sbr": sbr, "adjustments": claim_cas, "amounts": amounts, "oi": oi,
