@@ -1,8 +1,8 @@
 """The short cuts of the billing path give what the long way gives.
 
 `merge_cas` hands back segments that merging would not change, `_cas_sound` passes packed CAS lists without
-walking their slots, the builder copies models with `_copy` instead of `model_copy`, and remit payloads and
-payment headers are compressed against their file's first. Each is checked here against the long way.
+walking their slots, and remit payloads and payment headers are compressed against their file's first. Each is
+checked here against the long way.
 """
 
 from __future__ import annotations
@@ -11,16 +11,12 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from cob.edi.reader import read_remittance
 from cob.billing import build, checks
 from cob.billing.consolidate import HeaderStore, RemitIndex
-from cob.schemas.base import X12Model
 from cob.schemas.codes import CasGroup
-from cob.schemas.common import Party
 from cob.schemas.remit import ClaimPayment
-from cob.schemas.segments import CAS, NM1, SBR
+from cob.schemas.segments import CAS
 
 from test_consolidate_match import PAYMENT, remit
 
@@ -94,31 +90,6 @@ def test_cas_sound_agrees_with_walking_every_slot():
         assert verdict == _sound_the_long_way(segments), segments
         verdicts.add(verdict)
     assert verdicts == {True, False}
-
-
-def test_copy_is_model_copy():
-    party = Party(loop="2010BA", name=NM1(entity_id="IL", entity_type="1", last_or_org_name="DOE", id="M1"))
-    for model, update in ((party, {"loop": "2330A"}), (party.name, {"entity_id": "PR", "id": None}),
-                          (SBR(payer_sequence="P"), {})):
-        copied, expected = build._copy(model, update), model.model_copy(update=update)
-        assert copied == expected and copied is not model
-        assert list(copied.__dict__) == list(expected.__dict__)
-        assert copied.model_fields_set == expected.model_fields_set
-        assert copied.__dict__ is not model.__dict__
-
-
-def _models(cls: type) -> list[type]:
-    out = []
-    for sub in cls.__subclasses__():
-        out += [sub, *_models(sub)]
-    return out
-
-
-@pytest.mark.parametrize("model", _models(X12Model), ids=lambda m: m.__name__)
-def test_x12_models_have_what_copy_assumes(model):
-    """`_copy` leaves out extra fields and private attributes: the X12 models have neither."""
-    assert not model.__private_attributes__
-    assert model.model_config.get("extra") != "allow"
 
 
 def test_payments_and_headers_come_back_as_read(tmp_path: Path):

@@ -10,16 +10,19 @@ refuse a value holding a delimiter the same way.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import io
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cob.edi.envelope import CounterControlNumbers, Party as EnvelopeParty
 from cob.edi.reader import read_claims
 from cob.edi.tokens import Delimiters
 from cob.edi.writer import Claim837Writer, DelimiterInDataError, InterchangeInfo, SegmentWriter
-from cob.schemas.base import GenericLoop, Loop
+from cob.schemas.base import Composite, GenericLoop, Loop, Segment
 from cob.schemas.claim import Claim
 from cob.schemas.common import Party
 from cob.schemas.segments import CAS, CLM, DMG, HI, NM1, PRV, REF, SV1, DiagnosisPointers, HealthCareCode, \
@@ -235,3 +238,70 @@ def test_written_claims_count_their_segments():
     st = next(i for i, s in enumerate(segments) if s[0] == "ST")
     se = next(i for i, s in enumerate(segments) if s[0] == "SE")
     assert int(segments[se][1]) == se - st + 1
+
+
+# ------------------------------------------------------------------ hypothesis: every segment class
+
+
+def _segment_classes() -> list[type[Segment]]:
+    import cob.schemas.claim, cob.schemas.remit  # noqa: F401, E401 - every segment class defined
+
+    out, todo = [], [Segment]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.SEGMENT_ID:
+                out.append(sub)
+    return sorted(set(out), key=lambda c: c.__name__)
+
+
+def _sometimes(usual: st.SearchStrategy, rare: st.SearchStrategy, one_in: int) -> st.SearchStrategy:
+    return st.integers(1, one_in).flatmap(lambda k: rare if k == 1 else usual)
+
+
+#: element text, a delimiter of either set in one value of about ten
+_TEXT = _sometimes(st.text(alphabet="AZ09 .-", max_size=6), st.text(alphabet="A0*:^~|>", min_size=1, max_size=3), 10)
+
+
+def _value(field_type, undeclared: bool = True) -> st.SearchStrategy:
+    """A value for a field declared `field_type`: None, one of that type, or (rarely) one of another type."""
+    if isinstance(field_type, type) and issubclass(field_type, enum.Enum):
+        typed = st.sampled_from(list(field_type))
+    elif field_type is Decimal:
+        typed = st.decimals(min_value=-10**6, max_value=10**6, places=3, allow_nan=False)
+    elif field_type is dt.date:
+        typed = st.dates()
+    elif field_type is int:
+        typed = st.integers(-5, 10**6)
+    elif isinstance(field_type, type) and issubclass(field_type, Composite):
+        # (model_construct: the writer must write whatever a model holds, valid or not)
+        typed = st.tuples(*[_value(t, False) for t in field_type.field_types]).map(
+            lambda values, kind=field_type: kind.model_construct(**dict(zip(kind.model_fields, values))))
+        undeclared = False  # (the element path cannot write a non-composite there: test_values_of_undeclared...)
+    else:
+        typed = _TEXT
+    others = [_TEXT, st.integers(0, 99), st.decimals(-99, 99, places=2, allow_nan=False)] if undeclared else []
+    return _sometimes(_sometimes(typed, st.one_of(*others), 20) if others else typed, st.none(), 3)
+
+
+_SEGMENTS = st.sampled_from(_segment_classes()).flatmap(
+    lambda kind: st.tuples(*[_value(t) for t in kind.field_types]).map(
+        lambda values: kind.model_construct(**dict(zip(kind.model_fields, values)))))
+
+
+def _outcome(write) -> tuple[str, object]:
+    try:
+        return "text", write()
+    except Exception as exc:  # noqa: BLE001 - the two paths must fail alike
+        return "error", type(exc)
+
+
+@pytest.mark.parametrize("delimiters", [Delimiters(), Delimiters("|", ">", "^", "~")])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(segments=st.lists(_SEGMENTS, min_size=1, max_size=4))
+def test_models_text_is_the_element_path_for_any_segment_models(delimiters, segments):
+    """The per-class text functions write any values of every segment class as the element-by-element path
+    does, or refuse them alike (`DelimiterInDataError` for a delimiter in a value)."""
+    seg = SegmentWriter(io.StringIO(), delimiters)
+    expected = _outcome(lambda: "".join(seg.text(s.to_elements()) + seg.end for s in segments))
+    assert _outcome(lambda: seg.models_text(segments)) == expected

@@ -10,7 +10,6 @@ is not that policy's subscriber. Later known payers stay as 2320s without adjudi
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -40,23 +39,6 @@ class CannotBuild(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
-
-
-_set = object.__setattr__
-
-
-def _copy(model, update: dict):
-    """`model.model_copy(update=update)` without pydantic's generic path: the same shallow copy with the
-    same fields set, for models with neither extra fields nor private attributes (the X12 models). The
-    builder copies a dozen models a claim. Any other model takes pydantic's path."""
-    if model.__pydantic_extra__ is not None or model.__pydantic_private__ is not None:
-        return model.model_copy(update=update)
-    copied = object.__new__(model.__class__)
-    _set(copied, "__dict__", {**model.__dict__, **update})
-    _set(copied, "__pydantic_extra__", None)
-    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__.union(update))
-    _set(copied, "__pydantic_private__", None)
-    return copied
 
 
 @dataclass
@@ -103,7 +85,7 @@ def payer_chain(claim: Claim, roster: list[RosterCoverage] | None = None) -> Pay
     patient = claim.patient
     relationship = SELF if sub.sbr.relationship == SELF or patient is None else (patient.pat.relationship or "21")
     chain.payers.append(PayerInfo(sub.sbr.payer_sequence.rank, sub.sbr, relationship,
-                                  _copy(subscriber, {"loop": "2330A"}), _copy(payer, {"loop": "2330B"})))
+                                  subscriber.model_copy(update={"loop": "2330A"}), payer.model_copy(update={"loop": "2330B"})))
     for other in claim.other_payers:
         subscriber, payer, sbr = other.subscriber, other.payer, other.sbr
         if subscriber is None or payer is None or sbr.payer_sequence is PayerSequence.UNKNOWN:
@@ -192,11 +174,10 @@ def patient_responsibility(payment: ClaimPayment) -> Decimal:
 # ------------------------------------------------------------------------------------------------ build
 
 
-@functools.lru_cache(maxsize=1024)
-def _date(value) -> DTP:
-    """DTP*573 of a payment date; memoized (a night's payments carry few dates, and the segment, like every
-    segment here, is never changed once built: the claims of one payment date share it)."""
-    return DTP(qualifier="573", format="D8", value=format_date(value))
+def _date(value) -> dict:
+    """DTP*573 of a payment date, as the data of a new segment: each 2330B and 2430 gets its own instance
+    (models are mutable; a segment shared by claims would carry an edit of one claim into the others)."""
+    return {"qualifier": "573", "format": "D8", "value": format_date(value)}
 
 
 def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
@@ -214,10 +195,10 @@ def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
     return party.model_copy(update={"name": name.model_copy(update=update)})
 
 
-def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: DTP,
+def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: dict,
                         bundled_with: dict[int, int]) -> list[LineAdjudication]:
-    """One 2430 per service; `date` is the payer's DTP*573 (one segment, shared). Each 2430 is validated in
-    one call with its new SVD and AMT (a call per segment costs more than the segments)."""
+    """One 2430 per service; `date` is the payer's DTP*573 (`_date`). Each 2430 is validated in one call
+    with its new SVD, DTP and AMT (a call per segment costs more than the segments)."""
     out = []
     where = f"line {line.lx.number}"
     bundled = bundled_with.get(line.lx.number)
@@ -232,10 +213,9 @@ def _line_adjudications(payer_id: str, line: ServiceLine, services: list[Service
             "svd": {"payer_id": payer_id, "paid": svc.paid, "procedure": procedure, "paid_units": units,
                     "bundled_line_number": bundled},
             "adjustments": cas,
-            "dates": [],
+            "dates": [date],
             "amounts": [{"qualifier": "EAF", "amount": _cas_total(cas, CasGroup.PATIENT)}],
         })
-        adjudication.dates.append(date)  # (validated when built; passed in, it would be checked again per 2430)
         out.append(adjudication)
     return out
 
@@ -297,16 +277,16 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
         "benefits_assignment": clm.benefits_assignment or "Y",
         "patient_signature_source": "P" if clm.patient_signature_source == "P" else None,
         "release_of_information": clm.release_of_information or "Y"}
-    sbr = _copy(payer.sbr, {"payer_sequence": payer.sequence, "relationship": payer.relationship})
+    sbr = payer.sbr.model_copy(update={"payer_sequence": payer.sequence, "relationship": payer.relationship})
     subscriber = _corrected_subscriber(payer.subscriber, payment)
-    subscriber = _copy(subscriber, {
+    subscriber = subscriber.model_copy(update={
         "loop": "2330A", "demographics": None, "dates": [], "contacts": [], "provider": None,
         "refs": [r for r in subscriber.refs if r.qualifier == "SY"][:1]})
     refs = [r for r in payer.payer.refs if r.qualifier in PAYER_REFS_2330B][:2]
     if payment.clp.payer_claim_control_number:
         refs.append(REF(qualifier="F8", value=payment.clp.payer_claim_control_number))
-    payer_party = _copy(payer.payer, {
-        "loop": "2330B", "refs": refs, "dates": [] if line_level else [_date(paid_on)],
+    payer_party = payer.payer.model_copy(update={
+        "loop": "2330B", "refs": refs, "dates": [] if line_level else [DTP.model_validate(_date(paid_on))],
         "demographics": None, "contacts": [], "provider": None})
     # one validation for the 2320 and its new AMTs and OI
     return OtherPayer.model_validate({"sbr": sbr, "adjustments": claim_cas, "amounts": amounts, "oi": oi,
@@ -328,7 +308,7 @@ def _pending_2320(payer: PayerInfo, claim: Claim) -> OtherPayer:
 
 def _with_entity(name: NM1, entity_id: str) -> NM1:
     """`name` as NM1*`entity_id` (the usual name already is: then it is shared, not copied)."""
-    return name if name.entity_id == entity_id else _copy(name, {"entity_id": entity_id})
+    return name if name.entity_id == entity_id else name.model_copy(update={"entity_id": entity_id})
 
 
 def _patient_source(claim: Claim) -> tuple[NM1, N3 | None, N4 | None, DMG | None]:
@@ -344,7 +324,7 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
     patient_is_subscriber = destination.relationship == SELF
     dest_sub = destination.subscriber
     dest_payer = destination.payer
-    sbr = _copy(destination.sbr, {
+    sbr = destination.sbr.model_copy(update={
         "payer_sequence": destination.sequence, "relationship": SELF if patient_is_subscriber else None,
         "group_name": None if destination.sbr.group_number else destination.sbr.group_name})
     # each new loop is validated in one call with its new parts (a call per model costs more than the models)
@@ -367,7 +347,7 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
             "address": address, "location": location, "demographics": demographics}]})
 
     other_payers: list[OtherPayer] = []
-    new_lines = [_copy(line, {"adjudications": list(line.adjudications)}) for line in claim.lines]
+    new_lines = [line.model_copy(update={"adjudications": list(line.adjudications)}) for line in claim.lines]
     for payer in chain.payers:
         if payer is destination:
             continue
@@ -391,9 +371,9 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
         if len(line.adjudications) > 15:
             raise CannotBuild("cannot_represent", f"line {line.lx.number}: more than fifteen line adjudications")
 
-    location_ = _copy(claim.clm.location, {"frequency": "1"}) if claim.clm.location else None
-    return _copy(claim, {
-        "clm": _copy(claim.clm, {"location": location_}),
+    location_ = claim.clm.location.model_copy(update={"frequency": "1"}) if claim.clm.location else None
+    return claim.model_copy(update={
+        "clm": claim.clm.model_copy(update={"location": location_}),
         "refs": [r for r in claim.refs if r.qualifier != "F8"],
         "other_payers": other_payers,
         "lines": new_lines,

@@ -65,8 +65,7 @@ class RemitRecord:
     dictionary: bytes  # the preset dictionary `payload` was compressed with, shared by its file's records
 
     def payment(self, headers: "HeaderStore") -> ClaimPayment:
-        # (`model_validate_json` without its Python wrapper)
-        payment = ClaimPayment.__pydantic_validator__.validate_json(
+        payment = ClaimPayment.model_validate_json(
             zlib.decompressobj(_WBITS, zdict=self.dictionary).decompress(self.payload))
         payment.header = headers.get(self.header_key)
         return payment
@@ -121,19 +120,17 @@ class HeaderStore:
 
     def add(self, header: PaymentHeader) -> int:
         """Add one header, compressed alone; returns its key."""
-        text = PaymentHeader.__pydantic_serializer__.to_json(header, exclude_none=True)
-        self._data.append((_compress(text, b""), b""))
+        self._data.append((_compress(_json(header), b""), b""))
         return len(self._data) - 1
 
     def add_file(self, headers: Iterable[PaymentHeader | None]) -> None:
         """Add the payment headers of one file, in order (their keys follow on from `len(self)`)."""
-        to_json = PaymentHeader.__pydantic_serializer__.to_json
         dictionary = b""
         for header in headers:
             if header is None:  # (a payment without its header: `get` gives None)
                 self._data.append((b"", b""))
                 continue
-            text = to_json(header, exclude_none=True)
+            text = _json(header)
             dictionary = dictionary or text
             self._data.append((_compress(text, dictionary), dictionary))
 
@@ -143,7 +140,7 @@ class HeaderStore:
             if len(self._cache) > 256:
                 self._cache.clear()
             payload, dictionary = self._data[key]
-            header = self._cache[key] = PaymentHeader.__pydantic_validator__.validate_json(
+            header = self._cache[key] = PaymentHeader.model_validate_json(
                 zlib.decompressobj(_WBITS, zdict=dictionary).decompress(payload))
         return header
 
@@ -170,10 +167,8 @@ class RemitIndex:
         new_headers: list[PaymentHeader] = []
         sequence = self._sequence
         dictionary = b""
-        to_json = ClaimPayment.__pydantic_serializer__.to_json
         for payment in payments:
-            # `model_dump_json` without its Python wrapper: the JSON as bytes, not decoded to a str to be encoded
-            text = to_json(payment, exclude=_HEADER, exclude_none=True)
+            text = _json(payment, exclude=_HEADER)
             dictionary = dictionary or text
             header = payment.header
             shared = header_keys.get(id(header))
@@ -211,6 +206,11 @@ class RemitIndex:
 #: raw deflate (no zlib header and checksum: a record is only ever read back by this process)
 _WBITS = -15
 _HEADER = {"header"}
+
+
+def _json(model: ClaimPayment | PaymentHeader, exclude: set[str] | None = None) -> bytes:
+    """A payment or header as the JSON kept (None fields left out: most elements are empty)."""
+    return model.model_dump_json(exclude=exclude, exclude_none=True).encode()
 
 
 def _compress(text: bytes, dictionary: bytes) -> bytes:

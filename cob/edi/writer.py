@@ -10,6 +10,7 @@ wraps them in ISA/GS/ST with counts and caller-supplied control numbers.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
 import os
 import tempfile
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from cob.schemas.base import (Composite, Loop, RawSegment, Segment, format_amount, format_amount_memo, format_date,
+from cob.schemas.base import (Composite, Loop, RawSegment, Segment, format_amount_memo, format_date,
                           format_value)
 from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.segments import HL
@@ -145,13 +146,14 @@ _MEMO = 1 << 12
 
 class _TextFunctions(dict):
     """Segment or composite class -> the function that writes an instance's values from its field dict,
-    made for the class once: one expression per field, chosen by the field's declared type.
+    made for the class once (`_segment_text`, `_composite_text`).
 
     A segment's text is its id and every value, each after an element separator (`joiners` of the class:
-    trailing empty ones are stripped by `models_text`). A composite's is stripped here, and the component
+    trailing empty ones are stripped by `models_text`). A composite's is stripped, and the component
     separators left of those joined in are added to `joins[0]`; a composite of str components is remembered
-    by its values (`_COMPOSITE_TEXTS`). A value of a type its field does not declare is written by the type found (`_Formatters`),
-    or makes the join raise TypeError (a str field).
+    by its values (`_COMPOSITE_TEXTS`). A value is written by its type (`_Formatters`): a str as it is,
+    None as "", a composite by its class's function; a value of another type where a composite is declared
+    may hold component separators (a text holding its components already joined): they are counted too.
     """
 
     def __init__(self, delimiters: Delimiters):
@@ -162,71 +164,108 @@ class _TextFunctions(dict):
         self.formatters = _Formatters(self)
 
     def __missing__(self, kind: type) -> Callable[[dict], str]:
-        namespace = {"values": kind._values, "joins": self.joins, "formatters": self.formatters,
-                     "functions": self, "format_amount": format_amount_memo, "format_date": format_date,
-                     "memo": _COMPOSITE_TEXTS.setdefault(self.delimiters.component, {})}
-        parts = []
-        for i, field_type in enumerate(kind.field_types):
-            namespace[f"t{i}"] = field_type
-            if isinstance(field_type, type) and issubclass(field_type, Composite):
-                namespace[f"c{i}"] = self[field_type]
-            parts.append(_value_code(field_type, f"v{i}", f"t{i}", f"c{i}") + ",")
-        count = len(kind.field_types)
-        unpack = "".join(f"v{i}, " for i in range(count))
-        composite = issubclass(kind, Composite)
-        if not composite:
-            self.joiners[kind] = count
-            sep = self.delimiters.element
-            lines = ["def text(fields):",
-                     f"    {unpack}= values(fields)",
-                     f"    return {kind.SEGMENT_ID + sep!r} + {sep!r}.join(({' '.join(parts)}))"]
-        else:  # the text, and the component separators left of those joined in
-            sep = self.delimiters.component
-            # str components are written the same for equal values, whatever the class (one of another type
-            # makes the join raise before it is remembered): `_COMPOSITE_TEXTS` remembers them
-            memo = all(isinstance(t, type) and issubclass(t, str) for t in kind.field_types)
-            lines = ["def text(fields):",
-                     "    key = values(fields)",
-                     "    found = memo.get(key)" if memo else "    found = None",
-                     "    if found is None:",
-                     f"        {unpack}= key",
-                     f"        text = {sep!r}.join(({' '.join(parts)}))",
-                     f"        stripped = text.rstrip({sep!r})",
-                     f"        found = stripped, len(stripped) - len(text) + {count - 1}"]
-            if memo:
-                lines += [f"        if len(memo) < {_MEMO}:", "            memo[key] = found"]
-            lines += ["    joins[0] += found[1]", "    return found[0]"]
-        if not count:  # the segment id alone; an empty composite
-            lines = ["def text(fields):", f"    return {'' if composite else kind.SEGMENT_ID!r}"]
-        exec("\n".join(lines), namespace)  # noqa: S102 - source made above from field names and types only
-        text = self[kind] = namespace["text"]
-        return text
-
-    def other(self, value: Any) -> str:
-        """A value of another type where a composite is declared: as a composite's, its component
-        separators are allowed (a text holding its components already joined)."""
-        text = self.formatters[type(value)](value)
-        if not isinstance(value, Composite):  # a composite's own are counted as it is made
-            self.joins[0] += text.count(self.delimiters.component)
+        if issubclass(kind, Composite):
+            text = _composite_text(kind, self)
+        else:
+            self.joiners[kind] = len(kind.field_types)
+            text = _segment_text(kind, self)
+        self[kind] = text
         return text
 
 
-def _value_code(field_type: Any, v: str, t: str, c: str) -> str:
-    """The expression that writes value `v` of a field declared `field_type` (named `t`; `c` is the function
-    of a composite class); "" for None."""
-    if isinstance(field_type, type) and issubclass(field_type, str):  # str, str enums: join takes them as is
-        return f'("" if {v} is None else {v})'
-    if field_type is Decimal:
-        written = f"format_amount({v})"
-    elif field_type is _dt.date:
-        written = f"format_date({v})"
-    elif field_type is int:
-        written = f"str({v})"
-    elif isinstance(field_type, type) and issubclass(field_type, Composite):
-        return f'("" if {v} is None else {c}({v}.__dict__) if type({v}) is {t} else functions.other({v}))'
-    else:
-        return f'("" if {v} is None else {v} if type({v}) is str else formatters[type({v})]({v}))'
-    return f'("" if {v} is None else {written} if type({v}) is {t} else formatters[type({v})]({v}))'
+def _declared(field_type: Any, kind: type) -> bool:
+    return isinstance(field_type, type) and issubclass(field_type, kind)
+
+
+def _written_values(kind: type, functions: _TextFunctions) -> Callable[[dict], list]:
+    """The function giving the texts of an instance's values (in field order, not joined) from its field
+    dict: the values in one C-level lookup, None made "" and a str field's value (str enums too) kept as
+    it is; only the fields not declared str are looked at one by one, their value written by its type
+    (`_Formatters`). In a field declared a composite, a value that is not one may hold component
+    separators (a text holding its components already joined): they are counted as allowed."""
+    values = kind._values
+    formatters = functions.formatters
+    others = tuple(i for i, t in enumerate(kind.field_types) if not _declared(t, str))
+    composites = frozenset(i for i in others if _declared(kind.field_types[i], Composite))
+    if not composites:
+        def written(fields: dict) -> list:
+            found = values(fields)
+            texts = ["" if value is None else value for value in found]
+            for i in others:
+                value = found[i]
+                if value is not None:
+                    texts[i] = formatters[type(value)](value)
+            return texts
+
+        return written
+    joins = functions.joins
+    component = functions.delimiters.component
+
+    def written_with_composites(fields: dict) -> list:
+        found = values(fields)
+        texts = ["" if value is None else value for value in found]
+        for i in others:
+            value = found[i]
+            if value is not None:
+                text = texts[i] = formatters[type(value)](value)
+                if i in composites and not isinstance(value, Composite):  # a composite's own are counted as made
+                    joins[0] += text.count(component)
+        return texts
+
+    return written_with_composites
+
+
+def _segment_text(kind: type[Segment], functions: _TextFunctions) -> Callable[[dict], str]:
+    """A segment class's text function: its id, then every value after an element separator."""
+    if not kind.field_types:  # the segment id alone
+        segment_id = kind.SEGMENT_ID
+        return lambda fields: segment_id
+    head = kind.SEGMENT_ID + functions.delimiters.element
+    join = functions.delimiters.element.join
+    if all(_declared(t, str) for t in kind.field_types):  # the usual segment: one comprehension
+        values = kind._values
+        return lambda fields: head + join(["" if value is None else value for value in values(fields)])
+    written = _written_values(kind, functions)
+    return lambda fields: head + join(written(fields))
+
+
+def _composite_text(kind: type[Composite], functions: _TextFunctions) -> Callable[[dict], str]:
+    """A composite class's text function: its values joined and stripped; the component separators left
+    are added to `functions.joins[0]`. A composite of str components is remembered by its values in
+    `_COMPOSITE_TEXTS` (str components are written the same for equal values, whatever the class; a value
+    of another type makes the join raise before it is remembered)."""
+    count = len(kind.field_types)
+    if not count:  # an empty composite
+        return lambda fields: ""
+    sep = functions.delimiters.component
+    join = sep.join
+    joins = functions.joins
+    if not all(_declared(t, str) for t in kind.field_types):
+        written = _written_values(kind, functions)
+
+        def text(fields: dict) -> str:
+            joined = join(written(fields))
+            stripped = joined.rstrip(sep)
+            joins[0] += len(stripped) - len(joined) + count - 1
+            return stripped
+
+        return text
+    values = kind._values
+    memo = _COMPOSITE_TEXTS.setdefault(sep, {})
+
+    def remembered(fields: dict) -> str:
+        key = values(fields)
+        found = memo.get(key)
+        if found is None:
+            joined = join(["" if value is None else value for value in key])
+            stripped = joined.rstrip(sep)
+            found = stripped, len(stripped) - len(joined) + count - 1
+            if len(memo) < _MEMO:
+                memo[key] = found
+        joins[0] += found[1]
+        return found[0]
+
+    return remembered
 
 
 class _Formatters(dict):
@@ -242,8 +281,8 @@ class _Formatters(dict):
             write = lambda value: function(value.__dict__)  # noqa: E731
         elif issubclass(kind, str):  # a str enum: its text is the value
             write = str.__str__
-        elif issubclass(kind, Decimal):
-            write = format_amount
+        elif issubclass(kind, Decimal):  # (a signaling NaN makes it raise TypeError: `models_text` then
+            write = format_amount_memo   # takes the element-by-element path, which writes it)
         elif issubclass(kind, _dt.date):
             write = format_date
         else:
@@ -284,20 +323,12 @@ class _LoopPlan:
     def gatherer(self, skip: str | None) -> Callable[[dict, list[Segment]], bool]:
         """A function that adds the loop's segments in `in_order` (but those with id `skip`) from its field
         dict to a list; it returns False, having added none, when the loop holds raw segments or an
-        `unplaced` one. Made once per plan: one test per field instead of a loop over `in_order`."""
+        `unplaced` one. Made once per plan and skip (`_gatherer`): the names are picked out once."""
         gather = self.gatherers.get(skip)
         if gather is None:
-            lines = ["def gather(fields, segments):",
-                     f"    if {' or '.join(f'fields[{name!r}]' for name in (self.raw_segments,) + self.unplaced)}:",
-                     "        return False"]
-            for name, many, seg_id in self.in_order:
-                if seg_id != skip:
-                    lines += [f"    value = fields[{name!r}]", "    if value:",
-                              f"        segments.{'extend' if many else 'append'}(value)"]
-            lines.append("    return True")
-            namespace: dict = {}
-            exec("\n".join(lines), namespace)  # noqa: S102 - source made above from field names only
-            gather = self.gatherers[skip] = namespace["gather"]
+            gather = self.gatherers[skip] = _gatherer((self.raw_segments,) + self.unplaced,
+                                                      tuple((name, many) for name, many, seg_id in self.in_order
+                                                            if seg_id != skip))
         return gather
 
     @classmethod
@@ -314,6 +345,29 @@ class _LoopPlan:
         return cls(tuple(segments), tuple((name, many, seg_id) for _pos, _key, name, many, seg_id in placed),
                    unplaced, max((entry[0] for entry in placed), default=0), model.child_fields,
                    model.RAW_SEGMENTS, model.RAW_LOOPS, len(segments) * _SPAN)
+
+
+def _gatherer(blockers: tuple[str, ...],
+              wanted: tuple[tuple[str, bool], ...]) -> Callable[[dict, list[Segment]], bool]:
+    """The function of `_LoopPlan.gatherer`: False when any `blockers` field is filled, else the values of
+    the `wanted` fields (name, is a list) added to the list in that order, empty ones left out."""
+    blocked = operator.itemgetter(*blockers) if len(blockers) > 1 else None
+    first = blockers[0]
+
+    def gather(fields: dict, segments: list[Segment]) -> bool:
+        if (any(blocked(fields)) if blocked is not None else fields[first]):
+            return False
+        append, extend = segments.append, segments.extend
+        for name, many in wanted:
+            value = fields[name]
+            if value:
+                if many:
+                    extend(value)
+                else:
+                    append(value)
+        return True
+
+    return gather
 
 
 @dataclass
