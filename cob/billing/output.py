@@ -118,8 +118,9 @@ def finish_spool(spool: Spool, problems: list[Finding], bad_claim_files: set[str
     a problem outside every claim (the envelope) takes out all of them.
     """
     drop: set[int] = set()
-    for n, (_outcome, _a, _b, source) in enumerate(spool.entries):
+    for n, (outcome, _a, _b, source) in enumerate(spool.entries):
         if source in bad_claim_files:
+            outcome.output = None  # (a worker's claim is held before the join names its output file)
             drop.add(n)
     for problem in problems:
         hit = [n for n, (_o, a, b, _s) in enumerate(spool.entries)
