@@ -13,9 +13,11 @@ them after its state commit.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import pickle
 import tempfile
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Sequence
 
@@ -228,8 +230,6 @@ class OutputChecks:
             return
         while len(self.running) >= self.workers:
             self._collect_one()
-        import multiprocessing
-
         parent_end, child_end = multiprocessing.get_context("fork").Pipe(duplex=False)
         proc = multiprocessing.get_context("fork").Process(target=_check_one, args=(path, self.check, child_end),
                                                            daemon=True)
@@ -238,8 +238,6 @@ class OutputChecks:
         self.running[path] = (proc, parent_end)
 
     def _collect_one(self) -> None:
-        from multiprocessing.connection import wait
-
         ready = wait([conn for _proc, conn in self.running.values()])
         for path, (proc, conn) in list(self.running.items()):
             if conn in ready:

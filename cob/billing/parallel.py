@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import multiprocessing
 import pickle
 import shutil
 import tempfile
@@ -194,8 +195,6 @@ def _bill_share(run: Run, paid_at: list[dict[str, int]], bad: set[int]) -> _Shar
 def read_in_workers(run: Run, workers: int) -> None:
     """Read and bill every input of `run` in `workers` forked processes; leave `run` as a serial run would
     (inputs, outcomes, open spools), ready for `finish_outputs`."""
-    import multiprocessing
-
     before = len(run.inputs)
     run.read_side_inputs()  # small; loaded once here and inherited by the workers
     side = run.inputs[before:]
