@@ -16,7 +16,8 @@ from cob.edi.errors import X12SyntaxError
 from cob.edi.reader import X12Reader
 from cob.edi.validate import validate_file
 from cob.fixtures.generate import generate
-from cob.billing.parallel import scan_claim_ids, share_out
+from cob.billing.parallel import share_out
+from cob.edi.scan import scan_claim_ids
 from cob.billing.secondary import SecondaryOptions, run_secondary
 
 NOW = dt.datetime(2026, 11, 22, 21, 0)
@@ -207,7 +208,7 @@ def _fake_check(path: Path, parallel) -> list:
 
 
 def test_output_checks_run_in_processes_and_answer_in_the_order_asked(tmp_path):
-    from cob.billing.parallel import OutputChecks
+    from cob.billing.output import OutputChecks
 
     paths = []
     for n, size in enumerate([10, 5000, 300, 7, 900]):

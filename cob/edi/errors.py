@@ -8,6 +8,7 @@ values of patient segments (names, member ids): only ids of claims, control numb
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +36,12 @@ class X12SyntaxError(Exception):
     def __init__(self, error: X12Error):
         super().__init__(str(error))
         self.error = error
+
+
+def read_problem(path: str | Path, exc: Exception) -> tuple[str, int]:
+    """What is wrong with an input file that could not be read (an `X12SyntaxError` or an `OSError`), and
+    the segment number where it was found (0 when the file could not be read at all)."""
+    if isinstance(exc, X12SyntaxError):
+        return str(exc.error), exc.error.segment_no or 0
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return f"{path}: cannot read: {reason}", 0

@@ -1,8 +1,9 @@
 """Billing step of a run: decide every claim with new data and build its next-payer claim.
 
-The decision itself is `cob.billing.secondary.SecondaryRun.triage` (the same code as `cob secondary`), fed
-with the claim and the adjudications the state database holds instead of files, so a claim billed by
-`cob run` weeks after its 837P arrived is built exactly as `cob secondary` would build it from both files.
+The decision itself is `cob.billing.triage.triage` (the same code as `cob secondary`, through
+`SecondaryRun.triage`), fed with the claim and the adjudications the state database holds instead of files,
+so a claim billed by `cob run` weeks after its 837P arrived is built exactly as `cob secondary` would build it
+from both files.
 
 What `cob run` adds:
 
