@@ -1,7 +1,7 @@
 """The short cuts of the billing path give what the long way gives.
 
-`merge_cas` hands back segments that merging would not change, `_cas_sound` passes packed CAS lists without
-walking their slots, the builder copies models with `_copy` instead of `model_copy`, and remit payloads and
+`merge_cas` hands back segments that merging would not change, the pre-write check's CAS view stops at the
+last trio used and the rule book passes sound CAS without building messages, the builder copies models with `_copy` instead of `model_copy`, and remit payloads and
 payment headers are compressed against their file's first. Each is checked here against the long way.
 """
 
@@ -85,12 +85,41 @@ def _sound_the_long_way(adjustments: list[CAS]) -> bool:
     return True
 
 
-def test_cas_sound_agrees_with_walking_every_slot():
+def test_cas_view_keeps_every_used_slot():
+    """The model adapter hands the rule book a CAS's trios up to the last one used (one look for the
+    usual single trio); padded back to six they are the model's slots."""
+    rng = random.Random(7)
+    lengths = set()
+    made = [CAS.build("CO", [("45", D("80"))]), CAS.build("PR", [("1", D("10")), ("2", D("4"), D("1"))]),
+            CAS.build("PR", [("1", D("10"))]).model_copy(update={"quantity3": D("2")})]
+    for _ in range(20_000):
+        for cas in _random_segments(rng) + made:
+            view = checks._cas(cas)
+            n = len(view.reasons)
+            lengths.add(n)
+            assert len(view.amounts) == len(view.quantities) == n
+            padded = [(view.reasons[i] or None, view.amounts[i], view.quantities[i]) for i in range(n)]
+            padded += [(None, None, False)] * (6 - n)
+            assert padded == [(r or None, a, q is not None) for r, a, q in cas.slots()], cas
+            assert view.group == cas.group.value and view.at is cas
+    assert {1, 6} <= lengths and len(lengths) > 2
+
+
+def test_book_skips_only_sound_cas():
+    """The rule book builds CAS messages only for a CAS that may be wrong; its verdict over many random
+    CAS lists is the long way's (every slot walked, every group counted)."""
+    from cob.rules import book
+    from cob.rules.view import LineAdjudicationView
+
     rng = random.Random(7)
     verdicts = set()
     for _ in range(20_000):
         segments = _random_segments(rng)
-        verdict = checks._cas_sound(segments)
+        adj = LineAdjudicationView("11111", D(0), "1", None)
+        adj.cas = [checks._cas(cas) for cas in segments]
+        out: list = []
+        book._cas_rules(adj.cas, adj, None, out)
+        verdict = not out
         assert verdict == _sound_the_long_way(segments), segments
         verdicts.add(verdict)
     assert verdicts == {True, False}

@@ -28,7 +28,7 @@ from cob.schemas.coverage import CoverageRoster, RosterError, load_roster
 from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
 
-from .checks import check_claim, errors
+from .checks import BALANCING_CODES, check_claim, errors
 from .build import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain
 from .consolidate import ClaimRemits, RemitIndex
 from .expected import OrderFacts, OrderFactsError, check_order, expected_payment, is_medicare, load_order_facts, terms_for
@@ -39,8 +39,6 @@ OTHER_PAYER_REASONS = {"22", "109"}
 BILLED_REASON = {2: "secondary_billed"}
 #: claim files from this size on are read by several processes (when the machine has several CPUs)
 PARALLEL_BYTES = 4_000_000
-#: check codes that are COB balancing (reference §1.9); the others are situational rules (§3.8)
-BALANCING_CODES = {"claim_charge", "line_balance", "claim_vs_lines", "claim_balance", "missing_line_adjudication"}
 
 
 @dataclass
