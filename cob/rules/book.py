@@ -527,8 +527,12 @@ def _cas_rules(cas_list: list[CasView], adj: LineAdjudicationView | None, payer:
         amounts = cas.amounts
         duplicate = group in groups
         groups.add(group)
-        if not duplicate and "" not in reasons and len(amounts) >= len(reasons) and None not in amounts:
-            continue  # (nearly every CAS: nothing to report, no message to build)
+        if not duplicate and "" not in reasons and len(amounts) >= len(reasons):
+            for a in amounts:
+                if a is None:
+                    break
+            else:
+                continue  # (nearly every CAS: nothing to report, no message to build)
         if not where:
             where = (f"line {adj.line or '?'} 2430 of payer {adj.payer_id or '(no id)'}" if adj is not None
                      else f"2320 of {payer.label()}")

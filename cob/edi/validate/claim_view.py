@@ -54,13 +54,25 @@ def amount_of(value: str) -> Amount:
     return d
 
 
+_amount_known = _AMOUNTS.__getitem__
+
+
 def _cas(seg: LocatedSegment) -> CasView:
     """A CAS segment's group and the trios its elements reach (CAS02-19)."""
     elements = seg[1]
-    memo = _AMOUNTS
-    return CasView(elements[1] if len(elements) > 1 else "", elements[2:20:3],
-                   [memo[v] if v in memo else amount_of(v) for v in elements[3:20:3]],
-                   [q != "" for q in elements[4:20:3]], seg)
+    if len(elements) == 4:  # one reason and its amount: nine CAS in ten
+        try:
+            amount = _AMOUNTS[elements[3]]
+        except KeyError:
+            amount = amount_of(elements[3])
+        return CasView(elements[1], (elements[2],), (amount,), (), seg)
+    texts = elements[3:20:3]
+    try:
+        amounts = list(map(_amount_known, texts))  # (amounts seen before: nearly all)
+    except KeyError:
+        amounts = list(map(amount_of, texts))
+    return CasView(elements[1] if len(elements) > 1 else "", elements[2:20:3], amounts,
+                   list(map(bool, elements[4:20:3])), seg)
 
 
 class SvdBlock:
