@@ -295,3 +295,15 @@ def test_the_table_covers_every_rule():
     raised = {code for _name, _text, expected in CASES for code, *_rest in expected}
     assert raised == set(book.RULES)
     assert sum(1 for _name, _text, expected in CASES if not expected) >= 10
+
+
+def test_the_book_and_the_validator_import_no_models():
+    """The book reads a view, not models: importing it (and the validator that runs it) must not bring in
+    pydantic or the claim models, which only `cob secondary`'s adapter needs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cob.rules.book, cob.edi.validate.claims\n"
+            "print(sorted(m for m in sys.modules if m == 'pydantic' or m.startswith('cob.schemas')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -168,42 +168,39 @@ def check(view: ClaimView, snip: Iterable[int] = ALL_SNIP) -> list[Violation]:
 
 
 class _Facts:
-    """What several rules ask of a claim, worked out once: its 2430s in order, grouped by SVD01, the
-    2320 payer ids, and the ambiguous ids (carried by more than one adjudicated 2320 and named by a
+    """What several rules ask of a claim, worked out once: its 2430s grouped by SVD01 (in file order),
+    the 2320 payer ids, and the ambiguous ids (carried by more than one adjudicated 2320 and named by a
     2430)."""
 
-    __slots__ = ("adjudications", "by_payer", "known", "ambiguous")
+    __slots__ = ("by_payer", "known", "ambiguous")
 
     def __init__(self, view: ClaimView):
-        adjudications: list[LineAdjudicationView] = []
-        for line in view.lines:
-            adjudications += line.adjudications
-        self.adjudications = adjudications
         by_payer: dict[str, list[LineAdjudicationView]] = {}
-        for a in adjudications:
-            group = by_payer.get(a.payer_id)
-            if group is None:
-                by_payer[a.payer_id] = [a]
-            else:
-                group.append(a)
+        for line in view.lines:
+            for a in line.adjudications:
+                group = by_payer.get(a.payer_id)
+                if group is None:
+                    by_payer[a.payer_id] = [a]
+                else:
+                    group.append(a)
         self.by_payer = by_payer
-        known: set[str] = set()
-        ambiguous: set[str] = set()
-        adjudicated: set[str] = set()
-        for p in view.payers:
-            pid = p.payer_id
-            if pid:
-                known.add(pid)
-                if p.paid_at is not None:
-                    if pid in adjudicated and pid in by_payer:
-                        ambiguous.add(pid)
-                    adjudicated.add(pid)
+        payers = view.payers
+        known = {p.payer_id for p in payers}
+        known.discard("")
         self.known = known
-        self.ambiguous = ambiguous
+        self.ambiguous = _NONE
+        if len(payers) > 1:
+            adjudicated: list[str] = [p.payer_id for p in payers if p.paid_at is not None and p.payer_id]
+            if len(set(adjudicated)) < len(adjudicated):
+                self.ambiguous = {pid for pid in adjudicated if adjudicated.count(pid) > 1 and pid in by_payer}
 
     def of(self, payer_id: str) -> list[LineAdjudicationView]:
         """The 2430s whose SVD01 is `payer_id`, in file order (none for an empty id)."""
-        return self.by_payer.get(payer_id, []) if payer_id else []
+        return self.by_payer.get(payer_id, _NO_2430) if payer_id else _NO_2430
+
+
+_NONE: frozenset[str] = frozenset()
+_NO_2430: list[LineAdjudicationView] = []  # (never changed)
 
 
 def _cas_total(cas_list: list[CasView]) -> Decimal | None:
@@ -219,27 +216,27 @@ def _cas_total(cas_list: list[CasView]) -> Decimal | None:
     return total
 
 
-def _paid_total(adjudications: list[LineAdjudicationView]) -> Decimal | None:
-    """Sum of SVD02 over these 2430s; None when one is absent or unreadable."""
-    total = ZERO
+def _money_of(adjudications: list[LineAdjudicationView]) -> tuple[Decimal | None, Decimal | None]:
+    """What these 2430s say together: the sum of their SVD02 (None when one is absent or unreadable) and
+    of every amount of their CAS (None when one is unreadable), each added in file order."""
+    paid: Decimal | None = ZERO
+    adjusted: Decimal | None = ZERO
     for a in adjudications:
-        paid = a.paid
-        if paid is None or paid is UNREADABLE:
-            return None
-        total += paid
-    return total
-
-
-def _line_cas_total(adjudications: list[LineAdjudicationView]) -> Decimal | None:
-    """`_cas_total` of these 2430s' CAS taken together."""
-    if len(adjudications) == 1:
-        return _cas_total(adjudications[0].cas)
-    return _cas_total([cas for a in adjudications for cas in a.cas])
-
-
-def _amount(value) -> Decimal | None:
-    """A required amount as the equations use it: None when absent or unreadable."""
-    return None if value is UNREADABLE else value
+        if paid is not None:
+            value = a.paid
+            paid = None if value is None or value is UNREADABLE else paid + value
+        if adjusted is not None and a.cas:
+            for cas in a.cas:
+                for value in cas.amounts:
+                    if value is None:
+                        continue
+                    if value is UNREADABLE:
+                        adjusted = None
+                        break
+                    adjusted += value
+                if adjusted is None:
+                    break
+    return paid, adjusted
 
 
 # ------------------------------------------------------------------------------------------ SNIP 2
@@ -277,7 +274,9 @@ def _balancing(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
     """Reference §1.9 rules 1-5 (see the module docstring)."""
     if view.at is None:
         return
-    charge = _amount(view.charge)
+    charge = view.charge
+    if charge is UNREADABLE:
+        charge = None
     lines = view.lines
 
     # rule 1: CLM02 == sum(SV102); a claim without lines is the IG engine's (2400 is required)
@@ -293,7 +292,7 @@ def _balancing(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
             out.append(Violation("clm02_sum", f"CLM02 {money(charge)} != sum of line charges (SV102) "
                                  f"{money(lines_total)}", view.at, "CLM02", 2))
 
-    if not facts.adjudications and not view.payers:
+    if not facts.by_payer and not view.payers:
         return
     ambiguous = facts.ambiguous
 
@@ -302,20 +301,20 @@ def _balancing(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
         adjudications = line.adjudications
         if not adjudications:
             continue
-        sv102 = _amount(line.charge)
-        if sv102 is None:
+        sv102 = line.charge
+        if sv102 is None or sv102 is UNREADABLE:
             continue
-        if len(adjudications) == 1:
-            groups = {adjudications[0].payer_id: adjudications}
+        if len(adjudications) == 1:  # (one payer's 2430 on the line: the usual case)
+            groups: Iterable[tuple[str, list[LineAdjudicationView]]] = ((adjudications[0].payer_id, adjudications),)
         else:
-            groups = {}
+            by_id: dict[str, list[LineAdjudicationView]] = {}
             for a in adjudications:
-                groups.setdefault(a.payer_id, []).append(a)
-        for payer_id, adjs in groups.items():
+                by_id.setdefault(a.payer_id, []).append(a)
+            groups = by_id.items()
+        for payer_id, adjs in groups:
             if payer_id in ambiguous:
                 continue
-            paid = _paid_total(adjs)
-            adjusted = _line_cas_total(adjs)
+            paid, adjusted = _money_of(adjs)
             if paid is None or adjusted is None:
                 continue
             if paid + adjusted != sv102:
@@ -330,25 +329,23 @@ def _balancing(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
     for p in view.payers:
         if p.paid_at is None:
             continue
-        amt_d = _amount(p.paid)
+        amt_d = p.paid
         claim_cas = _cas_total(p.cas)
-        if amt_d is None or claim_cas is None:
+        if amt_d is None or amt_d is UNREADABLE or claim_cas is None:
             continue
         pid = p.payer_id
         adjs = facts.of(pid)
         if adjs and pid in ambiguous:
             continue  # two adjudicated 2320s share the id: these 2430s cannot be attributed
-        line_cas = _line_cas_total(adjs)
+        paid, line_cas = _money_of(adjs)
         if line_cas is None:
             continue
-        if adjs:
-            paid = _paid_total(adjs)
-            if paid is not None and amt_d != paid - claim_cas:
-                out.append(Violation(
-                    "cob_claim_vs_lines",
-                    f"{p.label()}: AMT*D {money(amt_d)} != line paid (sum of SVD02) {money(paid)} "
-                    f"- claim adjustments (2320 CAS) {money(claim_cas)} = {money(paid - claim_cas)}",
-                    p.paid_at, "AMT02", 2, payer=pid))
+        if adjs and paid is not None and amt_d != paid - claim_cas:
+            out.append(Violation(
+                "cob_claim_vs_lines",
+                f"{p.label()}: AMT*D {money(amt_d)} != line paid (sum of SVD02) {money(paid)} "
+                f"- claim adjustments (2320 CAS) {money(claim_cas)} = {money(paid - claim_cas)}",
+                p.paid_at, "AMT02", 2, payer=pid))
         if charge is None:
             continue
         total = amt_d + claim_cas + line_cas
@@ -382,19 +379,20 @@ def _situational(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
                                  second.name_at or second.at, "NM109", 9, payer=pid))
 
     known = facts.known
-    for a in facts.adjudications:
-        pid = a.payer_id
-        if pid not in known:
-            out.append(Violation("svd_payer_id",
-                                 f"line {a.line or '?'}: SVD01 {pid or '(empty)'} names no other payer "
-                                 "(no 2320's 2330B NM109 carries it)", a.at, "SVD01", 1, payer=pid, line=a.line))
-        paid = a.paid
-        if paid is not None and paid is not UNREADABLE and paid < ZERO:
-            out.append(Violation("negative_svd",
-                                 f"line {a.line or '?'}: payer {pid or '(no id)'} SVD02 {money(paid)} is negative",
-                                 a.at, "SVD02", 2, payer=pid, line=a.line))
-        if a.cas:
-            _cas_rules(a.cas, a, None, out)
+    for line in view.lines:
+        for a in line.adjudications:
+            pid = a.payer_id
+            if pid not in known:
+                out.append(Violation("svd_payer_id",
+                                     f"line {a.line or '?'}: SVD01 {pid or '(empty)'} names no other payer "
+                                     "(no 2320's 2330B NM109 carries it)", a.at, "SVD01", 1, payer=pid, line=a.line))
+            paid = a.paid
+            if paid is not None and paid is not UNREADABLE and paid < ZERO:
+                out.append(Violation("negative_svd",
+                                     f"line {a.line or '?'}: payer {pid or '(no id)'} SVD02 {money(paid)} is negative",
+                                     a.at, "SVD02", 2, payer=pid, line=a.line))
+            if a.cas:
+                _cas_rules(a.cas, a, None, out)
 
     for p in view.payers:
         pid = p.payer_id
