@@ -517,40 +517,36 @@ def _cas_rules(cas_list: list[CasView], adj: LineAdjudicationView | None, payer:
                out: list[Violation]) -> None:
     """Reference §1.8: one CAS per group code in a loop; every reason with an amount, and no amount or
     quantity without a reason. `adj` (a 2430) or `payer` (a 2320) is the loop they are in."""
-    groups: set[str] = set()
-    where = ""
+    groups: set[str] | None = set() if len(cas_list) > 1 else None
     for cas in cas_list:
         group = cas.group
-        reasons = cas.reasons
+        if groups is not None:
+            if group in groups:
+                out.append(_cas_violation("duplicate_cas_group", f"CAS group {group} appears more than once; one "
+                                          "CAS per group code", cas, 1, adj, payer))
+            groups.add(group)
         amounts = cas.amounts
-        duplicate = group in groups
-        groups.add(group)
-        if not duplicate and "" not in reasons and len(amounts) >= len(reasons):
-            for a in amounts:
-                if a is None:
-                    break
-            else:
-                continue  # (nearly every CAS: nothing to report, no message to build)
-        if not where:
-            where = (f"line {adj.line or '?'} 2430 of payer {adj.payer_id or '(no id)'}" if adj is not None
-                     else f"2320 of {payer.label()}")
-        pid = adj.payer_id if adj is not None else payer.payer_id
-        line = adj.line if adj is not None else None
-        if duplicate:
-            out.append(Violation("duplicate_cas_group",
-                                 f"{where}: CAS group {group} appears more than once; one CAS per group code",
-                                 cas.at, "CAS01", 1, payer=pid, line=line))
         quantities = cas.quantities
         n_amounts = len(amounts)
-        n_quantities = len(quantities)
-        for i, reason in enumerate(reasons):
-            pos = 2 + 3 * i
+        for i, reason in enumerate(cas.reasons):
             has_amount = i < n_amounts and amounts[i] is not None
-            if reason and not has_amount:
-                out.append(Violation("cas_reason_amount",
-                                     f"{where}: CAS {group} reason {reason} (CAS{pos:02d}) has no amount",
-                                     cas.at, f"CAS{pos + 1:02d}", pos + 1, payer=pid, line=line))
-            elif not reason and (has_amount or (i < n_quantities and quantities[i])):
-                out.append(Violation("cas_reason_amount",
-                                     f"{where}: CAS {group} adjustment {i + 1} has an amount or quantity but no reason",
-                                     cas.at, f"CAS{pos:02d}", pos, payer=pid, line=line))
+            if reason:
+                if not has_amount:
+                    out.append(_cas_violation("cas_reason_amount", f"CAS {group} reason {reason} (CAS{2 + 3 * i:02d}) "
+                                              "has no amount", cas, 3 + 3 * i, adj, payer))
+            elif has_amount or (i < len(quantities) and quantities[i]):
+                out.append(_cas_violation("cas_reason_amount", f"CAS {group} adjustment {i + 1} has an amount or "
+                                          "quantity but no reason", cas, 2 + 3 * i, adj, payer))
+
+
+def _cas_violation(code: str, text: str, cas: CasView, pos: int, adj: LineAdjudicationView | None,
+                   payer: OtherPayerView | None) -> Violation:
+    """A CAS finding at element `pos` (CAS01 the group, CAS02, 05, ... a reason, CAS03, 06, ... its amount),
+    its message starting with the loop it is in."""
+    if adj is not None:
+        where = f"line {adj.line or '?'} 2430 of payer {adj.payer_id or '(no id)'}"
+        pid, line = adj.payer_id, adj.line
+    else:
+        where = f"2320 of {payer.label()}"
+        pid, line = payer.payer_id, None
+    return Violation(code, f"{where}: {text}", cas.at, f"CAS{pos:02d}", pos, payer=pid, line=line)
