@@ -26,15 +26,17 @@ Conventions, the same for both adapters:
   `Violation`. A locator must therefore never be None for a segment that is present.
 - Service line numbers are LX01 as text, as messages name them.
 
-Nothing here is changed after an adapter has built it; the classes are plain slotted objects rather than
-frozen dataclasses because the validator builds one per claim of every file, and frozen construction
-costs several times more.
+Nothing here is changed after an adapter has built it. A CAS is a tuple; the loops are plain slotted
+objects, filled in as their segments are read (a 2320's AMT*D comes after its SBR), rather than frozen
+dataclasses: the validator builds them for every claim of every file, and frozen construction costs
+several times more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 
 class _Unreadable:
@@ -56,24 +58,23 @@ Amount = Union[Decimal, None, _Unreadable]
 Locator = Any
 
 
-class CasView:
+class CasView(NamedTuple):
     """One CAS segment (2320 or 2430): its group code and its adjustment trios, position by position.
 
     `reasons`, `amounts` and `quantities` are parallel by trio (CAS02-04, 05-07, ...) but may be of
     different lengths: raw X12 keeps only the trios its elements reach, so a segment that ends on a
     reason has one reason more than amounts. A missing position reads as absent. `quantities` only
-    says whether a quantity is present: no rule reads its value.
+    says whether a quantity is present (by truth value): no rule reads its value.
+
+    A tuple, so that it can be made without a Python-level `__init__`: the validator makes one for
+    every CAS of every claim (`tuple.__new__(CasView, (...))`).
     """
 
-    __slots__ = ("group", "reasons", "amounts", "quantities", "at")
-
-    def __init__(self, group: str, reasons: tuple[str, ...], amounts: tuple[Amount, ...],
-                 quantities: tuple[bool, ...], at: Locator):
-        self.group = group
-        self.reasons = reasons
-        self.amounts = amounts
-        self.quantities = quantities
-        self.at = at
+    group: str
+    reasons: Sequence[str]
+    amounts: Sequence[Amount]
+    quantities: Sequence[Any]
+    at: Locator
 
 
 class LineAdjudicationView:

@@ -55,6 +55,7 @@ def amount_of(value: str) -> Amount:
 
 
 _amount_known = _AMOUNTS.__getitem__
+_new_cas = tuple.__new__
 
 
 def _cas(seg: LocatedSegment) -> CasView:
@@ -65,14 +66,14 @@ def _cas(seg: LocatedSegment) -> CasView:
             amount = _AMOUNTS[elements[3]]
         except KeyError:
             amount = amount_of(elements[3])
-        return CasView(elements[1], (elements[2],), (amount,), (), seg)
+        return _new_cas(CasView, (elements[1], (elements[2],), (amount,), (), seg))
     texts = elements[3:20:3]
     try:
         amounts = list(map(_amount_known, texts))  # (amounts seen before: nearly all)
     except KeyError:
         amounts = list(map(amount_of, texts))
-    return CasView(elements[1] if len(elements) > 1 else "", elements[2:20:3], amounts,
-                   list(map(bool, elements[4:20:3])), seg)
+    return _new_cas(CasView, (elements[1] if len(elements) > 1 else "", elements[2:20:3], amounts,
+                              elements[4:20:3], seg))
 
 
 class SvdBlock:
