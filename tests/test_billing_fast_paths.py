@@ -1,8 +1,8 @@
 """The short cuts of the billing path give what the long way gives.
 
-`merge_cas` hands back segments that merging would not change, `_cas_sound` passes packed CAS lists without
-walking their slots, and remit payloads and payment headers are compressed against their file's first. Each is
-checked here against the long way.
+`merge_cas` hands back segments that merging would not change, the pre-write check's CAS view stops at the
+last trio used (the rule book's CAS rules over it agree with walking every slot), and remit payloads and
+payment headers are compressed against their file's first. Each is checked here against the long way.
 """
 
 from __future__ import annotations
@@ -81,12 +81,41 @@ def _sound_the_long_way(adjustments: list[CAS]) -> bool:
     return True
 
 
-def test_cas_sound_agrees_with_walking_every_slot():
+def test_cas_view_keeps_every_used_slot():
+    """The model adapter hands the rule book a CAS's trios up to the last one used (one look for the
+    usual single trio); padded back to six they are the model's slots."""
+    rng = random.Random(7)
+    lengths = set()
+    made = [CAS.build("CO", [("45", D("80"))]), CAS.build("PR", [("1", D("10")), ("2", D("4"), D("1"))]),
+            CAS.build("PR", [("1", D("10"))]).model_copy(update={"quantity3": D("2")})]
+    for _ in range(20_000):
+        for cas in _random_segments(rng) + made:
+            view = checks._cas(cas)
+            n = len(view.reasons)
+            lengths.add(n)
+            assert len(view.amounts) == len(view.quantities) == n
+            padded = [(view.reasons[i] or None, view.amounts[i], view.quantities[i]) for i in range(n)]
+            padded += [(None, None, False)] * (6 - n)
+            assert padded == [(r or None, a, q is not None) for r, a, q in cas.slots()], cas
+            assert view.group == cas.group.value and view.at is cas
+    assert {1, 6} <= lengths and len(lengths) > 2
+
+
+def test_book_cas_rules_agree_with_walking_every_slot():
+    """The rule book's CAS rules over the view of many random CAS lists find something exactly when the
+    long way over the models' six slots does (every slot walked, every group counted)."""
+    from cob.rules import book
+    from cob.rules.view import LineAdjudicationView
+
     rng = random.Random(7)
     verdicts = set()
     for _ in range(20_000):
         segments = _random_segments(rng)
-        verdict = checks._cas_sound(segments)
+        adj = LineAdjudicationView("11111", D(0), "1", None)
+        adj.cas = [checks._cas(cas) for cas in segments]
+        out: list = []
+        book._cas_rules(adj.cas, adj, None, out)
+        verdict = not out
         assert verdict == _sound_the_long_way(segments), segments
         verdicts.add(verdict)
     assert verdicts == {True, False}

@@ -1,4 +1,6 @@
-"""Pre-submission checks: the §1.9 worked example passes; each rule fails on a copy broken on purpose.
+"""Pre-submission checks (the COB rule book over models, plus cob's policy): the §1.9 worked example
+passes; each rule fails on a copy broken on purpose. The same rules over raw X12 are tested in
+tests/validate/test_snip3.py and test_snip4.py, and both ways over one table in tests/test_rule_parity.py.
 
 Every expected amount is worked out by hand in the comments from tests/data/cob-claim.837:
 CLM02 250; line 1 charge 200 = SVD 100 + CO45 80 + PR3 20; line 2 charge 50 = SVD 16 + CO45 20 + PR1 10 + PR2 4;
@@ -12,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from cob.edi.reader import read_claims
-from cob.billing.checks import CODES, Finding, check_claim, errors
+from cob.billing.checks import BALANCING_CODES, CODES, Finding, check_claim, errors
 from cob.schemas.claim import Claim, LineAdjudication, OtherPayer
 from cob.schemas.codes import PayerSequence
 from cob.schemas.common import Party
@@ -150,36 +152,37 @@ def test_every_code_is_documented(claim: Claim):
 
 def test_claim_charge(claim: Claim):
     claim.clm = claim.clm.model_copy(update={"total_charge": D("260")})
-    assert found(claim) == [("claim_charge", None, None), ("claim_balance", PRIMARY, None)]
-    assert messages(claim, "claim_charge") == ["claim PCN123: CLM02 260 != sum of line charges 250"]
-    assert messages(claim, "claim_balance") == [
-        "claim PCN123: payer 11111 (SBR01 P): CLM02 260 != AMT*D 116 + claim adjustments 0 "
-        "+ line adjustments 134 = 250"]
+    assert found(claim) == [("clm02_sum", None, None), ("cob_claim_balance", PRIMARY, None)]
+    assert messages(claim, "clm02_sum") == ["claim PCN123: CLM02 260 != sum of line charges (SV102) 250"]
+    assert messages(claim, "cob_claim_balance") == [
+        "claim PCN123: payer 11111 (SBR01 P): CLM02 260 != AMT*D 116 + claim adjustments (2320 CAS) 0 "
+        "+ line adjustments (2430 CAS) 134 = 250"]
 
 
 def test_line_balance_caught_when_claim_totals_still_agree(claim: Claim):
     # 2 moved from line 1 to line 2: line 1 200 != 98 + 100; line 2 50 != 18 + 34; AMT*D 116 = 98 + 18 still.
     set_paid(line_adj(claim, 1), "98")
     set_paid(line_adj(claim, 2), "18")
-    assert found(claim) == [("line_balance", PRIMARY, 1), ("line_balance", PRIMARY, 2)]
-    assert messages(claim, "line_balance") == [
-        "claim PCN123: line 1: charge 200 != payer 11111 paid 98 + adjustments 100 = 198",
-        "claim PCN123: line 2: charge 50 != payer 11111 paid 18 + adjustments 34 = 52",
+    assert found(claim) == [("cob_line_balance", PRIMARY, 1), ("cob_line_balance", PRIMARY, 2)]
+    assert messages(claim, "cob_line_balance") == [
+        "claim PCN123: line 1: charge (SV102) 200 != payer 11111 paid (SVD02) 98 + line adjustments (CAS) 100 = 198",
+        "claim PCN123: line 2: charge (SV102) 50 != payer 11111 paid (SVD02) 18 + line adjustments (CAS) 34 = 52",
     ]
 
 
 def test_claim_vs_lines(claim: Claim):
     set_amount(primary(claim), "D", "110")  # lines paid 100 + 16 = 116; 250 != 110 + 134 = 244
-    assert found(claim) == [("claim_vs_lines", PRIMARY, None), ("claim_balance", PRIMARY, None)]
-    assert messages(claim, "claim_vs_lines") == [
-        "claim PCN123: payer 11111 (SBR01 P): AMT*D 110 != line paid 116 - claim adjustments 0 = 116"]
+    assert found(claim) == [("cob_claim_vs_lines", PRIMARY, None), ("cob_claim_balance", PRIMARY, None)]
+    assert messages(claim, "cob_claim_vs_lines") == [
+        "claim PCN123: payer 11111 (SBR01 P): AMT*D 110 != line paid (sum of SVD02) 116 - claim adjustments "
+        "(2320 CAS) 0 = 116"]
 
 
 def test_claim_vs_lines_alone_when_clm02_also_wrong(claim: Claim):
     # CLM02 244 = 110 + 134 balances rule 4, but rule 1 (250 lines) and rule 3 (116 paid on lines) fail.
     claim.clm = claim.clm.model_copy(update={"total_charge": D("244")})
     set_amount(primary(claim), "D", "110")
-    assert found(claim) == [("claim_charge", None, None), ("claim_vs_lines", PRIMARY, None)]
+    assert found(claim) == [("clm02_sum", None, None), ("cob_claim_vs_lines", PRIMARY, None)]
 
 
 def test_claim_vs_lines_counts_claim_level_cas(claim: Claim):
@@ -192,29 +195,27 @@ def test_claim_vs_lines_counts_claim_level_cas(claim: Claim):
 def test_claim_balance_claim_level_only(claim: Claim):
     to_claim_level(claim)
     set_amount(primary(claim), "D", "120")  # 250 != 120 + 134 = 254; no 2430s so no rule 3
-    assert found(claim) == [("claim_balance", PRIMARY, None)]
-    assert messages(claim, "claim_balance") == [
-        "claim PCN123: payer 11111 (SBR01 P): CLM02 250 != AMT*D 120 + claim adjustments 134 "
-        "+ line adjustments 0 = 254"]
+    assert found(claim) == [("cob_claim_balance", PRIMARY, None)]
+    assert messages(claim, "cob_claim_balance") == [
+        "claim PCN123: payer 11111 (SBR01 P): CLM02 250 != AMT*D 120 + claim adjustments (2320 CAS) 134 "
+        "+ line adjustments (2430 CAS) 0 = 254"]
 
 
 def test_each_payer_balanced_on_its_own(claim: Claim):
     tertiary(claim)
     set_amount(claim.other_payers[1], "D", "25")  # secondary: 25 != 20 + 10; 250 != 25 + 220
-    assert found(claim) == [("claim_vs_lines", "22222", None), ("claim_balance", "22222", None)]
+    assert found(claim) == [("cob_claim_vs_lines", "22222", None), ("cob_claim_balance", "22222", None)]
 
 
 def test_missing_line_adjudication(claim: Claim):
-    # Line 2 loses its 2430: lines paid 100 (AMT*D 116), and 250 != 116 + 0 + 100 = 216.
+    # Line 2 loses its 2430: lines paid 100 (AMT*D 116), and 250 != 116 + 0 + 100 = 216. The claim balance
+    # names the line that lacks the payer's 2430 (that is why it fails: a line with a charge and no 2430
+    # always breaks rule 3 or 4, so it is not a rule of its own).
     claim.lines[1].adjudications = []
-    assert found(claim) == [
-        ("claim_vs_lines", PRIMARY, None),
-        ("missing_line_adjudication", PRIMARY, 2),
-        ("claim_balance", PRIMARY, None),
-    ]
-    assert messages(claim, "claim_balance") == [
-        "claim PCN123: payer 11111 (SBR01 P): CLM02 250 != AMT*D 116 + claim adjustments 0 "
-        "+ line adjustments 100 = 216"]
+    assert found(claim) == [("cob_claim_vs_lines", PRIMARY, None), ("cob_claim_balance", PRIMARY, None)]
+    assert messages(claim, "cob_claim_balance") == [
+        "claim PCN123: payer 11111 (SBR01 P): CLM02 250 != AMT*D 116 + claim adjustments (2320 CAS) 0 "
+        "+ line adjustments (2430 CAS) 100 = 216; line(s) 2 have no 2430 for this payer"]
 
 
 # ------------------------------------------------------------------------------------------- payer ids
@@ -223,26 +224,34 @@ def test_missing_line_adjudication(claim: Claim):
 def test_svd_payer_id_unknown_payer(claim: Claim):
     claim.lines[0].adjudications.append(adjudication("22222", "0", "99214", cas("OA", ("23", "200"))))
     assert found(claim) == [("svd_payer_id", "22222", 1)]
-    assert messages(claim, "svd_payer_id") == ["claim PCN123: line 1: SVD01 22222 matches no 2320's 2330B"]
+    assert messages(claim, "svd_payer_id") == [
+        "claim PCN123: line 1: SVD01 22222 names no other payer (no 2320's 2330B NM109 carries it)"]
 
 
 def test_svd_payer_id_payer_without_amt_d(claim: Claim):
+    # SVD01 names a 2320, but one without AMT*D: the 2320 is at fault (its payer adjudicated), not the 2430
     claim.other_payers.append(other_payer("T", "22222"))  # a later payer: no AMT*D
     claim.lines[0].adjudications.append(adjudication("22222", "0", "99214", cas("OA", ("23", "200"))))
-    assert found(claim) == [("svd_payer_id", "22222", 1)]
-    assert messages(claim, "svd_payer_id") == ["claim PCN123: line 1: SVD01 22222 matches a 2320 without AMT*D"]
+    assert found(claim) == [("payer_paid_missing", "22222", None)]
+    assert messages(claim, "payer_paid_missing") == [
+        "claim PCN123: payer 22222 (SBR01 T) reports 2430 line adjudication but its 2320 has no AMT*D "
+        "(payer paid amount)"]
 
 
 def test_missing_and_duplicate_payer_id(claim: Claim):
-    # Remove the primary's NM109: its 2430s no longer match it; 250 != 116 + 0 + 0.
+    # Remove the primary's NM109 (an IG-required element: SNIP 2, see test_ig_requirements_are_the_output_
+    # validation_s): its 2430s no longer match it, and as a claim-level payer 250 != 116 + 0 + 0.
     payer = primary(claim).payer
     payer.name = payer.name.model_copy(update={"id": None})
-    codes = [f.code for f in check_claim(claim)]
-    assert codes.count("missing_payer_id") == 1 and codes.count("svd_payer_id") == 2
+    assert found(claim) == [("cob_claim_balance", None, None), ("svd_payer_id", PRIMARY, 1),
+                            ("svd_payer_id", PRIMARY, 2), ("adjudication_date_missing", None, None)]
 
     fresh = tertiary(claim.model_copy(deep=True))
     fresh.other_payers[0].payer.name = fresh.other_payers[0].payer.name.model_copy(update={"id": "22222"})
-    assert ("duplicate_payer_id", "22222", None) in found(fresh)
+    # the secondary's 2430s name 22222, now carried by both adjudicated 2320s: they cannot be attributed
+    # (so their line equations are not evaluated); the primary's 2430s still name 11111, now nobody's id
+    assert found(fresh) == [("duplicate_payer_id", "22222", None), ("svd_payer_id", PRIMARY, 1),
+                            ("svd_payer_id", PRIMARY, 2)]
 
 
 def test_destination_in_2320(claim: Claim):
@@ -278,7 +287,7 @@ def test_duplicate_cas_group_in_2430(claim: Claim):
     line_adj(claim, 2).adjustments = [cas("CO", ("45", "20")), cas("PR", ("1", "10")), cas("PR", ("2", "4"))]
     assert found(claim) == [("duplicate_cas_group", PRIMARY, 2)]
     assert messages(claim, "duplicate_cas_group") == [
-        "claim PCN123: line 2: 2430 of payer 11111: CAS group PR appears 2 times"]
+        "claim PCN123: line 2 2430 of payer 11111: CAS group PR appears more than once; one CAS per group code"]
 
 
 def test_duplicate_cas_group_in_2320(claim: Claim):
@@ -291,7 +300,7 @@ def test_cas_reason_without_amount(claim: Claim):
     adj.adjustments[1] = adj.adjustments[1].model_copy(update={"reason2": "2"})  # PR*3*20**2 (no amount)
     assert found(claim) == [("cas_reason_amount", PRIMARY, 1)]
     assert messages(claim, "cas_reason_amount") == [
-        "claim PCN123: line 1: 2430 of payer 11111: CAS PR reason 2 (trio 2) has no amount"]
+        "claim PCN123: line 1 2430 of payer 11111: CAS PR reason 2 (CAS05) has no amount"]
 
 
 def test_cas_amount_or_quantity_without_reason(claim: Claim):
@@ -307,27 +316,43 @@ def test_adjudication_date_at_both_levels(claim: Claim):
     primary(claim).payer.dates.append(dtp573())
     assert found(claim) == [("adjudication_date_level", PRIMARY, None)]
     assert messages(claim, "adjudication_date_level") == [
-        "claim PCN123: payer 11111 (SBR01 P) has 2430s, so 2330B must not carry DTP*573"]
+        "claim PCN123: payer 11111 (SBR01 P) reports 2430 line adjudication, so its adjudication date belongs in "
+        "the 2430s (DTP*573), not in 2330B"]
 
 
-def test_adjudication_date_missing_on_a_2430(claim: Claim):
+def test_ig_requirements_are_the_output_validation_s(claim: Claim, tmp_path):
+    """A 2430 without DTP*573 and a 2330B without NM109 break the implementation guide itself (both are
+    required): not rules of the book, but SNIP 2 findings of the validation every output goes through."""
+    from cob.edi.validate import validate_file
+    from cob.edi.writer import InterchangeInfo, write_837
+    from cob.edi.envelope import Party as EnvParty
+    from cob.edi.envelope import CounterControlNumbers
+
     line_adj(claim, 2).dates = []
-    assert found(claim) == [("adjudication_date_level", PRIMARY, 2)]
+    assert check_claim(claim) == []
+    path = tmp_path / "out.837"
+    write_837(path, [claim], InterchangeInfo(EnvParty("ZZ", "SUBMITTER"), EnvParty("ZZ", "RECEIVER")),
+              CounterControlNumbers(start=1))
+    result = validate_file(path)
+    assert [(f.snip, f.code, f.loop, f.segment_id) for f in result.findings] == [
+        (2, "segment_missing", "2430", "DTP")]
 
 
 def test_adjudication_date_missing_at_claim_level(claim: Claim):
     to_claim_level(claim)
     primary(claim).payer.dates = []
-    assert found(claim) == [("adjudication_date_level", PRIMARY, None)]
-    assert messages(claim, "adjudication_date_level") == [
-        "claim PCN123: payer 11111 (SBR01 P) has no 2430s and no 2330B DTP*573"]
+    assert found(claim) == [("adjudication_date_missing", PRIMARY, None)]
+    assert messages(claim, "adjudication_date_missing") == [
+        "claim PCN123: payer 11111 (SBR01 P) adjudicated the claim (AMT*D) without 2430s, so 2330B DTP*573 "
+        "(adjudication date) is required"]
 
 
 def test_eaf_at_both_levels(claim: Claim):
     set_amount(primary(claim), "EAF", "34")
     assert found(claim) == [("eaf_level", PRIMARY, None)]
     assert messages(claim, "eaf_level") == [
-        "claim PCN123: payer 11111 (SBR01 P) has AMT*EAF in 2320 and in 2430 on line(s) 1,2"]
+        "claim PCN123: payer 11111 (SBR01 P) has AMT*EAF in 2320 and in 2430 on line(s) 1,2; remaining patient "
+        "liability goes at one level only"]
 
 
 # ------------------------------------------------------------------------------------------- sequence
@@ -335,39 +360,43 @@ def test_eaf_at_both_levels(claim: Claim):
 
 def test_destination_skips_a_level(claim: Claim):
     set_destination(claim, "T")  # only P adjudicated: T skips S
-    assert found(claim) == [("payer_sequence", None, None)]
-    assert messages(claim, "payer_sequence") == [
+    assert found(claim) == [("payer_sequence_gap", None, None)]
+    assert messages(claim, "payer_sequence_gap") == [
         "claim PCN123: destination SBR01 T but no 2320 holds level(s) S (prior payers: P); expected S"]
 
 
 def test_sequence_repeated(claim: Claim):
     primary(claim).sbr = primary(claim).sbr.model_copy(update={"payer_sequence": PayerSequence.SECONDARY})
-    assert messages(claim, "payer_sequence") == [
-        "claim PCN123: SBR01 S is used 2 times (2000B and 2320s)",
-        "claim PCN123: payer 11111 (SBR01 S) adjudicated but is not ranked before the destination (SBR01 S)",
+    assert [f.message for f in check_claim(claim)] == [
+        "claim PCN123: 2320 SBR01 S repeats the payer responsibility sequence of the destination (2000B)",
+        "claim PCN123: payer 11111 (SBR01 S) adjudicated (AMT*D) but is not ranked before the destination (SBR01 S)",
         "claim PCN123: destination SBR01 S but no 2320 holds level(s) P (prior payers: none); expected P",
     ]
+    assert found(claim) == [("payer_sequence_duplicate", PRIMARY, None),
+                            ("payer_sequence_after_destination", PRIMARY, None), ("payer_sequence_gap", None, None)]
 
 
 def test_adjudicated_payer_after_destination(claim: Claim):
     # A third payer T that "adjudicated" although the claim goes to S.
     claim.other_payers.append(other_payer("T", "33333", amt("D", "250")))  # 250 = 250 + 0 + 0 balances
     claim.other_payers[1].payer.dates.append(dtp573())
-    assert found(claim) == [("payer_sequence", "33333", None)]
+    assert found(claim) == [("payer_sequence_after_destination", "33333", None)]
 
 
 def test_payer_before_destination_must_have_adjudicated_or_been_cost_avoided(claim: Claim):
     set_destination(claim, "T")
     claim.other_payers.append(other_payer("S", "22222"))  # neither AMT*D nor AMT*A8
-    assert found(claim) == [("payer_sequence", "22222", None)]
+    assert found(claim) == [("payer_sequence_unadjudicated", "22222", None)]
     claim.other_payers[1].amounts.append(amt("A8", "50"))  # cost-avoided: the destination's policy allows it
     assert check_claim(claim) == []
 
 
 def test_unknown_destination(claim: Claim):
+    # the IG allows U (the book then skips the level rules); billing a known level is cob's own policy
     set_destination(claim, "U")
-    assert messages(claim, "payer_sequence") == [
-        "claim PCN123: destination SBR01 is U (unknown); it must be a known level"]
+    assert found(claim) == [("destination_sequence_unknown", None, None)]
+    assert messages(claim, "destination_sequence_unknown") == [
+        "claim PCN123: destination SBR01 is U (unknown); cob bills a known level"]
 
 
 def test_later_payers_may_share_u(claim: Claim):
@@ -379,20 +408,25 @@ def test_later_payers_may_share_u(claim: Claim):
 
 
 def test_too_many_other_payers(claim: Claim):
+    # the limit is the IG's 2320 repeat (10), read from the IG tables; one finding per loop beyond it
     claim.other_payers += [other_payer("U", f"9{i:04}") for i in range(10)]  # 11 in all
-    assert messages(claim, "too_many") == ["claim PCN123: 11 2320 loops (at most 10)"]
+    assert found(claim) == [("too_many", "90009", None)]
+    assert messages(claim, "too_many") == ["claim PCN123: 2320 loop 11 of 11: the implementation guide allows 10"]
 
 
 def test_too_many_adjudications_on_a_line(claim: Claim):
     # 15 more 2430s on line 1 (16 in all); their money is zero, so only the count is wrong.
     claim.lines[0].adjudications += [adjudication(PRIMARY, "0", "99214") for _ in range(15)]
-    assert messages(claim, "too_many") == ["claim PCN123: line 1: 16 2430 loops (at most 15)"]
+    assert found(claim) == [("too_many", PRIMARY, 1)]
+    assert messages(claim, "too_many") == [
+        "claim PCN123: line 1: 2430 loop 16 of 16: the implementation guide allows 15"]
 
 
 def test_too_many_lines(claim: Claim):
     template = claim.lines[1]
     claim.lines += [template.model_copy(update={"lx": LX(number=n)}, deep=True) for n in range(3, 52)]
-    assert messages(claim, "too_many") == ["claim PCN123: 51 service lines (at most 50)"]
+    assert [f for f in found(claim) if f[0] == "too_many"] == [("too_many", None, 51)]
+    assert messages(claim, "too_many") == ["claim PCN123: service line 51 of 51: the implementation guide allows 50"]
 
 
 def test_at_the_limits_no_too_many(claim: Claim):
@@ -404,7 +438,8 @@ def test_ref_f8_on_an_original_claim(claim: Claim):
     claim.refs.append(REF(qualifier="F8", value="DEST1"))
     assert found(claim) == [("ref_f8_frequency", None, None)]
     assert messages(claim, "ref_f8_frequency") == [
-        "claim PCN123: 2300 REF*F8 present with claim frequency 1; only a replacement (7) or void (8) carries it"]
+        "claim PCN123: 2300 REF*F8 (payer claim control number) with claim frequency (CLM05-3) 1; only a "
+        "replacement (7) or void (8) carries it"]
 
 
 def test_ref_f8_with_replacement(claim: Claim):
@@ -415,8 +450,11 @@ def test_ref_f8_with_replacement(claim: Claim):
 
 
 def test_amt_a8_with_amt_d(claim: Claim):
+    # a warning: suspicious (reference §9.3), yet public TR3-derived examples carry both
     primary(claim).amounts.append(amt("A8", "20"))
-    assert found(claim) == [("amt_a8", PRIMARY, None)]
+    findings = check_claim(claim)
+    assert [(f.code, f.payer_id, f.severity) for f in findings] == [("amt_a8_with_paid", PRIMARY, "warning")]
+    assert errors(findings) == []
 
 
 def test_missing_payer_claim_number_is_a_warning(claim: Claim):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from cob.rules.book import repeat_limit
 from cob.schemas.base import format_date
 from cob.schemas.claim import (Claim, LineAdjudication, OtherPayer, Patient, ServiceLine, Subscriber)
 from cob.schemas.codes import CasGroup, PayerSequence
@@ -365,11 +366,13 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
                     line.adjudications.extend(_line_adjudications(payer_id, line, services, date, bundled))
         else:
             other_payers.append(_pending_2320(payer, claim))
-    if len(other_payers) > 10:
-        raise CannotBuild("cannot_represent", f"{len(other_payers)} other payers; the 837P carries ten")
+    limit = repeat_limit("2320")  # the IG's repeats, as the rule book's `too_many` reads them
+    if limit is not None and len(other_payers) > limit:
+        raise CannotBuild("cannot_represent", f"{len(other_payers)} other payers; the 837P carries {limit}")
+    limit = repeat_limit("2430")
     for line in new_lines:
-        if len(line.adjudications) > 15:
-            raise CannotBuild("cannot_represent", f"line {line.lx.number}: more than fifteen line adjudications")
+        if limit is not None and len(line.adjudications) > limit:
+            raise CannotBuild("cannot_represent", f"line {line.lx.number}: more than {limit} line adjudications")
 
     location_ = claim.clm.location.model_copy(update={"frequency": "1"}) if claim.clm.location else None
     return claim.model_copy(update={

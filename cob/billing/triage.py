@@ -26,7 +26,7 @@ from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome
 
 from .build import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain
-from .checks import check_claim, errors
+from .checks import BALANCING_CODES, check_claim, errors
 from .consolidate import ClaimRemits
 from .expected import check_order, expected_payment, is_medicare, terms_for
 from .match import LineMatch, check_coverage, match_lines
@@ -34,8 +34,6 @@ from .match import LineMatch, check_coverage, match_lines
 FORWARDED = {ClaimStatus.PRIMARY_FORWARDED, ClaimStatus.SECONDARY_FORWARDED, ClaimStatus.TERTIARY_FORWARDED}
 OTHER_PAYER_REASONS = {"22", "109"}
 BILLED_REASON = {2: "secondary_billed"}
-#: check codes that are COB balancing (reference §1.9); the others are situational rules (§3.8)
-BALANCING_CODES = {"claim_charge", "line_balance", "claim_vs_lines", "claim_balance", "missing_line_adjudication"}
 
 
 class Decision(NamedTuple):

@@ -77,13 +77,27 @@ def test_svd_payer_id_passes_for_a_second_payer():
     assert run(claim_837(body, sub)) == []
 
 
-def test_duplicate_payer_id_warns():
+def test_duplicate_payer_id_fails_when_2430s_name_it():
+    # an error: the 2430s naming 11111 cannot be attributed to either adjudicated 2320 (and SNIP 3 skips
+    # their line equations rather than report them a second time)
     second = ("SBR*S*18*GRP2******CI~AMT*D*0~OI***Y***Y~NM1*IL*1*TESTER*ALEX****MI*SEC456~"
               "NM1*PR*2*PRIMARY PLAN*****PI*11111~")
     sub = "HL*2*1*22*0~SBR*T*18*******MC~NM1*IL*1*TESTER*ALEX****MI*MCD111~NM1*PR*2*STATE MEDICAID*****PI*33333"
     ctx = claim_837(claim(extra_2320=second), sub)
-    assert run(ctx) == [("duplicate_payer_id", "warning", "NM1")]
-    assert ctx.findings[0].loop == "2330B"
+    assert run(ctx) == [("duplicate_payer_id", "error", "NM1")]
+    assert ctx.findings[0].loop == "2330B" and ctx.findings[0].segment_no == 29  # the second 2320's NM1*PR
+    assert messages(ctx) == ["two adjudicated 2320s name payer 11111; their 2430s cannot be told apart"]
+
+
+def test_duplicate_payer_id_at_claim_level_passes():
+    # the same payer adjudicated two policies at claim level only: nothing to attribute, each 2320 balances
+    # on its own (250 = 116 + 134 and 250 = 0 + 250) and has its 2330B DTP*573
+    second = ("SBR*S*18*GRP2******CI~CAS*OA*23*250~AMT*D*0~OI***Y***Y~NM1*IL*1*TESTER*ALEX****MI*SEC456~"
+              "NM1*PR*2*PRIMARY PLAN*****PI*11111~DTP*573*D8*20260310~")
+    sub = "HL*2*1*22*0~SBR*T*18*******MC~NM1*IL*1*TESTER*ALEX****MI*MCD111~NM1*PR*2*STATE MEDICAID*****PI*33333"
+    ctx = claim_837(claim(cas="CAS*CO*45*100~CAS*PR*3*34~", dtp="DTP*573*D8*20260301~", lines=NO_LINE_ADJ,
+                          extra_2320=second), sub)
+    assert run(ctx) == []
 
 
 # ------------------------------------------------------------------------------------------ payer_paid_missing
@@ -162,17 +176,27 @@ def test_amt_a8_cost_avoided_payer_passes():
 
 
 def test_payer_sequence_duplicate_of_destination():
-    # 2320 SBR01 S for payer 11111 while the destination SECPAY is S
+    # 2320 SBR01 S for payer 11111 while the destination SECPAY is S: the level is repeated, the payer that
+    # adjudicated is not ranked before the destination, and no 2320 holds P
     ctx = claim_837(claim(seq="S"))
-    assert run(ctx) == [("payer_sequence_duplicate", "error", "SBR")]
-    assert messages(ctx) == ["2320 SBR01 S repeats the payer responsibility sequence of the destination (2000B)"]
+    assert run(ctx) == [("payer_sequence_duplicate", "error", "SBR"),
+                        ("payer_sequence_after_destination", "error", "SBR"),
+                        ("payer_sequence_gap", "error", "SBR")]
+    assert messages(ctx) == ["2320 SBR01 S repeats the payer responsibility sequence of the destination (2000B)",
+                             "payer 11111 (SBR01 S) adjudicated (AMT*D) but is not ranked before the destination "
+                             "(SBR01 S)",
+                             "destination SBR01 S but no 2320 holds level(s) P (prior payers: none); expected P"]
+    assert [f.loop for f in ctx.findings] == ["2320", "2320", "2000B"]
 
 
 def test_payer_sequence_duplicate_between_2320s():
+    # a second P (44444) that neither adjudicated nor was cost-avoided, ranked before the destination S
     later = "SBR*P*18*GRP9******CI~OI***Y***Y~NM1*IL*1*TESTER*ALEX****MI*X9~NM1*PR*2*OTHER*****PI*44444~"
     ctx = claim_837(claim(extra_2320=later))
-    assert run(ctx) == [("payer_sequence_duplicate", "error", "SBR")]
-    assert messages(ctx) == ["2320 SBR01 P repeats the payer responsibility sequence of another 2320"]
+    assert run(ctx) == [("payer_sequence_duplicate", "error", "SBR"), ("payer_sequence_unadjudicated", "error", "SBR")]
+    assert messages(ctx) == ["2320 SBR01 P repeats the payer responsibility sequence of another 2320",
+                             "payer 44444 (SBR01 P) is ranked before the destination (SBR01 S) but has neither "
+                             "AMT*D nor AMT*A8"]
 
 
 def test_payer_sequence_unknown_may_repeat():
@@ -182,11 +206,33 @@ def test_payer_sequence_unknown_may_repeat():
 
 
 def test_destination_in_2320_fails():
-    # the 2320 names SECPAY with SBR01 S: the destination listed as an other payer
-    later = "SBR*S*18*GRP200******CI~OI***Y***Y~NM1*IL*1*TESTER*ALEX****MI*X9~NM1*PR*2*SECOND*****PI*SECPAY~"
+    # the 2320 names SECPAY for member SEC123456, as 2010BB and 2010BA do: the destination listed again
+    later = ("SBR*S*18*GRP200******CI~OI***Y***Y~NM1*IL*1*TESTER*ALEX****MI*SEC123456~"
+             "NM1*PR*2*SECOND*****PI*SECPAY~")
     ctx = claim_837(claim(extra_2320=later))
     assert run(ctx) == [("destination_in_2320", "error", "SBR")]
     assert messages(ctx)[0].startswith("2320 SBR01 S names the destination payer SECPAY (2000B SBR01 S)")
+    assert "SEC123456" not in messages(ctx)[0]
+
+
+def test_destination_in_2320_at_another_level_fails():
+    # the same policy (SECPAY, SEC123456) listed again as a later payer T: still the destination
+    later = ("SBR*T*18*GRP200******CI~OI***Y***Y~NM1*IL*1*TESTER*ALEX****MI*SEC123456~"
+             "NM1*PR*2*SECOND*****PI*SECPAY~")
+    assert run(claim_837(claim(extra_2320=later))) == [("destination_in_2320", "error", "SBR")]
+
+
+def test_destination_in_2320_with_unknown_member_fails():
+    # 2330A without NM109 (unknown member id): the payer being billed cannot be told from the destination
+    later = "SBR*T*18*GRP200******CI~OI***Y***Y~NM1*IL*1*TESTER*ALEX~NM1*PR*2*SECOND*****PI*SECPAY~"
+    assert [f[0] for f in run(claim_837(claim(extra_2320=later)))] == ["destination_in_2320"]
+
+
+def test_same_payer_other_member_at_the_destination_level_is_a_duplicate_level():
+    # SECPAY under member X9 is another coverage, but SBR01 S is the destination's own level
+    later = "SBR*S*18*GRP200******CI~OI***Y***Y~NM1*IL*1*TESTER*ALEX****MI*X9~NM1*PR*2*SECOND*****PI*SECPAY~"
+    ctx = claim_837(claim(extra_2320=later))
+    assert run(ctx) == [("payer_sequence_duplicate", "error", "SBR")]
 
 
 def test_same_payer_other_policy_passes():

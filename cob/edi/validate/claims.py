@@ -7,7 +7,7 @@ from bisect import bisect_left
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 
-from . import snip3, snip4, snip5
+from . import claim_view, snip3, snip4, snip5
 from .context import ClaimContext
 from .findings import Finding
 from .report import mask_segment
@@ -137,12 +137,23 @@ class ClaimCollection:
         self.hl_stack.append(self.hl_count)
 
 
+#: the SNIP types of the COB rule book that `cob validate` asks it for (its SNIP 2 rule, the IG's repeat
+#: limits, is the IG walk's `loop_repeat` here)
+_BOOK_SNIP = frozenset({3, 4})
+
+
 def run_claim_rules(ctx: ClaimContext, snip: frozenset[int]) -> list[Finding]:
-    """SNIP 3-5 over one claim; findings get their segment's text with patient values masked."""
-    if 3 in snip:
-        snip3.check_claim(ctx)
-    if 4 in snip:
-        snip4.check_claim(ctx)
+    """SNIP 3-5 over one claim; findings get their segment's text with patient values masked. An 837P's
+    SNIP 3 and 4 are the COB rule book's, asked once for both."""
+    if ctx.transaction == "837":
+        cob = snip & _BOOK_SNIP
+        if cob:
+            claim_view.check_claim(ctx, cob)
+    else:
+        if 3 in snip:
+            snip3.check_claim(ctx)
+        if 4 in snip:
+            snip4.check_claim(ctx)
     if 5 in snip:
         snip5.check_claim(ctx)
     if not ctx.findings:

@@ -46,7 +46,7 @@ from cob.edi.codesets import (
 
 from .context import ClaimContext, LocatedSegment
 from .findings import ERROR, WARNING
-from .snip3 import Claim837, parse_837
+from .claim_view import Claim837, parse_837
 
 SNIP = 5
 IK4_CODE = "7"  # invalid code value
@@ -253,7 +253,7 @@ def _check_837(ctx: ClaimContext) -> None:
             _check_clm(ctx, seg, sep)
         else:
             _report_segment(ctx, seg)
-    if c.payers or c.svd_blocks:
+    if c.view.payers or c.svd_blocks:
         _check_837_cas(ctx, c)
 
 
@@ -273,14 +273,14 @@ def _check_837_cas(ctx: ClaimContext, c: Claim837) -> None:
     dates are read only when a CAS needs them: 2430s carry their DTP*573."""
     line_dates: list[date | None] | None = None
     latest_service: date | None = None
-    for p in c.payers:
+    for p in c.view.payers:  # (the raw view's locators are the segments)
         if not p.cas:
             continue
-        d573 = parse_date(_el(p.dtp573[1], 3)) if p.dtp573 is not None else None
+        d573 = parse_date(_el(p.date[1], 3)) if p.date is not None else None
         if d573 is None and line_dates is None:
             line_dates, latest_service = _service_dates(c)
-        for seg in p.cas:
-            _check_cas(ctx, seg, d573 or latest_service, d573 is not None, True, GROUP_CODES_837)
+        for cas in p.cas:
+            _check_cas(ctx, cas.at, d573 or latest_service, d573 is not None, True, GROUP_CODES_837)
     for block in c.svd_blocks:
         if not block.cas:
             continue
