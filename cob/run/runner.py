@@ -32,12 +32,11 @@ import datetime as dt
 import os
 import shutil
 import socket
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from cob.edi.writer import atomic_output, publish
 from cob.billing.secondary import SecondaryOptions
@@ -61,7 +60,8 @@ class RunOptions:
     workers: int | None = None  # None: the configuration's (0 there: the CPU count)
     now: dt.datetime | None = None  # the run's clock (tests fix it; COB_NOW in the CLI)
     validate: bool = True  # IG validation of every output (keep on; tests of other parts may turn it off)
-    progress: bool = False  # progress bars on stderr (the CLI turns them on for a terminal)
+    #: `progress(done, total, label)` per input read and claim billed (the CLI draws bars on a terminal)
+    progress: Callable[[int, int, str], None] | None = None
 
 
 @dataclass
@@ -544,27 +544,24 @@ def _mkdtemp(base: Path) -> str:
     return tempfile.mkdtemp(prefix="dry-run-", dir=base)
 
 
-class _NoBar:
+class _Steps:
+    """Counts the steps of one phase and tells `progress(done, total, label)`; silent without one."""
+
+    def __init__(self, progress: Callable[[int, int, str], None] | None, total: int, label: str):
+        self.progress = progress if total > 0 else None
+        self.total, self.label, self.done = total, label, 0
+        if self.progress is not None:
+            self.progress(0, total, label)
+
     def update(self, n: int) -> None:
-        pass
+        if self.progress is not None:
+            self.done += n
+            self.progress(self.done, self.total, self.label)
 
     def close(self) -> None:
-        pass
+        """The phase is over (the caller's bar ends at the next label, or when the call returns)."""
+        self.progress = None
 
 
-def _progress(enabled: bool, total: int, label: str):
-    if not enabled or total <= 0:
-        return _NoBar()
-    import click
-
-    bar = click.progressbar(length=total, label=label, file=sys.stderr)
-    bar.__enter__()
-
-    class _Bar:
-        def update(self, n: int) -> None:
-            bar.update(n)
-
-        def close(self) -> None:
-            bar.__exit__(None, None, None)
-
-    return _Bar()
+def _progress(progress: Callable[[int, int, str], None] | None, total: int, label: str) -> _Steps:
+    return _Steps(progress, total, label)

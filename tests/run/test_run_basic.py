@@ -188,7 +188,7 @@ def test_cli_exit_codes_and_status(tmp_path, sample_set, monkeypatch):
     assert "quarantined notes.txt: notes.txt: not an X12 file" in run.output
     assert (site / "rejected" / "notes.txt").read_text() == "hello"
     assert "not an X12 file" in (site / "rejected" / "notes.txt.reason.txt").read_text()
-    status = runner.invoke(main, ["status", "--config", str(site / "cob.toml"), "--json"])
+    status = runner.invoke(main, ["status", "--config", str(site / "cob.toml"), "--format", "json"])
     assert status.exit_code == 0
     data = json.loads(status.output)
     assert len(data["waiting"]) == 24 and {w["reason"] for w in data["waiting"]} == {"awaiting_remittance"}
