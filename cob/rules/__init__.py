@@ -3,7 +3,8 @@
 Public API (the pipeline calls both once per claim):
   determine_order(OrderRequest, RuleSet) -> OrderResult        cob.rules.order
   estimate_claim(PrimaryAdjudication, BenefitTerms) -> PaymentEstimate   cob.rules.payment
-Models live in cob.schemas.order; the click commands `order` and `estimate` in cob.cli.rules.
+The JSON files of `cob order` / `cob estimate` are read in cob.rules.inputs (`order_of_benefits`,
+`estimate_file`). Models live in cob.schemas.order; the click commands `order` and `estimate` in cob.cli.rules.
 """
 
 from .order import determine_order
