@@ -67,6 +67,7 @@ EPILOG_RUN = """\b
 Examples:
   cob run --config /tmp/fx-site/cob.toml             # process what is in the inbox now
   cob run --config /srv/cob/cob.toml --dry-run -v    # what would be sent, with the summary
+  cob run --config /srv/cob/cob.toml --format json | jq .summary
   30 1 * * * cob run --config /srv/cob/cob.toml      # crontab line: silent unless errors
 """
 
@@ -78,8 +79,9 @@ Examples:
 @click.option("--dry-run", is_flag=True, help="Decide and report what would be sent; record, send and move nothing.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Parse input files in N processes (default: the configuration's, else the CPU count).")
+@format_option(help="text: the summary on a terminal; json: also the run's JSON report on stdout (as in reports/).")
 @output_options
-def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, out: Output) -> None:
+def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, fmt: str, out: Output) -> None:
     """Process the inbox once: bill what can be billed, keep what waits, report, archive.
 
     Safe under cron: one run at a time, every step committed before the next, a killed run finished by
@@ -100,6 +102,8 @@ def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, out: O
         sys.exit(0)
     for line in result.errors:
         out.error(line)
+    if fmt == "json" and result.report_path is not None:
+        out.data(result.report_path.read_text(encoding="utf-8"), nl=False)
     if result.report is not None and (out.verbose or (stderr_is_terminal() and not out.quiet)):
         out.info(result.report.morning_summary(), nl=False)
         out.info(f"report: {result.report_path}")
