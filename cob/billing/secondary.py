@@ -22,6 +22,7 @@ from cob.edi.envelope import CounterControlNumbers, Party as EnvParty
 from cob.edi.errors import X12SyntaxError
 from cob.edi.reader import X12Reader
 from cob.edi.writer import Claim837Writer, InterchangeInfo, atomic_output, file_mode, publish
+from cob.progress import Progress, Steps
 from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.codes import ClaimStatus
 from cob.schemas.coverage import CoverageRoster, RosterError, load_roster
@@ -59,7 +60,7 @@ class SecondaryOptions:
     #: processes reading and billing the claims (cob.billing.parallel); None: one per CPU for big inputs
     workers: int | None = None
     #: `progress(done, total, label)` per input file read and per output checked (the CLI draws a bar)
-    progress: Callable[[int, int, str], None] | None = None
+    progress: Progress | None = None
 
 
 class _Spool:
@@ -139,22 +140,22 @@ class SecondaryRun:
     def run(self) -> RunReport:
         self.start()
         workers = self.worker_count()
-        tick = _ticker(self.options.progress, len(self.remits) + len(self.claims), "reading inputs")
+        steps = Steps(self.options.progress, len(self.remits) + len(self.claims), "reading inputs")
         try:
             if workers > 1:
                 from .parallel import read_in_workers
 
                 read_in_workers(self, workers)
-                tick(len(self.remits) + len(self.claims))
+                steps.to(steps.total)
             else:
                 for path in self.remits:
                     self._read_remit(path)
-                    tick(1)
+                    steps.update()
                 self.read_side_inputs()
                 seen: set[str] = set()
                 for path in self.claims:
                     self._read_claims(path, seen)
-                    tick(1)
+                    steps.update()
                 self.add_missing_originals(self.index.claim_ids(), seen)
             self.finish_outputs()
         finally:
@@ -196,9 +197,9 @@ class SecondaryRun:
             from .parallel import validate_files
 
             workers = self.options.workers if self.options.workers is not None else default_workers()
-            tick = _ticker(self.options.progress, len(spools), "checking outputs")
+            steps = Steps(self.options.progress, len(spools), "checking outputs")
             problems = validate_files([s.tmp for s in spools], _ig_errors, workers, self.checks)
-            tick(len(spools))
+            steps.to(len(spools))
         else:
             problems = [[] for _ in spools]
         for spool, found in zip(spools, problems):
@@ -430,21 +431,6 @@ def _readdressed(header: TransactionHeader, claim: Claim, destination: PayerInfo
                                             "id": destination.payer_id})
     parties = [p.model_copy(update={"name": name}) if p is receiver else p for p in header.parties]
     return header.model_copy(update={"parties": parties})
-
-
-def _ticker(progress: Callable[[int, int, str], None] | None, total: int, label: str) -> Callable[[int], None]:
-    """`tick(n)`: n more of `total` done, told to `progress` (nothing when there is none)."""
-    if progress is None or total <= 0:
-        return lambda n: None
-    done = 0
-    progress(0, total, label)
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(done, total, label)
-
-    return tick
 
 
 def default_workers() -> int:

@@ -36,10 +36,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from cob.edi.writer import atomic_output, publish
 from cob.billing.secondary import SecondaryOptions
+from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
 from . import faults
@@ -61,7 +62,7 @@ class RunOptions:
     now: dt.datetime | None = None  # the run's clock (tests fix it; COB_NOW in the CLI)
     validate: bool = True  # IG validation of every output (keep on; tests of other parts may turn it off)
     #: `progress(done, total, label)` per input read and claim billed (the CLI draws bars on a terminal)
-    progress: Callable[[int, int, str], None] | None = None
+    progress: Progress | None = None
 
 
 @dataclass
@@ -244,7 +245,7 @@ class _Run:
         if not to_parse:
             return
         self.work.mkdir(parents=True, exist_ok=True)
-        bar = _progress(self.options.progress, len(to_parse), "reading inputs")
+        bar = Steps(self.options.progress, len(to_parse), "reading inputs")
         try:
             for parsed in self._parsed(to_parse):
                 self._commit_input(parsed)
@@ -341,7 +342,7 @@ class _Run:
         options = SecondaryOptions(out_dir=out_dir, sender=config.sender, receiver=config.receiver,
                                    validate=self.options.validate, now=self.batch_time,
                                    payer_subfolders=config.payer_subfolders, defer_publish=True)
-        bar = _progress(self.options.progress, dirty, "billing claims")
+        bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
         try:
             result = bill(state, options, config.coverage, config.order_facts, progress=bar.update)
@@ -542,26 +543,3 @@ def _mkdtemp(base: Path) -> str:
 
     base.mkdir(parents=True, exist_ok=True)
     return tempfile.mkdtemp(prefix="dry-run-", dir=base)
-
-
-class _Steps:
-    """Counts the steps of one phase and tells `progress(done, total, label)`; silent without one."""
-
-    def __init__(self, progress: Callable[[int, int, str], None] | None, total: int, label: str):
-        self.progress = progress if total > 0 else None
-        self.total, self.label, self.done = total, label, 0
-        if self.progress is not None:
-            self.progress(0, total, label)
-
-    def update(self, n: int) -> None:
-        if self.progress is not None:
-            self.done += n
-            self.progress(self.done, self.total, self.label)
-
-    def close(self) -> None:
-        """The phase is over (the caller's bar ends at the next label, or when the call returns)."""
-        self.progress = None
-
-
-def _progress(progress: Callable[[int, int, str], None] | None, total: int, label: str) -> _Steps:
-    return _Steps(progress, total, label)

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
 from cob.edi.inputs import STDIN_NAME
+from cob.progress import Progress, Steps
 
 from .engine import ALL_SNIP, validate_file
 from .findings import FileResult
 
-#: `progress(done, total, label)`: bytes validated so far of all the files' bytes
-Progress = Callable[[int, int, str], None]
+#: the phase told to `progress(done, total, label)`: bytes validated so far of all the files' bytes
 LABEL = "validating"
 
 
@@ -46,24 +46,18 @@ def validate_files(paths: Iterable[str | Path], *, snip: Iterable[int] = ALL_SNI
     files = [Path(p) for p in paths]
     names = names or {}
     sizes = [_size(p) for p in files]
-    total = sum(sizes)
-    done = 0
-    if progress is not None:
-        progress(0, total, LABEL)
+    steps = Steps(progress, sum(sizes), LABEL)
     numbers = PersistentControlNumbers(ack_dir) if ack_dir is not None else None
     stop = None if ack_dir is not None else max_errors
     snip = frozenset(snip)
     try:
+        start = 0
         for path, size in zip(files, sizes):
-            start = done
+            end = start + size
             report: Callable[[int], None] | None = None
-            if progress is not None:
-                def report(n: int, start: int = start, size: int = size) -> None:
-                    nonlocal done
-                    now = min(done + n, start + size)
-                    if now != done:
-                        done = now
-                        progress(done, total, LABEL)
+            if steps.progress is not None:
+                def report(n: int, end: int = end) -> None:  # characters read, clamped to the file's bytes
+                    steps.to(min(steps.done + n, end))
             began = time.perf_counter()
             name = names.get(path)
             result = validate_file(path, snip=snip, max_errors=stop, name=name, progress=report)
@@ -71,9 +65,8 @@ def validate_files(paths: Iterable[str | Path], *, snip: Iterable[int] = ALL_SNI
             if numbers is not None and result.interchanges:
                 acks = write_acks(result, ack_dir, control_numbers=numbers,
                                   name="stdin" if name == STDIN_NAME else None)
-            if progress is not None and done != start + size:
-                progress(start + size, total, LABEL)
-            done = start + size
+            steps.to(end)
+            start = end
             yield Validated(result, acks, size, time.perf_counter() - began)
     finally:
         if numbers is not None:
