@@ -41,13 +41,15 @@ def validate_files(paths: Iterable[str | Path], *, snip: Iterable[int] = ALL_SNI
     reading (render the result with the limit to trim the report); without it, a file stops at its
     `max_errors`-th error. `names` gives a display name to some paths (a spooled stdin is `<stdin>`;
     its acknowledgments are filed as `stdin.<ISA13>.999`)."""
-    from .ack import PersistentControlNumbers, write_acks
-
     files = [Path(p) for p in paths]
     names = names or {}
     sizes = [_size(p) for p in files]
     steps = Steps(progress, sum(sizes), LABEL)
-    numbers = PersistentControlNumbers(ack_dir) if ack_dir is not None else None
+    numbers = None
+    if ack_dir is not None:  # imported only then: the writer and the models cost a validate-only run 0.2 s
+        from .ack import PersistentControlNumbers, write_acks
+
+        numbers = PersistentControlNumbers(ack_dir)
     stop = None if ack_dir is not None else max_errors
     snip = frozenset(snip)
     try:
