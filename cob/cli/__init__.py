@@ -10,7 +10,6 @@ No command shows a traceback for bad input; unexpected failures print one line a
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from importlib import metadata
@@ -146,6 +145,8 @@ def parse(files: tuple[str, ...], summary: bool, lenient: bool, fmt: str | None,
                     out.error(error)
                 failed = failed or not parsed.ok
                 if summary and fmt == "json":
+                    import json  # only here: plain `cob parse` does not pay for it at start-up
+
                     out.data(json.dumps(parsed.summary()))
                 elif summary and not (out.quiet and parsed.ok):
                     out.data(parsed.summary_line())
