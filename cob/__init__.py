@@ -8,5 +8,6 @@ One package, one way through it (read -> schemas -> billing -> schemas -> write 
 - `cob.rules`    the COB rule book (balancing and situational rules) and order of benefits / payment rules
 - `cob.run`      `cob run`: unattended batch runs over drop folders, with a state database
 - `cob.fixtures` the synthetic 837P/835 generator and a small committed sample
-- `cob.cli`      the `cob` command: one thin click command per library call
+- `cob.cli`      the `cob` command: one thin click command per library call (only it imports click)
+- `cob.progress` the `progress(done, total, label)` callback long library calls report through
 """

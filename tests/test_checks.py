@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from cob.edi.reader import read_claims
-from cob.billing.checks import BALANCING_CODES, CODES, Finding, check_claim, errors
+from cob.billing.checks import CODES, Finding, check_claim, errors
 from cob.schemas.claim import Claim, LineAdjudication, OtherPayer
 from cob.schemas.codes import PayerSequence
 from cob.schemas.common import Party

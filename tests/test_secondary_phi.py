@@ -36,3 +36,17 @@ def test_report_and_summary_hold_no_patient_data(tmp_path):
     text = report.read_text() + result.output
     leaked = sorted(v for v in values if v in text)
     assert leaked == []
+
+
+def test_verbose_quiet_and_stdout_report_hold_no_patient_data(tmp_path):
+    """--verbose lists every input and held claim, --report - puts the report on stdout: still no PHI."""
+    texts = []
+    for extra in (["-v", "--report", "-"], ["-q"]):
+        result = CliRunner().invoke(main, ["secondary", "--claims", str(SAMPLE), "--remit", str(SAMPLE),
+                                           "--out", str(tmp_path / "out"), *extra])
+        assert result.exit_code == 0, result.output
+        texts.append(result.output)
+    assert "input " in texts[0] and '"summary"' in texts[0] and texts[1] == ""
+    values = _patient_values()
+    leaked = sorted(v for v in values if v in texts[0])
+    assert leaked == []

@@ -146,6 +146,26 @@ def expected_payment(payment: ClaimPayment, terms: BenefitTerms) -> PaymentEstim
         return None
 
 
+def estimate_remit(remit: str | Path, coverage: str | Path | None = None):
+    """`cob estimate --remit --coverage`: the next payer's expected payment for each claim of an 835 whose
+    next payer has benefit terms in the roster. A bad 835 or roster raises `cob.rules.inputs.InputError`
+    naming that file."""
+    from cob.edi.errors import X12SyntaxError
+    from cob.rules.inputs import InputError
+    from cob.rules.payment import estimate_claims
+    from cob.schemas.coverage import RosterError
+
+    try:
+        inputs = estimate_inputs(Path(remit), Path(coverage) if coverage is not None else None)
+    except X12SyntaxError as exc:
+        raise InputError(remit, exc.error.message) from None
+    except OSError as exc:
+        raise InputError(remit, f"cannot read file: {exc.strerror or exc}") from None
+    except RosterError as exc:
+        raise InputError(exc.path, f"{exc.label}: {exc.message}" if exc.label else exc.message) from None
+    return estimate_claims(inputs)
+
+
 def estimate_inputs(remit: Path, coverage: Path | None) -> list[EstimateInput]:
     """`cob estimate --remit --coverage`: one input per claim whose next payer has benefit terms."""
     from cob.edi.reader import X12Reader

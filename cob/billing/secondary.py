@@ -21,12 +21,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import IO, Callable, Iterable
 
 from cob.edi.envelope import Party as EnvParty
 from cob.edi.errors import X12SyntaxError, read_problem
 from cob.edi.reader import X12Reader
-from cob.edi.writer import InterchangeInfo
+from cob.edi.writer import InterchangeInfo, atomic_output
+from cob.progress import Progress, Steps
 from cob.schemas.claim import Claim
 from cob.schemas.coverage import CoverageRoster, RosterError, load_roster
 from cob.schemas.remit import ClaimPayment
@@ -58,6 +59,8 @@ class SecondaryOptions:
     defer_publish: bool = False
     #: processes reading and billing the claims (cob.billing.parallel); None: one per CPU for big inputs
     workers: int | None = None
+    #: `progress(done, total, label)` per input file read and per output checked (the CLI draws a bar)
+    progress: Progress | None = None
 
 
 @dataclass
@@ -100,16 +103,20 @@ class SecondaryRun:
     def run(self) -> RunReport:
         self.start()
         workers = self.worker_count()
+        steps = Steps(self.options.progress, len(self.remits) + len(self.claims), "reading inputs")
         try:
             if workers > 1:
                 read_in_workers(self, workers)
+                steps.to(steps.total)
             else:
                 for path in self.remits:
                     self.read_remit(path)
+                    steps.update()
                 self.read_side_inputs()
                 seen: set[str] = set()
                 for path in self.claims:
                     self._read_claims(path, seen)
+                    steps.update()
                 self.add_missing_originals(self.index.claim_ids(), seen)
             self.finish_outputs()
         finally:
@@ -149,7 +156,9 @@ class SecondaryRun:
             spool.close()
         if self.options.validate:
             workers = self.options.workers if self.options.workers is not None else default_workers()
+            steps = Steps(self.options.progress, len(spools), "checking outputs")
             problems = validate_files([s.tmp for s in spools], ig_errors, workers, self.checks)
+            steps.to(len(spools))
         else:
             problems = [[] for _ in spools]
         for spool, found in zip(spools, problems):
@@ -258,3 +267,43 @@ def run_secondary(claims: Iterable[Path], remits: Iterable[Path], options: Secon
                   coverage: Path | None = None, order_facts: Path | None = None) -> RunReport:
     """Library entry point: what `cob secondary` does, returning the report."""
     return SecondaryRun(list(claims), list(remits), options, coverage, order_facts).run()
+
+
+@dataclass
+class SecondaryResult:
+    """What `cob secondary` reports: the run's report, and the folder entries skipped as not X12."""
+
+    report: RunReport
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """An input could not be used, or a claim was rejected: scripts see exit 1 and look."""
+        return (any(i.status == "error" for i in self.report.inputs)
+                or any(c.status == OutcomeStatus.REJECTED for c in self.report.claims))
+
+
+def bill_paths(claims: Iterable[str | Path], remits: Iterable[str | Path], options: SecondaryOptions,
+               coverage: str | Path | None = None, order_facts: str | Path | None = None,
+               report_to: str | Path | IO[str] | None = None) -> SecondaryResult:
+    """`cob secondary` as one call: the 837P files among `claims` and the 835s among `remits` (files, or
+    folders whose X12 files of the right kind are taken, so one folder can hold both) billed by
+    `run_secondary`, and the JSON report written to `report_to`: a path (written atomically) or an open
+    text stream (the CLI's stdout for `--report -`)."""
+    from cob.edi.inputs import expand_paths
+
+    notes: list[str] = []
+    claim_files = expand_paths(claims, notes, kind="837")
+    remit_files = expand_paths(remits, notes, kind="835")
+    report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None,
+                           Path(order_facts) if order_facts else None)
+    if report_to is not None:
+        if isinstance(report_to, (str, Path)):
+            with atomic_output(report_to) as fh:
+                fh.write(report.to_json())
+                fh.write("\n")
+        else:
+            report_to.write(report.to_json())
+            report_to.write("\n")
+            report_to.flush()
+    return SecondaryResult(report, list(dict.fromkeys(notes)))  # a folder given for both sides: noted once

@@ -1,5 +1,9 @@
 """The `cob` command line: a thin click layer over importable functions.
 
+Every command parses its options, makes ONE library call and renders what it returns; the library
+never imports click. Conventions shared by all commands live in `conventions` (`-` for stdin,
+`--format text|json`, `--quiet`/`--verbose`, progress bars on a terminal only).
+
 Exit codes: 0 success, 1 bad input (each problem printed as `FILE: segment N (ID): message`), 2 usage.
 No command shows a traceback for bad input; unexpected failures print one line and exit 1.
 """
@@ -10,17 +14,10 @@ import os
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable
 
 import click
 
-
-EPILOG_PARSE = """\b
-Examples:
-  cob parse claims.837                 # one JSON object per claim
-  cob parse remit.835 | jq .clp        # claim payments (and PLB adjustments)
-  cob parse --summary fixtures/sample/*
-"""
+from .conventions import Output, format_option, output_options, stdin_spooled
 
 
 def _version() -> str:
@@ -65,6 +62,7 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except BrokenPipeError:
+            _quiet_stdout()  # the reader of our stdout went away (`cob parse big.837 | head`): not an error
             sys.exit(0)
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
             if os.environ.get("COB_DEBUG"):
@@ -74,112 +72,131 @@ class _Group(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
-             epilog="\b\nExamples:\n  make demo                      # generate fixtures, read them\n"
-                    "  cob fixtures --claims 1000 --out /tmp/fx\n  cob parse /tmp/fx/claims-0001.837\n")
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain about the pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests)
+        pass
+
+
+EPILOG_MAIN = """\b
+Examples:
+  cob fixtures --out /tmp/fx --claims 100      # synthetic 837P claims and the primary payers' 835s
+  cob parse --summary /tmp/fx                  # one line per file: type, items, errors, warnings
+  cob validate /tmp/fx                         # SNIP 1-5 report per file; exit 1 when errors
+  cob secondary --claims /tmp/fx --remit /tmp/fx --out /tmp/fx-out --report /tmp/fx-report.json
+  cob init /tmp/fx-site                        # drop folders and a cob.toml for unattended runs
+
+\b
+Every command takes -q/--quiet and -v/--verbose, and `cob COMMAND --help` shows its own examples.
+Shell completion (bash): eval "$(_COB_COMPLETE=bash_source cob)"   (zsh_source, fish_source)
+"""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG_MAIN)
 @click.version_option(_version(), prog_name="cob")
 def main() -> None:
     """cob: secondary billing from primary 835 remittances and original 837P claims (X12 005010)."""
 
 
-def looks_like_x12(path: Path) -> bool:
-    """Content, not name, decides: the first non-blank characters (after a BOM) are 'ISA'."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(512)
-    except OSError:
-        return True  # let the reader report why it cannot be read
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA")
+# ------------------------------------------------------------------------------------------------ parse
 
-
-def expand_paths(paths: Iterable[str], notes: list[str] | None = None, kind: str | None = None) -> list[Path]:
-    """Files as given, and the X12 files inside given directories (sorted). In a directory, hidden
-    files, non-X12 files and (with `kind`) X12 files of another transaction type are skipped with a
-    note; a file named explicitly is always read, so a wrong one is reported."""
-    from cob.edi.envelope import sniff
-
-    out: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if not path.is_dir():
-            out.append(path)
-            continue
-        for f in sorted(path.iterdir()):
-            if not f.is_file() or f.name.startswith("."):
-                continue
-            if not looks_like_x12(f):
-                if notes is not None:
-                    notes.append(f"{f}: skipped, not an X12 file")
-            elif kind is not None and sniff(f) not in (kind, None):
-                continue  # the other kind of X12 file in a shared folder
-            else:
-                out.append(f)
-    return out
+EPILOG_PARSE = """\b
+Examples:
+  cob parse claims.837                  # one JSON object per claim
+  cob parse remit.835 | jq .clp         # claim payments (and PLB adjustments)
+  cat claims.837 | cob parse -          # from stdin
+  cob parse --summary /tmp/fx           # one line per file in a folder
+  cob parse --summary --format json /tmp/fx
+"""
 
 
 @main.command(epilog=EPILOG_PARSE)
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--summary", is_flag=True, help="Print one count line per file instead of JSON.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
+@click.option("--summary", is_flag=True, help="Print one count line per file instead of the items.")
 @click.option("--lenient", is_flag=True, help="Skip claims with errors and go on; report all errors at the end.")
-def parse(files: tuple[str, ...], summary: bool, lenient: bool) -> None:
-    """Read 837P and 835 files and print their claims / claim payments as JSON lines.
+@format_option(default=None, help="Of --summary: tab-separated text (default) or JSON lines. Items are "
+                                  "always JSON lines.")
+@output_options
+def parse(files: tuple[str, ...], summary: bool, lenient: bool, fmt: str | None, out: Output) -> None:
+    """Read 837P and 835 files (or - for stdin) and print their claims / claim payments as JSON lines.
 
     Each line is one Claim (837P loop 2300 with its hierarchy context) or ClaimPayment (835 loop 2100
     with its payment header), or a ProviderAdjustment (PLB). The transaction type is told by content.
+    Exit 0 when every file was read cleanly, 1 when a file has a problem (each printed on stderr).
     """
-    failed = False
-    out = sys.stdout
-    notes: list[str] = []
-    paths = expand_paths(files, notes)
-    for note in notes:
-        click.echo(note, err=True)
-    from cob.edi.errors import X12SyntaxError
-    from cob.edi.reader import X12Reader
+    from cob.edi.inputs import expand_paths
+    from cob.edi.parse import OutputFailed, parse_files
 
-    for path in paths:
-        reader = X12Reader(path, strict=not lenient)
-        count = 0
+    if fmt == "text" and not summary:
+        raise click.UsageError("--format text goes with --summary (claims are always JSON lines)")
+    failed = False
+    with stdin_spooled(files) as (given, names):
+        notes: list[str] = []
+        paths = expand_paths(given, notes)
+        for note in notes:
+            out.info(note)
         try:
-            for item in reader:
-                count += 1
-                if not summary:
-                    out.write(item.model_dump_json(exclude_none=True))
-                    out.write("\n")
-        except X12SyntaxError as exc:
-            click.echo(str(exc.error), err=True)
-            failed = True
-        except OSError as exc:
-            click.echo(f"{path}: cannot read: {exc.strerror or exc}", err=True)
-            failed = True
-        for err in reader.errors if lenient else []:
-            click.echo(str(err), err=True)
-            failed = True
-        if summary:
-            kinds = ",".join(sorted(set(reader.transactions))) or "-"
-            click.echo(f"{path}\t{kinds}\t{count} items\t{len(reader.errors)} errors\t{len(reader.warnings)} warnings")
+            for parsed in parse_files(paths, None if summary else sys.stdout, strict=not lenient, names=names):
+                for error in parsed.errors:
+                    out.error(error)
+                failed = failed or not parsed.ok
+                if summary and fmt == "json":
+                    import json  # only here: plain `cob parse` does not pay for it at start-up
+
+                    out.data(json.dumps(parsed.summary()))
+                elif summary and not (out.quiet and parsed.ok):
+                    out.data(parsed.summary_line())
+                out.detail(f"{parsed.name}: {','.join(sorted(set(parsed.transactions))) or '-'}, {parsed.items} "
+                           f"items, {len(parsed.errors)} errors, {len(parsed.warnings)} warnings")
+                for warning in parsed.warnings:
+                    out.detail(f"{warning} (warning)")
+        except OutputFailed as exc:
+            if isinstance(exc.exc, BrokenPipeError):
+                raise exc.exc from None
+            out.error(f"cob parse: cannot write the output: {exc.exc.strerror or exc.exc}")
+            sys.exit(1)
     sys.exit(1 if failed else 0)
 
 
-@main.command()
+# ------------------------------------------------------------------------------------------------ fixtures
+
+EPILOG_FIXTURES = """\b
+Examples:
+  cob fixtures --out /tmp/fx                              # 100 claims, seed 1
+  cob fixtures --out /tmp/fx --claims 10000 --claims-per-file 1000 --seed 7
+"""
+
+
+@main.command(epilog=EPILOG_FIXTURES)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--claims", default=100, show_default=True, type=click.IntRange(10, 1_000_000))
 @click.option("--claims-per-file", default=None, type=click.IntRange(1, None))
-def fixtures(out_dir: str, seed: int, claims: int, claims_per_file: int | None) -> None:
+@output_options
+def fixtures(out_dir: str, seed: int, claims: int, claims_per_file: int | None, out: Output) -> None:
     """Generate synthetic 837P claim files and the matching primary 835s (deterministic by seed)."""
     from cob.fixtures.generate import generate
 
     kwargs = {"claims_per_file": claims_per_file} if claims_per_file else {}
     result = generate(Path(out_dir), seed=seed, claims=claims, **kwargs)
-    click.echo(f"wrote {len(result.claims_files)} claim files and {len(result.remit_files)} remittance files "
-               f"({result.claims} claims, {result.claim_payments} claim payments) to {out_dir}")
+    out.info(f"wrote {len(result.claims_files)} claim files and {len(result.remit_files)} remittance files "
+             f"({result.claims} claims, {result.claim_payments} claim payments) to {out_dir}")
+    for path in [*result.claims_files, *result.remit_files]:
+        out.detail(f"  {path}")
 
+
+# ------------------------------------------------------------------------------------------------ secondary
 
 EPILOG_SECONDARY = """\b
 Examples:
-  cob secondary --claims claims/ --remit remits/ --out outbox/ --report report.json
+  cob secondary --claims /tmp/fx --remit /tmp/fx --out /tmp/fx-out --report /tmp/fx-report.json
   cob secondary --claims c.837 --remit primary.835 --remit secondary.835 --out out/   # tertiary
   cob secondary --claims c.837 --remit r.835 --coverage roster.csv --out out/ --control-start 1001
+  cob secondary --claims in/ --remit in/ --out out/ --report - -q | jq .summary   # JSON report on stdout
 """
 
 
@@ -204,7 +221,8 @@ def _party(value: str | None):
               help="Order-of-benefits facts per claim or member (JSON); claims billed against the rules are held.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the new 837P files, one interchange per destination payer.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the JSON report here (- for stdout; the summary stays on stderr).")
 @click.option("--sender", help="ISA sender as QUALIFIER:ID (default: the original file's ISA sender).")
 @click.option("--receiver", help="ISA receiver as QUALIFIER:ID (default: the original file's ISA receiver).")
 @click.option("--control-start", default=1, show_default=True, type=click.IntRange(1, 999_999_999),
@@ -212,34 +230,40 @@ def _party(value: str | None):
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes to read, bill and validate with (default: one per CPU, up to 4, for inputs of 4 MB "
                    "or more; 1 for smaller ones).")
+@output_options
 def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | None, order_facts: str | None,
               out_dir: str, report_path: str | None, sender: str | None, receiver: str | None, control_start: int,
-              workers: int | None) -> None:
+              workers: int | None, out: Output) -> None:
     """Build secondary (or tertiary) 837P claims from original claims and the payers' 835s.
 
     Every claim is reported as billed, skipped, held or rejected with a reason. A claim that fails COB
     balancing or implementation-guide validation is rejected and never written. Exit 0 when every input
     was readable and nothing was rejected, 1 otherwise.
     """
-    from cob.edi.writer import atomic_output
-    from cob.billing.secondary import SecondaryOptions, run_secondary
+    from cob.billing.secondary import SecondaryOptions, bill_paths
 
-    notes: list[str] = []
-    claim_files = expand_paths(claims, notes, kind="837")
-    remit_files = expand_paths(remits, notes, kind="835")
-    for note in dict.fromkeys(notes):  # a folder given for both claims and remits is noted once
-        click.echo(note, err=True)
     options = SecondaryOptions(out_dir=Path(out_dir), sender=_party(sender), receiver=_party(receiver),
-                               control_start=control_start, workers=workers)
-    report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None,
-                           Path(order_facts) if order_facts else None)
-    if report_path:
-        with atomic_output(report_path) as fh:
-            fh.write(report.to_json())
-            fh.write("\n")
-    click.echo(report.human_summary(), err=True)
-    failed = any(i.status == "error" for i in report.inputs) or any(c.status == "rejected" for c in report.claims)
-    sys.exit(1 if failed else 0)
+                               control_start=control_start, workers=workers, progress=out.progress)
+    report_to = sys.stdout if report_path == "-" else report_path
+    result = bill_paths(claims, remits, options, coverage, order_facts, report_to=report_to)
+    for note in result.notes:
+        out.info(note)
+    report = result.report
+    if out.quiet:  # errors only: inputs that could not be used, claims rejected
+        for i in report.inputs:
+            if i.status == "error":
+                out.error(f"{i.error}" if i.error and i.file in i.error else f"{i.file}: {i.error}")
+        for c in report.claims:
+            if c.status == "rejected":
+                out.error(f"{c.claim_id}: rejected: {c.reason}: {c.detail}")
+    else:
+        out.info(report.human_summary(limit=len(report.claims) if out.verbose else 50), nl=False)
+    if out.verbose:
+        for i in report.inputs:
+            out.detail(f"input {i.file} ({i.kind}): {i.status}")
+        if report_path and report_path != "-":
+            out.detail(f"report: {report_path}")
+    sys.exit(1 if result.failed else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

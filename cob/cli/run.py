@@ -3,7 +3,7 @@
 Exit codes (scripts and cron depend on them): 0 ok (also: another run holds the lock); 1 an input was
 quarantined, a claim rejected or the run stopped part-way (nothing lost); 2 configuration or usage error.
 Under cron (stderr not a terminal) `cob run` prints nothing but errors; on a terminal it shows progress
-bars and the summary.
+bars and the summary (`--verbose` prints the summary everywhere, `--quiet` nowhere).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import sys
 import click
 
 from cob.run.config import ConfigError, init_folder, load_config
+
+from .conventions import Output, format_option, output_options, stderr_is_terminal
 
 
 def _now() -> dt.datetime | None:
@@ -37,28 +39,49 @@ def _config(path: str):
         sys.exit(2)
 
 
-@click.command("init")
+EPILOG_INIT = """\b
+Examples:
+  cob init /tmp/fx-site                  # then drop 835s and 837Ps into /tmp/fx-site/inbox
+  cob init /srv/cob && crontab -e        # 30 1 * * * cob run --config /srv/cob/cob.toml
+"""
+
+
+@click.command("init", epilog=EPILOG_INIT)
 @click.argument("directory", type=click.Path(file_okay=False))
-def init(directory: str) -> None:
+@output_options
+def init(directory: str, out: Output) -> None:
     """Create DIRECTORY/{inbox,outbox,archive,rejected,reports} and a commented DIRECTORY/cob.toml.
 
     The configuration works as written: drop 835s and 837P files into inbox/ and run
     `cob run --config DIRECTORY/cob.toml`. An existing cob.toml is kept.
     """
-    existed = (os.path.exists(os.path.join(directory, "cob.toml")))
+    existed = os.path.exists(os.path.join(directory, "cob.toml"))
     path = init_folder(directory)
-    click.echo(f"{'kept existing' if existed else 'wrote'} {path}")
-    click.echo(f"drop 835 and 837P files into {path.parent / 'inbox'}, then: cob run --config {path}")
+    out.info(f"{'kept existing' if existed else 'wrote'} {path}")
+    out.info(f"drop 835 and 837P files into {path.parent / 'inbox'}, then: cob run --config {path}")
+    for name in ("inbox", "outbox", "archive", "rejected", "reports"):
+        out.detail(f"  {path.parent / name}/")
 
 
-@click.command("run")
+EPILOG_RUN = """\b
+Examples:
+  cob run --config /tmp/fx-site/cob.toml             # process what is in the inbox now
+  cob run --config /srv/cob/cob.toml --dry-run -v    # what would be sent, with the summary
+  cob run --config /srv/cob/cob.toml --format json | jq .summary
+  30 1 * * * cob run --config /srv/cob/cob.toml      # crontab line: silent unless errors
+"""
+
+
+@click.command("run", epilog=EPILOG_RUN)
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The cob.toml to use (see `cob init`).")
 @click.option("--wait", is_flag=True, help="Wait for a run in progress instead of exiting at once.")
 @click.option("--dry-run", is_flag=True, help="Decide and report what would be sent; record, send and move nothing.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Parse input files in N processes (default: the configuration's, else the CPU count).")
-def run(config_path: str, wait: bool, dry_run: bool, workers: int | None) -> None:
+@format_option(help="text: the summary on a terminal; json: also the run's JSON report on stdout (as in reports/).")
+@output_options
+def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, fmt: str, out: Output) -> None:
     """Process the inbox once: bill what can be billed, keep what waits, report, archive.
 
     Safe under cron: one run at a time, every step committed before the next, a killed run finished by
@@ -67,42 +90,55 @@ def run(config_path: str, wait: bool, dry_run: bool, workers: int | None) -> Non
     from cob.run.runner import RunOptions, run_batch
 
     config = _config(config_path)
-    tty = sys.stderr.isatty()
     options = RunOptions(wait=wait, dry_run=dry_run, workers=workers, now=_now(),
-                         validate=os.environ.get("COB_SKIP_IG_VALIDATION") != "1", progress=tty)
+                         validate=os.environ.get("COB_SKIP_IG_VALIDATION") != "1", progress=out.progress)
     try:
         result = run_batch(config, options)
     except ConfigError as exc:
-        click.echo(f"cob: {exc}", err=True)
+        out.error(f"cob: {exc}")
         sys.exit(2)
     if result.locked_out:
-        click.echo(result.message, err=True)
+        out.info(result.message)
         sys.exit(0)
     for line in result.errors:
-        click.echo(line, err=True)
-    if tty and result.report is not None:
-        click.echo(result.report.morning_summary(), err=True, nl=False)
-        click.echo(f"report: {result.report_path}", err=True)
+        out.error(line)
+    if fmt == "json" and result.report_path is not None:
+        out.data(result.report_path.read_text(encoding="utf-8"), nl=False)
+    if result.report is not None and (out.verbose or (stderr_is_terminal() and not out.quiet)):
+        out.info(result.report.morning_summary(), nl=False)
+        out.info(f"report: {result.report_path}")
+    out.detail(f"summary: {result.summary_path}")
+    out.detail(f"log: {result.log_path}")
     sys.exit(result.exit_code)
 
 
-@click.command("status")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+EPILOG_STATUS = """\b
+Examples:
+  cob status --config /tmp/fx-site/cob.toml              # what waits and why
+  cob status --config /srv/cob/cob.toml --format json | jq .stale
+  cob status --config /srv/cob/cob.toml -q               # only the STALE claims (cron mail)
+"""
+
+
+@click.command("status", epilog=EPILOG_STATUS)
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="The cob.toml to use (see `cob init`).")
+@format_option()
 @click.option("--stale-only", is_flag=True, help="List only claims waiting longer than max_wait_days.")
-def status(config_path: str, as_json: bool, stale_only: bool) -> None:
+@output_options
+def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
     """List what waits and why (claims without their 835, 835s without their claim, held claims);
     claims waiting longer than the configured age are marked STALE. Exit 0."""
     from cob.run.status import status_report
 
     config = _config(config_path)
-    report = status_report(config, _now())
-    if stale_only:
-        report.waiting = report.stale
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+    report = status_report(config, _now(), stale_only=stale_only)
+    if fmt == "json":
+        out.data(json.dumps(report.to_dict(), indent=2))
+    elif out.quiet:
+        out.data(report.stale_text(), nl=False)
     else:
-        click.echo(report.text(), nl=False)
+        out.data(report.text(limit=None if out.verbose else 200), nl=False)
 
 
 COMMANDS = (init, run, status)

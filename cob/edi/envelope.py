@@ -108,11 +108,13 @@ class TransactionSet:
 class EnvelopeReader:
     """Yields `(transaction, elements, segment_no, st_segment_no)` for every segment from ST to SE."""
 
-    def __init__(self, path: str | Path, strict: bool = True, chunk_size: int | None = None):
+    def __init__(self, path: str | Path, strict: bool = True, chunk_size: int | None = None,
+                 name: str | None = None):
         self.path = Path(path)
-        self.name = str(path)
+        self.name = name or str(path)  # what messages call the file (`<stdin>` for a spooled pipe)
         self.strict = strict
-        self.segments = SegmentReader(path, chunk_size) if chunk_size else SegmentReader(path)
+        self.segments = (SegmentReader(path, chunk_size, name=self.name) if chunk_size
+                         else SegmentReader(path, name=self.name))
         self.errors: list[X12Error] = []
 
     def _error(self, segment_no: int | None, segment_id: str | None, message: str, code: str,

@@ -91,6 +91,8 @@ class X12Reader:
     strict: bool = True
     only: str | None = None  # "837" or "835": other transaction types are an error
     select: Callable[[str], bool] | None = None
+    #: what messages and `source.file` call the file (default: the path); `<stdin>` for a spooled pipe
+    name: str | None = None
     errors: list[X12Error] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
     transactions: list[str] = field(default_factory=list)
@@ -99,7 +101,7 @@ class X12Reader:
     context_at: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.name = str(self.path)
+        self.name = self.name or str(self.path)
 
     def _fail(self, err: X12Error) -> None:
         self.errors.append(err)
@@ -107,7 +109,7 @@ class X12Reader:
             raise X12SyntaxError(err)
 
     def __iter__(self) -> Iterator[Any]:
-        env = EnvelopeReader(self.path, strict=self.strict)
+        env = EnvelopeReader(self.path, strict=self.strict, name=self.name)
         kind: Kind | None = None
         walker: LoopWalker | None = None
         stack: list[RawLoop] = []

@@ -215,9 +215,9 @@ class SegmentReader:
     reading are appended to `errors` (the envelope layer decides whether they are fatal).
     """
 
-    def __init__(self, path: str | Path, chunk_size: int = CHUNK):
+    def __init__(self, path: str | Path, chunk_size: int = CHUNK, name: str | None = None):
         self.path = Path(path)
-        self.name = str(path)
+        self.name = name or str(path)  # what messages call the file (`<stdin>` for a spooled pipe)
         self.chunk_size = chunk_size
         self.delimiters = DEFAULT_DELIMITERS
         self.errors: list[X12Error] = []

@@ -4,7 +4,9 @@ payer's expected payment.
   book.check(ClaimView) -> [Violation]                                  cob.rules.book (view: cob.rules.view)
   determine_order(OrderRequest, RuleSet) -> OrderResult                cob.rules.order
   estimate_claim(PrimaryAdjudication, BenefitTerms) -> PaymentEstimate   cob.rules.payment
-Models of the last two live in cob.schemas.order; the click commands `order` and `estimate` in cob.cli.rules.
+
+The JSON files of `cob order` / `cob estimate` are read in cob.rules.inputs (`order_of_benefits`,
+`estimate_file`). Models live in cob.schemas.order; the click commands `order` and `estimate` in cob.cli.rules.
 
 The names below are imported on first use: the validator imports `cob.rules.book`, which must not pull
 in pydantic and the order models with this package.

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from cob.schemas.order import (
     AllowableBasis,
     BenefitTerms,
+    EstimateInput,
     MedigapPlan,
     PaymentEstimate,
     PaymentMethod,
@@ -292,3 +293,25 @@ def estimate_claim(primary: PrimaryAdjudication, terms: BenefitTerms) -> Payment
         reserve_balance_after=None if calc.reserve_after is None else cents(calc.reserve_after),
         steps=calc.steps,
     )
+
+
+@dataclass
+class Estimates:
+    """Estimates of many claims (`cob estimate`): those estimated, and those lacking a fact, with which."""
+
+    estimates: list[PaymentEstimate] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)  # claim_id, field, message
+
+    def to_json(self) -> dict:
+        return {"estimates": [e.model_dump(mode="json") for e in self.estimates], "errors": self.errors}
+
+
+def estimate_claims(inputs: list[EstimateInput]) -> Estimates:
+    """``estimate_claim`` for each input with its own terms; a claim lacking a fact is listed, not fatal."""
+    out = Estimates()
+    for item in inputs:
+        try:
+            out.estimates.append(estimate_claim(item, item.terms))
+        except EstimateInputError as exc:
+            out.errors.append({"claim_id": exc.claim_id, "field": exc.field_name, "message": str(exc)})
+    return out

@@ -16,9 +16,10 @@ Modules, one job each:
 - `report`     the per-run JSON report, the human summary and the JSON-lines log
 - `status`     what waits and why (`cob status`)
 - `faults`     fault-injection hooks used by the crash tests (inert unless COB_FAULT_* is set)
-- `cli`        the thin click layer: `cob init`, `cob run`, `cob status`
+
+The commands `cob init`, `cob run`, `cob status` are thin click wrappers in `cob.cli.run`.
 """
 
 from .config import ConfigError, RunConfig, init_folder, load_config  # noqa: F401
-from .runner import RunResult, run_batch  # noqa: F401
+from .runner import RunOptions, RunResult, run_batch  # noqa: F401
 from .status import status_report  # noqa: F401

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from cob.edi.errors import X12SyntaxError
+from cob.edi.inputs import looks_like_x12
 from cob.edi.reader import X12Reader
 from cob.schemas.claim import Claim
 from cob.schemas.remit import ClaimPayment
@@ -66,12 +67,6 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _looks_like_x12(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA")
-
-
 def _blob(model: Any, blobs: set[str], out: IO[bytes]) -> str | None:
     if model is None:
         return None
@@ -94,7 +89,7 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     result = Parsed(path, sha256, size)
     try:
         faults.check_readable(source)
-        if not _looks_like_x12(source):
+        if not looks_like_x12(source):
             result.error = f"{source.name}: not an X12 file (it does not start with ISA)"
             return result
     except OSError as exc:

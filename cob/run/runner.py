@@ -34,7 +34,6 @@ import datetime as dt
 import os
 import shutil
 import socket
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from typing import Iterable, Iterator
 
 from cob.edi.writer import atomic_output, publish
 from cob.billing.secondary import SecondaryOptions
+from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
 from . import faults
@@ -65,7 +65,8 @@ class RunOptions:
     workers: int | None = None  # None: the configuration's (0 there: the CPU count)
     now: dt.datetime | None = None  # the run's clock (tests fix it; COB_NOW in the CLI)
     validate: bool = True  # IG validation of every output (keep on; tests of other parts may turn it off)
-    progress: bool = False  # progress bars on stderr (the CLI turns them on for a terminal)
+    #: `progress(done, total, label)` per input read and claim billed (the CLI draws bars on a terminal)
+    progress: Progress | None = None
 
 
 @dataclass
@@ -257,7 +258,7 @@ class _Run:
         if not to_parse:
             return
         self.work.mkdir(parents=True, exist_ok=True)
-        bar = _progress(self.options.progress, len(to_parse), "reading inputs")
+        bar = Steps(self.options.progress, len(to_parse), "reading inputs")
         try:
             for parsed in self._parsed(to_parse):
                 self._commit_input(parsed)
@@ -357,7 +358,7 @@ class _Run:
         options = SecondaryOptions(out_dir=out_dir, sender=config.sender, receiver=config.receiver,
                                    validate=self.options.validate, now=self.batch_time,
                                    payer_subfolders=config.payer_subfolders, defer_publish=True)
-        bar = _progress(self.options.progress, dirty, "billing claims")
+        bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
         try:
             result = bill(state, options, config.coverage, config.order_facts, progress=bar.update)
@@ -554,29 +555,3 @@ def _mkdtemp(base: Path) -> str:
 
     base.mkdir(parents=True, exist_ok=True)
     return tempfile.mkdtemp(prefix="dry-run-", dir=base)
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(enabled: bool, total: int, label: str):
-    if not enabled or total <= 0:
-        return _NoBar()
-    import click
-
-    bar = click.progressbar(length=total, label=label, file=sys.stderr)
-    bar.__enter__()
-
-    class _Bar:
-        def update(self, n: int) -> None:
-            bar.update(n)
-
-        def close(self) -> None:
-            bar.__exit__(None, None, None)
-
-    return _Bar()

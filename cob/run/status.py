@@ -49,7 +49,8 @@ class StatusReport:
                 "last_runs": [dict(zip(("run_id", "started_at", "finished_at", "status", "exit_code"), r))
                               for r in self.runs]}
 
-    def text(self, limit: int = 200) -> str:
+    def text(self, limit: int | None = 200) -> str:
+        """The whole report for a person; `limit` claims listed at most (None: all)."""
         c = self.counts
         lines = [f"cob status ({self.state})",
                  f"Claims: {c.get('original_claims', 0)} original claims, {c.get('adjudications', 0)} claim "
@@ -63,16 +64,24 @@ class StatusReport:
             lines.append(f"Last run: #{r[0]} started {r[1]}, {r[3]}, exit {r[4]}")
         lines += ["", f"Waiting: {len(self.waiting)} claim(s), {len(self.stale)} stale "
                       f"(waiting longer than {self.max_wait_days} days)"]
-        for w in self.waiting[:limit]:
-            mark = "STALE " if w.stale else ""
-            lines.append(f"  {mark}{w.claim_id}  {w.days} days  {w.reason}  {w.detail}")
-        if len(self.waiting) > limit:
-            lines.append(f"  … and {len(self.waiting) - limit} more (--json lists all)")
+        shown = self.waiting if limit is None else self.waiting[:limit]
+        lines += [_line(w) for w in shown]
+        if len(self.waiting) > len(shown):
+            lines.append(f"  … and {len(self.waiting) - len(shown)} more (--format json or --verbose lists all)")
         return "\n".join(lines) + "\n"
 
+    def stale_text(self) -> str:
+        """Only the stale claims, one line each (nothing when none is stale): what needs a person."""
+        return "".join(_line(w) + "\n" for w in self.stale)
 
-def status_report(config: RunConfig, now: dt.datetime | None = None) -> StatusReport:
-    """What waits and why, with staleness measured at `now`."""
+
+def _line(w: Waiting) -> str:
+    mark = "STALE " if w.stale else ""
+    return f"  {mark}{w.claim_id}  {w.days} days  {w.reason}  {w.detail}"
+
+
+def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only: bool = False) -> StatusReport:
+    """What waits and why, with staleness measured at `now` (`stale_only`: only the stale claims wait)."""
     now = now or dt.datetime.now()
     state = State.open(config.state_url, config.sqlite_path)
     try:
@@ -83,6 +92,8 @@ def status_report(config: RunConfig, now: dt.datetime | None = None) -> StatusRe
             since = dt.datetime.fromisoformat(first_seen)
             report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
                                           since < limit))
+        if stale_only:
+            report.waiting = report.stale
         return report
     finally:
         state.close()

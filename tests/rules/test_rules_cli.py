@@ -263,3 +263,73 @@ def test_estimate_needs_an_input():
     result = run(estimate)
     assert result.exit_code == 2
     assert "--adjudication" in result.stderr
+
+
+# --- conventions: stdin, --quiet, --verbose, library calls ----------------------------------------
+
+
+def test_order_reads_stdin():
+    result = CliRunner().invoke(order, ["-", "--format", "json"], input=json.dumps(PARENTS))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["order"] == ["dad", "mom"]
+    text = CliRunner().invoke(order, ["-"], input=json.dumps(PARENTS))
+    assert text.stdout.splitlines()[1:3] == ["  1. dad (employer_group)", "  2. mom (employer_group)"]
+
+
+def test_order_stdin_bad_input_names_stdin():
+    result = CliRunner().invoke(order, ["-"], input='{"claim": ')
+    assert result.exit_code == 2
+    assert result.stderr == "cob order: <stdin>: not valid JSON: line 1 column 11: Expecting value\n"
+    data = json.loads(json.dumps(PARENTS))
+    data["coverages"][1]["kind"] = "employer"
+    bad = CliRunner().invoke(order, ["-"], input=json.dumps(data))
+    assert bad.exit_code == 2 and bad.stderr.startswith('cob order: <stdin>: field coverages[1] (id "mom").kind: ')
+
+
+def test_order_quiet_prints_only_an_undetermined_order(write):
+    decided = run(order, write(PARENTS), "-q")
+    assert (decided.exit_code, decided.output) == (0, "")
+    data = json.loads(json.dumps(PARENTS))
+    data["patient"]["parents"] = None
+    undetermined = run(order, write(data), "--quiet")
+    assert undetermined.exit_code == 1 and "  - patient.parents" in undetermined.stdout
+    as_json = run(order, write(PARENTS), "-q", "--format", "json")
+    assert json.loads(as_json.stdout)["order"] == ["dad", "mom"]
+
+
+def test_order_verbose_names_the_coverages(write):
+    path = write(PARENTS)
+    result = run(order, path, "-v")
+    assert result.exit_code == 0
+    assert result.stderr == f"{path}: 2 coverages (dad: employer_group, mom: employer_group), NAIC rules, 1 decisions\n"
+    assert result.stdout == run(order, path).stdout  # the report itself is the same
+
+
+def test_estimate_reads_stdin_and_quiet_keeps_only_problems():
+    rows = [ESTIMATES[0], dict(ESTIMATES[1], claim_id="C3", medicare_fee_schedule=None)]
+    result = CliRunner().invoke(estimate, ["--adjudication", "-", "--format", "json"], input=json.dumps(rows))
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert [e["claim_id"] for e in payload["estimates"]] == ["C1"]
+    assert payload["estimates"][0]["secondary_pays"] == "20.00"
+    assert [(e["claim_id"], e["field"]) for e in payload["errors"]] == [("C3", "secondary_allowed")]
+    quiet = CliRunner().invoke(estimate, ["--adjudication", "-", "-q"], input=json.dumps(rows))
+    assert quiet.exit_code == 1
+    assert quiet.stdout.splitlines() == [f"C3: not estimated: {payload['errors'][0]['message']}"]
+    verbose = CliRunner().invoke(estimate, ["--adjudication", "-", "-v"], input=json.dumps(rows))
+    assert verbose.stderr == "2 claims: 1 estimated, 1 not estimated\n"
+
+
+def test_library_calls_behind_the_commands(tmp_path):
+    from cob.rules.inputs import InputError, estimate_file, order_of_benefits
+    from cob.schemas.order import RuleSet
+
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(PARENTS))
+    request, result = order_of_benefits(path, RuleSet.CLHIA)
+    assert [c.id for c in request.coverages] == ["dad", "mom"] and result.order == ["mom", "dad"]
+    found = estimate_file("rows.json", text=json.dumps(ESTIMATES))
+    assert [(e.claim_id, str(e.secondary_pays)) for e in found.estimates] == [("C1", "20.00"), ("C2", "30.00")]
+    with pytest.raises(InputError) as info:
+        order_of_benefits(tmp_path / "missing.json")
+    assert info.value.source == str(tmp_path / "missing.json") and "cannot read file" in info.value.message

@@ -188,8 +188,65 @@ def test_cli_exit_codes_and_status(tmp_path, sample_set, monkeypatch):
     assert "quarantined notes.txt: notes.txt: not an X12 file" in run.output
     assert (site / "rejected" / "notes.txt").read_text() == "hello"
     assert "not an X12 file" in (site / "rejected" / "notes.txt.reason.txt").read_text()
-    status = runner.invoke(main, ["status", "--config", str(site / "cob.toml"), "--json"])
+    status = runner.invoke(main, ["status", "--config", str(site / "cob.toml"), "--format", "json"])
     assert status.exit_code == 0
     data = json.loads(status.output)
     assert len(data["waiting"]) == 24 and {w["reason"] for w in data["waiting"]} == {"awaiting_remittance"}
     assert data["stale"] == []
+
+
+def test_run_batch_reports_progress_through_a_callback(tmp_path, sample_set):
+    """The library draws nothing: it tells `progress(done, total, label)` and the CLI draws the bars."""
+    from cob.run.config import init_folder, load_config
+    from cob.run.runner import RunOptions, run_batch
+
+    config = load_config(init_folder(tmp_path / "site"))
+    for f in sorted(sample_set.glob("*.83?")):
+        (tmp_path / "site" / "inbox" / f.name).write_bytes(f.read_bytes())
+    calls: list[tuple[int, int, str]] = []
+    result = run_batch(config, RunOptions(now=NOW, validate=False, workers=1,
+                                          progress=lambda d, t, label: calls.append((d, t, label))))
+    assert result.exit_code == 0
+    reading = [c for c in calls if c[2] == "reading inputs"]
+    billing = [c for c in calls if c[2] == "billing claims"]
+    assert reading == [(n, 10, "reading inputs") for n in range(11)]  # 4 claim files and 6 835s
+    assert billing == [(0, 24, "billing claims"), (24, 24, "billing claims")]  # 24 claims, billed in one chunk
+    assert calls == reading + billing  # phases in order, nothing else
+
+
+def test_cli_quiet_verbose_and_status_formats(tmp_path, sample_set, monkeypatch):
+    runner = CliRunner()
+    site = tmp_path / "site"
+    assert runner.invoke(main, ["init", "-q", str(site)]).output == ""
+    verbose_init = runner.invoke(main, ["init", "-v", str(site)])
+    assert verbose_init.output.splitlines()[0] == f"kept existing {site / 'cob.toml'}"
+    assert f"  {site / 'archive'}/" in verbose_init.output.splitlines()
+    for f in sample_set.glob("*.83?"):
+        (site / "inbox" / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setenv("COB_NOW", "2026-03-02T01:30:00")
+    monkeypatch.setenv("COB_SKIP_IG_VALIDATION", "1")
+    config = str(site / "cob.toml")
+    dry = runner.invoke(main, ["run", "-q", "--dry-run", "--format", "json", "--config", config, "--workers", "1"])
+    assert dry.exit_code == 0 and dry.stderr == ""
+    report = json.loads(dry.stdout)
+    assert (report["summary"]["billed"], report["summary"]["held"], report["run"]["dry_run"]) == (21, 1, True)
+    quiet = runner.invoke(main, ["run", "-q", "--config", config, "--workers", "1"])
+    assert (quiet.exit_code, quiet.output) == (0, "")
+    (site / "inbox" / "claims-0001.837").write_bytes((sample_set / "claims-0001.837").read_bytes())
+    verbose = runner.invoke(main, ["run", "-v", "--config", config, "--workers", "1"])
+    assert verbose.exit_code == 0
+    lines = verbose.stderr.splitlines()
+    assert any(line.startswith("report: ") for line in lines) and any(line.startswith("log: ") for line in lines)
+    assert len(lines) > 4  # the morning summary, off a terminal, because -v asked for it
+
+    text = runner.invoke(main, ["status", "--config", config])
+    assert text.exit_code == 0 and "Waiting: 1 claim(s), 0 stale" in text.stdout
+    assert "  PCN00100000013  0 days  patient_not_identified  " in text.stdout
+    assert runner.invoke(main, ["status", "-q", "--config", config]).output == ""  # nothing stale
+    monkeypatch.setenv("COB_NOW", "2026-06-01T08:00:00")
+    stale = runner.invoke(main, ["status", "-q", "--config", config])
+    assert stale.stdout.startswith("  STALE PCN00100000013  91 days  patient_not_identified  ")
+    assert len(stale.stdout.splitlines()) == 1
+    data = json.loads(runner.invoke(main, ["status", "--config", config, "--format", "json"]).stdout)
+    assert data["stale"] == ["PCN00100000013"] and data["waiting"][0]["days"] == 91
+    assert runner.invoke(main, ["status", "--config", config, "--json"]).exit_code == 2  # one way: --format json

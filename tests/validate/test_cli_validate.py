@@ -119,3 +119,62 @@ def test_no_patient_data_in_any_output(tmp_path: Path):
         out = run("validate", "--format", fmt, str(bad)).output
         for secret in secrets:
             assert secret not in out
+
+
+# ------------------------------------------------------------------------------------ conventions
+
+def test_stdin_text_and_json(tmp_path: Path):
+    text = (DATA / "cob-claim.837").read_bytes()
+    result = CliRunner().invoke(main, ["validate", "-"], input=text)
+    assert result.exit_code == 0
+    assert result.stdout == "<stdin>: valid (49 segments, 1 claims, 0 errors, 0 warnings)\n"
+    bad = _bad_count(tmp_path).read_bytes()
+    doc = json.loads(CliRunner().invoke(main, ["validate", "--format", "json", "-", str(DATA / "primary-remit.835")],
+                                        input=bad).stdout)
+    assert [f["file"] for f in doc["files"]] == ["<stdin>", str(DATA / "primary-remit.835")]
+    (err,) = doc["files"][0]["errors"]
+    assert (err["code"], err["file"], err["segment_no"]) == ("se_count", "<stdin>", 47)
+    assert doc["summary"] == {"files": 2, "valid": 1, "invalid": 1, "errors": 1, "warnings": 0}
+
+
+def test_stdin_acks_are_filed_as_stdin(tmp_path: Path):
+    acks = tmp_path / "acks"
+    result = CliRunner().invoke(main, ["validate", "--ack", str(acks), "-"], input=_bad_count(tmp_path).read_bytes())
+    assert result.exit_code == 1
+    assert sorted(p.name for p in acks.iterdir()) == [".cob-ack-control", "stdin.000000101.999"]
+    assert "IK5*R*4~" in (acks / "stdin.000000101.999").read_text()
+    assert f"<stdin>: wrote {acks / 'stdin.000000101.999'}" in result.stderr
+
+
+def test_quiet_prints_only_invalid_files(tmp_path: Path):
+    good = CliRunner().invoke(main, ["validate", "-q", str(DATA / "cob-claim.837"), str(DATA / "primary-remit.835")])
+    assert (good.exit_code, good.output) == (0, "")
+    bad = _bad_code(tmp_path)
+    mixed = CliRunner().invoke(main, ["validate", "--quiet", str(DATA / "cob-claim.837"), str(bad)])
+    assert mixed.exit_code == 1
+    assert mixed.stdout.splitlines()[0] == f"{bad}: INVALID (49 segments, 1 claims, 1 errors, 0 warnings)"
+    assert str(DATA / "cob-claim.837") not in mixed.output and "files:" not in mixed.output
+    as_json = CliRunner().invoke(main, ["validate", "-q", "--format", "json", str(DATA / "cob-claim.837")])
+    assert json.loads(as_json.stdout)["summary"]["valid"] == 1  # JSON asked for is still written
+
+
+def test_verbose_adds_sizes_and_the_summary():
+    result = CliRunner().invoke(main, ["validate", "-v", str(DATA / "cob-claim.837")])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"{DATA / 'cob-claim.837'}: valid (49 segments, 1 claims, 0 errors, 0 warnings)", "1 files: 1 valid, 0 invalid"]
+    assert result.stderr.startswith(f"{DATA / 'cob-claim.837'}: {(DATA / 'cob-claim.837').stat().st_size} bytes in ")
+
+
+def test_validate_files_library_call_reports_progress_over_all_bytes(tmp_path: Path):
+    from cob.edi.validate import validate_files
+
+    calls = []
+    files = [DATA / "cob-claim.837", DATA / "primary-remit.835"]
+    sizes = [f.stat().st_size for f in files]
+    done = list(validate_files(files, progress=lambda d, t, label: calls.append((d, t, label))))
+    assert [v.result.valid for v in done] == [True, True] and [v.size for v in done] == sizes
+    total = sum(sizes)
+    assert calls[0] == (0, total, "validating") and calls[-1] == (total, total, "validating")
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls) and {c[1] for c in calls} == {total}
+    assert (sizes[0], total, "validating") in calls  # the first file's end

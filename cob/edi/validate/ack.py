@@ -48,7 +48,8 @@ Decisions:
   one ST*999 per inbound group. The inbound delimiters are reused when usable, else * : ^ ~.
 * **Control numbers** come from an injectable `ControlNumbers` (cob.edi.envelope); the default is a fresh
   `CounterControlNumbers()` per `write_acks` call (ISA13 = GS06 = 1, 2, ...; ST02 0001, 0002, ...), which
-  is deterministic for tests. Production runs must pass a persisted source, or ISA13s repeat.
+  is deterministic for tests. Production runs must pass a persisted source, or ISA13s repeat:
+  `PersistentControlNumbers(folder)` is the one `cob validate --ack` uses.
 * A truncated result (the validator stopped at --max-errors) is refused: sets after the stop point were
   never checked and would be acknowledged as accepted.
 """
@@ -56,6 +57,8 @@ Decisions:
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
+import os
 import re
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -395,12 +398,13 @@ def _file_stem(name: str, isa13: str, index: int, used: set[str]) -> str:
 def write_acks(result: FileResult, ack_dir: str | Path, *, control_numbers: ControlNumbers | None = None,
                now: _dt.datetime | None = None, sender: Party | None = None, receiver: Party | None = None,
                ta1_on_request: bool = True, claim_context: bool = True,
-               max_segment_errors: int | None = None) -> list[Path]:
+               max_segment_errors: int | None = None, name: str | None = None) -> list[Path]:
     """Write the acknowledgments of one validated file into `ack_dir`; returns the paths written.
 
     Per inbound interchange: `<input name>.<ISA13>.ta1` when `needs_ta1`, and `<input name>.<ISA13>.999`
-    unless the TA1 rejects the interchange or it has no group to acknowledge. Each file appears
-    atomically. Control numbers are drawn in file order from one source, so a run is reproducible.
+    unless the TA1 rejects the interchange or it has no group to acknowledge (`name` replaces the input
+    name, e.g. for a file read from a pipe). Each file appears atomically. Control numbers are drawn in
+    file order from one source, so a run is reproducible.
     """
     if result.truncated:
         raise AckError(f"{result.file}: validation stopped at the error limit; sets after that point were "
@@ -408,7 +412,7 @@ def write_acks(result: FileResult, ack_dir: str | Path, *, control_numbers: Cont
     ack_dir = Path(ack_dir)
     numbers = control_numbers or CounterControlNumbers()
     when = now or _dt.datetime.now()
-    name = Path(result.file).name
+    name = name or Path(result.file).name
     written: list[Path] = []
     used: set[str] = set()
     for index, ic in enumerate(result.interchanges, start=1):
@@ -426,3 +430,42 @@ def write_acks(result: FileResult, ack_dir: str | Path, *, control_numbers: Cont
                   claim_context=claim_context, max_segment_errors=max_segment_errors)
         written.append(path)
     return written
+
+
+class PersistentControlNumbers:
+    """Acknowledgment control numbers kept in a small file in the ack folder (`.cob-ack-control`), so
+    the ISA13s of the 999s and TA1s written by successive runs increase and never repeat. The file is
+    locked while in use (two `cob validate --ack` runs into one folder take turns); `close()` unlocks."""
+
+    def __init__(self, folder: str | Path):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / ".cob-ack-control"
+        self.fh = open(self.path, "a+", encoding="ascii")
+        fcntl.flock(self.fh, fcntl.LOCK_EX)
+        self.fh.seek(0)
+        text = self.fh.read().strip()
+        self.last = int(text) if text.isdigit() else 0
+        self._st = 0
+
+    def next_interchange(self) -> int:
+        self.last = self.last % 999_999_999 + 1
+        self._save()
+        return self.last
+
+    def next_group(self) -> int:
+        return self.last
+
+    def next_transaction(self) -> int:
+        self._st += 1
+        return self._st
+
+    def _save(self) -> None:
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(str(self.last))
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def close(self) -> None:
+        self.fh.close()
