@@ -11,7 +11,7 @@ from cob.edi.errors import X12SyntaxError
 from cob.edi.ig.tables import (
     load_table,
 )
-from cob.edi.tokens import Delimiters, RawSegments
+from cob.edi.tokens import ENVELOPE_IDS, Delimiters, RawSegments
 
 from .claims import run_claim_rules
 from .context import ClaimContext
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .engine import Validator
 
 #: the envelope segment ids: a set handed over ends at one of them
-_SPECIAL = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE"})
+_SPECIAL = ENVELOPE_IDS
 
 
 class RemoteSets:
