@@ -38,7 +38,7 @@ def test_parse_bad_input_exit_1_with_location(tmp_path):
     bad.write_text((DATA / "cob-claim.837").read_text().replace("SE*45*0001", "SE*9*0001"))
     result = CliRunner().invoke(main, ["parse", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}: segment 47 (SE): SE01 says 9 segments, found 45" in result.output
+    assert f"{bad}: segment 47 (SE): SE01 says 9, the set has 45 segments" in result.output
     assert "Traceback" not in result.output
 
 

@@ -197,7 +197,7 @@ def test_a_declined_claim_is_skipped_unread_and_the_segments_still_counted(input
     path = tmp_path / "wrong-se.837"
     path.write_text(wrong)
     for select in (None, odd.__contains__, lambda _id: False):
-        with pytest.raises(X12SyntaxError, match=r"SE01 says \d+ segments, found \d+"):
+        with pytest.raises(X12SyntaxError, match=r"SE01 says \d+, the set has \d+ segments"):
             list(X12Reader(path, select=select))
 
 

@@ -17,7 +17,7 @@ class X12Error:
     segment_no: int | None  # 1-based, counted from the start of the file (ISA = 1)
     segment_id: str | None
     message: str
-    code: str = "syntax"  # stable machine-readable kind: isa_width, se_count, control_number, ...
+    code: str = "syntax"  # stable machine-readable kind; an envelope problem's is one of cob.edi.envelope.CODES
     st_segment_no: int | None = None  # 1-based within the transaction set (ST = 1)
     loop: str | None = None
     claim_id: str | None = None

@@ -43,7 +43,8 @@ def _isa_delimiters(buf: str, file: str, seg_no: int) -> tuple[Delimiters, int, 
     """Delimiters of the ISA at the start of `buf`, the length of the ISA text and any width errors.
 
     A collapsed (not fixed-width) ISA is reported, then read by its separators so the rest of the
-    file can still be located precisely.
+    file can still be located precisely. The codes (isa_width, isa_incomplete; not_x12 and no_isa in
+    `RawSegments`) are those of the envelope code list, `cob.edi.envelope.CODES`.
     """
     errors: list[X12Error] = []
     sep = buf[3] if len(buf) > 3 else "*"
@@ -61,9 +62,9 @@ def _isa_delimiters(buf: str, file: str, seg_no: int) -> tuple[Delimiters, int, 
     for _ in range(16):
         pos = buf.find(sep, pos + 1)
         if pos < 0:
-            raise X12SyntaxError(X12Error(file, seg_no, "ISA", "ISA segment is incomplete", code="isa_width"))
+            raise X12SyntaxError(X12Error(file, seg_no, "ISA", "ISA segment is incomplete", code="isa_incomplete"))
     if pos + 2 >= len(buf):
-        raise X12SyntaxError(X12Error(file, seg_no, "ISA", "ISA segment is incomplete", code="isa_width"))
+        raise X12SyntaxError(X12Error(file, seg_no, "ISA", "ISA segment is incomplete", code="isa_incomplete"))
     component, terminator = buf[pos + 1], buf[pos + 2]
     parts = buf[:pos + 2].split(sep)
     repetition = parts[11] if len(parts) > 11 and len(parts[11]) == 1 else "^"
@@ -73,6 +74,7 @@ def _isa_delimiters(buf: str, file: str, seg_no: int) -> tuple[Delimiters, int, 
 
 
 _NL = "\r\n"
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}(?![A-Z0-9])")
 _LAST = itemgetter(-1)
 
 
@@ -126,10 +128,12 @@ class RawSegments:
                 return
             if not buf.startswith("ISA"):
                 self.count = n
-                raise X12SyntaxError(X12Error(
-                    self.name, n + 1, buf[:3].strip() or None,
-                    "expected an ISA interchange header" if n else
-                    "does not look like an X12 file: it does not start with ISA", code="no_isa"))
+                if n:
+                    found = _SEGMENT_ID.match(buf)
+                    raise X12SyntaxError(X12Error(self.name, n + 1, found.group() if found else None,
+                                                  "expected an ISA interchange header", code="no_isa"))
+                raise X12SyntaxError(X12Error(self.name, 1, None, "does not look like an X12 file: it does not "
+                                              "start with ISA", code="not_x12"))
             delims, isa_len, errs = _isa_delimiters(buf, self.name, n + 1)
             self.delimiters = delims
             self.isa_errors = errs

@@ -86,11 +86,11 @@ def too_long() -> Finding:
 
 
 def wrong_se01() -> Finding:
-    return finding(snip=1, code="count", segment_id="SE", st_segment_no=40, ik5="4", segment_no=42)
+    return finding(snip=1, code="se_count", segment_id="SE", st_segment_no=40, ik5="4", segment_no=42)
 
 
 def wrong_ge01() -> Finding:
-    return finding(snip=1, code="count", segment_id="GE", ak9="5", segment_no=90)
+    return finding(snip=1, code="ge_count", segment_id="GE", ak9="5", segment_no=90)
 
 
 def segments(text: str) -> list[str]:
@@ -328,8 +328,8 @@ def ta1_text(ic: Interchange) -> list[str]:
 
 
 def test_ta1_rejected_exact(tmp_path):
-    bad = finding(snip=1, code="duplicate_control_number", segment_id="ISA", segment_no=1, ta1="025")
-    later = finding(snip=1, code="count", segment_id="IEA", segment_no=99, ta1="021")
+    bad = finding(snip=1, code="isa_control_duplicate", segment_id="ISA", segment_no=1, ta1="025")
+    later = finding(snip=1, code="iea_count", segment_id="IEA", segment_no=99, ta1="021")
     ic = interchange(group("17", tset("0001")), findings=[bad, later])
     assert needs_ta1(ic) and ta1_response(ic) == ("R", "025")
     assert ta1_text(ic) == [

@@ -190,6 +190,24 @@ def test_sets_in_a_second_process_give_the_serial_result(tmp_path, monkeypatch, 
     assert _snapshot(parallel) == _snapshot(serial)
 
 
+@pytest.mark.parametrize("case", sorted(VARIANTS))
+def test_the_reader_sees_the_envelope_the_validator_sees(tmp_path, case):
+    """The same shapes read by the reader (lenient): the envelope problems of cob.edi.envelope's one machine,
+    as the validator files them (serial; the test above holds the second process to the serial result)."""
+    from cob.edi.envelope import CODES
+    from cob.edi.reader import X12Reader
+
+    path = tmp_path / case
+    path.write_text(VARIANTS[case])
+    found = [(f.code, f.segment_no, f.segment_id, f.message, f.st_segment_no)
+             for f in Validator(path, parallel=False).run().findings if f.code in CODES]
+    reader = X12Reader(path, strict=False)
+    list(reader)
+    assert [(e.code, e.segment_no, e.segment_id, e.message, e.st_segment_no)
+            for e in reader.errors if e.code in CODES] == found
+    assert found or case.endswith(("clean", "delimiters"))
+
+
 def _snapshot(result) -> tuple:
     """Everything a report or an acknowledgment reads from a result."""
     return ([f.to_json() for f in result.findings], result.claims, result.segments,

@@ -122,3 +122,39 @@ def test_every_base_file_is_valid(tmp_path):
         path.write_bytes(base.text.encode("latin-1"))
         result = validate_file(path)
         assert result.valid, (base.name, [(f.segment_no, f.snip, f.code) for f in result.errors[:5]])
+
+
+ENVELOPE_OPERATORS = {"wrong_se01", "mismatched_se02", "wrong_ge01", "mismatched_ge02", "wrong_iea01",
+                      "mismatched_iea02", "delete_trailer", "isa_defect", "gs_version"}
+
+
+def test_envelope_mutations_read_as_validated(tmp_path):
+    """One envelope state machine: for every envelope mutation of the corpus, the lenient reader records the
+    envelope problems the validator finds (same codes, segments, messages, order) and the strict reader
+    raises the first of them; every mutation whose defect is the envelope's own has one."""
+    from cob.edi.envelope import CODES
+    from cob.edi.errors import X12SyntaxError
+    from cob.edi.reader import X12Reader
+
+    checked = with_problems = 0
+    for m in M.build_corpus():
+        if m.operator not in ENVELOPE_OPERATORS:
+            continue
+        path = tmp_path / m.file_name
+        path.write_bytes(m.text.encode("latin-1"))
+        found = [(f.code, f.segment_no, f.segment_id, f.message) for f in validate_file(path, snip={1, 2}).findings
+                 if f.code in CODES]
+        reader = X12Reader(path, strict=False)
+        list(reader)
+        read = [(e.code, e.segment_no, e.segment_id, e.message) for e in reader.errors if e.code in CODES]
+        assert read == found, m.id
+        if found:
+            with_problems += 1
+            with pytest.raises(X12SyntaxError) as info:
+                list(X12Reader(path))
+            err = info.value.error
+            assert (err.code, err.segment_no, err.segment_id, err.message) == found[0], m.id
+        else:  # an element of ISA or GS: the validator's element checks (ISA13's form: the reader's too)
+            assert m.operator in ("isa_defect", "gs_version"), m.id
+        checked += 1
+    assert checked > 100 and with_problems > 70

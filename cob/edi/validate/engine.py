@@ -28,7 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
-from cob.edi.errors import X12SyntaxError
+from cob.edi.envelope import EnvelopeMachine
+from cob.edi.errors import X12Error, X12SyntaxError
 from cob.edi.ig.tables import (
     FIRST_COMPONENT,
     FIRST_ELEMENT,
@@ -102,13 +103,13 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self._remote_closing: tuple | None = None
         self._envelope = {"GS": self._gs, "ST": self._st, "SE": self._se, "GE": self._ge, "IEA": self._iea}
         self._walkers: dict[tuple, Walker] = {}
-        # envelope state
+        # envelope state: the machine's, and the open envelopes as findings are filed under them
+        self.envelope = EnvelopeMachine()
         self.isa: Interchange | None = None
         self.gs: Group | None = None
         self.st: TransactionSet | None = None
-        self.isa_ids: set[str] = set()
-        self.gs_ids: set[str] = set()
-        self.st_ids: set[str] = set()
+        #: the tokenizer's problems with the last ISA it read, until `_isa` reports them
+        self.isa_errors: list[X12Error] | tuple = ()
         self.table: TransactionTable | None = None
         self.transaction: str | None = None
         self.walker: Walker | None = None
@@ -193,14 +194,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
     def _read(self, fh: IO[str]) -> None:
         try:
             self._loop(fh)
-        except X12SyntaxError as exc:
-            e = exc.error
-            if e.code == "no_isa" and self.seg_no == 0:
-                self.seg_no += 1
-                self.add(1, "not_x12", "does not look like an X12 file: it does not start with ISA", level="file")
-                return
-            self.add(1, e.code, e.message, seg_no=e.segment_no, segment_id=e.segment_id, level="isa",
-                     ta1="023" if self.isa else None)
+        except X12SyntaxError as exc:  # the tokenizer cannot go on: not X12, no ISA after an IEA, a cut ISA
+            self._token_problem(exc.error, fatal=True)
             return
         self._end_of_file()
 
@@ -374,9 +369,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         if envelope is not None:
             return envelope(elements, raw)
         if self.st is None:
-            self.add(1, "outside_transaction", f"segment {seg_id} outside a transaction set (ST..SE)",
-                     segment_id=seg_id, level="gs" if self.gs else "isa", ta1=None if self.gs else "024")
-            return
+            return self._envelope_problems(self.envelope.begin(seg_id, self.seg_no))  # outside a set
         if self.walker is None:
             return  # an unsupported transaction set: reported once at ST
         self._body(elements, raw, seg_id)

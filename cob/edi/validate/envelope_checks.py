@@ -1,10 +1,15 @@
-"""The validator's envelope checks: ISA/GS/ST/SE/GE/IEA counts, control numbers, uniqueness, missing
-trailers, each with its TA1 / AK9 / IK5 code."""
+"""The validator's envelope: `cob.edi.envelope.EnvelopeMachine` (the one reading of ISA..IEA, GS..GE,
+ST..SE and its code list) drives it; this module files the machine's problems as findings with their
+TA1 / AK9 / IK5 codes under the interchange, group or set (findings.py), and adds what only the
+validator does: the elements of ISA / GS / ST / GE / IEA, the guide GS08 names, ST01 against it, the
+walk into a set, and closing a set's claim collection when the set ends."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from cob.edi.envelope import CODES, EnvelopeProblem
+from cob.edi.errors import X12Error
 from cob.edi.ig.tables import (
     SegmentDef,
     load_table,
@@ -18,10 +23,49 @@ from .walk import Walker
 
 
 class EnvelopeChecks:
-    """`Validator` methods for the envelope segments."""
+    """`Validator` methods for the envelope segments. Each one asks the machine what the segment's arrival
+    means (`begin`), checks the segment's elements, then lets the machine check its values; findings so
+    come in the order: trailers that never came, the segment's elements, its counts and control numbers."""
+
+    def _envelope_problems(self, problems) -> None:
+        """File the machine's problems; a missing trailer also closes what the validator keeps open."""
+        for p in problems:
+            code = p.code
+            if code == "se_missing":
+                self._missing_se(p)
+            elif code == "ge_missing":
+                self.gs.trailer_missing = True
+                self._envelope_finding(p)
+                self.gs = None
+                self.table = None
+            else:
+                self._envelope_finding(p)
+                if code == "iea_missing":
+                    self.isa = None
+
+    def _envelope_finding(self, p: EnvelopeProblem) -> None:
+        entry = CODES[p.code]
+        self.add(entry.snip, p.code, p.message, segment_id=p.segment_id, element=p.element,
+                 element_pos=p.element_pos, level=p.level, **entry.acks(p.level))
+
+    def _token_problem(self, e: X12Error, fatal: bool = False) -> None:
+        """A problem the tokenizer found with an ISA or the file's start (codes of the same list); a fatal one
+        (nothing after it can be read) is located where the tokenizer says and belongs to the interchange
+        before it, if any."""
+        entry = CODES[e.code]
+        if not fatal:
+            self.add(entry.snip, e.code, e.message, segment_id="ISA", level="isa", **entry.acks("isa"))
+            return
+        if entry.level == "file":  # not X12 at all
+            self.seg_no += 1
+            self.add(entry.snip, e.code, e.message, level="file")
+            return
+        level = "isa" if self.isa else "file"
+        self.add(entry.snip, e.code, e.message, seg_no=e.segment_no, segment_id=e.segment_id, level=level,
+                 **entry.acks(level))
 
     def _isa(self, elements: list[str], raw: str) -> None:
-        self._close_open(at_isa=True)
+        self._envelope_problems(self.envelope.begin("ISA", self.seg_no))
         while len(elements) < 17:
             elements.append("")
         d = self.delims
@@ -31,16 +75,12 @@ class EnvelopeChecks:
             segment_no=self.seg_no, element_sep=d.element, component_sep=d.component,
             repetition_sep=d.repetition, segment_term=d.segment)
         self.result.interchanges.append(self.isa)
-        for e in self.isa_errors:
-            self.add(1, e.code, e.message, segment_id="ISA", level="isa", ta1="022")  # invalid control structure
+        for e in self.isa_errors:  # once, at the ISA the tokenizer read them from
+            self._token_problem(e)
+        self.isa_errors = ()
         seg = self.control["ISA"]
         self._check_isa_elements(seg, elements)
-        if elements[13] in self.isa_ids:
-            self.add(1, "isa_control_duplicate", "ISA13 is used by another interchange in this file",
-                     segment_id="ISA", element="ISA13", element_pos=13, level="isa", ta1="025")
-        self.isa_ids.add(elements[13])
-        self.gs_ids = set()
-        self.gs_count = 0
+        self._envelope_problems(self.envelope.isa(elements, self.seg_no, d))
 
     def _check_isa_elements(self, seg: SegmentDef, elements: list[str]) -> None:
         checker = self._checkers.get(id(seg)) or self._checker(seg)
@@ -50,23 +90,18 @@ class EnvelopeChecks:
                      ta1=_TA1_BY_ELEMENT.get(p.element_pos, "022"), bad_value=p.bad_value)
 
     def _gs(self, elements: list[str], raw: str) -> None:
-        if self.isa is None:
+        problems = self.envelope.begin("GS", self.seg_no)
+        self._envelope_problems(problems)
+        if self.envelope.interchange is None:
             return
-        self._end_open_group()
         el = _padded(elements, 9)
         self.gs = Group(gs01=el[1], gs02=el[2], gs03=el[3], gs06=el[6], gs08=el[8], segment_no=self.seg_no)
         self.isa.groups.append(self.gs)
-        self.gs_count += 1
         version = el[8]
         guide = load_table(version) if version in SUPPORTED else None
         gs_def = guide.gs if guide is not None and guide.gs is not None else self.control["GS"]
         self._check_elements(gs_def, elements, raw, None, level="gs")
-        if el[6] in self.gs_ids:
-            self.add(1, "gs_control_duplicate", "GS06 is used by another group in this interchange",
-                     segment_id="GS", element="GS06", element_pos=6, level="gs", ak9="6")
-        self.gs_ids.add(el[6])
-        self.st_ids = set()
-        self.gs_st_count = 0
+        self._envelope_problems(self.envelope.gs(el, self.seg_no))
         self.table = None
         self.transaction = None
         if guide is not None:
@@ -78,16 +113,12 @@ class EnvelopeChecks:
                      element_pos=8, level="gs", ak9="2")
 
     def _st(self, elements: list[str], raw: str) -> None:
-        if self.gs is None:
-            self.add(1, "st_outside_group", "ST outside a functional group (GS..GE)", segment_id="ST",
-                     level="isa", ta1="024")
+        self._envelope_problems(self.envelope.begin("ST", self.seg_no))
+        if self.gs is None:  # outside a group: reported, not read
             return
-        if self.st is not None:
-            self._missing_se()
         el = _padded(elements, 4)
         self.st = TransactionSet(st01=el[1], st02=el[2], st03=el[3] or None, segment_no=self.seg_no)
         self.gs.transactions.append(self.st)
-        self.gs_st_count += 1
         self.st_count = 1
         self.hl_count = 0
         self.hl_stack = []
@@ -98,10 +129,7 @@ class EnvelopeChecks:
         self.clp_total = Decimal(0)
         self.payment_date = None
         self.claims_in_set = 0
-        if el[2] in self.st_ids:
-            self.add(1, "st_control_duplicate", "ST02 is used by another transaction set in this group",
-                     segment_id="ST", element="ST02", element_pos=2, ik5="23")
-        self.st_ids.add(el[2])
+        self._envelope_problems(self.envelope.st(el, self.seg_no))
         self.walker = None
         if self.table is None:
             return
@@ -119,22 +147,15 @@ class EnvelopeChecks:
         self._check_elements(st_seg, elements, raw, "ST_LOOP")
 
     def _se(self, elements: list[str], raw: str) -> None:
+        self._envelope_problems(self.envelope.begin("SE", self.seg_no))
         if self.st is None:
-            self.add(1, "se_without_st", "SE without a matching ST", segment_id="SE",
-                     level="gs" if self.gs else "isa", ak9="3" if self.gs else None)
             return
         if self.walker is not None:
             self._body(elements, raw, "SE")
         self._close_claim()
         self.claim_id = None
         self._end_transaction()
-        el = _padded(elements, 3)
-        if el[2] != self.st.st02:
-            self.add(1, "se_control_mismatch", "SE02 does not match ST02", segment_id="SE", element="SE02",
-                     element_pos=2, ik5="3")
-        if el[1] != str(self.st_count):
-            self.add(1, "se_count", f"SE01 says {el[1] or 'nothing'}, the set has {self.st_count} segments",
-                     segment_id="SE", element="SE01", element_pos=1, ik5="4")
+        self._envelope_problems(self.envelope.se(elements, self.seg_no))
         self.st = None
         self.walker = None
         self.claim_id = None
@@ -153,40 +174,23 @@ class EnvelopeChecks:
             self._file(f, "st")
 
     def _ge(self, elements: list[str], raw: str) -> None:
+        self._envelope_problems(self.envelope.begin("GE", self.seg_no))
         if self.gs is None:
-            self.add(1, "ge_without_gs", "GE without a matching GS", segment_id="GE", level="isa", ta1="024")
             return
-        if self.st is not None:
-            self._missing_se()
         self._check_elements(self.control["GE"], elements, raw, None, level="gs")
-        el = _padded(elements, 3)
-        if el[2] != self.gs.gs06:
-            self.add(1, "ge_control_mismatch", "GE02 does not match GS06", segment_id="GE", element="GE02",
-                     element_pos=2, level="gs", ak9="4")
-        if el[1] != str(self.gs_st_count):
-            self.add(1, "ge_count", f"GE01 says {el[1] or 'nothing'}, the group has {self.gs_st_count} "
-                     "transaction sets", segment_id="GE", element="GE01", element_pos=1, level="gs", ak9="5")
+        self._envelope_problems(self.envelope.ge(elements, self.seg_no))
         self.gs = None
         self.table = None
 
     def _iea(self, elements: list[str], raw: str) -> None:
-        if self.isa is None:
+        self._envelope_problems(self.envelope.begin("IEA", self.seg_no))
+        if self.envelope.interchange is None:
             return
-        if self.gs is not None:
-            self.add(1, "group_unterminated", "IEA while a functional group is open", segment_id="IEA",
-                     level="isa", ta1="024")
-        self._end_open_group()
         self._check_elements(self.control["IEA"], elements, raw, None, level="isa")
-        el = _padded(elements, 3)
-        if el[2] != self.isa.isa13:
-            self.add(1, "iea_control_mismatch", "IEA02 does not match ISA13", segment_id="IEA",
-                     element="IEA02", element_pos=2, level="isa", ta1="001")
-        if el[1] != str(self.gs_count):
-            self.add(1, "iea_count", f"IEA01 says {el[1] or 'nothing'}, the interchange has {self.gs_count} "
-                     "groups", segment_id="IEA", element="IEA01", element_pos=1, level="isa", ta1="021")
+        self._envelope_problems(self.envelope.iea(elements, self.seg_no))
         self.isa = _Closed(self.isa.isa13)
 
-    def _missing_se(self) -> None:
+    def _missing_se(self, p: EnvelopeProblem) -> None:
         if self._remote_closing is not None:  # the other process reports it, here, in file order
             self.rule_pool.end_set(self, *self._remote_closing)
             self._remote_closing = None
@@ -197,42 +201,22 @@ class EnvelopeChecks:
         self._close_claim()
         self._end_transaction()
         self.st.trailer_missing = True
-        self.add(1, "se_missing", f"transaction set {self.st.st02} has no SE trailer", segment_id="SE",
-                 ik5="2")
+        self._envelope_finding(p)
         self.st = None
         self.walker = None
         self.claim_id = None
-
-    def _missing_ge(self) -> None:
-        self.gs.trailer_missing = True
-        self.add(1, "ge_missing", f"functional group {self.gs.gs06} has no GE trailer", segment_id="GE",
-                 level="gs", ak9="3")
-        self.gs = None
-        self.table = None
-
-    def _end_open_group(self) -> None:
-        """Trailers that never came: the open set's SE, then the open group's GE."""
-        if self.st is not None:
-            self._missing_se()
-        if self.gs is not None:
-            self._missing_ge()
-
-    def _close_open(self, at_isa: bool = False) -> None:
-        self._end_open_group()
-        if isinstance(self.isa, Interchange):
-            self.add(1, "iea_missing", f"interchange {self.isa.isa13} has no IEA trailer", segment_id="IEA",
-                     level="isa", ta1="023")
-        self.isa = None
 
     def _end_of_file(self) -> None:
         self.seg_no_end = self.seg_no
         if self.remote is not None:
             self._end_remote(None)
-        if self.st is not None or self.gs is not None or isinstance(self.isa, Interchange):
+        problems = self.envelope.end_of_file(self.seg_no)
+        if problems:
             saved = self.seg_no
             self.seg_no = None  # end of file
             self._cur_elements = None
-            self._close_open()
+            self._envelope_problems(problems)
+            self.isa = None
             self.seg_no = saved
 
 

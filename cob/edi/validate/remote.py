@@ -11,7 +11,7 @@ from cob.edi.errors import X12SyntaxError
 from cob.edi.ig.tables import (
     load_table,
 )
-from cob.edi.tokens import Delimiters, RawSegments
+from cob.edi.tokens import ENVELOPE_IDS, Delimiters, RawSegments
 
 from .claims import run_claim_rules
 from .context import ClaimContext
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .engine import Validator
 
 #: the envelope segment ids: a set handed over ends at one of them
-_SPECIAL = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE"})
+_SPECIAL = ENVELOPE_IDS
 
 
 class RemoteSets:
@@ -46,9 +46,7 @@ class RemoteSets:
         el = _padded(raw.split(sep), 4)
         st = TransactionSet(st01=el[1], st02=el[2], st03=el[3] or None, segment_no=self.seg_no)
         self.gs.transactions.append(st)
-        self.gs_st_count += 1
-        duplicate = el[2] in self.st_ids
-        self.st_ids.add(el[2])
+        duplicate = bool(self.envelope.st(el, self.seg_no))  # (no `begin`: no set is open, a group is)
         self.walker = None
         self.claim_id = None
         gs = self.gs
@@ -74,6 +72,7 @@ class RemoteSets:
                         kept.append(raw)
                     self.seg_no += n + 1
                     pool.end_set(self, self.seg_no, None)
+                    self.envelope.leave_set()
                     self.remote = None
                     return
                 self.seg_no += n
@@ -173,10 +172,10 @@ class _SetChecker:
         v._use_delimiters(delims)
         v.isa = _Closed(isa13)
         v.gs = Group(*gs_fields)
+        gs01, gs02, gs03, gs06, gs08, gs_no = gs_fields
+        v.envelope.resume(isa13, ["GS", gs01, gs02, gs03, "", "", gs06, "", gs08], gs_no, taken, delims)
         v.table = load_table(version) if version is not None else None
         v.transaction = transaction
-        v.st_ids = {taken} if taken is not None else set()
-        v.gs_st_count = 0
         v.st = v.walker = v.claim_id = None
         v.seg_no = first - 1
         v.result = FileResult(file=v.name)
@@ -188,12 +187,14 @@ class _SetChecker:
             if raw is None:  # the end of the file
                 v.seg_no = None
                 v._cur_elements = None
+                seg_id = None
             else:
                 v._use_delimiters(delims)
                 v.seg_no = seg_no - 1
                 v._prelude(raw)
+                seg_id = v._cur_elements[0]
             body = body[:]
-            v._missing_se()
+            v._envelope_problems(v.envelope.end_set(v.seg_no, seg_id, last))
             if len(v.result.findings) > len(body):
                 out.append((close_slot, v.result.findings[len(body):], [], False))
         st = v.gs.transactions[-1]
