@@ -168,7 +168,7 @@ def test_parse_stdin_problem_is_located_as_stdin():
     text = (DATA / "cob-claim.837").read_text().replace("SE*45*0001", "SE*9*0001")
     result = CliRunner().invoke(main, ["parse", "-", str(DATA / "primary-remit.835")], input=text)
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == ["<stdin>: segment 47 (SE): SE01 says 9 segments, found 45"]
+    assert result.stderr.splitlines() == ["<stdin>: segment 47 (SE): SE01 says 9, the set has 45 segments"]
     assert json.loads(result.stdout.splitlines()[-1])["clp"]["patient_control_number"] == "PCN123"  # the 835
 
 
@@ -223,7 +223,7 @@ def test_parse_quiet_and_verbose(tmp_path):
     failed = CliRunner().invoke(main, ["parse", "-q", "--summary", str(DATA / "cob-claim.837"), str(bad)])
     assert failed.exit_code == 1
     assert failed.stdout == f"{bad}\t-\t0 items\t1 errors\t0 warnings\n"  # only the file with a problem
-    assert failed.stderr == f"{bad}: segment 1 (not): does not look like an X12 file: it does not start with ISA\n"
+    assert failed.stderr == f"{bad}: segment 1: does not look like an X12 file: it does not start with ISA\n"
 
 
 def test_parse_into_a_closed_pipe_is_quiet():
