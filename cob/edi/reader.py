@@ -91,6 +91,8 @@ class X12Reader:
     strict: bool = True
     only: str | None = None  # "837" or "835": other transaction types are an error
     select: Callable[[str], bool] | None = None
+    #: called with (segment number, IG loop id or None when not placed) for every segment walked
+    trace: Callable[[int, str | None], None] | None = None
     errors: list[X12Error] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
     transactions: list[str] = field(default_factory=list)
@@ -165,6 +167,8 @@ class X12Reader:
                 ready.clear()
                 continue
             res = walker.feed(elements)
+            if self.trace is not None:
+                self.trace(seg_no, walker.stack[-1].id if res is not None else None)
             if res is None:
                 self.warnings.append(X12Error(
                     self.name, seg_no, sid, f"segment {sid} has no place in loop {stack[-1].loop_id} "
