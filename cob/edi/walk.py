@@ -123,7 +123,7 @@ class WalkPolicy:
 
 
 #: every walk problem is an error (see `WalkPolicy`)
-STRICT = WalkPolicy()
+DEFAULT_POLICY = WalkPolicy()
 
 
 class Problem(NamedTuple):
@@ -169,7 +169,7 @@ class Step:
     max_use: int = 1 << 30
     next: dict | None = None  # the transitions from `seg`
     loop_id: str = ""
-    #: nothing passed over, exactly one used loop entered: only the loop's repeat count is checked
+    #: exactly one used loop entered: besides the notes, only the loop's repeat count is checked
     #: (`loop_key` in the frame `pops` below the top, at most `loop_max`)
     enter: bool = False
     loop_key: int = 0
@@ -284,7 +284,7 @@ def _transitions(table: TransactionTable, component: str) -> dict[int, dict[Any,
 class Walker:
     """Follows transaction sets through one IG tree, one segment at a time (see the module docstring)."""
 
-    def __init__(self, table: TransactionTable, component: str, policy: WalkPolicy = STRICT):
+    def __init__(self, table: TransactionTable, component: str, policy: WalkPolicy = DEFAULT_POLICY):
         self.table = table
         self.policy = policy
         self.planner = _Planner(table, component)
@@ -349,7 +349,7 @@ class Walker:
             step.next = self.transitions.setdefault(id(seg), {})
             step.simple = not (step.checks or step.pops or step.pushes or step.entered or seg.usage == "N")
             step.loop_id = seg.loop.id
-            if len(step.pushes) == 1 and not step.checks and step.pushes[0].usage != "N":
+            if len(step.pushes) == 1 and step.pushes[0].usage != "N":
                 loop = step.pushes[0]
                 step.enter = True
                 step.loop_key = id(loop)
@@ -372,9 +372,15 @@ class Walker:
         elif step.enter:
             frames = self.frames
             pops = step.pops
-            if pops >= len(frames):
+            top = len(frames) - 1
+            if pops > top:
                 return False
-            counts = frames[-1 - pops]
+            if step.checks:  # required nodes passed over: each must have occurred in its frame
+                for chk in step.checks:
+                    d = chk.depth
+                    if d is None or d > top or frames[top - d].get(chk.key, 0) < 1:
+                        return False
+            counts = frames[top - pops]
             k = step.loop_key
             c = counts.get(k, 0) + 1
             if c > step.loop_max:
@@ -405,12 +411,13 @@ class Walker:
             self._apply(step)
         return step, problems
 
-    def skip(self) -> None:
-        """The loop just entered is skipped unread (a reader's `select` declined the claim it holds): its
-        frame counts as complete, so nothing it lacks is reported, until a segment leaves it. Only the
-        segments that can end such a loop (`cob.edi.reader.Kind.stops`) are walked meanwhile; each goes
-        the long way (`next` finds nothing), which honours this."""
-        self.complete = len(self.frames) - 1
+    def skip(self, frame: int) -> None:
+        """The open loop instance `frames[frame]` is skipped unread (a reader's `select` declined the claim
+        it is): it counts as complete -- nothing it or a loop inside it lacks is reported, nor a segment
+        not placed while it is open -- until a segment leaves it. A reader that skips walks only the
+        segments that can end such a loop (`cob.edi.reader.Kind.stops`); each goes the long way (`next`
+        finds nothing), which honours this."""
+        self.complete = frame
         self.next = _SKIPPING
 
     # ---------------------------------------------------------------------------------------------
