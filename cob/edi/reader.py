@@ -307,9 +307,12 @@ class X12Reader:
 
     def _build(self, kind: Kind, raw: RawLoop, stack: list[RawLoop], ctx: dict, comp: str,
                rep: str | None) -> Any:
+        for open_raw in stack:
+            if open_raw.bad:
+                return None  # a problem in its context was reported: none of the context's claims is built
         header = next((c for c in stack[0].children if c.loop_id == "HEADER"), None) if stack else None
-        if (header is not None and header.bad) or any(open_raw.bad for open_raw in stack):
-            return None  # a problem in its context was reported: none of the context's claims is built
+        if header is not None and header.bad:
+            return None
         data = assemble(kind.model, raw, comp, rep)
         context: dict[str, Any] = {}
         if header is not None:
@@ -339,8 +342,9 @@ class X12Reader:
 
     def _plb(self, elements: list[str], seg_no: int, st_no: int, ctx: dict, comp: str,
              stack: list[RawLoop]) -> Any:
-        if any(open_raw.bad for open_raw in stack):
-            return None  # a problem in the set's header or trailer was reported
+        for open_raw in (*stack, *stack[0].children):
+            if open_raw.bad:
+                return None  # a problem in the set's header or trailer was reported
         try:
             plb = PLB.model_validate(PLB.parse(elements, comp))
         except ValidationError as exc:

@@ -267,6 +267,8 @@ class _Planner:
 _TRANSITIONS: dict[tuple[str, str], tuple[TransactionTable, dict[int, dict[Any, Step]]]] = {}
 #: `Walker.next` while a skipped loop is open: no step is found there, so every segment goes `step`
 _SKIPPING: dict = {}
+#: what `Walker._problems` answers when only whether there is a problem counts: not empty
+_REFUSED: list = [None]
 
 
 def _transitions(table: TransactionTable, component: str) -> dict[int, dict[Any, Step]]:
@@ -424,7 +426,7 @@ class Walker:
 
     def _problems(self, step: Step, elements: list[str] | None) -> list[Problem]:
         """What applying `step` from the current state raises; the state is not changed. With `elements`
-        None only whether there is any problem counts (the list then may stop at the first one)."""
+        None only whether there is any problem counts: the answer is then `_REFUSED` or empty."""
         frames = self.frames
         top = len(frames) - 1
         seg = step.seg
@@ -433,7 +435,7 @@ class Walker:
         out: list[Problem] = []
         if seg is None:
             if elements is None:
-                return [None]  # type: ignore[list-item]
+                return _REFUSED
             if complete is not None and top >= complete:
                 return out  # inside the loop skipped: its reader's business
             seg_id = elements[0]
@@ -453,7 +455,7 @@ class Walker:
                 if complete is not None and top - chk.concern >= complete:
                     continue
                 if elements is None:
-                    return [None]  # type: ignore[list-item]
+                    return _REFUSED
                 node = chk.node
                 code = WALK_CODES["3"]
                 if chk.is_loop:
@@ -466,7 +468,7 @@ class Walker:
                                        False, severity(code)))
         base = top - step.pops  # the frame the step keeps and lands in or pushes onto
         if base < 0:
-            return [None] if elements is None else out  # type: ignore[list-item]
+            return _REFUSED if elements is None else out
         pushes = step.pushes
         if pushes:
             last = pushes[-1]
@@ -474,13 +476,13 @@ class Walker:
             count = frames[base].get(id(last), 0) + 1 if len(pushes) == 1 else 1
             if last.usage == "N":
                 if elements is None:
-                    return [None]  # type: ignore[list-item]
+                    return _REFUSED
                 code = WALK_CODES["2"]
                 out.append(Problem(code, "2", first_segment_id(last), last.id, f"loop {last.id} ({last.name}) "
                                    "is not used in this implementation", at, True, severity(code)))
             elif last.repeat is not None and count > last.repeat:
                 if elements is None:
-                    return [None]  # type: ignore[list-item]
+                    return _REFUSED
                 code = WALK_CODES["4"]
                 out.append(Problem(code, "4", first_segment_id(last), last.id, f"loop {last.id} ({last.name}) "
                                    f"occurs {count} times, at most {last.repeat}", at, True, severity(code)))
@@ -492,13 +494,13 @@ class Walker:
             pass  # pyx12 counts a loop's first segment without checking its usage
         elif seg.usage == "N":
             if elements is None:
-                return [None]  # type: ignore[list-item]
+                return _REFUSED
             code = WALK_CODES["2"]
             out.append(Problem(code, "2", seg.id, seg.loop.id, f"segment {seg.id} ({seg.name}) is not used in "
                                "this implementation", at, True, severity(code)))
         elif seg.max_use is not None and count > seg.max_use:
             if elements is None:
-                return [None]  # type: ignore[list-item]
+                return _REFUSED
             code = WALK_CODES["5"]
             out.append(Problem(code, "5", seg.id, seg.loop.id, f"segment {seg.id} ({seg.name}) occurs {count} "
                                f"times, at most {seg.max_use}", at, True, severity(code)))
