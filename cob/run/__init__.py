@@ -5,6 +5,8 @@ Modules, one job each:
 - `config`     TOML configuration (`cob init` writes a commented one) -> `RunConfig`
 - `db`         one small interface over SQLite (stdlib) and PostgreSQL (psycopg 3)
 - `migrations` numbered schema migrations recorded in `schema_version`
+- `states`     the states of inputs, outputs, claims and the batch, and the verbs that move them (one table
+               each, drawn in its docstring)
 - `state`      what the database remembers: inputs by sha256, original claims, adjudications, emitted
                claims, control numbers, pending publishes; every query the runner needs
 - `lock`       one run at a time: flock beside a SQLite database, pg_advisory_lock with PostgreSQL

@@ -58,7 +58,6 @@ class Emission:
 class BillingResult:
     outcomes: list[ClaimOutcome] = field(default_factory=list)
     emissions: list[Emission] = field(default_factory=list)
-    evaluated: list[str] = field(default_factory=list)
     first_seen: dict[str, str] = field(default_factory=dict)
     run: "StateSecondaryRun | None" = None
 
@@ -137,7 +136,9 @@ def _below(index: RemitIndex, claim_id: str, level: int) -> RemitIndex:
 
 def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_facts: Path | None,
          progress: Callable[[int], None] | None = None) -> BillingResult:
-    """Decide every dirty claim; billed claims are spooled (outputs stay unpublished temp files)."""
+    """Decide every dirty claim, one outcome each (its status is the claim's next state, recorded by
+    `State.decide_claims`; a claim without one would stay dirty); billed claims are spooled (outputs stay
+    unpublished temp files)."""
     run = StateSecondaryRun(state, options)
     run.start()
     if coverage is not None:
@@ -163,7 +164,6 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
         for claim_id in chunk:
             _decide(run, result, contexts, claim_id, claims.get(claim_id), payments.get(claim_id, []),
                     emitted.get(claim_id, []))
-            result.evaluated.append(claim_id)
             faults.checkpoint("claim decided")
         if progress is not None:
             progress(len(chunk))

@@ -16,6 +16,7 @@ import json
 import os
 import time
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,9 +25,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from cob.edi.writer import atomic_output
 from cob.schemas.report import RunReport
 
+from .states import InputState
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Disposition(StrEnum):
+    """What the report says became of an input this run: the state its recording verb gave it (see
+    `states.InputState`), and for an ingested one whether this run or an interrupted one recorded it. Not
+    the input's state itself: every one of them is archived or quarantined by the end of the run."""
+
+    ARCHIVED = "archived"  # ingested by this run (then archived)
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"  # quarantined
+    CARRIED_OVER = "carried_over"  # ingested by an interrupted run, archived by this one
+
+    @classmethod
+    def of(cls, state: InputState, carried_over: bool = False) -> "Disposition":
+        if state is InputState.INGESTED:
+            return cls.CARRIED_OVER if carried_over else cls.ARCHIVED
+        return {InputState.DUPLICATE: cls.DUPLICATE, InputState.REJECTED: cls.REJECTED}[state]
 
 
 class InputDisposition(_Model):
@@ -35,7 +55,7 @@ class InputDisposition(_Model):
     file: str
     sha256: Optional[str] = None
     kind: Optional[str] = None
-    disposition: str  # archived | duplicate | rejected | carried_over (ingested by an interrupted run)
+    disposition: Disposition
     moved_to: Optional[str] = None
     reason: Optional[str] = None
     claims: int = 0
@@ -86,19 +106,20 @@ class RunBatchReport(RunReport):
         reasons, quarantined inputs and why, stale claims, the files sent to each payer."""
         r = self.run
         counts = Counter(i.disposition for i in r.inputs)
+        d = Disposition
         title = "cob run (dry run: nothing was sent, moved or recorded)" if r.dry_run else "cob run"
         lines = [f"{title} #{r.run_id} started {r.started_at}, finished {r.finished_at}, exit {r.exit_code}",
-                 f"Input files: {len(r.inputs)} ({counts['archived']} new, {counts['duplicate']} duplicate, "
-                 f"{counts['rejected']} quarantined, {counts['carried_over']} carried over from an interrupted run)"]
+                 f"Input files: {len(r.inputs)} ({counts[d.ARCHIVED]} new, {counts[d.DUPLICATE]} duplicate, "
+                 f"{counts[d.REJECTED]} quarantined, {counts[d.CARRIED_OVER]} carried over from an interrupted run)"]
         # the claim sections of the `cob secondary` summary (inputs are listed below, with where they went)
         body = RunReport.build([], self.claims).human_summary(limit).splitlines()
         cut = next((n for n, line in enumerate(body) if line.startswith("Output files")), len(body))
         lines += [body[0].replace("cob secondary:", "Claims decided this run:", 1)] + body[2:cut]
-        rejected = [i for i in r.inputs if i.disposition == "rejected"]
+        rejected = [i for i in r.inputs if i.disposition == d.REJECTED]
         if rejected:
             lines += ["", f"Inputs quarantined: {len(rejected)} (moved whole to the rejected folder)"]
             lines += [f"  {i.file} -> {i.moved_to}: {i.reason}" for i in rejected]
-        dups = [i for i in r.inputs if i.disposition == "duplicate"]
+        dups = [i for i in r.inputs if i.disposition == d.DUPLICATE]
         if dups:
             lines += ["", f"Duplicate drops (same content as an earlier file, not processed again): {len(dups)}"]
             lines += [f"  {i.file}" for i in dups[:limit]]

@@ -22,8 +22,10 @@ Order of work, and why it survives `kill -9` at any point:
 
 Since billing reads only committed state, a rerun after a kill produces the same claims, in the same
 order, with the same control numbers and the same batch time: the outbox equals that of an
-uninterrupted run byte for byte. Exit codes: 0 ok, 1 an input was quarantined, a claim rejected, or the
-run failed part-way (nothing lost; the next run finishes it); 2 is the CLI's for configuration errors.
+uninterrupted run byte for byte. The states each step moves inputs, outputs, claims and the batch
+through, and the verbs that move them, are drawn in `states`. Exit codes: 0 ok, 1 an input was
+quarantined, a claim rejected, or the run failed part-way (nothing lost; the next run finishes it); 2 is
+the CLI's for configuration errors.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ from .billing import BillingResult, bill, sender_key
 from .config import RunConfig
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
 from .lock import LockBusy, RunLock
-from .report import InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim, write_reports
-from .state import InputRow, State
+from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
+                     write_reports)
+from .state import InputRow, OutputRow, State
+from .states import InputState, Inputs, OutputState, Outputs
 
 RECORD_CHUNK = 1000
 
@@ -171,39 +175,48 @@ class _Run:
                 leftovers.add(source)
                 self._carry(row)
             else:  # moved before the interruption, or removed by someone: nothing left to move
-                self.state.mark_moved(row.id)
+                self.state.move_input(row, Inputs.move(row.state))
         return leftovers
 
     def _carry(self, row: InputRow) -> None:
+        rejected = row.state is InputState.REJECTED
         self.dispositions.append(InputDisposition(
             file=row.name, sha256=row.sha256, kind=row.kind, claims=row.claims, payments=row.payments,
-            disposition="carried_over" if row.status == "ingested" else
-            ("duplicate" if row.status == "duplicate" else "rejected"), reason=row.reason))
-        self.inputs.append(_input_result(row.name, row.kind, row.reason if row.status == "rejected" else None))
+            disposition=Disposition.of(row.state, carried_over=True), reason=row.reason))
+        self.inputs.append(_input_result(row.name, row.kind, row.reason if rejected else None))
 
     def _clean_temp_files(self) -> None:
-        pending = {str(self._abs(tmp)) for _id, _path, tmp in self.state.pending_outputs()}
+        """`Outputs.discard` what uncommitted billing wrote (staged outputs' temp files stay)."""
+        self._discard_written()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _discard_written(self) -> None:
+        pending = {str(self._abs(row.tmp_path)) for row in self.state.pending_outputs()}
         for folder in [self.config.outbox, *[p for p in self.config.outbox.iterdir() if p.is_dir()]]:
             for f in folder.iterdir():
                 if f.name.startswith(".") and f.name.endswith((".spool", ".tmp")) and str(f) not in pending:
+                    Outputs.discard(OutputState.WRITTEN, f.name)
                     f.unlink(missing_ok=True)
-        shutil.rmtree(self.work, ignore_errors=True)
 
     def _publish_pending(self, recovering: bool = False) -> None:
-        for output_id, rel, tmp_rel in self.state.pending_outputs():
-            final, tmp = self._abs(rel), self._abs(tmp_rel)
-            if tmp.exists():
-                publish(tmp, final)
-            elif not final.exists():
-                self._fail(f"output {rel} was committed but its temp file is gone; its claims are recorded as "
-                           "sent: check the outbox")
-                continue
-            faults.checkpoint("output published")
-            self.state.mark_published(output_id)
-            faults.checkpoint("output marked published")
-            self.log.event("output_published", file=rel, recovered=recovering)
-            if recovering:
-                self.recovered.append(rel)
+        """`Outputs.publish` every staged output: rename it into place, then record it."""
+        for row in self.state.pending_outputs():
+            self._publish(row, recovering)
+
+    def _publish(self, row: OutputRow, recovering: bool) -> None:
+        final, tmp = self._abs(row.path), self._abs(row.tmp_path)
+        if tmp.exists():
+            publish(tmp, final)
+        elif not final.exists():  # it stays staged, and every run says so until someone looks
+            self._fail(f"output {row.path} was committed but its temp file is gone; its claims are recorded as "
+                       "sent: check the outbox")
+            return
+        faults.checkpoint("output published")
+        self.state.publish_output(row)
+        faults.checkpoint("output marked published")
+        self.log.event("output_published", file=row.path, recovered=recovering)
+        if recovering:
+            self.recovered.append(row.path)
 
     def _abs(self, rel: str) -> Path:
         return self.config.outbox / rel
@@ -271,8 +284,8 @@ class _Run:
         dest = self._destination(self.config.archive, path.name)
         try:
             with state.transaction():
-                input_id = state.add_input(sha256=parsed.sha256, name=path.name, size=parsed.size, kind=parsed.kind,
-                                           status="ingested", reason=None, now=self.now, run_id=self.run_id,
+                input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=path.name, size=parsed.size,
+                                           kind=parsed.kind, reason=None, now=self.now, run_id=self.run_id,
                                            inbox_path=str(path), dest_path=str(dest), claims=parsed.claims,
                                            payments=parsed.payments)
                 for blobs, claims, payments in _chunks(read_records(parsed.spool)):
@@ -280,13 +293,14 @@ class _Run:
                     state.add_claims(claims, input_id, self.now)
                     state.add_payments(payments, input_id, self.now)
                     state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
-                state.open_batch(self.now, self.run_id)
+                state.join_batch(self.now, self.run_id)
                 faults.checkpoint("input written, before commit")
         finally:
             Path(parsed.spool).unlink(missing_ok=True)
         faults.checkpoint("input committed")
         self.dispositions.append(InputDisposition(file=path.name, sha256=parsed.sha256, kind=parsed.kind,
-                                                  disposition="archived", moved_to=str(dest),
+                                                  disposition=Disposition.of(InputState.INGESTED),
+                                                  moved_to=str(dest),
                                                   claims=parsed.claims, payments=parsed.payments))
         self.inputs.append(_input_result(path.name, parsed.kind, None))
         self.log.event("input", file=path.name, kind=parsed.kind, claims=parsed.claims, payments=parsed.payments,
@@ -304,10 +318,11 @@ class _Run:
     def _reject(self, path: Path, sha: str | None, size: int | None, reason: str) -> None:
         dest = self._destination(self.config.rejected, path.name)
         with self.state.transaction():
-            self.state.add_input(sha256=sha, name=path.name, size=size, kind=None, status="rejected", reason=reason,
+            self.state.add_input(Inputs.reject, sha256=sha, name=path.name, size=size, kind=None, reason=reason,
                                  now=self.now, run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
         faults.checkpoint("input rejected")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=sha, disposition="rejected",
+        self.dispositions.append(InputDisposition(file=path.name, sha256=sha,
+                                                  disposition=Disposition.of(InputState.REJECTED),
                                                   moved_to=str(dest), reason=reason))
         self.inputs.append(_input_result(path.name, None, reason))
         self.errors.append(f"cob run: quarantined {path.name}: {reason}")
@@ -316,11 +331,12 @@ class _Run:
     def _duplicate(self, path: Path, sha: str, size: int) -> None:
         dest = self._destination(self.config.archive / "duplicates", path.name)
         with self.state.transaction():
-            self.state.add_input(sha256=sha, name=path.name, size=size, kind=None, status="duplicate",
+            self.state.add_input(Inputs.mark_duplicate, sha256=sha, name=path.name, size=size, kind=None,
                                  reason="same content as an input already processed", now=self.now,
                                  run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
         faults.checkpoint("duplicate recorded")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=sha, disposition="duplicate",
+        self.dispositions.append(InputDisposition(file=path.name, sha256=sha,
+                                                  disposition=Disposition.of(InputState.DUPLICATE),
                                                   moved_to=str(dest)))
         self.inputs.append(_input_result(path.name, None, None))
         self.log.event("input_duplicate", file=path.name, moved_to=dest.name)
@@ -359,10 +375,10 @@ class _Run:
                     state.set_control(sender, last)
                 for spool, ready in run.ready:
                     kept = sum(1 for o, *_ in spool.entries if o.status == OutcomeStatus.BILLED)
-                    state.add_output(sender=sender_key(spool.info.sender), isa13=spool.isa,
-                                     payer_id=spool.payer_id, path=self._rel_out(spool.final, out_dir),
-                                     tmp_path=self._rel_out(ready, out_dir), claims=kept, now=self.now,
-                                     run_id=self.run_id)
+                    state.stage_output(sender=sender_key(spool.info.sender), isa13=spool.isa,
+                                       payer_id=spool.payer_id, path=self._rel_out(spool.final, out_dir),
+                                       tmp_path=self._rel_out(ready, out_dir), claims=kept, now=self.now,
+                                       run_id=self.run_id)
                     self.outputs.append(OutputFile(payer_id=spool.payer_id, file=self._rel_out(spool.final, out_dir),
                                                    isa13=f"{spool.isa:09d}", claims=kept))
                 rows = []
@@ -373,10 +389,9 @@ class _Run:
                     rows.append((e.claim_id, e.payer_id, e.generation, e.frequency, e.level, e.fingerprint,
                                  sender_key(spool.info.sender), spool.isa, self._rel_out(spool.final, out_dir)))
                 state.add_emitted(rows, self.now, self.run_id)
-                state.set_statuses([(o.claim_id, o.status.value, o.reason, o.detail, o.destination_payer,
-                                     result.first_seen.get(o.claim_id) or _iso(self.now))
-                                    for o in result.outcomes], self.now, self.run_id)
-                state.clear_dirty(result.evaluated)
+                state.decide_claims([(o.claim_id, o.status, o.reason, o.detail, o.destination_payer,
+                                      result.first_seen.get(o.claim_id) or _iso(self.now))
+                                     for o in result.outcomes], self.now, self.run_id)
                 state.close_batch(self.now)
                 faults.checkpoint("batch written, before commit")
         except OSError as exc:
@@ -398,13 +413,9 @@ class _Run:
         return str(path.relative_to(out_dir))
 
     def _discard(self, result: BillingResult | None) -> None:
-        """Remove this run's unpublished outputs (nothing about them was committed)."""
+        """`Outputs.discard` this run's written outputs (nothing about them was committed)."""
         run = result.run if result is not None else None
-        for folder in [self.config.outbox, *[p for p in self.config.outbox.iterdir() if p.is_dir()]]:
-            pending = {str(self._abs(t)) for _i, _p, t in self.state.pending_outputs()}
-            for f in folder.iterdir():
-                if f.name.startswith(".") and f.name.endswith((".spool", ".tmp")) and str(f) not in pending:
-                    f.unlink(missing_ok=True)
+        self._discard_written()
         if run is not None:
             run.ready.clear()
 
@@ -413,13 +424,14 @@ class _Run:
     def _move_inputs(self) -> None:
         for row in self.state.unmoved_inputs():
             source, dest = Path(row.inbox_path), Path(row.dest_path)
-            if row.status == "rejected":
+            verb = Inputs.move(row.state)
+            if verb is Inputs.quarantine:
                 with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
                     fh.write(_reason_text(row, self.now))
             if source.exists():
                 _move_whole(source, dest)
                 faults.checkpoint("input moved")
-            self.state.mark_moved(row.id)
+            self.state.move_input(row, verb)
             faults.checkpoint("input marked moved")
             for d in self.dispositions:
                 if d.file == row.name and d.moved_to is None:
@@ -430,7 +442,7 @@ class _Run:
     def _finish(self, stem: str) -> RunResult:
         outcomes = self.billing.outcomes if self.billing is not None else []
         rejected_claims = any(o.status == OutcomeStatus.REJECTED for o in outcomes)
-        quarantined = any(d.disposition == "rejected" for d in self.dispositions)
+        quarantined = any(d.disposition == Disposition.REJECTED for d in self.dispositions)
         exit_code = 1 if (self.failed or rejected_claims or quarantined) else 0
         finished = dt.datetime.now().replace(microsecond=0) if self.options.now is None else self.now
         stale = self._stale()

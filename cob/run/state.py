@@ -5,6 +5,13 @@ claim payments) in arrival order, `dirty` claims with new data, the latest decis
 numbers per sender, output files (with pending renames) and emitted claims (UNIQUE per claim, payer and
 generation: a claim never goes to the same payer twice, a replacement is the next generation).
 Times are ISO-8601 text from the run's clock.
+
+The states of inputs, outputs, claims and batches and their transitions are `states`; the methods here
+that change one take or apply its verb, which refuses a transition the table does not allow. How each
+state is stored (the values of migration 1; changing one needs a migration): an input's `status` is the
+state its first verb gave it (ingested, duplicate, rejected) and `moved = 1` its archive or quarantine;
+an output row is staged (`published = 0`) or published (1); a claim is dirty while it has a row in
+`dirty`, and `claim_status.status` holds its last decision; a batch is open while `closed_at` is NULL.
 """
 
 from __future__ import annotations
@@ -15,10 +22,20 @@ from typing import Iterable, Sequence
 
 from .db import Database, connect
 from .migrations import migrate
+from .states import DECISIONS, BatchState, Batches, ClaimState, InputState, Inputs, OutputState, Outputs, Verb
+
+#: outputs.published of each state an output row can be in
+_PUBLISHED = {OutputState.STAGED: 0, OutputState.PUBLISHED: 1}
 
 
 def iso(when: dt.datetime) -> str:
     return when.isoformat(timespec="seconds")
+
+
+def input_state(status: str, moved: bool) -> InputState:
+    """An input's state from its stored `status` (the state its first verb gave it) and `moved` flag."""
+    state = InputState(status)
+    return Inputs.move(state).target if moved else state
 
 
 @dataclass
@@ -26,14 +43,21 @@ class InputRow:
     id: int
     sha256: str | None
     name: str
-    status: str
+    state: InputState
     reason: str | None
     inbox_path: str
     dest_path: str
-    moved: bool
     kind: str | None = None
     claims: int = 0
     payments: int = 0
+
+
+@dataclass
+class OutputRow:
+    id: int
+    path: str  # relative to the outbox
+    tmp_path: str
+    state: OutputState
 
 
 @dataclass
@@ -83,33 +107,39 @@ class State:
     _INPUT_COLS = "id, sha256, name, status, reason, inbox_path, dest_path, moved, kind, claims, payments"
 
     def _input(self, row: tuple) -> InputRow:
-        return InputRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8], row[9],
-                        row[10])
+        return InputRow(row[0], row[1], row[2], input_state(row[3], bool(row[7])), row[4], row[5], row[6], row[8],
+                        row[9], row[10])
 
     def ingested(self, sha256: str) -> InputRow | None:
-        row = self.db.one(f"SELECT {self._INPUT_COLS} FROM inputs WHERE sha256 = ? AND status = 'ingested'",
-                          (sha256,))
+        """The input with this content that was recorded (ingested, perhaps archived since), if any."""
+        row = self.db.one(f"SELECT {self._INPUT_COLS} FROM inputs WHERE sha256 = ? AND status = ?",
+                          (sha256, InputState.INGESTED.value))
         return self._input(row) if row else None
 
     def unmoved_inputs(self) -> list[InputRow]:
+        """Inputs recorded (ingested, duplicate or rejected) whose file is still to be moved."""
         return [self._input(r) for r in self.db.query(
             f"SELECT {self._INPUT_COLS} FROM inputs WHERE moved = 0 ORDER BY id")]
 
     def dest_taken(self, path: str) -> bool:
         return self.db.one("SELECT 1 FROM inputs WHERE dest_path = ?", (path,)) is not None
 
-    def add_input(self, *, sha256: str | None, name: str, size: int | None, kind: str | None, status: str,
-                  reason: str | None, now: dt.datetime, run_id: int, inbox_path: str, dest_path: str,
-                  claims: int = 0, payments: int = 0) -> int:
+    def add_input(self, verb: Verb[InputState], *, sha256: str | None, name: str, size: int | None,
+                  kind: str | None, reason: str | None, now: dt.datetime, run_id: int, inbox_path: str,
+                  dest_path: str, claims: int = 0, payments: int = 0) -> int:
+        """Record a new input by `verb` (`Inputs.record`, `mark_duplicate` or `reject`); returns its id."""
+        status = verb(InputState.NEW, name).value
         return int(self.db.one(
             "INSERT INTO inputs (sha256, name, size, kind, status, reason, claims, payments, received_at, run_id, "
             "inbox_path, dest_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (sha256, name, size, kind, status, reason, claims, payments, iso(now), run_id, inbox_path,
              dest_path))[0])
 
-    def mark_moved(self, input_id: int) -> None:
+    def move_input(self, row: InputRow, verb: Verb[InputState]) -> None:
+        """Record that the input's file was moved: `Inputs.archive` or `Inputs.quarantine`."""
+        row.state = verb(row.state, row.name)
         with self.db.transaction():
-            self.db.execute("UPDATE inputs SET moved = 1 WHERE id = ?", (input_id,))
+            self.db.execute("UPDATE inputs SET moved = 1 WHERE id = ?", (row.id,))
 
     # ------------------------------------------------------------------------------------------ records
 
@@ -137,6 +167,7 @@ class State:
             [(r[0], input_id, r[1], r[2], r[3], r[4], r[5], r[6], when) for r in rows])
 
     def mark_dirty(self, claim_ids: Iterable[str]) -> None:
+        """`Claims.mark_dirty` (new data for these claims): every claim state allows it, nothing to check."""
         self.db.executemany("INSERT INTO dirty (claim_id) VALUES (?) ON CONFLICT (claim_id) DO NOTHING",
                             [(c,) for c in claim_ids])
 
@@ -145,19 +176,25 @@ class State:
 
     # ------------------------------------------------------------------------------------------ batches
 
-    def open_batch(self, now: dt.datetime, run_id: int) -> str:
-        """The open batch's time, opening one now when none is (call inside the ingest transaction)."""
-        row = self.db.one("SELECT opened_at FROM batches WHERE closed_at IS NULL ORDER BY id LIMIT 1")
-        if row is not None:
-            return row[0]
+    def join_batch(self, now: dt.datetime, run_id: int) -> str:
+        """The open batch's time: `Batches.join` it, or `Batches.open` one now when none is (call inside the
+        transaction that records an input)."""
+        opened = self.batch_time()
+        if opened is not None:
+            Batches.join(BatchState.OPEN)
+            return opened
+        Batches.open(BatchState.NEW)
         self.db.execute("INSERT INTO batches (opened_at, run_id) VALUES (?, ?)", (iso(now), run_id))
         return iso(now)
 
     def batch_time(self) -> str | None:
+        """When the open batch was opened; None when no batch is open."""
         row = self.db.one("SELECT opened_at FROM batches WHERE closed_at IS NULL ORDER BY id LIMIT 1")
         return row[0] if row else None
 
     def close_batch(self, now: dt.datetime) -> None:
+        """`Batches.close` the open batch (inside the billing transaction)."""
+        Batches.close(BatchState.OPEN if self.batch_time() is not None else BatchState.NEW)
         self.db.execute("UPDATE batches SET closed_at = ? WHERE closed_at IS NULL", (iso(now),))
 
     # ------------------------------------------------------------------------------------------ billing
@@ -194,8 +231,10 @@ class State:
         self.db.execute("INSERT INTO control_numbers (sender, last_isa) VALUES (?, ?) ON CONFLICT (sender) "
                         "DO UPDATE SET last_isa = excluded.last_isa", (sender, last))
 
-    def add_output(self, *, sender: str, isa13: int, payer_id: str, path: str, tmp_path: str, claims: int,
-                   now: dt.datetime, run_id: int) -> None:
+    def stage_output(self, *, sender: str, isa13: int, payer_id: str, path: str, tmp_path: str, claims: int,
+                     now: dt.datetime, run_id: int) -> None:
+        """`Outputs.stage` a written temp file: recorded unpublished (inside the billing transaction)."""
+        Outputs.stage(OutputState.WRITTEN, path)
         self.db.execute("INSERT INTO outputs (sender, isa13, payer_id, path, tmp_path, claims, created_at, run_id) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (sender, isa13, payer_id, path, tmp_path, claims, iso(now), run_id))
@@ -203,14 +242,17 @@ class State:
     def output_taken(self, path: str) -> bool:
         return self.db.one("SELECT 1 FROM outputs WHERE path = ?", (path,)) is not None
 
-    def pending_outputs(self) -> list[tuple[int, str, str]]:
-        """(id, path, tmp_path) of committed outputs not yet renamed into place."""
-        return [tuple(r) for r in self.db.query("SELECT id, path, tmp_path FROM outputs WHERE published = 0 "
-                                                "ORDER BY id")]
+    def pending_outputs(self) -> list[OutputRow]:
+        """Staged outputs: committed, not yet renamed into place."""
+        staged = OutputState.STAGED
+        return [OutputRow(r[0], r[1], r[2], staged) for r in self.db.query(
+            "SELECT id, path, tmp_path FROM outputs WHERE published = ? ORDER BY id", (_PUBLISHED[staged],))]
 
-    def mark_published(self, output_id: int) -> None:
+    def publish_output(self, row: OutputRow) -> None:
+        """Record that a staged output was renamed into place (`Outputs.publish`)."""
+        row.state = Outputs.publish(row.state, row.path)
         with self.db.transaction():
-            self.db.execute("UPDATE outputs SET published = 1 WHERE id = ?", (output_id,))
+            self.db.execute("UPDATE outputs SET published = ? WHERE id = ?", (_PUBLISHED[row.state], row.id))
 
     def add_emitted(self, rows: Sequence[tuple], now: dt.datetime, run_id: int) -> None:
         """rows: (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, output)."""
@@ -219,25 +261,29 @@ class State:
             "output, emitted_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*r, iso(now), run_id) for r in rows])
 
-    def set_statuses(self, rows: Sequence[tuple], now: dt.datetime, run_id: int) -> None:
-        """rows: (claim_id, status, reason, detail, destination_payer, first_seen)."""
+    def decide_claims(self, rows: Sequence[tuple], now: dt.datetime, run_id: int) -> None:
+        """Each dirty claim's decision (its verb in `states.DECISIONS`: bill, skip, hold or reject) becomes
+        its state; the claims leave `dirty`. rows: (claim_id, OutcomeStatus, reason, detail,
+        destination_payer, first_seen); only claims read as dirty by this billing step."""
         when = iso(now)
+        dirty = ClaimState.DIRTY
         self.db.executemany(
             "INSERT INTO claim_status (claim_id, status, reason, detail, destination_payer, first_seen, "
             "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET "
             "status = excluded.status, reason = excluded.reason, detail = excluded.detail, "
             "destination_payer = excluded.destination_payer, updated_at = excluded.updated_at, "
-            "run_id = excluded.run_id", [(*r, when, run_id) for r in rows])
-
-    def clear_dirty(self, claim_ids: Sequence[str]) -> None:
-        self.db.executemany("DELETE FROM dirty WHERE claim_id = ?", [(c,) for c in claim_ids])
+            "run_id = excluded.run_id",
+            [(r[0], DECISIONS[r[1]](dirty, r[0]).value, *r[2:], when, run_id) for r in rows])
+        self.db.executemany("DELETE FROM dirty WHERE claim_id = ?", [(r[0],) for r in rows])
 
     # ------------------------------------------------------------------------------------------ status
 
     def waiting(self) -> list[tuple]:
-        """(claim_id, status, reason, detail, destination_payer, first_seen, updated_at) of held claims."""
+        """(claim_id, status, reason, detail, destination_payer, first_seen, updated_at) of claims whose last
+        decision was to hold them (dirty ones too: until decided again they still wait)."""
         return self.db.query("SELECT claim_id, status, reason, detail, destination_payer, first_seen, updated_at "
-                             "FROM claim_status WHERE status = 'held' ORDER BY first_seen, claim_id")
+                             "FROM claim_status WHERE status = ? ORDER BY first_seen, claim_id",
+                             (ClaimState.HELD.value,))
 
     def counts(self) -> dict[str, int]:
         out = {f"claims_{s}": n for s, n in self.db.query(
@@ -246,8 +292,8 @@ class State:
         out["adjudications"] = int(self.db.scalar("SELECT COUNT(*) FROM adjudications", default=0))
         out["inputs"] = int(self.db.scalar("SELECT COUNT(*) FROM inputs", default=0))
         out["emitted"] = int(self.db.scalar("SELECT COUNT(*) FROM emitted", default=0))
-        out["pending_publishes"] = int(self.db.scalar("SELECT COUNT(*) FROM outputs WHERE published = 0",
-                                                      default=0))
+        out["pending_publishes"] = int(self.db.scalar("SELECT COUNT(*) FROM outputs WHERE published = ?",
+                                                      (_PUBLISHED[OutputState.STAGED],), default=0))
         out["dirty"] = int(self.db.scalar("SELECT COUNT(*) FROM dirty", default=0))
         return out
 
@@ -259,10 +305,11 @@ class State:
         """A canonical dump of what a run decided (no ids, times or run numbers): two runs that reach the
         same state have equal snapshots. Used by the crash tests."""
         q = self.db.query
+        dup = (InputState.DUPLICATE.value,)
         return {
             "inputs": sorted(q("SELECT sha256, name, status, kind, claims, payments, moved FROM inputs "
-                               "WHERE status <> 'duplicate'")),
-            "duplicates": sorted(q("SELECT sha256, name, moved FROM inputs WHERE status = 'duplicate'")),
+                               "WHERE status <> ?", dup)),
+            "duplicates": sorted(q("SELECT sha256, name, moved FROM inputs WHERE status = ?", dup)),
             "claims": sorted(q("SELECT claim_id, payer_id, payer_rank FROM claims")),
             "adjudications": sorted(q("SELECT claim_id, status, payer, payer_claim_number FROM adjudications")),
             "dirty": sorted(q("SELECT claim_id FROM dirty")),

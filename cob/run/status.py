@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 
 from .config import RunConfig
 from .state import State
+from .states import ClaimState
+
+
+#: the decided claim states, in the order `cob status` counts them
+_DECIDED = (ClaimState.BILLED, ClaimState.SKIPPED, ClaimState.HELD, ClaimState.REJECTED)
 
 
 @dataclass
@@ -49,8 +54,7 @@ class StatusReport:
         lines = [f"cob status ({self.state})",
                  f"Claims: {c.get('original_claims', 0)} original claims, {c.get('adjudications', 0)} claim "
                  f"payments received, {c.get('emitted', 0)} claims sent; decided: "
-                 f"{c.get('claims_billed', 0)} billed, {c.get('claims_skipped', 0)} skipped, "
-                 f"{c.get('claims_held', 0)} held, {c.get('claims_rejected', 0)} rejected"]
+                 + ", ".join(f"{c.get(f'claims_{s}', 0)} {s}" for s in _DECIDED)]
         if c.get("dirty") or c.get("pending_publishes"):
             lines.append(f"Unfinished work (the next run completes it): {c.get('dirty', 0)} claims to decide, "
                          f"{c.get('pending_publishes', 0)} outputs to publish")
