@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 
 TESTS = Path(__file__).parent
 DATA = TESTS / "data"
-SAMPLES = TESTS.parent.parent / "shared" / "samples"
+#: public X12 files written by others, never committed: ../shared/samples beside the repository (or $COB_SAMPLES)
+SAMPLES = Path(os.environ.get("COB_SAMPLES") or TESTS.parent.parent / "shared" / "samples")
 sys.path.insert(0, str(TESTS))
 
 ENVELOPE = {"ISA", "GS", "ST", "SE", "GE", "IEA"}

@@ -19,10 +19,20 @@ D = Decimal
 
 
 def remit(tmp_path: Path, name: str, date: str, body: list[str]) -> Path:
-    """A minimal balanced-enough 835 around claim payment segments (BPR02 is not checked here)."""
+    """A minimal balanced-enough 835 around claim payment segments (BPR02 is not checked here); each claim
+    payment gets the patient name (NM1*QC) the IG requires, so that the set's structure is sound."""
+    claims: list[str] = []
+    name_due = False
+    for seg in body:
+        if name_due and not seg.startswith("CAS*"):  # the name follows the CLP and its claim-level CAS
+            claims.append("NM1*QC*1*DOE*JANE")
+        name_due = seg.startswith("CLP*") or (name_due and seg.startswith("CAS*"))
+        claims.append(seg)
+    if name_due:
+        claims.append("NM1*QC*1*DOE*JANE")
     segs = ["ST*835*0001", f"BPR*I*0*C*NON************{date}", "TRN*1*T1*1999999999", "N1*PR*PRIMARY PLAN",
             "N3*1 MAIN ST", "N4*CITY*IL*60601", "REF*2U*11111", "PER*BL*EDI*TE*5555550100",
-            "N1*PE*NORTHWIND CLINIC*XX*1234567893", "LX*1", *body]
+            "N1*PE*NORTHWIND CLINIC*XX*1234567893", "LX*1", *claims]
     segs.append(f"SE*{len(segs) + 1}*0001")
     text = ("ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *260301*1200*^*00501*"
             "000000001*0*P*:~GS*HP*PAYER*CLINIC*20260301*1200*1*X*005010X221A1~" + "~".join(segs) +

@@ -141,10 +141,11 @@ def test_dtp_dates_are_checked_when_read(fmt, value, ok):
 
 
 def _insert_after_line(text: str, at: int, segment: str) -> str:
-    """`segment` as a new line after the line holding offset `at`, the transaction's SE01 raised by one."""
+    """`segment` as a new line after the line holding offset `at` (ended by the segment terminator that
+    line ends with), the transaction's SE01 raised by one."""
     end = text.index("\n", at) + 1
     se = re.compile(r"^SE\*(\d+)\*", re.M).search(text, end)
-    return (text[:end] + segment + "\n" + text[end:se.start()] + f"SE*{int(se.group(1)) + 1}*"
+    return (text[:end] + segment + text[end - 2] + "\n" + text[end:se.start()] + f"SE*{int(se.group(1)) + 1}*"
             + text[se.end():])
 
 
@@ -152,7 +153,8 @@ def _insert_after_line(text: str, at: int, segment: str) -> str:
                                    "NM1*IL*1*STRAY*PAT****MI*X1"])
 def test_a_segment_out_of_order_after_a_claim_makes_the_claim_file_bad(inputs, tmp_path, stray):
     """A reader used to put such a segment in an earlier loop and silently lose the claims after it (they had
-    no place there); the workers, which skip other workers' claims unread, must agree with a serial run."""
+    no place there); now the walk places it nowhere and the reader says so as `cob validate` does. The
+    workers, which skip other workers' claims unread, must agree with a serial run."""
     claims, remits = inputs
     text = claims.read_text()
     clm = [m.start() for m in re.finditer(r"^CLM\*", text, re.M)][150]
@@ -162,11 +164,14 @@ def test_a_segment_out_of_order_after_a_claim_makes_the_claim_file_bad(inputs, t
     with pytest.raises(X12SyntaxError) as caught:
         list(X12Reader(bad))
     error = caught.value.error
-    assert (error.code, error.segment_id, error.segment_no) == (
-        "segment_order", stray[:3].rstrip("*"), text[:line].count("\n") + 2)
+    segment_no = text[:line].count("\n") + 2
+    assert (error.code, error.segment_id, error.segment_no) == ("segment_unexpected", stray[:3].rstrip("*"), segment_no)
     assert error.claim_id == text[clm + 4:text.index("*", clm + 4)]
+    assert error.message == f"segment_unexpected: segment {stray[:3].rstrip('*')} is not expected here (after 2400 LX)"
+    found = [(f.code, f.segment_no, f.claim_id) for f in validate_file(bad, snip={1, 2}).errors]
+    assert found == [(error.code, segment_no, error.claim_id)]
     serial, _ = _same_as_serial([bad], remits, tmp_path)
-    assert serial.inputs[-1].status == "error" and "out of order" in serial.inputs[-1].error
+    assert serial.inputs[-1].status == "error" and serial.inputs[-1].error == str(error)
 
 
 def test_a_ts3_after_a_payment_makes_the_835_bad(inputs, tmp_path):
@@ -176,8 +181,8 @@ def test_a_ts3_after_a_payment_makes_the_835_bad(inputs, tmp_path):
     at = [m.start() for m in re.finditer(r"^CLP\*", text, re.M)][40]
     bad = tmp_path / big.name
     bad.write_text(_insert_after_line(text, at, "TS3*1234567893*11*20241231*1*100"))
-    with pytest.raises(X12SyntaxError, match=r"segment TS3 is out of order: it follows claim \S+ \(loop 2100\) "
-                                             r"but belongs to loop 2000"):
+    with pytest.raises(X12SyntaxError, match=r"segment \d+ \(TS3\): segment_unexpected: segment TS3 is not "
+                                             r"expected here \(after 2100 CLP\)"):
         list(X12Reader(bad))
     serial, _ = _same_as_serial([claims], [bad if r == big else r for r in remits], tmp_path)
     assert [i.status for i in serial.inputs if i.file == str(bad)] == ["error"]

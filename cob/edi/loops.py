@@ -1,13 +1,8 @@
-"""Locating each segment in its implementation-guide loop, driven by the compiled IG tables.
+"""Loop assembly: the loop instances a reader collects, and how a closed one becomes a model's input.
 
-`LoopWalker` keeps the stack of open loops (always a path in the IG tree) and, for each segment,
-decides: does it belong to the current loop, start a child loop, start a new iteration of an open loop,
-or close loops until an ancestor accepts it. The decision depends only on the innermost open loop, the
-segment id and its qualifier value(s), so it is computed once from the IG tree and then cached: the
-hot path is one dict lookup per segment.
-
-`RawLoop` collects the segments of one loop instance as the reader streams; `assemble` turns a closed
-raw loop into the plain dict that a `schemas` loop model validates once.
+Where each segment belongs is the walk's business (`cob.edi.walk.Walker`, the one the validator uses);
+the reader follows its steps with `RawLoop`s, one per loop instance, and `assemble` turns a closed raw
+loop into the plain dict that a `schemas` loop model validates once.
 """
 
 from __future__ import annotations
@@ -16,124 +11,19 @@ from typing import Any, Callable
 
 from cob.schemas.base import Loop, split_composites
 
-from .ig.tables import FIRST_ELEMENT, LoopDef, SegmentDef, TransactionTable, segment_key
-
-Resolution = tuple[int, tuple[LoopDef, ...], SegmentDef | None]
-
-_CACHES: dict[str, dict[int, dict[Any, Resolution | None]]] = {}
-
-
-def _starts(loop: LoopDef, elements: list[str], comp: str) -> tuple[list[LoopDef], SegmentDef] | None:
-    """If `elements` opens `loop` (descending through wrapper loops), the loops to push and the segment."""
-    for child in loop.children:
-        if isinstance(child, SegmentDef):
-            if child.id == elements[0] and child.matches(elements, comp):
-                return [loop], child
-            return None
-        found = _starts(child, elements, comp)
-        if found is not None:
-            return [loop] + found[0], found[1]
-        if child.usage == "R":
-            return None
-    return None
-
-
-def _resolve(top: LoopDef, elements: list[str], comp: str) -> Resolution | None:
-    seg_id = elements[0]
-    node: LoopDef | None = top
-    pops = 0
-    while node is not None:
-        first = node.first_segment()
-        # 1. a segment of this loop (its first segment would mean a new iteration, see 3)
-        for child in node.children:
-            if isinstance(child, SegmentDef) and child.id == seg_id and child is not first \
-                    and child.matches(elements, comp):
-                return pops, (), child
-        # 2. the start of a child loop
-        for child in node.children:
-            if isinstance(child, LoopDef):
-                found = _starts(child, elements, comp)
-                if found is not None:
-                    return pops, tuple(found[0]), found[1]
-        # 3. a new iteration of this loop
-        if node.parent is not None and first is not None and first.id == seg_id and first.matches(elements, comp):
-            return pops + 1, (node,), first
-        node = node.parent
-        pops += 1
-    return None
-
-
-class LoopWalker:
-    """Follows a transaction set through the IG loop tree, one segment at a time."""
-
-    def __init__(self, table: TransactionTable, component: str):
-        self.table = table
-        self.component = component
-        self._cache = _CACHES.setdefault(table.version, {})
-        self._qual = table.qualifier_positions
-        self.reset()
-
-    def reset(self) -> None:
-        self.stack: list[LoopDef] = [self.table.root]
-        self._here = self._decisions(self.table.root)
-
-    def _decisions(self, loop: LoopDef) -> dict[Any, Any]:
-        """The decisions cached for segments met while `loop` is the innermost open loop."""
-        per_loop = self._cache.get(loop.index)
-        if per_loop is None:
-            per_loop = self._cache[loop.index] = {}
-        return per_loop
-
-    def feed(self, elements: list[str]) -> Resolution | None:
-        """Resolve a segment and move the stack; None when the IG has no place for it here.
-
-        The innermost loop's decisions are at hand (`_here`, changed only when the stack does): a segment
-        id without qualifiers is its own key, one lookup; an id with qualifiers is marked so there, and
-        its key adds the qualifier values."""
-        seg_id = elements[0]
-        here = self._here
-        res = here.get(seg_id, _UNSEEN)
-        if res is _QUALIFIED:
-            positions = self._qual[seg_id]
-            if positions == FIRST_ELEMENT:
-                key: Any = (seg_id, elements[1] if len(elements) > 1 else "")
-            else:
-                key = segment_key(elements, positions, self.component)
-            res = here.get(key, _UNSEEN)
-            if res is _UNSEEN:
-                res = here[key] = _resolve(self.stack[-1], elements, self.component)
-        elif res is _UNSEEN:
-            if self._qual.get(seg_id):
-                here[seg_id] = _QUALIFIED
-                return self.feed(elements)
-            res = here[seg_id] = _resolve(self.stack[-1], elements, self.component)
-        if res is None:
-            return None
-        pops, pushes = res[0], res[1]
-        if pops or pushes:
-            stack = self.stack
-            if pops:
-                del stack[-pops:]
-            if pushes:
-                stack.extend(pushes)
-            self._here = self._decisions(stack[-1])
-        return res
-
-
-_UNSEEN = object()  # not decided yet in this loop
-_QUALIFIED = object()  # the decision depends on qualifier values too
-
 
 class RawLoop:
     """One loop instance as read: its segments `(elements, segment_no)` and child loop instances."""
 
-    __slots__ = ("loop_id", "segments", "children", "model")
+    __slots__ = ("loop_id", "segments", "children", "model", "bad")
 
     def __init__(self, loop_id: str):
         self.loop_id = loop_id
         self.segments: list[tuple[list[str], int]] = []
         self.children: list[RawLoop] = []
         self.model: Any = None
+        #: a problem concerning this instance was reported: a lenient reader builds none of its claims
+        self.bad = False
 
     @property
     def first_segment_no(self) -> int | None:

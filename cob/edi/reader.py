@@ -1,9 +1,14 @@
 """Streaming readers: 837P -> `Claim` objects, 835 -> `ClaimPayment` / `ProviderAdjustment` objects.
 
-One generic engine serves both: the envelope reader yields segments, the `LoopWalker` locates each in
-its IG loop, and `RawLoop`s collect them. When an *emitted* loop closes (2300 for 837P, 2100 for 835)
-it is validated into its model once, with its context (header, hierarchy levels) attached, and yielded;
-then it is dropped, so memory holds one claim and its context, whatever the file size.
+One generic engine serves both: the envelope reader yields segments, the walker the validator uses
+(`cob.edi.walk.Walker`) places each in its IG loop, and `RawLoop`s collect them. When an *emitted* loop
+closes (2300 for 837P, 2100 for 835) it is validated into its model once, with its context (header,
+hierarchy levels) attached, and yielded; then it is dropped, so memory holds one claim and its context,
+whatever the file size.
+
+A walk problem (a segment out of IG order or with no place in the set, a required segment or loop
+missing, too many of one) is an `X12Error` with the code, segment number and wording of the validator's
+finding; which of them are errors and which warnings is the `WalkPolicy` (by default all are errors).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from cob.schemas.segments import PLB, SEGMENT_MODELS
 
 from .envelope import EnvelopeReader, TransactionSet, sniff  # noqa: F401 - sniff re-exported
 from .errors import X12Error, X12SyntaxError
-from .ig.tables import load_table
-from .loops import LoopWalker, RawLoop, assemble
+from .ig.tables import FIRST_ELEMENT, load_table
+from .loops import RawLoop, assemble
+from .walk import DEFAULT_POLICY, WARNING, Problem, Step, Walker, WalkPolicy
 
 X222 = "005010X222A1"
 X221 = "005010X221A1"
@@ -38,8 +44,10 @@ class Kind:
     emit: str  # the loop id that becomes one yielded object
     context: dict[str, type[Loop]]  # loop id -> context model
     model: type[Loop]
-    #: besides the envelope's, the only segment ids that may follow an emitted loop in a valid set (a new
-    #: claim, a new level or the summary); any other segment that leaves the loop is out of order
+    #: besides the envelope's, the only segment ids the walk can place outside an emitted loop when it is
+    #: open (a new claim, a new level or the summary): any other segment is placed inside the loop or not
+    #: at all, so a reader that skips a claim's segments up to one of these ends up where a walk of them
+    #: would (tests/test_walk.py derives this from the IG tables)
     stops: frozenset[str]
 
 
@@ -75,16 +83,21 @@ class X12Reader:
     """Reads one file; iterate it for Claims (837P sets) and ClaimPayments / ProviderAdjustments (835 sets).
 
     strict=True (the default) raises `X12SyntaxError` at the first located problem; with strict=False the
-    problem is recorded in `errors`, the claim it concerns is skipped, and reading goes on.
-    `warnings` collects segments the IG has no place for (they are kept raw in the current loop).
+    problem is recorded in `errors`, the claims it concerns are skipped, and reading goes on. A walk
+    problem concerns the innermost claim or context loop instance it lies in (a segment not placed: the
+    loop open at that point), and lenient reading skips every claim of that instance: a problem in a
+    claim skips the claim, one in its subscriber level every claim of the subscriber. What the walk
+    `policy` makes a warning goes to `warnings` and skips nothing.
 
     `select`, when given, is asked with each claim's id (CLM01 / CLP01) when the claim's first segment is
     read; the segments of a claim it declines are skipped unread up to the next claim, level or envelope
-    segment. Several processes can so share one file's claims, each paying only for its own. A problem
-    inside a declined claim is then not seen: a caller that selects must combine what its processes found
-    (the earliest problem any of them met is the one a reader of everything meets first). That holds
-    because a segment that leaves a claim's loop other than by those ids is itself a problem (the segments
-    are out of order); so a reader that skips a claim ends up where a reader that walked it does.
+    segment (`Kind.stops`), and the walker takes the claim as complete (`Walker.skip`). Several processes
+    can so share one file's claims, each paying only for its own. A problem inside a declined claim is
+    then not seen, and none is reported for it: a caller that selects must combine what its processes
+    found (the earliest problem any of them met is the one a reader of everything meets first). That
+    holds because the walk can place no other segment outside an open claim: one that does not belong in
+    the claim has no place at all, so a reader that skips a claim ends up where a reader that walked it
+    does, and reports exactly the problems of what it reads.
     """
 
     path: str | Path
@@ -93,6 +106,10 @@ class X12Reader:
     select: Callable[[str], bool] | None = None
     #: what messages and `source.file` call the file (default: the path); `<stdin>` for a spooled pipe
     name: str | None = None
+    #: which walk problems are errors and which warnings (see `cob.edi.walk.WalkPolicy`)
+    policy: WalkPolicy = DEFAULT_POLICY
+    #: called with (segment number, IG loop id or None when not placed) for every segment walked
+    trace: Callable[[int, str | None], None] | None = None
     errors: list[X12Error] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
     transactions: list[str] = field(default_factory=list)
@@ -102,6 +119,8 @@ class X12Reader:
 
     def __post_init__(self) -> None:
         self.name = self.name or str(self.path)
+        #: index in `pushes` of the loop a problem of the step being taken concerns (see `_walk`)
+        self._bad_push: int | None = None
 
     def _fail(self, err: X12Error) -> None:
         self.errors.append(err)
@@ -111,7 +130,8 @@ class X12Reader:
     def __iter__(self) -> Iterator[Any]:
         env = EnvelopeReader(self.path, strict=self.strict, name=self.name)
         kind: Kind | None = None
-        walker: LoopWalker | None = None
+        walker: Walker | None = None
+        qual: dict = {}
         stack: list[RawLoop] = []
         ctx: dict[str, Any] = {}
         comp = rep = ""
@@ -120,6 +140,7 @@ class X12Reader:
         ready: list[Any] = []
         skip = False
         select = self.select
+        trace = self.trace
         emit_at = -1  # index in `stack` of the open emitted loop (-1: none is open)
         for txn_, elements, seg_no, st_no in env:
             sid = elements[0]
@@ -151,13 +172,52 @@ class X12Reader:
                 comp = delims.component
                 rep = delims.repetition if txn.group.interchange.isa[12:13] == ["00501"] \
                     and not delims.repetition.isalnum() else None
-                walker = LoopWalker(load_table(kind.version), comp)
+                walker = Walker(load_table(kind.version), comp, self.policy)
+                walker.start()
+                qual = walker.qual
                 stack = [RawLoop("ST_LOOP")]
                 segments = stack[-1].segments  # those of the innermost open loop, where the next one goes
                 ctx = {"envelope": _envelope(txn, self.name), "st_segment_no": seg_no}
                 continue
             if skip or kind is None or walker is None:
                 continue
+            # place the segment: the walk's cached step, taken the long way when it raises a problem
+            positions = qual.get(sid)
+            if positions is None:
+                key: Any = sid
+            elif positions == FIRST_ELEMENT:
+                key = (sid, elements[1] if len(elements) > 1 else "")
+            else:
+                key = walker.key(elements)
+            step = walker.next.get(key)
+            if step is None or not walker.advance(step):
+                step = self._walk(walker, elements, key, seg_no, st_no, stack, kind)
+                if step.seg is None and walker.complete is not None:
+                    env.segments.skip_until(kind.stops)  # not placed, inside a claim skipped: skip on
+            if trace is not None:
+                trace(seg_no, step.loop_id or None)
+            if step.pops or step.pushes:  # the segment closes or opens loops (most stay in the loop they are in)
+                pops = step.pops
+                if pops:
+                    if 0 <= emit_at >= len(stack) - pops:
+                        emit_at = -1
+                    for _ in range(pops):
+                        self._close(stack, kind, ctx, comp, rep, ready)
+                for loop_def in step.pushes:
+                    raw = RawLoop(loop_def.id)
+                    if loop_def.id == kind.emit:
+                        emit_at = len(stack)
+                        if select is not None and not select(elements[1] if len(elements) > 1 else ""):
+                            raw.model = _DECLINED
+                            walker.skip(emit_at)
+                            env.segments.skip_until(kind.stops)
+                    elif loop_def.id not in _DETACHED:
+                        stack[-1].children.append(raw)
+                    stack.append(raw)
+                if self._bad_push is not None:  # a problem of the step concerns a loop it opened
+                    stack[len(stack) - len(step.pushes) + self._bad_push].bad = True
+                    self._bad_push = None
+                segments = stack[-1].segments
             if sid == "SE":
                 while len(stack) > 1:
                     self._close(stack, kind, ctx, comp, rep, ready)
@@ -166,35 +226,11 @@ class X12Reader:
                 yield from ready
                 ready.clear()
                 continue
-            res = walker.feed(elements)
-            if res is None:
-                self.warnings.append(X12Error(
-                    self.name, seg_no, sid, f"segment {sid} has no place in loop {stack[-1].loop_id} "
-                    "of the implementation guide; kept as is", code="unexpected_segment",
-                    st_segment_no=st_no, severity="warning"))
-            elif res[0] or res[1]:  # the segment closes or opens loops (most stay in the loop they are in)
-                pops, pushes, _seg = res
-                if pops:
-                    if 0 <= emit_at >= len(stack) - pops:
-                        if sid not in kind.stops:
-                            self._out_of_order(stack[emit_at], walker, elements, seg_no, st_no)
-                        emit_at = -1
-                    for _ in range(pops):
-                        self._close(stack, kind, ctx, comp, rep, ready)
-                for loop_def in pushes:
-                    raw = RawLoop(loop_def.id)
-                    if loop_def.id == kind.emit:
-                        emit_at = len(stack)
-                        if select is not None and not select(elements[1] if len(elements) > 1 else ""):
-                            raw.model = _DECLINED
-                            env.segments.skip_until(kind.stops)
-                    elif loop_def.id not in _DETACHED:
-                        stack[-1].children.append(raw)
-                    stack.append(raw)
-                segments = stack[-1].segments
             segments.append((elements, seg_no))
             if sid == "PLB" and kind.transaction == "835":
-                ready.append(self._plb(elements, seg_no, st_no, ctx, comp))
+                plb = self._plb(elements, seg_no, st_no, ctx, comp, stack)
+                if plb is not None:
+                    ready.append(plb)
             if ready:
                 yield from ready
                 ready.clear()
@@ -202,27 +238,60 @@ class X12Reader:
 
     # ------------------------------------------------------------------------------------------------
 
+    def _walk(self, walker: Walker, elements: list[str], key: Any, seg_no: int, st_no: int,
+              stack: list[RawLoop], kind: Kind) -> Step:
+        """A segment the walk's fast step does not take: placed the long way, its problems reported with
+        the validator's codes (errors raise when strict) and, when lenient, the claims they concern marked
+        to be skipped (`RawLoop.bad`). Nothing changes in `stack` here: the caller applies the step."""
+        step, problems = walker.step(elements, key)
+        base = len(stack) - 1 - step.pops  # the last loop instance the step keeps
+        for p in problems:
+            where, claim_id = self._concerned(p, stack, base, step, kind, elements)
+            err = X12Error(self.name, seg_no, p.segment_id, f"{p.code}: {p.message}", code=p.code,
+                           st_segment_no=st_no, loop=p.loop, claim_id=claim_id, severity=p.severity)
+            if p.severity == WARNING:
+                self.warnings.append(err)
+                continue
+            if where is not None:
+                where.bad = True
+            self._fail(err)
+        return step
+
+    def _concerned(self, p: Problem, stack: list[RawLoop], base: int, step: Step, kind: Kind,
+                   elements: list[str]) -> tuple[RawLoop | None, str | None]:
+        """The claim or context loop instance a problem concerns (None: one the step opens, marked through
+        `_bad_push`) and the claim's id when it is a claim."""
+        at = p.frame
+        if p.after and at > base:  # a loop instance the step opens
+            n = at - base - 1
+            while n >= 0:
+                loop_id = step.pushes[n].id
+                if loop_id == kind.emit:
+                    self._bad_push = n
+                    return None, elements[1] if len(elements) > 1 else None
+                if loop_id in kind.context:
+                    self._bad_push = n
+                    return None, None
+                n -= 1
+            at = base
+        at = min(at, len(stack) - 1)
+        while at > 0 and stack[at].loop_id != kind.emit and stack[at].loop_id not in kind.context:
+            at -= 1
+        raw = stack[at]
+        if raw.loop_id == kind.emit and raw.segments and len(raw.segments[0][0]) > 1:
+            return raw, raw.segments[0][0][1]
+        return raw, None
+
     def _close(self, stack: list[RawLoop], kind: Kind, ctx: dict, comp: str, rep: str | None,
                ready: list) -> None:
         raw = stack.pop()
         loop_id = raw.loop_id
         if loop_id == kind.emit:
-            if raw.model is _DECLINED:
+            if raw.model is _DECLINED or raw.bad:
                 return
             obj = self._build(kind, raw, stack, ctx, comp, rep)
             if obj is not None:
                 ready.append(obj)
-
-    def _out_of_order(self, emitted: RawLoop, walker: LoopWalker, elements: list[str], seg_no: int,
-                      st_no: int) -> None:
-        """A segment after a claim (payment) that belongs to an earlier loop: reading on would put it, and
-        perhaps the claims after it, where they do not belong (a reader used to swallow those claims)."""
-        first = emitted.segments[0][0] if emitted.segments else []
-        claim_id = first[1] if len(first) > 1 else None
-        self._fail(X12Error(
-            self.name, seg_no, elements[0], f"segment {elements[0]} is out of order: it follows claim "
-            f"{claim_id or '(no id)'} (loop {emitted.loop_id}) but belongs to loop {walker.stack[-1].id}",
-            code="segment_order", loop=emitted.loop_id, claim_id=claim_id, st_segment_no=st_no))
 
     def _context(self, kind: Kind, raw: RawLoop, ctx: dict, comp: str, rep: str | None) -> Any:
         """Context model of a context loop, validated once (kept on its RawLoop) and shared by its claims."""
@@ -240,8 +309,13 @@ class X12Reader:
 
     def _build(self, kind: Kind, raw: RawLoop, stack: list[RawLoop], ctx: dict, comp: str,
                rep: str | None) -> Any:
-        data = assemble(kind.model, raw, comp, rep)
+        for open_raw in stack:
+            if open_raw.bad:
+                return None  # a problem in its context was reported: none of the context's claims is built
         header = next((c for c in stack[0].children if c.loop_id == "HEADER"), None) if stack else None
+        if header is not None and header.bad:
+            return None
+        data = assemble(kind.model, raw, comp, rep)
         context: dict[str, Any] = {}
         if header is not None:
             context["HEADER"] = self._context(kind, header, ctx, comp, rep)
@@ -268,7 +342,11 @@ class X12Reader:
             self._fail(self._locate(exc, raw, comp, rep, data))
             return None
 
-    def _plb(self, elements: list[str], seg_no: int, st_no: int, ctx: dict, comp: str) -> Any:
+    def _plb(self, elements: list[str], seg_no: int, st_no: int, ctx: dict, comp: str,
+             stack: list[RawLoop]) -> Any:
+        for open_raw in (*stack, *stack[0].children):
+            if open_raw.bad:
+                return None  # a problem in the set's header or trailer was reported
         try:
             plb = PLB.model_validate(PLB.parse(elements, comp))
         except ValidationError as exc:

@@ -1,7 +1,7 @@
 """Test helper: walk an X12 file (or a snippet of segments) into the contexts the SNIP 3/4/5 rules see.
 
 This mirrors what the streaming engine hands the rules, without its SNIP 1-2 checks: every segment is
-located in its IG loop with `cob.edi.loops.LoopWalker`; an 837P claim's context is its 2000B subscriber HL
+located in its IG loop with the walker the engine uses (`cob.edi.walk.Walker`); an 837P claim's context is its 2000B subscriber HL
 (SBR, 2010BA, 2010BB), then its 2000C patient HL when present, then the 2300 loop and everything below
 it; an 835 claim is a 2100 loop with its 2110s. Each 835 transaction set also yields a
 `TransactionContext` (header = segments before the first CLP, trailer = PLB segments,
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from cob.edi.envelope import EnvelopeReader
 from cob.edi.ig.tables import load_table
-from cob.edi.loops import LoopWalker
 from cob.edi.validate.context import ClaimContext, TransactionContext
+from cob.edi.walk import Walker
 
 TABLES = {"837": "005010X222A1", "835": "005010X221A1"}
 
@@ -30,7 +30,7 @@ TABLES = {"837": "005010X222A1", "835": "005010X221A1"}
 def walk_file(path: str | Path) -> list[ClaimContext | TransactionContext]:
     out: list[ClaimContext | TransactionContext] = []
     name = str(path)
-    walker: LoopWalker | None = None
+    walker: Walker | None = None
     kind = ""
     comp, rep = ":", "^"
     env: dict = {}
@@ -60,7 +60,9 @@ def walk_file(path: str | Path) -> list[ClaimContext | TransactionContext]:
             kind = txn.id
             delims = txn.group.interchange.delimiters
             comp, rep = delims.component, delims.repetition
-            walker = LoopWalker(load_table(TABLES[kind]), comp) if kind in TABLES else None
+            walker = Walker(load_table(TABLES[kind]), comp) if kind in TABLES else None
+            if walker is not None:
+                walker.start()
             env = {"isa_control": txn.group.interchange.control_number,
                    "gs_control": txn.group.control_number, "st_control": txn.control_number}
             sub, pat, claim, header, trailer = [], [], None, [], []
@@ -76,10 +78,10 @@ def walk_file(path: str | Path) -> list[ClaimContext | TransactionContext]:
                                               **env))
             walker = None
             continue
-        res = walker.feed(elements)
-        stack_ids = [loop.id for loop in walker.stack]
+        step, _problems = walker.step(elements)  # a segment not placed stays in the loop open here
+        stack_ids = [loop.id for loop in walker.open_loops()]
         seg = (stack_ids[-1], elements, seg_no, st_no)
-        pushed = {loop.id for loop in res[1]} if res is not None else set()
+        pushed = {loop.id for loop in step.pushes}
         if kind == "837":
             if "2000B" in pushed:
                 flush()

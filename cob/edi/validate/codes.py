@@ -1,14 +1,7 @@
-"""The validator's code tables: finding names for walk and element problems, 999 / TA1 codes, which
-implementation guides it checks, and IK304 for a segment the walk could not place."""
+"""The validator's code tables: finding names for element problems, 999 / TA1 codes, which implementation
+guides it checks. The walk's problem codes (IK304 -> finding name) are the walk's: `cob.edi.walk`."""
 
 from __future__ import annotations
-
-from cob.edi.ig.tables import (
-    SegmentDef,
-    TransactionTable,
-    load_control_segments,
-    load_table,
-)
 
 #: GS08 -> (transaction set id, functional identifier code GS01)
 SUPPORTED = {"005010X222A1": ("837", "HC"), "005010X221A1": ("835", "HP"), "005010X231A1": ("999", "FA")}
@@ -20,38 +13,6 @@ def snip_of_ik4(ik4: str) -> int:
     return 1 if ik4 in _SNIP1_IK4 else 2
 
 
-def _first_segment_id(loop) -> str | None:
-    first = loop.first_segment()
-    return first.id if first is not None else None
-
-
-def _segment_ids(table: TransactionTable) -> frozenset[str]:
-    return frozenset(c.id for loop in table.loops for c in loop.children if isinstance(c, SegmentDef))
-
-
-_IDS: dict[str, frozenset[str]] = {}
-
-
-def _unplaced_code(table: TransactionTable, seg_id: str) -> str:
-    """IK304 for a segment the walk could not place: 2 the set has it elsewhere, 6 another set has it,
-    1 no implementation guide we know has it."""
-    here = _IDS.get(table.version)
-    if here is None:
-        here = _IDS[table.version] = _segment_ids(table)
-    if seg_id in here:
-        return "2"
-    every = _IDS.get("*")
-    if every is None:
-        ids = set(load_control_segments())
-        for version in ("005010X222A1", "005010X221A1", "005010X231A1"):
-            ids |= _segment_ids(load_table(version))
-        every = _IDS["*"] = frozenset(ids)
-    return "6" if seg_id in every else "1"
-
-
-_UNPLACED = {"1": "segment_unknown", "2": "segment_unexpected", "6": "segment_not_in_set"}
-_WALK_CODES = {"2": "segment_not_used", "3": "segment_missing",
-               "4": "loop_repeat", "5": "segment_repeat"}
 _IK4_NAMES = {"1": "missing", "2": "conditional_missing", "3": "too_many", "4": "too_short", "5": "too_long",
               "6": "invalid_character", "7": "invalid_code", "8": "invalid_date", "9": "invalid_time",
               "10": "exclusion", "I10": "not_used", "12": "too_many_repeats", "13": "too_many_components", "I12": "pattern"}

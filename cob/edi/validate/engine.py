@@ -22,7 +22,6 @@ handle; the rest of `Validator` comes from one module per concern: `envelope_che
 from __future__ import annotations
 
 import os
-import re
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -39,9 +38,10 @@ from cob.edi.ig.tables import (
     load_external_codes,
 )
 from cob.edi.tokens import DEFAULT_DELIMITERS, Delimiters, RawSegments
+from cob.edi.walk import SEGMENT_ID, Walker
 
 from .claims import ClaimCollection
-from .codes import _IK4_NAMES, _UNPLACED, _WALK_CODES, _first_segment_id, _unplaced_code
+from .codes import _IK4_NAMES
 from .codes import snip_of_ik4 as _snip_of_ik4
 from .elements import SegmentChecker
 from .envelope_checks import EnvelopeChecks
@@ -56,12 +56,10 @@ from .findings import (
 )
 from .remote import RemoteSets, RulePool
 from .report import mask_segment
-from .walk import Walker
 
 ALL_SNIP = frozenset({1, 2, 3, 4, 5})
 #: files at least this big are checked with the help of a second process (see RulePool)
 PARALLEL_BYTES = 4_000_000
-_SEG_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 #: segments the fast path leaves to the long way: envelope, and those that open claims or HL levels
 _SPECIAL = frozenset({"ISA", "GS", "GE", "IEA", "ST", "SE"})
 #: segments that open or close a claim, an HL level or a counter
@@ -75,8 +73,11 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
 
     def __init__(self, path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
                  name: str | None = None, progress: Callable[[int], None] | None = None,
-                 parallel: bool | None = None):
+                 parallel: bool | None = None, trace: Callable[[int, str | None], None] | None = None):
         self.path = Path(path)
+        #: called with (segment number, IG loop id or None when not placed) for every segment walked;
+        #: when set, every segment goes the long way and in this process (tests compare walks with it)
+        self.trace = trace
         #: claim rules in a second process: None = for big files on a multi-core machine
         self.parallel = parallel
         self.rule_pool: RulePool | None = None
@@ -164,7 +165,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
 
     # --------------------------------------------------------------------------------- reading
     def run(self) -> FileResult:
-        if self.rules and self.max_errors is None and self.parallel is not False:
+        if self.rules and self.max_errors is None and self.parallel is not False and self.trace is None:
             try:
                 big = self.path.stat().st_size >= PARALLEL_BYTES
             except OSError:
@@ -267,36 +268,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
                                     else:
                                         ok = not checker.check(elements, raw)
                                 if ok:
-                                    if step.simple:
-                                        counts = walker.frames[-1]
-                                        k = step.seg_key
-                                        c = counts.get(k, 0) + 1
-                                        if c <= step.max_use:
-                                            counts[k] = c
-                                            walker.cur = step.seg
-                                            walker.next = step.next
-                                        else:
-                                            ok = False
-                                    elif step.enter:
-                                        frames = walker.frames
-                                        pops = step.pops
-                                        if pops < len(frames):
-                                            counts = frames[-1 - pops]
-                                            k = step.loop_key
-                                            c = counts.get(k, 0) + 1
-                                            if c <= step.loop_max:
-                                                if pops:
-                                                    del frames[-pops:]
-                                                counts[k] = c
-                                                frames.append({step.seg_key: 1})
-                                                walker.cur = step.seg
-                                                walker.next = step.next
-                                            else:
-                                                ok = False
-                                        else:
-                                            ok = False
-                                    else:
-                                        ok = walker.advance(step)
+                                    ok = walker.advance(step)
                                 if ok:
                                     seg_no += 1
                                     st_count += 1
@@ -324,7 +296,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
                 seg_no = self.seg_no
                 st_count = self.st_count
                 claim = self.claim
-                walker = self.walker
+                walker = self.walker if self.trace is None else None  # tracing: every segment the long way
                 if walker is not None:
                     qual = walker.qual
                 sep = self.sep
@@ -360,6 +332,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             return
         found = self._prelude(raw)
         if found is None:
+            if self.trace is not None and self.walker is not None:
+                self.trace(self.seg_no, None)  # not a segment id: not walked, not placed
             return
         elements, raw = found
         seg_id = elements[0]
@@ -394,7 +368,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         if raw[-1] == sep:
             self.add(1, "trailing_separator", f"segment {seg_id[:3]} ends with an element separator",
                      segment_id=seg_id[:3], ik3="8" if self.st else None)
-        if _SEG_ID.fullmatch(seg_id) is None:
+        if SEGMENT_ID.fullmatch(seg_id) is None:
             self.add(1, "segment_id_invalid", "segment identifier is not valid", ik3="1")
             return None
         return elements, raw
@@ -420,15 +394,12 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         return checker
 
     def _body(self, elements: list[str], raw: str, seg_id: str) -> None:
-        seg, walk_errors = self.walker.step(elements)
-        for code, node, message in walk_errors:
-            if code == "1":
-                code = _unplaced_code(self.table, seg_id)
-            node_loop = node.loop.id if isinstance(node, SegmentDef) else (node.id if node is not None else None)
-            node_id = node.id if isinstance(node, SegmentDef) else (
-                _first_segment_id(node) if node is not None else seg_id)
-            name = _UNPLACED[code] if node is None else _WALK_CODES[code]
-            self.add(2, name, message, segment_id=node_id, loop=node_loop, ik3=code)
+        step, problems = self.walker.step(elements)
+        for p in problems:
+            self.add(2, p.code, p.message, segment_id=p.segment_id, loop=p.loop, severity=p.severity, ik3=p.ik3)
+        seg = step.seg
+        if self.trace is not None:
+            self.trace(self.seg_no, seg.loop.id if seg is not None else None)
         if seg is None:
             return
         loop_id = seg.loop.id

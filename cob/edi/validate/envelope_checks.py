@@ -14,12 +14,12 @@ from cob.edi.ig.tables import (
     SegmentDef,
     load_table,
 )
+from cob.edi.walk import Walker
 
 from . import snip3
 from .codes import _IK4_NAMES, _TA1_BY_ELEMENT, SUPPORTED
 from .context import TransactionContext
 from .findings import Finding, Group, Interchange, TransactionSet
-from .walk import Walker
 
 
 class EnvelopeChecks:
