@@ -175,6 +175,7 @@ class X12Reader:
                 walker = Walker(load_table(kind.version), comp, self.policy)
                 walker.start()
                 qual = walker.qual
+                advance = walker.advance
                 stack = [RawLoop("ST_LOOP")]
                 segments = stack[-1].segments  # those of the innermost open loop, where the next one goes
                 ctx = {"envelope": _envelope(txn, self.name), "st_segment_no": seg_no}
@@ -190,7 +191,7 @@ class X12Reader:
             else:
                 key = walker.key(elements)
             step = walker.next.get(key)
-            if step is None or not walker.advance(step):
+            if step is None or not advance(step):
                 step = self._walk(walker, elements, key, seg_no, st_no, stack, kind)
                 if step.seg is None and walker.complete is not None:
                     env.segments.skip_until(kind.stops)  # not placed, inside a claim skipped: skip on

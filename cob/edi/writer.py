@@ -173,6 +173,13 @@ class _TextFunctions(dict):
         return text
 
 
+#: `_none_as_empty(value, value)`: "" for None, else the value itself. Mapped over a segment's values it
+#: makes None "" without a Python frame per value (a list comprehension is a function call of its own
+#: before Python 3.12); a value that cannot be hashed raises TypeError, which sends the claim the
+#: element-by-element way (`models_text`).
+_none_as_empty = {None: ""}.get
+
+
 def _declared(field_type: Any, kind: type) -> bool:
     return isinstance(field_type, type) and issubclass(field_type, kind)
 
@@ -190,7 +197,7 @@ def _written_values(kind: type, functions: _TextFunctions) -> Callable[[dict], l
     if not composites:
         def written(fields: dict) -> list:
             found = values(fields)
-            texts = ["" if value is None else value for value in found]
+            texts = list(map(_none_as_empty, found, found))  # (an unhashable value: TypeError, the long way)
             for i in others:
                 value = found[i]
                 if value is not None:
@@ -222,9 +229,14 @@ def _segment_text(kind: type[Segment], functions: _TextFunctions) -> Callable[[d
         return lambda fields: segment_id
     head = kind.SEGMENT_ID + functions.delimiters.element
     join = functions.delimiters.element.join
-    if all(_declared(t, str) for t in kind.field_types):  # the usual segment: one comprehension
+    if all(_declared(t, str) for t in kind.field_types):  # the usual segment: None made "" at C level
         values = kind._values
-        return lambda fields: head + join(["" if value is None else value for value in values(fields)])
+
+        def text(fields: dict) -> str:
+            found = values(fields)
+            return head + join(map(_none_as_empty, found, found))
+
+        return text
     written = _written_values(kind, functions)
     return lambda fields: head + join(written(fields))
 
@@ -353,21 +365,53 @@ def _gatherer(blockers: tuple[str, ...],
     the `wanted` fields (name, is a list) added to the list in that order, empty ones left out."""
     blocked = operator.itemgetter(*blockers) if len(blockers) > 1 else None
     first = blockers[0]
+    # runs of single segments are taken by one itemgetter and filtered at C level; a list field is a run
+    # of its own: (getter, None) for singles, (None, name) for a list
+    runs: list[tuple[Callable[[dict], Any] | None, str | None]] = []
+    singles: list[str] = []
+    for name, many in wanted:
+        if many:
+            if singles:
+                runs.append((_getter(singles), None))
+                singles = []
+            runs.append((None, name))
+        else:
+            singles.append(name)
+    if singles:
+        runs.append((_getter(singles), None))
+    if len(runs) == 1 and runs[0][0] is not None:  # singles only (most loops)
+        only = runs[0][0]
+
+        def gather_singles(fields: dict, segments: list[Segment]) -> bool:
+            if (any(blocked(fields)) if blocked is not None else fields[first]):
+                return False
+            segments.extend(filter(None, only(fields)))
+            return True
+
+        return gather_singles
 
     def gather(fields: dict, segments: list[Segment]) -> bool:
         if (any(blocked(fields)) if blocked is not None else fields[first]):
             return False
-        append, extend = segments.append, segments.extend
-        for name, many in wanted:
-            value = fields[name]
-            if value:
-                if many:
+        extend = segments.extend
+        for getter, name in runs:
+            if getter is not None:
+                extend(filter(None, getter(fields)))
+            else:
+                value = fields[name]
+                if value:
                     extend(value)
-                else:
-                    append(value)
         return True
 
     return gather
+
+
+def _getter(names: list[str]) -> Callable[[dict], tuple]:
+    """The values of these fields of a field dict, as a tuple (one name too)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda fields: (fields[name],)
+    return operator.itemgetter(*names)
 
 
 @dataclass
