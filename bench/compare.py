@@ -3,6 +3,8 @@
 The issue's rule: no loss over 5 % on any figure against the previous main. A ratio above 1.05 on a
 judged measure flags the figure. CPU seconds and peak RSS are judged by default; wall seconds are shown
 but judged only on request (BENCH_JUDGE=cpu,wall,rss), since on a shared machine they follow the load.
+With BENCH_INSTRUCTIONS=1 the instructions executed (`instr`, counted under valgrind) are measured and
+judged instead: they do not follow the load at all.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from collections.abc import Iterable, Sequence
 from bench.measure import Figure
 
 LIMIT = 0.05
-MEASURES = ("cpu", "wall", "rss")
+MEASURES = ("cpu", "wall", "rss", "instr")
 DEFAULT_JUDGED = ("cpu", "rss")
+#: what is judged when instructions are counted: times and RSS are then valgrind's
+INSTRUCTION_JUDGED = ("instr",)
+#: the Run attribute of each measure
+_FIELD = {"cpu": "cpu", "wall": "wall", "rss": "rss", "instr": "instructions"}
 
 
 def ratio(head: float | None, base: float | None) -> float | None:
@@ -24,7 +30,7 @@ def ratio(head: float | None, base: float | None) -> float | None:
 
 
 def ratios(figure: Figure) -> dict[str, float | None]:
-    return {m: ratio(figure.median("head", m), figure.median("base", m)) for m in MEASURES}
+    return {m: ratio(figure.median("head", _FIELD[m]), figure.median("base", _FIELD[m])) for m in MEASURES}
 
 
 def verdict(figure_ratios: dict[str, float | None], judged: Sequence[str] = DEFAULT_JUDGED,
@@ -59,6 +65,10 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def _giga(value: float | None) -> float | None:
+    return None if value is None else value / 1e9
+
+
 def _fit(text: str, width: int) -> str:
     """`text` in `width` characters, its middle elided: file names differ at their ends."""
     return text if len(text) <= width else text[: width // 2 - 1] + ".." + text[-(width - width // 2 - 1):]
@@ -81,6 +91,9 @@ def table(figures: Sequence[Figure], judged: Sequence[str] = DEFAULT_JUDGED, lim
     head = (f"{'figure':<40} {'data':<24} {'size':>10} | {'CPU s base':>10} {'head':>7} {'ratio':>6} | "
             f"{'wall s base':>11} {'head':>7} {'ratio':>6} | {'RSS MB base':>11} {'head':>6} {'ratio':>6} | "
             f"{'speed':>13}  verdict")
+    counted = any(r.instructions is not None for f in figures for runs in f.runs.values() for r in runs)
+    if counted:
+        head = head.replace(f" | {'speed':>13}", f" | {'G instr base':>12} {'head':>7} {'ratio':>6} | {'speed':>13}")
     lines = [head, "-" * len(head)]
     for f in figures:
         r = ratios(f)
@@ -88,6 +101,9 @@ def table(figures: Sequence[Figure], judged: Sequence[str] = DEFAULT_JUDGED, lim
         for m, base_width, head_width, fmt in (("cpu", 10, 7, ".2f"), ("wall", 11, 7, ".2f"), ("rss", 11, 6, ".0f")):
             cells.append(f"{_num(f.median('base', m), fmt):>{base_width}} {_num(f.median('head', m), fmt):>{head_width}} "
                          f"{_num(r[m], '.3f'):>6}")
+        if counted:
+            cells.append(f"{_num(_giga(f.median('base', 'instructions')), '.2f'):>12} "
+                         f"{_num(_giga(f.median('head', 'instructions')), '.2f'):>7} {_num(r['instr'], '.3f'):>6}")
         cells.append(f"{_speed(f):>13}  {figure_verdict(f, judged, limit)}")
         lines.append(" | ".join(cells))
     return "\n".join(lines)

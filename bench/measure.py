@@ -3,13 +3,21 @@
 Wall time is what a user waits, but on a shared machine it moves with the neighbours' load; CPU time
 (user + sys of the child and of every process it waited for: workers, the validator's second process)
 moves much less, so both are kept. Peak RSS is the largest of those processes (Linux `ru_maxrss`).
+
+On a VM whose neighbours come and go even CPU seconds of the same code move by 10-20 %. Instructions
+executed do not: with `count_instructions` the child runs under valgrind's callgrind (about 50 times
+slower), and `Run.instructions` is the sum of its "I refs" over every process of the run (workers
+are forked, and valgrind follows them). Its times and RSS are then valgrind's, not cob's.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,11 +35,37 @@ class Run:
     cpu: float
     rss: float
     code: int
+    instructions: float | None = None  # counted only under valgrind (`run_child(count_instructions=True)`)
+
+
+#: valgrind's summary line of one process: "==123== I   refs:      5,209,256,239"
+_I_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def valgrind() -> str | None:
+    """The valgrind executable, or None when it is not installed."""
+    return shutil.which("valgrind")
 
 
 def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-              stdout: Path | None = None, stderr: Path | None = None) -> Run:
-    """Start `cmd`, wait for it with wait4 and return its own resource usage (not the bench's)."""
+              stdout: Path | None = None, stderr: Path | None = None, count_instructions: bool = False) -> Run:
+    """Start `cmd`, wait for it with wait4 and return its own resource usage (not the bench's); with
+    `count_instructions`, under callgrind, with the instructions every process of it executed."""
+    if not count_instructions:
+        return _run(cmd, env, cwd, stdout, stderr)
+    tool = valgrind()
+    if tool is None:
+        raise RuntimeError("counting instructions needs valgrind, which is not installed")
+    with tempfile.TemporaryDirectory(prefix="cob-bench-vg-") as logs:
+        run = _run([tool, "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={logs}/%p.log",
+                    *cmd], env, cwd, stdout, stderr)
+        counts = [int(m.group(1).replace(",", "")) for log in Path(logs).iterdir()
+                  for m in _I_REFS.finditer(log.read_text(errors="replace"))]
+    return Run(run.wall, run.cpu, run.rss, run.code, float(sum(counts)) if counts else None)
+
+
+def _run(cmd: Sequence[str], env: dict[str, str] | None, cwd: Path | None, stdout: Path | None,
+         stderr: Path | None) -> Run:
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL
     err = open(stderr, "wb") if stderr else subprocess.DEVNULL
     try:
@@ -66,7 +100,7 @@ class Figure:
     notes: list[str] = field(default_factory=list)
 
     def median(self, tree: str, what: str) -> float | None:
-        values = [getattr(r, what) for r in self.runs.get(tree, [])]
+        values = [v for r in self.runs.get(tree, []) if (v := getattr(r, what)) is not None]
         return statistics.median(values) if values else None
 
     def speed(self, tree: str) -> float | None:

@@ -16,7 +16,12 @@ Environment (all optional):
     BENCH_CLAIMS    claims per generated data set (default 50,000; the 1/10-size files get a tenth)
     BENCH_REPEATS   runs per tree and figure (default 3, at least 1)
     BENCH_PYX12     0 skips pyx12's x12valid (run on the 1/10-size generator files only: ~0.3 MB/s)
-    BENCH_JUDGE     measures that flag a figure: cpu, wall, rss (default cpu,rss)
+    BENCH_JUDGE     measures that flag a figure: cpu, wall, rss, instr (default cpu,rss; instr with
+                    BENCH_INSTRUCTIONS=1)
+    BENCH_INSTRUCTIONS  1: run every cob command under valgrind's callgrind and count the instructions it
+                    executes (workers included); they do not move with the machine's load as CPU seconds do
+                    (10-20 % on a shared VM), but the run is about 50 times slower: use it with small data
+                    (BENCH_CLAIMS=2000 BENCH_REPEATS=1 BENCH_PYX12=0)
     BENCH_SAMPLES   folder of real X12 files (default ../shared/samples); BENCH_SAMPLE_MIN_MB (default 1)
     BENCH_RUN_CLAIMS, BENCH_RUN_FILES, BENCH_RUN_VALIDATE   size of `cob run`'s drop (BENCH_CLAIMS claims
                     in files of 1,000 by default) and whether it validates its outputs (default 1)
@@ -39,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import compare, data, outputs
-from bench.measure import Figure, Run, Step, interleave, run_child
+from bench.measure import Figure, Run, Step, interleave, run_child, valgrind
 from bench.trees import REPO, BenchSetupError, Tree, base_worktree, describe, head_description, resolve_base
 
 BIN = Path(sys.executable).parent
@@ -78,10 +83,13 @@ class Config:
     run_validate: bool = True
     strict: bool = False
     keep: bool = False
+    instructions: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Config:
         samples = env.get("BENCH_SAMPLES")
+        instructions = env.get("BENCH_INSTRUCTIONS") == "1"
+        judged_default = compare.INSTRUCTION_JUDGED if instructions else compare.DEFAULT_JUDGED
         return cls(
             claims=max(int(env.get("BENCH_CLAIMS", "50000")), 20),
             repeats=max(int(env.get("BENCH_REPEATS", "3")), 1),
@@ -89,7 +97,7 @@ class Config:
             groups=_list(env.get("BENCH_ONLY"), GROUPS, DEFAULT_GROUPS, "BENCH_ONLY"),
             data_sets=_list(env.get("BENCH_DATA"), DATA_SETS, DATA_SETS, "BENCH_DATA"),
             pyx12=env.get("BENCH_PYX12", "1") != "0",
-            judged=_list(env.get("BENCH_JUDGE"), compare.MEASURES, compare.DEFAULT_JUDGED, "BENCH_JUDGE"),
+            judged=_list(env.get("BENCH_JUDGE"), compare.MEASURES, judged_default, "BENCH_JUDGE"),
             samples=Path(samples) if samples else data.default_samples_folder(),
             sample_min_bytes=int(float(env.get("BENCH_SAMPLE_MIN_MB", "1")) * 1_000_000),
             run_claims_per_file=max(int(env.get("BENCH_RUN_CLAIMS", "1000")), 1),
@@ -97,6 +105,7 @@ class Config:
             run_validate=env.get("BENCH_RUN_VALIDATE", "1") == "1",
             strict=env.get("BENCH_STRICT") == "1",
             keep=env.get("BENCH_KEEP") == "1",
+            instructions=instructions,
         )
 
 
@@ -123,7 +132,9 @@ class Bench:
         self.figures.append(figure)
         r = compare.ratios(figure)
         self.say(f"  {figure.label} [{figure.data}]: CPU {_pair(figure, 'cpu')} s, wall {_pair(figure, 'wall')} s, "
-                 f"RSS {_pair(figure, 'rss', '.0f')} MB, CPU ratio {_num(r['cpu'])} -> "
+                 f"RSS {_pair(figure, 'rss', '.0f')} MB, CPU ratio {_num(r['cpu'])}"
+                 + (f", instructions {_pair(figure, 'instructions', '.3e')}, ratio {_num(r['instr'])}"
+                    if self.config.instructions else "") + " -> "
                  f"{compare.figure_verdict(figure, self.config.judged)} ({time.perf_counter() - started:.0f} s)")
         return figure
 
@@ -138,7 +149,7 @@ class Bench:
     def command_step(self, tree: Tree, args: list[str], **env: str) -> Step:
         def step(_repeat: int) -> Run:
             return run_child(tree.cob(*args), env=tree.env(**env), cwd=self.work,
-                             stderr=self.work / f"{tree.name}.stderr")
+                             stderr=self.work / f"{tree.name}.stderr", count_instructions=self.config.instructions)
         return step
 
     # -- groups ----------------------------------------------------------------------------------
@@ -180,7 +191,8 @@ class Bench:
                     folder.mkdir(parents=True)
                     cmd = tree.cob("secondary", "--claims", str(ds.folder), "--remit", str(ds.folder),
                                    "--out", str(folder / "outbox"), "--report", str(folder / "report.json"), *extra)
-                    return run_child(cmd, env=tree.env(), cwd=self.work, stderr=self.work / f"{tree.name}.stderr")
+                    return run_child(cmd, env=tree.env(), cwd=self.work, stderr=self.work / f"{tree.name}.stderr",
+                                     count_instructions=self.config.instructions)
                 return step
 
             figure = self.measure(Figure("secondary", label, data_label(ds), ds.claims, "claims"),
@@ -215,7 +227,8 @@ class Bench:
                     for f in inputs:
                         os.link(f, site / "inbox" / f.name)
                     return run_child(tree.cob("run", "--config", str(site / "cob.toml"), "--workers", str(workers)),
-                                     env=tree.env(**env), cwd=self.work, stderr=self.work / f"{tree.name}.stderr")
+                                     env=tree.env(**env), cwd=self.work, stderr=self.work / f"{tree.name}.stderr",
+                                     count_instructions=self.config.instructions)
                 return step
 
             label = f"cob run --workers {workers}" + ("" if self.config.run_validate else " (no IG validation)")
@@ -322,6 +335,8 @@ def main() -> int:
 
 
 def _main(config: Config) -> int:
+    if config.instructions and valgrind() is None:
+        raise BenchSetupError("BENCH_INSTRUCTIONS=1 needs valgrind (apt install valgrind)")
     print(f"cob bench: Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)}), {os.cpu_count()} CPUs; "
           f"{config.repeats} run(s) per tree and figure, base and head interleaved; medians")
     head_label = head_description()
@@ -334,7 +349,9 @@ def _main(config: Config) -> int:
               f"BENCH_BASE=none skips)")
     print(f"groups: {', '.join(config.groups)}; data: {', '.join(config.data_sets)}; "
           f"{config.claims:,} claims per generated set; a figure is flagged when "
-          f"{' or '.join(config.judged)} is more than {compare.LIMIT:.0%} worse (ratio head/base)", flush=True)
+          f"{' or '.join(config.judged)} is more than {compare.LIMIT:.0%} worse (ratio head/base)"
+          + ("; instructions counted under valgrind (times and RSS are valgrind's)" if config.instructions else ""),
+          flush=True)
     work = Path(tempfile.mkdtemp(prefix="cob-bench-"))
     bench_started = time.perf_counter()
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -377,3 +378,42 @@ def test_configuration_from_the_environment() -> None:
     assert Config.from_env({"BENCH_ONLY": "all"}).groups == ("parse", "validate", "secondary", "run")
     with pytest.raises(SystemExit, match="BENCH_ONLY: unknown speed"):
         Config.from_env({"BENCH_ONLY": "speed"})
+
+
+# -- instructions (valgrind) -------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instructions_are_counted_over_every_process_of_a_run(tmp_path: Path) -> None:
+    """A child that forks: callgrind follows the fork, and the count is the sum of both processes'."""
+    work = "n = 0\nfor i in range(200_000): n += i\n"
+    alone = run_child([sys.executable, "-S", "-c", work], cwd=tmp_path, count_instructions=True)
+    forked = run_child([sys.executable, "-S", "-c", "import os\n" + work + "pid = os.fork()\n" + work
+                        + "os._exit(0) if pid == 0 else os.waitpid(pid, 0)"], cwd=tmp_path, count_instructions=True)
+    assert alone.code == 0 and forked.code == 0
+    assert alone.instructions is not None and alone.instructions > 1e7
+    # the forked run executes the loop three times (once before the fork, once in each process)
+    assert forked.instructions > 2 * alone.instructions
+    assert run_child([sys.executable, "-c", "pass"], cwd=tmp_path).instructions is None
+
+
+def test_instructions_are_judged_instead_of_times_when_counted() -> None:
+    fig = figure_with([(2.0, 1.0, 40)], [(9.0, 3.0, 90)])  # valgrind's times and RSS: not judged
+    fig.runs["base"] = [Run(2.0, 1.0, 40, 0, 1.00e9)]
+    fig.runs["head"] = [Run(9.0, 3.0, 90, 0, 1.04e9)]
+    r = compare.ratios(fig)
+    assert r["instr"] == pytest.approx(1.04)
+    assert compare.figure_verdict(fig, judged=compare.INSTRUCTION_JUDGED) == "ok"
+    fig.runs["head"] = [Run(9.0, 3.0, 90, 0, 1.07e9)]
+    assert compare.figure_verdict(fig, judged=compare.INSTRUCTION_JUDGED) == "WORSE instr +7.0%"
+    assert "G instr base" in compare.table([fig], judged=compare.INSTRUCTION_JUDGED)
+    assert "G instr base" not in compare.table([figure_with([(2.0, 1.0, 40)], [(2.0, 1.0, 40)])])
+
+
+def test_bench_instructions_setting() -> None:
+    from bench.run import Config
+
+    assert Config.from_env({"BENCH_INSTRUCTIONS": "1"}).judged == ("instr",)
+    assert Config.from_env({"BENCH_INSTRUCTIONS": "1"}).instructions
+    assert Config.from_env({}).judged == ("cpu", "rss") and not Config.from_env({}).instructions
+    assert Config.from_env({"BENCH_INSTRUCTIONS": "1", "BENCH_JUDGE": "instr,rss"}).judged == ("instr", "rss")
