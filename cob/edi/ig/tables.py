@@ -25,7 +25,10 @@ MAP_FILES = {
     "005010X231A1": "999.5010X231.A1.xml",
 }
 
-_CACHE_VERSION = "4"
+#: part of the cache key: bumped whenever what is pickled changes shape or module. "5": the classes moved
+#: from `edi.ig.tables` to `cob.edi.ig.tables`; an older cob must never load a newer cob's pickle (its
+#: classes resolve to whichever `edi` is importable) nor the other way round.
+_CACHE_VERSION = "5"
 
 
 @dataclass(frozen=True, slots=True)
