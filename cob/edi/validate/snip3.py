@@ -21,8 +21,10 @@ report: the equation that needs it is skipped without a finding.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
 from cob.rules.book import money
+from cob.rules.view import UNREADABLE
 
 from . import claim_view
 from .context import ClaimContext, LocatedSegment, TransactionContext
@@ -44,30 +46,11 @@ def el(elements: list[str], i: int) -> str:
     return elements[i] if i < len(elements) else ""
 
 
-_AMOUNTS: dict[str, Decimal | None] = {}
-
-
 def dec(value: str) -> Decimal | None:
-    """A money amount, or None when empty or malformed (the engine reports malformed values).
-
-    Remittances repeat the same few amounts over and over, so parsed values are memoized (bounded)."""
-    try:
-        return _AMOUNTS[value]
-    except KeyError:
-        pass
-    if not value:
-        return None
-    try:
-        d: Decimal | None = Decimal(value)
-    except (InvalidOperation, ValueError):
-        d = None
-    else:
-        if not d.is_finite():
-            d = None
-    if len(_AMOUNTS) > 100_000:
-        _AMOUNTS.clear()
-    _AMOUNTS[value] = d
-    return d
+    """A money amount, or None when empty or malformed (the engine reports malformed values): the claim
+    view's reading of an amount (`claim_view.amount_of`, memoized), with unreadable as absent."""
+    d = claim_view.amount_of(value)
+    return None if d is UNREADABLE else d
 
 
 def amount(seg: LocatedSegment, i: int) -> Decimal | None:
