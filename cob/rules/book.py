@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .view import UNREADABLE, CasView, ClaimView, LineAdjudicationView, Locator, OtherPayerView
 
@@ -246,25 +246,27 @@ def _repeat_limits(view: ClaimView, out: list[Violation]) -> None:
     """`too_many`: one violation per loop beyond the IG's repeat, where it is (as the IG walk reports)."""
     limit = repeat_limit("2320")
     n = len(view.payers)
-    if limit is not None and n > limit:
-        for k, p in enumerate(view.payers[limit:], limit + 1):
-            out.append(Violation("too_many", f"2320 loop {k} of {n}: the implementation guide allows {limit}",
-                                 p.at, payer=p.payer_id))
+    for k, p in _beyond(limit, view.payers):
+        out.append(Violation("too_many", f"2320 loop {k} of {n}: the implementation guide allows {limit}",
+                             p.at, payer=p.payer_id))
     limit = repeat_limit("2400")
     n = len(view.lines)
-    if limit is not None and n > limit:
-        for k, line in enumerate(view.lines[limit:], limit + 1):
-            out.append(Violation("too_many", f"service line {k} of {n}: the implementation guide allows {limit}",
-                                 line.at, line=line.number))
+    for k, line in _beyond(limit, view.lines):
+        out.append(Violation("too_many", f"service line {k} of {n}: the implementation guide allows {limit}",
+                             line.at, line=line.number))
     limit = repeat_limit("2430")
-    if limit is None:
-        return
     for line in view.lines:
         n = len(line.adjudications)
-        if n > limit:
-            for k, a in enumerate(line.adjudications[limit:], limit + 1):
-                out.append(Violation("too_many", f"line {line.number or '?'}: 2430 loop {k} of {n}: the implementation "
-                                     f"guide allows {limit}", a.at, payer=a.payer_id, line=line.number))
+        for k, a in _beyond(limit, line.adjudications):
+            out.append(Violation("too_many", f"line {line.number or '?'}: 2430 loop {k} of {n}: the implementation "
+                                 f"guide allows {limit}", a.at, payer=a.payer_id, line=line.number))
+
+
+def _beyond(limit: int | None, loops: list) -> Iterable[tuple[int, Any]]:
+    """(its position from 1, the loop) of each loop past the IG's repeat `limit` (None: no limit)."""
+    if limit is None or len(loops) <= limit:
+        return ()
+    return enumerate(loops[limit:], limit + 1)
 
 
 # ------------------------------------------------------------------------------------------ SNIP 3
