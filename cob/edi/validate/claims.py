@@ -25,6 +25,7 @@ class ClaimCollection:
             self.claims_in_set += 1
             if self.rules:
                 self.claim = []
+                self.claim_unplaced = None
         elif seg_id == "HL":
             self._close_claim()
             self.claim_id = None
@@ -93,6 +94,7 @@ class ClaimCollection:
         if claim is None:
             return
         self.claim = None
+        unplaced, self.claim_unplaced = self.claim_unplaced, None
         if self.transaction == "835" and self.clp_total is not None:
             clp = claim[0][1] if claim else None
             try:
@@ -102,13 +104,13 @@ class ClaimCollection:
         segments = (self.context + claim) if self.transaction == "837" else claim
         d = self.delims
         if self.rule_pool is not None and self.rule_pool.idle(self.rule_pool.CLAIM_IDLE_UNITS):
-            self.rule_pool.add(self, segments)  # the rules process has time for it
+            self.rule_pool.add(self, segments, unplaced)  # the rules process has time for it
             return
         ctx = ClaimContext(
             file=self.name, transaction=self.transaction, claim_id=self.claim_id, segments=segments,
             component_sep=d.component, repetition_sep=d.repetition,
             isa_control=self.isa.isa13 if self.isa else None, gs_control=self.gs.gs06 if self.gs else None,
-            st_control=self.st.st02 if self.st else None, payment_date=self.payment_date)
+            st_control=self.st.st02 if self.st else None, payment_date=self.payment_date, unplaced=unplaced)
         for f in run_claim_rules(ctx, self.snip):
             self._file(f, "st")
 
@@ -145,6 +147,9 @@ _BOOK_SNIP = frozenset({3, 4})
 def run_claim_rules(ctx: ClaimContext, snip: frozenset[int]) -> list[Finding]:
     """SNIP 3-5 over one claim; findings get their segment's text with patient values masked. An 837P's
     SNIP 3 and 4 are the COB rule book's, asked once for both."""
+    if 3 in snip and ctx.unplaced is not None:
+        snip3.not_balanced(ctx)  # a sum over the segments that were placed would be false
+        snip = snip - {3}
     if ctx.transaction == "837":
         cob = snip & _BOOK_SNIP
         if cob:

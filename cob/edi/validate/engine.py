@@ -129,6 +129,10 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self.clp_total: Decimal | None = Decimal(0)
         self.payment_date: str | None = None
         self.claims_in_set = 0
+        #: the first segment the walk could not place in the open claim / transaction set, as
+        #: (segment number, segment id): balancing leaves it out, so SNIP 3 says it cannot balance
+        self.claim_unplaced: tuple[int, str] | None = None
+        self.set_unplaced: tuple[int, str] | None = None
         self.seg_no = 0
 
     # ---------------------------------------------------------------------------------- results
@@ -401,6 +405,10 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         if self.trace is not None:
             self.trace(self.seg_no, seg.loop.id if seg is not None else None)
         if seg is None:
+            if self.set_unplaced is None:
+                self.set_unplaced = (self.seg_no, seg_id)
+            if self.claim is not None and self.claim_unplaced is None:
+                self.claim_unplaced = (self.seg_no, seg_id)
             return
         loop_id = seg.loop.id
         if seg_id in _EVENTS:

@@ -129,6 +129,7 @@ class EnvelopeChecks:
         self.clp_total = Decimal(0)
         self.payment_date = None
         self.claims_in_set = 0
+        self.set_unplaced = self.claim_unplaced = None
         self._envelope_problems(self.envelope.st(el, self.seg_no))
         self.walker = None
         if self.table is None:
@@ -167,7 +168,7 @@ class EnvelopeChecks:
         tctx = TransactionContext(
             file=self.name, transaction="835", header=self.header, trailer=self.trailer,
             claim_payment_total=self.clp_total, claims=self.claims_in_set, component_sep=d.component,
-            isa_control=self.isa.isa13 if self.isa else None, gs_control=self.gs.gs06 if self.gs else None,
+            unplaced=self.set_unplaced, isa_control=self.isa.isa13 if self.isa else None, gs_control=self.gs.gs06 if self.gs else None,
             st_control=self.st.st02 if self.st else None)
         snip3.check_transaction(tctx)
         for f in tctx.findings:

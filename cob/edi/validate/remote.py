@@ -114,12 +114,12 @@ def _rules_batch(snip: frozenset[int], batch: list) -> list[_Result]:
     checked."""
     out = []
     for slot, fields, loops, raws, numbers in batch:
-        name, transaction, claim_id, sep, comp, rep, isa13, gs06, st02, payment_date, st_base = fields
+        name, transaction, claim_id, sep, comp, rep, isa13, gs06, st02, payment_date, st_base, unplaced = fields
         ctx = ClaimContext(
             file=name, transaction=transaction, claim_id=claim_id,
             segments=[(loop, raw.split(sep), n, n - st_base) for loop, raw, n in zip(loops, raws, numbers)],
             component_sep=comp, repetition_sep=rep, isa_control=isa13, gs_control=gs06, st_control=st02,
-            payment_date=payment_date)
+            payment_date=payment_date, unplaced=unplaced)
         found = run_claim_rules(ctx, snip)
         if found:
             out.append((slot, found, found, False))
@@ -351,13 +351,13 @@ class RulePool:
         self.kept = None
         self._post(("set", units, slot, close_slot, envelope, first, last, closing, text), units)
 
-    def add(self, v: "Validator", segments: list) -> None:
+    def add(self, v: "Validator", segments: list, unplaced: tuple[int, str] | None = None) -> None:
         """Queue the rules of the claim `v` has just closed; its findings will go where `v` is now."""
         d = v.delims
         st = v.st
         fields = (v.name, v.transaction, v.claim_id, d.element, d.component, d.repetition,
                   v.isa.isa13 if v.isa else None, v.gs.gs06 if v.gs else None, st.st02 if st else None,
-                  v.payment_date, st.segment_no - 1 if st is not None else 0)
+                  v.payment_date, st.segment_no - 1 if st is not None else 0, unplaced)
         # three flat lists (the segments as raw text) pickle far faster than a list of 4-tuples (the
         # loop ids are shared strings)
         sep = d.element

@@ -15,6 +15,11 @@ book's view and reports what the book finds.
 - `clp_balance`         CLP03 - sum(2100 CAS) - sum(2110 CAS) == CLP04
 - `bpr_balance`         BPR02 == sum(CLP04) - sum(PLB04, PLB06, ..., PLB14)   (transaction level)
 
+A claim (or an 835 set) in which the walk could not place a segment (`ClaimContext.unplaced`, say an
+SVC or CAS out of order) is not balanced: its sums would leave out money that is in the file, so
+instead of a false sum one warning (`balance_not_checked`) names the segment that stopped it; the
+structural error itself is SNIP 2's.
+
 Amounts are `Decimal`, compared exactly. An amount that does not parse is the SNIP 1-2 engine's to
 report: the equation that needs it is skipped without a finding.
 """
@@ -28,7 +33,7 @@ from cob.rules.view import UNREADABLE
 
 from . import claim_view
 from .context import ClaimContext, LocatedSegment, TransactionContext
-from .findings import ERROR, Finding
+from .findings import ERROR, WARNING, Finding
 
 SNIP = 3
 SNIP_ONLY = frozenset({SNIP})
@@ -96,9 +101,30 @@ def check_claim(ctx: ClaimContext) -> None:
         _check_835(ctx)
 
 
+def _why_not(unplaced: tuple[int, str]) -> str:
+    no, seg_id = unplaced
+    return (f"segment {no} ({seg_id}) could not be placed, so a sum over the segments that were would "
+            "leave it out")
+
+
+def not_balanced(ctx: ClaimContext) -> None:
+    """The one finding of a claim that SNIP 3 does not balance because a segment in it was not placed."""
+    ctx.finding(SNIP, "balance_not_checked", f"claim not balanced: {_why_not(ctx.unplaced)}",
+                severity=WARNING)
+
+
 def check_transaction(tctx: TransactionContext) -> None:
     """835: BPR02 == sum(CLP04) - sum(PLB amounts) (`bpr_balance`)."""
     if tctx.transaction != "835":
+        return
+    if tctx.unplaced is not None:
+        bpr = next((s for s in tctx.header if s[1][0] == "BPR"), None)
+        tctx.findings.append(Finding(
+            snip=SNIP, severity=WARNING, code="balance_not_checked",
+            message=f"BPR02 not balanced against the claims: {_why_not(tctx.unplaced)}",
+            file=tctx.file, segment_no=bpr[2] if bpr else None, segment_id="BPR" if bpr else None,
+            loop=bpr[0] if bpr else None, st_segment_no=bpr[3] if bpr else None, isa_control=tctx.isa_control,
+            gs_control=tctx.gs_control, st_control=tctx.st_control))
         return
     total = tctx.claim_payment_total
     if not isinstance(total, Decimal) or not total.is_finite():
