@@ -111,6 +111,10 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self.st: TransactionSet | None = None
         #: the tokenizer's problems with the last ISA it read, until `_isa` reports them
         self.isa_errors: list[X12Error] | tuple = ()
+        #: in an interchange of a version not read (one finding at its ISA): segments up to its IEA are skipped
+        self.skip_interchange = False
+        #: a segment outside transaction sets started with spaces: reported once per file
+        self.indented = False
         self.table: TransactionTable | None = None
         self.transaction: str | None = None
         self.walker: Walker | None = None
@@ -328,6 +332,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             self._checker_delims = delims
 
     def _segment_long(self, raw: str) -> None:
+        if self.skip_interchange and self._skipped(raw):
+            return
         if raw.startswith("ISA") and self.stream is not None and self.stream.isa_errors is not self._isa_seen:
             self._new_interchange()
         if self.remote is not None:
@@ -360,7 +366,17 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         sep = self.delims.element
         self._cur_elements = [raw.lstrip(" ").split(sep, 1)[0]]
         if raw[0] == " ":
-            self.add(1, "leading_space", "segment starts with a space", ik3="1")
+            # an indented file is one finding per transaction set (and one for the envelope segments outside
+            # sets), not one per line (issue 15); per set, so that a set checked in the other process says
+            # the same, and each set's 999 rejects it
+            st = self.st
+            if (st.indented if st is not None else self.indented) is False:
+                if st is not None:
+                    st.indented = True
+                else:
+                    self.indented = True
+                self.add(1, "leading_space", "segment starts with a space (indented; later segments that start "
+                         "with spaces are read without them and not reported again)", ik3="1")
             raw = raw.lstrip(" ")
         elements = raw.split(sep)
         self._cur_elements = elements
@@ -378,12 +394,14 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         return elements, raw
 
     def _check_elements(self, seg: SegmentDef, elements: list[str], raw: str, loop: str | None,
-                        level: str = "st") -> bool:
+                        level: str = "st", skip_pos: int | None = None) -> bool:
         checker = self._checkers.get(id(seg))
         if checker is None:
             checker = self._checker(seg)
         problems = checker.check(elements, raw)
         for p in problems:
+            if p.element_pos == skip_pos:
+                continue  # reported by the caller as its own finding
             self.add(_snip_of_ik4(p.ik4), "element_" + _IK4_NAMES.get(p.ik4, "invalid"),
                      f"{p.xid}: {p.message}" if not p.message.startswith(p.xid) else p.message,
                      segment_id=seg.id, loop=loop, element=p.xid, element_pos=p.element_pos,

@@ -82,12 +82,12 @@ def check_segment(loop_id: str, elements: list[str], component_sep: str = ":") -
         if _el(elements, 8) == "XX":
             npi = _el(elements, 9)
             if npi and not npi_check_digit_ok(npi):
-                return [("npi_check_digit", "NPI check digit is wrong in NM109", 9, None, ERROR, IK4_PATTERN)]
+                return [_npi_problem(npi, "NM109", 9)]
     elif sid == "N1":
         if _el(elements, 3) == "XX":
             npi = _el(elements, 4)
             if npi and not npi_check_digit_ok(npi):
-                return [("npi_check_digit", "NPI check digit is wrong in N104", 4, None, ERROR, IK4_PATTERN)]
+                return [_npi_problem(npi, "N104", 4)]
     elif sid == "N4":
         state = _el(elements, 2)
         if state:
@@ -99,6 +99,14 @@ def check_segment(loop_id: str, elements: list[str], component_sep: str = ":") -
             elif country == "CA" and state not in CA_PROVINCES:
                 return [("state_invalid", "N402 is not a Canadian province code", 2, None, ERROR, IK4_CODE)]
     return []
+
+
+def _npi_problem(npi: str, element: str, pos: int) -> SegmentProblem:
+    """A bad NPI is one of two causes: not ten digits at all (letters, wrong length), or ten digits whose
+    check digit fails. Each gets its own finding; the first is never called a check-digit error."""
+    if len(npi) != 10 or not npi.isdigit() or not npi.isascii():
+        return ("npi_format", f"{element} is not a 10-digit NPI", pos, None, ERROR, IK4_PATTERN)
+    return ("npi_check_digit", f"NPI check digit is wrong in {element}", pos, None, ERROR, IK4_PATTERN)
 
 
 def _report_segment(ctx: ClaimContext, seg: LocatedSegment) -> None:
