@@ -28,7 +28,7 @@ def test_cob_claim_loops_and_values(cob_claim_path):
     assert claim.header.submitter.name.last_or_org_name == "NORTHWIND BILLING"
     assert claim.header.envelope.interchange_control_number == "000000101"
     assert claim.patient is None
-    assert [c.code for c in claim.diagnoses[0].codes()] == ["J069", "R05"]
+    assert [c.code for c in claim.diagnoses[0].codes()] == ["J069", "R051"]
     (primary,) = claim.other_payers
     assert primary.sbr.payer_sequence is PayerSequence.PRIMARY
     assert primary.paid_amount == Decimal("116")

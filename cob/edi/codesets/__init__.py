@@ -17,6 +17,8 @@ whose dates are unknown is only checked for membership.
 from __future__ import annotations
 
 import csv
+import gzip
+from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
@@ -75,6 +77,33 @@ def _read_csv(name: str) -> list[list[str]]:
     return rows[1:]  # header
 
 
+def _meta(lines) -> dict[str, str]:
+    """The `# key: value` lines at the head of a generated list (source, list_date, fiscal_year, ...)."""
+    out = {}
+    for ln in lines:
+        if not ln.startswith("#"):
+            break
+        key, sep, value = ln[1:].partition(":")
+        if sep and " " not in key.strip():
+            out[key.strip()] = value.strip()
+    return out
+
+
+@cache
+def list_meta(name: str) -> dict[str, str]:
+    """Header facts of a committed list (`carc.csv`, `rarc.csv`): source, list_date, built."""
+    with open(_DIR / name, encoding="utf-8") as fh:
+        return _meta(fh)
+
+
+@cache
+def list_date(kind: str) -> date | None:
+    """The date the CARC ("carc") or RARC ("rarc") list is current as of: a code missing from it is an
+    error on a remittance dated on or before it, and only a warning after it (a newer code)."""
+    value = list_meta(f"{kind}.csv").get("list_date")
+    return date.fromisoformat(value) if value else None
+
+
 @cache
 def carc_table() -> dict[str, tuple[date | None, date | None]]:
     """CARC code -> (start, stop); either date None when not known."""
@@ -85,6 +114,47 @@ def carc_table() -> dict[str, tuple[date | None, date | None]]:
 def rarc_table() -> dict[str, tuple[date | None, date | None]]:
     """RARC code -> (start, stop); either date None when not known."""
     return {r[0]: (_iso(r[1]), _iso(r[2])) for r in _read_csv("rarc.csv")}
+
+
+@dataclass(frozen=True)
+class ICD10CM:
+    """The committed ICD-10-CM list (`icd10cm.txt.gz`, made by `cob codesets update`)."""
+
+    billable: frozenset[str]
+    headers: frozenset[str]  # categories / subcategories with children: not billable
+    fiscal_year: int
+    valid_from: date  # the fiscal year's first day (October 1)
+    valid_to: date  # its last (September 30)
+    source: str
+
+    def status(self, code: str) -> str:
+        """OK, HEADER or UNKNOWN."""
+        if code in self.billable:
+            return OK
+        return HEADER if code in self.headers else UNKNOWN
+
+
+HEADER = "header"
+
+
+@cache
+def icd10cm() -> ICD10CM:
+    """The ICD-10-CM list, read on first use only (about 100,000 codes: a few tens of milliseconds), so a
+    file without an HI segment never pays for it."""
+    with gzip.open(_DIR / "icd10cm.txt.gz", "rt", encoding="ascii") as fh:
+        lines = fh.read().splitlines()
+    meta = _meta(lines)
+    billable, headers = [], []
+    for ln in lines:
+        if not ln or ln[0] == "#":
+            continue
+        if ln.endswith(" H"):
+            headers.append(ln[:-2])
+        else:
+            billable.append(ln)
+    return ICD10CM(frozenset(billable), frozenset(headers), int(meta["fiscal_year"]),
+                   date.fromisoformat(meta["valid_from"]), date.fromisoformat(meta["valid_to"]),
+                   lines[0].partition("source: ")[2])
 
 
 @cache
