@@ -115,6 +115,7 @@ class ClaimCollection:
             self._file(f, "st")
 
     def _hl(self, elements: list[str]) -> None:
+        self._hl_child(elements)
         self.hl_count += 1
         hl01 = elements[1] if len(elements) > 1 else ""
         if hl01 != str(self.hl_count):
@@ -137,6 +138,41 @@ class ClaimCollection:
                          element="HL02", element_pos=2, ik3="8", ik4="I12")
                 stack.clear()
         self.hl_stack.append(self.hl_count)
+        if 4 in self.snip:
+            hl04 = elements[4] if len(elements) > 4 else ""
+            self.hl_last = (elements[1] if len(elements) > 1 else "", hl04, self.seg_no, self.st_count)
+
+    def _reported(self, seg_no: int, element: str) -> bool:
+        """A finding on `element` of segment `seg_no` is filed already (looked up only to report)."""
+        for f in reversed(self.result.findings):
+            if f.segment_no is not None and f.segment_no < seg_no:
+                return False
+            if f.segment_no == seg_no and f.element == element:
+                return True
+        return False
+
+    def _hl_child(self, elements: list[str] | None) -> None:
+        """HL04 of the previous HL against this one (None: the set ends): HLs come parent first, so an HL
+        whose HL04 says 1 (a child follows) must be the parent of the very next HL, and one that says 0
+        must not be (SNIP 4, at the previous HL)."""
+        last = self.hl_last
+        if last is None:
+            return
+        self.hl_last = None
+        hl01, hl04, seg_no, st_no = last
+        if hl04 not in ("0", "1") or self._reported(seg_no, "HL04"):
+            return  # a value the IG does not allow at that level is reported as such: one finding per cause
+        parent = (elements[2] if len(elements) > 2 else "") if elements is not None else None
+        if hl04 == "1" and parent != hl01:
+            after = f"HL {elements[1] if len(elements) > 1 else ''} that follows has parent {parent or '(none)'}" \
+                if elements is not None else "the transaction set ends"
+            self.add(4, "hl_child_code", f"HL04 of HL {hl01} says 1 (a child level follows) but {after}",
+                     segment_id="HL", element="HL04", element_pos=4, seg_no=seg_no, st_no=st_no, ik3="8",
+                     ik4="I12")
+        elif hl04 == "0" and parent == hl01:
+            self.add(4, "hl_child_code", f"HL04 of HL {hl01} says 0 (no child level) but HL "
+                     f"{elements[1] if len(elements) > 1 else ''} that follows is its child", segment_id="HL",
+                     element="HL04", element_pos=4, seg_no=seg_no, st_no=st_no, ik3="8", ik4="I12")
 
 
 #: the SNIP types of the COB rule book that `cob validate` asks it for (its SNIP 2 rule, the IG's repeat
@@ -154,6 +190,8 @@ def run_claim_rules(ctx: ClaimContext, snip: frozenset[int]) -> list[Finding]:
         cob = snip & _BOOK_SNIP
         if cob:
             claim_view.check_claim(ctx, cob)
+        if 4 in snip:
+            snip4.check_837(ctx)
     else:
         if 3 in snip:
             snip3.check_claim(ctx)

@@ -121,6 +121,9 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self.st_count = 0  # segments in the open transaction set, ST included
         self.hl_count = 0
         self.hl_stack: list[int] = []
+        #: the last HL of the set as (HL01, HL04, segment number, number in the set), until the next HL
+        #: or the set's end says whether it has the child HL04 promises (`_hl_child`)
+        self.hl_last: tuple[str, str, int, int] | None = None
         self.lx_count = 0
         self.claim_id: str | None = None
         # claim collection for SNIP 3-5
@@ -412,7 +415,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
     def _checker(self, seg: SegmentDef) -> SegmentChecker:
         """Checkers are per delimiter set: the table is dropped when an interchange changes them."""
         d = self.delims
-        checker = self._checkers[id(seg)] = SegmentChecker(seg, d.element, d.component, d.segment, self.external)
+        checker = self._checkers[id(seg)] = SegmentChecker(seg, d.element, d.component, d.segment, self.external,
+                                                                 d.repetition)
         return checker
 
     def _body(self, elements: list[str], raw: str, seg_id: str) -> None:

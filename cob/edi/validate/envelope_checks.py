@@ -140,6 +140,7 @@ class EnvelopeChecks:
         self.payment_date = None
         self.claims_in_set = 0
         self.set_unplaced = self.claim_unplaced = None
+        self.hl_last = None
         self._envelope_problems(self.envelope.st(el, self.seg_no))
         self.walker = None
         if self.table is None:
@@ -163,6 +164,7 @@ class EnvelopeChecks:
             return
         if self.walker is not None:
             self._body(elements, raw, "SE")
+        self._hl_child(None)
         self._close_claim()
         self.claim_id = None
         self._end_transaction()
@@ -222,6 +224,7 @@ class EnvelopeChecks:
             self.walker = None
             self.claim_id = None
             return
+        self._hl_child(None)
         self._close_claim()
         self._end_transaction()
         self.st.trailer_missing = True

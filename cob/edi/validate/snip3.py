@@ -14,6 +14,9 @@ book's view and reports what the book finds.
 - `svc_balance`         SVC02 - sum(2110 CAS) == SVC03
 - `clp_balance`         CLP03 - sum(2100 CAS) - sum(2110 CAS) == CLP04
 - `bpr_balance`         BPR02 == sum(CLP04) - sum(PLB04, PLB06, ..., PLB14)   (transaction level)
+- `clp05_pr_sum`        (warning) CLP05, the patient responsibility, == the sum of the PR (patient
+                        responsibility) CAS amounts of the claim and its lines; payers may round or carry a
+                        responsibility the CAS does not show, so it is a warning
 
 A claim (or an 835 set) in which the walk could not place a segment (`ClaimContext.unplaced`, say an
 SVC or CAS out of order) is not balanced: its sums would leave out money that is in the file, so
@@ -191,7 +194,10 @@ def _check_835(ctx: ClaimContext) -> None:
                         f"- line adjustments (CAS) {money(adjusted)} = {money(charge - adjusted)}",
                         svc, element="SVC03", element_pos=3)
 
-    if clp is None or line_cas_total is None:
+    if clp is None:
+        return
+    _patient_responsibility(ctx, clp, claim_cas, [seg for _svc, cas in lines for seg in cas])
+    if line_cas_total is None:
         return
     charge = amount(clp, 3)
     paid = amount(clp, 4)
@@ -204,3 +210,18 @@ def _check_835(ctx: ClaimContext) -> None:
                     f"CLP04 {money(paid)} != charge (CLP03) {money(charge)} - claim adjustments (2100 CAS) "
                     f"{money(claim_adj)} - line adjustments (2110 CAS) {money(line_cas_total)} = {money(expected)}",
                     clp, element="CLP04", element_pos=4)
+
+
+def _patient_responsibility(ctx: ClaimContext, clp: LocatedSegment, claim_cas: list[LocatedSegment],
+                            line_cas: list[LocatedSegment]) -> None:
+    """CLP05 against the PR adjustments (claim and lines)."""
+    stated = amount(clp, 5)
+    if stated is None:
+        return
+    pr = [seg for seg in claim_cas if el(seg[1], 1) == "PR"] + [seg for seg in line_cas if el(seg[1], 1) == "PR"]
+    total = cas_total(pr)
+    if total is None or total == stated:
+        return
+    ctx.finding(SNIP, "clp05_pr_sum",
+                f"CLP05 {money(stated)} != patient responsibility adjustments (PR CAS) {money(total)}",
+                clp, element="CLP05", element_pos=5, severity=WARNING)
