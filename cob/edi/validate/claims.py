@@ -87,7 +87,7 @@ class ClaimCollection:
             self.add(5, code, message, segment_id=elements[0], loop=loop_id, element_pos=pos,
                      component_pos=comp_pos, severity=severity, ik3="8" if ik4 else None, ik4=ik4,
                      element=f"{elements[0]}{pos:02d}" if pos else None,
-                     segment_text=mask_segment(elements, self.delims.component))
+                     segment_text=mask_segment(elements, self.delims.component, self.show_values))
 
     def _close_claim(self) -> None:
         claim = self.claim
@@ -111,7 +111,7 @@ class ClaimCollection:
             component_sep=d.component, repetition_sep=d.repetition,
             isa_control=self.isa.isa13 if self.isa else None, gs_control=self.gs.gs06 if self.gs else None,
             st_control=self.st.st02 if self.st else None, payment_date=self.payment_date, unplaced=unplaced)
-        for f in run_claim_rules(ctx, self.snip):
+        for f in run_claim_rules(ctx, self.snip, self.show_values):
             self._file(f, "st")
 
     def _hl(self, elements: list[str]) -> None:
@@ -180,7 +180,7 @@ class ClaimCollection:
 _BOOK_SNIP = frozenset({3, 4})
 
 
-def run_claim_rules(ctx: ClaimContext, snip: frozenset[int]) -> list[Finding]:
+def run_claim_rules(ctx: ClaimContext, snip: frozenset[int], show_values: bool = False) -> list[Finding]:
     """SNIP 3-5 over one claim; findings get their segment's text with patient values masked. An 837P's
     SNIP 3 and 4 are the COB rule book's, asked once for both."""
     if 3 in snip and ctx.unplaced is not None:
@@ -206,6 +206,6 @@ def run_claim_rules(ctx: ClaimContext, snip: frozenset[int]) -> list[Finding]:
     for f in ctx.findings:
         elements = by_no.get(f.segment_no)
         if elements is not None and f.segment_text is None:
-            f = replace(f, segment_text=mask_segment(elements, ctx.component_sep))
+            f = replace(f, segment_text=mask_segment(elements, ctx.component_sep, show_values))
         out.append(f)
     return out

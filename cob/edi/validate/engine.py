@@ -73,8 +73,11 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
 
     def __init__(self, path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
                  name: str | None = None, progress: Callable[[int], None] | None = None,
-                 parallel: bool | None = None, trace: Callable[[int, str | None], None] | None = None):
+                 parallel: bool | None = None, trace: Callable[[int, str | None], None] | None = None,
+                 show_values: bool = False):
         self.path = Path(path)
+        #: findings quote their segment unmasked (`--show-values`, local debugging only)
+        self.show_values = show_values
         #: called with (segment number, IG loop id or None when not placed) for every segment walked;
         #: when set, every segment goes the long way and in this process (tests compare walks with it)
         self.trace = trace
@@ -148,7 +151,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             **extra) -> Finding:
         """Record a finding at the current segment (or `seg_no`), filed at `level` (st, gs, isa)."""
         if seg_no == -1 and self._cur_elements is not None and "segment_text" not in extra:
-            extra["segment_text"] = mask_segment(self._cur_elements, self.delims.component)
+            extra["segment_text"] = mask_segment(self._cur_elements, self.delims.component, self.show_values)
         f = Finding(
             snip=snip, severity=severity, code=code, message=message, file=self.name,
             segment_no=self.seg_no if seg_no == -1 else seg_no, segment_id=segment_id, loop=loop,
@@ -184,7 +187,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             # fork only from a single-threaded process (a forked child inherits other threads' locks)
             if self.parallel or (big and (os.cpu_count() or 1) > 1 and threading.active_count() == 1):
                 try:
-                    self.rule_pool = RulePool(self.snip, self.path, self.name)
+                    self.rule_pool = RulePool(self.snip, self.path, self.name, self.show_values)
                 except (ValueError, OSError):  # no fork on this platform, or no process to spare
                     self.rule_pool = None
         try:
@@ -450,8 +453,9 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
 
 def validate_file(path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
                   name: str | None = None, progress: Callable[[int], None] | None = None,
-                  parallel: bool | None = None) -> FileResult:
-    """Validate one 837P, 835 or 999 file; every finding located, in file order."""
+                  parallel: bool | None = None, show_values: bool = False) -> FileResult:
+    """Validate one 837P, 835 or 999 file; every finding located, in file order. Segments quoted in
+    findings have person data masked unless `show_values` (see `masking`)."""
     return Validator(path, snip=snip, max_errors=max_errors, name=name, progress=progress,
-                     parallel=parallel).run()
+                     parallel=parallel, show_values=show_values).run()
 
