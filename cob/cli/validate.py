@@ -54,14 +54,20 @@ def validate(paths: tuple[str, ...], fmt: str, ack_dir: str | None, max_errors: 
     that off."""
     from cob.edi.inputs import expand_paths
     from cob.edi.validate import validate_files
-    from cob.edi.validate.report import dumps, render_text
+    from cob.edi.validate.report import dumps, render_skipped, render_text
 
     types = _snip_types(snip)
     with stdin_spooled(paths) as (given, names):
         notes: list[str] = []
-        files = expand_paths(given, notes)
-        for note in notes:
-            out.info(note)
+        skipped: list = []
+        files = expand_paths(given, notes, skipped=skipped)
+        notes = [n for n in notes if n not in {s.note() for s in skipped}]  # an empty folder
+        if fmt == "text":
+            for note in notes:
+                out.data(note)
+            for skip in skipped:  # named in the report; one that looks like X12 fails the run
+                if skip.x12 or not out.quiet:
+                    out.data(render_skipped(skip))
         results = []
         for done in validate_files(files, snip=types, max_errors=max_errors, ack_dir=ack_dir, names=names,
                                    progress=out.progress, show_values=show_values):
@@ -73,9 +79,10 @@ def validate(paths: tuple[str, ...], fmt: str, ack_dir: str | None, max_errors: 
                 out.info(f"{result.file}: wrote {written}")
             out.detail(f"{result.file}: {done.size} bytes in {done.seconds:.2f} s")
     if fmt == "json":
-        out.data(dumps(results, max_errors))
-    elif len(results) > 1 or out.verbose:
+        out.data(dumps(results, max_errors, skipped, notes))
+    elif len(results) > 1 or out.verbose or skipped:
         bad = sum(1 for r in results if not r.valid)
         if not out.quiet:
-            out.data(f"{len(results)} files: {len(results) - bad} valid, {bad} invalid")
-    sys.exit(0 if all(r.valid for r in results) else 1)
+            out.data(f"{len(results)} files: {len(results) - bad} valid, {bad} invalid"
+                     + (f", {len(skipped)} skipped" if skipped else ""))
+    sys.exit(0 if all(r.valid for r in results) and not any(s.x12 for s in skipped) else 1)

@@ -9,7 +9,12 @@ JSON schema (`cob validate --format json`):
 
     {"files": [{"file": str, "valid": bool, "segments": int, "claims": int, "truncated": bool,
                 "errors": [Finding], "warnings": [Finding]}],
-     "summary": {"files": int, "valid": int, "invalid": int, "errors": int, "warnings": int}}
+     "skipped": [{"file": str, "reason": str, "x12": bool}],   # files of a folder not read
+     "notes": [str],                                           # e.g. a folder that is empty
+     "summary": {"files": int, "valid": int, "invalid": int, "errors": int, "warnings": int, "skipped": int}}
+
+`x12` true: the skipped file looks like X12 content (an ST..SE fragment without ISA, UTF-16 text), so
+the run fails (exit 1) although no file read was invalid.
 
 where a Finding is an object with the non-null fields of `findings.Finding`: snip, severity, code,
 message, file, segment_no, segment_id, loop, element, element_pos, component_pos, data_ele, claim_id,
@@ -29,9 +34,11 @@ from .masking import mask_segment
 __all__ = ["mask_segment", "result_json", "dumps", "render_text"]
 
 
-def result_json(results: Iterable[FileResult], max_errors: int | None = None) -> dict:
+def result_json(results: Iterable[FileResult], max_errors: int | None = None, skipped: Iterable = (),
+                notes: Iterable[str] = ()) -> dict:
     files = []
-    totals = {"files": 0, "valid": 0, "invalid": 0, "errors": 0, "warnings": 0}
+    skipped = list(skipped)
+    totals = {"files": 0, "valid": 0, "invalid": 0, "errors": 0, "warnings": 0, "skipped": len(skipped)}
     for r in results:
         doc = r.to_json()
         if max_errors is not None and len(doc["errors"]) > max_errors:
@@ -42,11 +49,18 @@ def result_json(results: Iterable[FileResult], max_errors: int | None = None) ->
         totals["valid" if r.valid else "invalid"] += 1
         totals["errors"] += len(r.errors)
         totals["warnings"] += len(r.warnings)
-    return {"files": files, "summary": totals}
+    return {"files": files, "skipped": [{"file": str(s.path), "reason": s.reason, "x12": s.x12} for s in skipped],
+            "notes": list(notes), "summary": totals}
 
 
-def dumps(results: Iterable[FileResult], max_errors: int | None = None) -> str:
-    return json.dumps(result_json(results, max_errors), indent=2)
+def dumps(results: Iterable[FileResult], max_errors: int | None = None, skipped: Iterable = (),
+          notes: Iterable[str] = ()) -> str:
+    return json.dumps(result_json(results, max_errors, skipped, notes), indent=2)
+
+
+def render_skipped(skip) -> str:
+    """One skipped file (`cob.edi.inputs.Skipped`) as a report line."""
+    return f"{skip.path}: SKIPPED{' (looks like X12: fix it)' if skip.x12 else ''} -- {skip.reason}"
 
 
 def _line(f: Finding) -> str:
