@@ -376,7 +376,9 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             # sets), not one per line (issue 15); per set, so that a set checked in the other process says
             # the same, and each set's 999 rejects it
             st = self.st
-            if (st.indented if st is not None else self.indented) is False:
+            if st is not None and self.walker is None:
+                pass  # a set of a guide not checked: reported once at its GS, nothing in it is
+            elif (st.indented if st is not None else self.indented) is False:
                 if st is not None:
                     st.indented = True
                 else:
