@@ -117,3 +117,12 @@ def test_gs08_4010_in_a_5010_interchange_is_refused_by_reader_and_validator(tmp_
     result = validate_file(path)
     assert [(f.code, f.segment_no) for f in result.findings] == [("version_not_supported", 2)]
     assert result.findings[0].message.startswith("GS08 004010X098A1 (837P of version 4010) is not supported")
+
+
+def test_indented_file_of_an_unsupported_guide_is_two_causes_two_findings(tmp_path):
+    # indented (one cause, said at the first indented segment) and GS08 X222A2 (the other): nothing inside
+    # the set of a guide that is not checked is reported
+    lines = CLAIM.replace("005010X222A1", "005010X222A2").splitlines()
+    text = "\n".join(lines[:1] + ["  " + ln for ln in lines[1:]]) + "\n"
+    result = validate_file(_write(tmp_path, "a2.837", text))
+    assert [(f.code, f.segment_no) for f in result.findings] == [("leading_space", 2), ("version_not_supported", 2)]
