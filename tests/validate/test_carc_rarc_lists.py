@@ -129,3 +129,17 @@ def test_generator_refuses_an_undated_source_release():
         assert "pip install '.[codesets]'" in str(exc)
     else:
         raise AssertionError("a missing source package must be reported")
+
+
+def test_generator_is_reproducible_from_day_to_day(tmp_path: Path):
+    # the same source regenerated on a later day gives the same bytes (the built date of the list stays);
+    # a list that changed carries the day it was rebuilt
+    path = tmp_path / "carc.csv"
+    path.write_text("code,start,stop\n1,1995-01-01,\n")
+    gen._write_dated(path, "CARC.", "s 1.0", "2026-10-01", "2026-12-07", ["1", "278"], gen._read_dated(path))
+    first = path.read_bytes()
+    gen._write_dated(path, "CARC.", "s 1.0", "2026-10-01", "2026-12-09", ["1", "278"], gen._read_dated(path))
+    assert path.read_bytes() == first
+    gen._write_dated(path, "CARC.", "s 1.1", "2027-02-01", "2027-02-09", ["1", "278", "306"], gen._read_dated(path))
+    assert "# list_date: 2027-02-01\n# built: 2027-02-09\n" in path.read_text()
+    assert path.read_text().endswith("278,,\n306,,\n")

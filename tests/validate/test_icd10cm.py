@@ -24,7 +24,10 @@ def test_the_list_and_its_year():
     assert icd.status("S72001A") == cs.OK  # a 7-character code with its extension
     assert icd.status("J06") == cs.HEADER and icd.status("R05") == cs.HEADER and icd.status("S72001") == cs.HEADER
     assert icd.status("Z9999") == cs.UNKNOWN
-    assert len(icd.billable) == 74719 and len(icd.headers) == 23467
+    # A00 is stored as " .! 0 1 9 ": text that spans two entries, or marks, is no code
+    assert icd.status("A000") == cs.OK and icd.status("A00") == cs.HEADER
+    assert icd.status("A000 1") == icd.status("A00!") == icd.status("A00.") == icd.status("") == cs.UNKNOWN
+    assert (icd.billable, icd.headers) == (74719, 23467)
 
 
 def _claim(hi: str, service: str | None = "20260215") -> ClaimContext:

@@ -12,9 +12,10 @@ here, and small files are written next to this module:
   source has none), so a refresh never loses a date. Codes only: no descriptions (X12 holds their
   copyright). Each file's header says the source, its version, the date the list is current as of
   (`list_date`) and the day it was built.
-- `icd10cm.txt.gz`: the ICD-10-CM codes as sent in X12 (no dot), one a line, from simple-icd-10-cm (MIT,
-  the CMS tabular list): billable codes as is, header codes (categories and subcategories that have
-  children, not billable) followed by ` H`; with the fiscal year and its dates in the header.
+- `icd10cm.txt.gz`: the ICD-10-CM codes as sent in X12 (no dot) from simple-icd-10-cm (MIT, the CMS
+  tabular list), one line per 3-character category with the rest of each code, header codes (categories
+  and subcategories that have children, not billable) marked `!`; with the fiscal year and its dates in
+  the header. Grouped so that the runtime keeps about 1,900 short strings, not 98,000 (memory, load time).
 
 The output is deterministic (sorted, gzip without a timestamp): running it twice gives the same bytes.
 """
@@ -38,6 +39,9 @@ RELEASE_DATES = {("candidhealth", "1.37.0"): "2026-10-01"}
 
 #: ICD-10-CM fiscal years of the simple-icd-10-cm releases (its data file names the CMS update)
 ICD10CM_RELEASES = {"1.5.0": (2026, "CMS ICD-10-CM FY2026, April 1, 2026 update")}
+
+#: the `# built:` line, the one part of a list that would change from one day to the next
+_BUILT = re.compile(r"^# built: .*$", re.M)
 
 _ENUM_VALUE = re.compile(r'^    [A-Z_0-9]+ = "([A-Z0-9]+)"$', re.M)
 
@@ -96,7 +100,10 @@ def _write_dated(path: Path, title: str, source: str, list_date: str, built: str
     w.writerow(["code", "start", "stop"])
     for c in sorted(merged, key=_sort_key):
         w.writerow([c, *merged[c]])
-    path.write_text(out.getvalue(), encoding="utf-8")
+    text = out.getvalue()
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    if _BUILT.sub("", previous) != _BUILT.sub("", text):
+        path.write_text(text, encoding="utf-8")  # else the same list: keep its built date (make codesets is reproducible)
     return Written(path, len(merged), sorted((c for c in codes if c not in old), key=_sort_key))
 
 
@@ -122,7 +129,7 @@ def update_carc_rarc(dest: Path = HERE, as_of: str | None = None, today: date | 
 
 
 def update_icd10cm(dest: Path = HERE) -> Written:
-    """Write icd10cm.txt.gz: billable codes, and header codes marked ` H`, from simple-icd-10-cm."""
+    """Write icd10cm.txt.gz: the codes grouped by category, header codes marked `!`, from simple-icd-10-cm."""
     version = _version("simple-icd-10-cm")
     release = ICD10CM_RELEASES.get(version)
     if release is None:
@@ -131,20 +138,24 @@ def update_icd10cm(dest: Path = HERE) -> Written:
     fiscal_year, what = release
     import simple_icd_10_cm as icd  # the optional extra, only here
 
-    lines = []
+    by_category: dict[str, list[str]] = {}
+    count = 0
     for code in icd.get_all_codes(with_dots=False):
         if not icd.is_category_or_subcategory(code):
             continue  # chapters and blocks (A00-A09) are never sent
-        lines.append(code if icd.is_leaf(code) else f"{code} H")
-    lines.sort()
-    header = (f"# ICD-10-CM codes without the dot; ' H' = header (not billable). source: simple-icd-10-cm "
-              f"{version} (PyPI, MIT), {what}\n# fiscal_year: {fiscal_year}\n"
+        suffix = code[3:] or "."
+        by_category.setdefault(code[:3], []).append(suffix if icd.is_leaf(code) else suffix + "!")
+        count += 1
+    lines = [f"{cat} {' '.join(sorted(set(items)))}" for cat, items in sorted(by_category.items())]
+    header = (f"# ICD-10-CM codes without the dot, one line per 3-character category: the category, then the "
+              f"rest of each code ('.' = the category itself, '!' = a header code, not billable). source: "
+              f"simple-icd-10-cm {version} (PyPI, MIT), {what}\n# fiscal_year: {fiscal_year}\n"
               f"# valid_from: {fiscal_year - 1}-10-01\n# valid_to: {fiscal_year}-09-30\n")
     data = (header + "\n".join(lines) + "\n").encode("ascii")
     path = dest / "icd10cm.txt.gz"
     with open(path, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=9) as gz:
         gz.write(data)
-    return Written(path, len(lines), [])
+    return Written(path, count, [])
 
 
 def update(dest: Path = HERE, as_of: str | None = None) -> list[Written]:
