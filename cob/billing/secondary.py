@@ -36,6 +36,7 @@ from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunRepo
 from .build import PayerInfo
 from .consolidate import RemitIndex
 from .expected import OrderFacts, OrderFactsError, load_order_facts
+from .paper import PaperSpool
 from .output import OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, validate_files
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
@@ -61,6 +62,10 @@ class SecondaryOptions:
     workers: int | None = None
     #: `progress(done, total, label)` per input file read and per output checked (the CLI draws a bar)
     progress: Progress | None = None
+    #: destination payer ids that take paper: their claims are printed (CMS-1500 + the prior payers' EOBs)
+    #: to out_dir/paper/<payer>-<ISA13>.pdf instead of sent as 837P (cob.billing.paper)
+    paper_payers: frozenset[str] = frozenset()
+    paper_proof: bool = False  # draw the form's boxes and captions too (a plain-paper proof copy)
 
 
 @dataclass
@@ -128,6 +133,8 @@ class SecondaryRun:
         """Processes to read and bill the claims with: `options.workers`, or by default one per CPU (at most
         4) when the claim files are big enough to pay for the forks and nothing else runs in this process
         (forking a process with threads is unsafe)."""
+        if self.options.paper_payers:
+            return 1  # paper claims are printed from the built models and payments this process holds
         if self.options.workers is not None:
             return max(1, self.options.workers)
         size = sum(p.stat().st_size for p in self.claims if p.is_file())
@@ -236,10 +243,20 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = Spool(self.out_dir_for(payer_id), payer_id, self.allocate_isa(sender), info,
-                          destination_header(claim.header, claim, destination), self.when)
+            header = destination_header(claim.header, claim, destination)
+            if payer_id in self.options.paper_payers:
+                spool = PaperSpool(self.options.out_dir, payer_id, self.allocate_isa(sender), info, header,
+                                   self.when, self.prior_payments, self.options.paper_proof)
+            else:
+                spool = Spool(self.out_dir_for(payer_id), payer_id, self.allocate_isa(sender), info, header,
+                              self.when)
             self.spools[payer_id] = spool
         return spool
+
+    def prior_payments(self, claim_id: str) -> list[ClaimPayment]:
+        """The standing 835 claim payments of a claim's earlier payers, by level (its EOB pages on paper)."""
+        remits = self.index.consolidate(claim_id)
+        return [a.payment for a in sorted(remits.adjudications, key=lambda a: a.level)] if remits else []
 
     def out_dir_for(self, payer_id: str) -> Path:
         out_dir = self.options.out_dir
