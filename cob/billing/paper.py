@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from cob.edi.writer import InterchangeInfo, file_mode, publish
-from cob.paper.cms1500 import claim_forms
+from cob.paper.cms1500 import DoesNotFit, claim_forms
 from cob.paper.eob import eob_pages
 from cob.paper.render import PaperClaim, render
 from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.remit import ClaimPayment
-from cob.schemas.report import ClaimOutcome
+from cob.schemas.report import ClaimOutcome, OutcomeStatus, Reason
 
 from .output import Spool, safe_name
 
@@ -50,10 +50,17 @@ class PaperSpool(Spool):
         self.printed: list[PaperClaim] = []  # one per entry, in the same order
 
     def add(self, claim: Claim, outcome: ClaimOutcome, source: str) -> None:
+        """Spool the claim and lay out its pages; a claim the form has no room for is rejected instead."""
+        try:
+            forms = claim_forms(claim)
+        except DoesNotFit as exc:
+            outcome.status, outcome.reason, outcome.output = OutcomeStatus.REJECTED, Reason.WRITE_FAILED, None
+            outcome.detail = f"payer {self.payer_id} takes paper, and the CMS-1500 cannot hold this claim: {exc}"
+            return
         super().add(claim, outcome, source)
         eobs = [page for payment in self.payments(claim.claim_id)
                 for page in eob_pages(payment, claim.claim_id, self.payer_id)]
-        self.printed.append(PaperClaim(claim.claim_id, claim_forms(claim), eobs))
+        self.printed.append(PaperClaim(claim.claim_id, forms, eobs))
 
     def print_claims(self, keep: list[int], defer: bool) -> Path | None:
         """Print the kept claims (entry numbers) to the PDF and drop the 837P spool. With `defer`, the PDF is

@@ -91,7 +91,7 @@ FIELDS: dict[str, Cell] = {
     "21_ind": Cell(37, 42), "22_code": Cell(38, 50, 10), "22_ref": Cell(38, 62, 15), "23": Cell(40, 50, 28),
     # 25-29
     "25": Cell(56, 1, 15), "25_ssn": Cell(56, 17), "25_ein": Cell(56, 19), "26": Cell(56, 23, 14),
-    "27_yes": Cell(56, 38), "27_no": Cell(56, 43), "28": Cell(56, 52, 8), "29": Cell(56, 62, 8),
+    "27_yes": Cell(56, 38), "27_no": Cell(56, 43), "28": Cell(56, 50, 10), "29": Cell(56, 61, 9),
     # 31, 32, 33
     "33_phone": Cell(57, 66, 14),
     "32_name": Cell(58, 23, 25), "33_name": Cell(58, 50, 29),
@@ -182,13 +182,19 @@ ICD_INDICATOR = {"ABK": "0", "ABF": "0", "BK": "9", "BF": "9"}
 LETTERS = "ABCDEFGHIJKL"
 
 
-def money(amount: Decimal) -> str:
-    """An amount as the form takes it: dollars right-justified in 5 cells, a blank (the form's rule), 2
-    cents cells: 250 -> '  250 00'."""
+class DoesNotFit(ValueError):
+    """A value the form has no room for (an amount wider than its box); the claim cannot go on paper."""
+
+
+def money(amount: Decimal, dollars: int = 5) -> str:
+    """An amount as the form takes it: dollars right-justified in `dollars` cells, a blank (the form's rule
+    between dollars and cents), 2 cents cells: 250 -> '  250 00'."""
     cents = int((amount * 100).to_integral_value())
     if cents < 0:
-        raise ValueError("the 1500 form takes no negative amounts")
-    return f"{cents // 100:>5} {cents % 100:02d}"
+        raise DoesNotFit(f"amount {amount}: the 1500 form takes no negative amounts")
+    if len(str(cents // 100)) > dollars:
+        raise DoesNotFit(f"amount {amount} has more than {dollars} dollar digits, the room its box has")
+    return f"{cents // 100:>{dollars}} {cents % 100:02d}"
 
 
 def name_of(party: Party | None) -> str:
@@ -239,7 +245,8 @@ class _Form:
 
 
 def claim_forms(claim: Claim) -> list[FormPage]:
-    """The CMS-1500 forms of one built claim: six service lines a form, the totals (28, 29) on the last."""
+    """The CMS-1500 forms of one built claim: six service lines a form, the totals (28, 29) on the last.
+    Raises `DoesNotFit` for an amount wider than its box (24F up to 99,999.99, 28 up to 9,999,999.99)."""
     chunks = [claim.lines[i:i + LINES_PER_FORM] for i in range(0, len(claim.lines), LINES_PER_FORM)] or [[]]
     pages = []
     for number, lines in enumerate(chunks, start=1):
@@ -248,8 +255,8 @@ def claim_forms(claim: Claim) -> list[FormPage]:
         for n, line in enumerate(lines, start=1):
             _service_line(form, claim, line, service_line_row(n))
         if number == len(chunks):
-            form.put("28", money(claim.clm.total_charge))
-            form.put("29", money(amount_paid(claim)))
+            form.put("28", money(claim.clm.total_charge, dollars=7))  # cents in columns 58-59
+            form.put("29", money(amount_paid(claim), dollars=6))  # cents in columns 68-69
         pages.append(FormPage(claim.claim_id, number, len(chunks), form.fields))
     return pages
 

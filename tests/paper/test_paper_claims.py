@@ -250,3 +250,21 @@ def test_the_data_copy_draws_no_form_and_the_proof_copy_draws_the_boxes(tmp_path
     # the same data at the same cells in both
     assert read_pages(out / "paper" / "SECPAY-000000001.pdf")[0].cells == \
         read_pages(proof / "paper" / "SECPAY-000000001.pdf")[0].cells
+
+
+def test_amount_wider_than_its_box_rejects_the_claim(tmp_path):
+    """24F holds 99,999.99: a line of 200,000 cannot be printed, so the claim is rejected, not cut."""
+    claim = tmp_path / "big.837"
+    claim.write_text((DATA / "original-claim.837").read_text().replace("SV1*HC:99214*200*", "SV1*HC:99214*200000*")
+                     .replace("CLM*PCN123*250*", "CLM*PCN123*200050*"))
+    remit = tmp_path / "big.835"
+    remit.write_text((DATA / "primary-remit.835").read_text().replace("CLP*PCN123*1*250*", "CLP*PCN123*1*200050*")
+                     .replace("SVC*HC:99214*200*", "SVC*HC:99214*200000*").replace("CAS*CO*45*80", "CAS*CO*45*199880"))
+    report, out = _run(tmp_path, [claim], [remit], {"SECPAY"})
+    (outcome,) = report.claims
+    assert (outcome.status, outcome.reason, outcome.output) == ("rejected", "write_failed", None)
+    assert "amount 200000 has more than 5 dollar digits" in outcome.detail
+    assert [p for p in out.rglob("*") if p.is_file()] == []
+    # the same claim to an EDI payer is billed
+    report, _out = _run(tmp_path / "edi", [claim], [remit], set())
+    assert report.claims[0].status == "billed"
