@@ -5,7 +5,8 @@ the primary's 835 claim payment (`cob.schemas.remit.ClaimPayment` with its `Paym
 out what an EOB shows: the payer, the payment date and check/EFT number (BPR16, BPR04, TRN02), the claim
 (CLP01 account, CLP02 status, CLP07 the payer's claim number, charge, allowed, paid, CLP05 patient
 responsibility, claim CAS, MOA remarks) and each service line (SVC procedure, date, units, charge, AMT*B6
-allowed, paid, its CAS group-reason-amount trios, LQ*HE remarks).
+allowed, paid, its patient responsibility = its PR adjustments, its CAS group-reason-amount trios, LQ*HE
+remarks).
 
 Codes print as codes: the texts of the CARCs and RARCs are X12's and WPC's, not ours to reprint. The
 group codes are five, defined by the 835 guide itself; a one-line legend of them closes the page.
@@ -132,14 +133,16 @@ def eob_lines(payment: ClaimPayment, claim_id: str, destination: str) -> list[st
     remarks = _remarks(payment)
     if remarks:
         lines += _wrap("CLAIM REMARKS", remarks, indent=0)
-    lines += ["", f"{'LN':<4}{'DATE(S)':<23}{'PROCEDURE':<18}{'UNITS':>6}{'CHARGE':>14}{'ALLOWED':>14}{'PAID':>14}",
-              "-" * WIDTH]
+    lines += ["", f"{'LN':<4}{'DATE(S)':<22}{'PROCEDURE':<16}{'UNITS':>6}{'CHARGE':>12}{'ALLOWED':>12}{'PAID':>12}"
+                  f"{'PT RESP':>12}", "-" * WIDTH]
     for n, service in enumerate(payment.services, start=1):
         proc = service.svc.procedure
         code = " ".join(p for p in (proc.code, *(getattr(proc, f"modifier{i}") for i in range(1, 5))) if p)
         units = format(service.svc.paid_units.normalize(), "f") if service.svc.paid_units is not None else "1"
-        lines.append(f"{n:<4}{_service_dates(service, payment):<23}{code:<18}{units:>6}"
-                     f"{amount(service.svc.charge):>14}{amount(_allowed(service)):>14}{amount(service.svc.paid):>14}")
+        patient = sum((c.total for c in service.adjustments if c.group.value == "PR"), Decimal(0))
+        lines.append(f"{n:<4}{_service_dates(service, payment):<22}{code:<16}{units:>6}"
+                     f"{amount(service.svc.charge):>12}{amount(_allowed(service)):>12}{amount(service.svc.paid):>12}"
+                     f"{amount(patient):>12}")
         if service.control_number:
             lines.append(f"      LINE CONTROL NUMBER (REF*6R) {service.control_number}")
         lines += _wrap("ADJUSTMENTS", _adjustments(service.adjustments) or ["NONE"])

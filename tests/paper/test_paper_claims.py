@@ -150,8 +150,8 @@ def test_eob_page_with_claim_and_line_level_adjustments(tmp_path):
         "CLAIM TOTAL                800.00        640.00        470.40                  160.00",
         "CLAIM ADJUSTMENTS  CO-253 9.60",  # claim-level CAS
         "CLAIM REMARKS  MA01",  # MOA
-        "LN  DATE(S)                PROCEDURE          UNITS        CHARGE       ALLOWED          PAID",
-        "3   02/13/2026             85025                  1        100.00         80.00         60.00",
+        "LN  DATE(S)               PROCEDURE        UNITS      CHARGE     ALLOWED        PAID     PT RESP",
+        "3   02/13/2026            85025                1      100.00       80.00       60.00       20.00",
         "      REMARKS  N130",  # LQ*HE on line 3
         "GROUP CODES: CO CONTRACTUAL OBLIGATION  PR PATIENT RESPONSIBILITY  OA OTHER ADJUSTMENT",
         "EOB PAGE 1 OF 1",
@@ -159,7 +159,7 @@ def test_eob_page_with_claim_and_line_level_adjustments(tmp_path):
         assert expected in lines, expected
     # each line's CAS: group-reason amount, as codes (no CARC text)
     assert lines.count("      ADJUSTMENTS  CO-45 20.00  PR-2 20.00") == 8
-    assert "8   02/18/2026             90471                  1        100.00         80.00         60.00" in lines
+    assert "8   02/18/2026            90471                1      100.00       80.00       60.00       20.00" in lines
 
 
 def test_tertiary_boxes_9_carry_the_secondary_policy(tmp_path):
@@ -268,3 +268,17 @@ def test_amount_wider_than_its_box_rejects_the_claim(tmp_path):
     # the same claim to an EDI payer is billed
     report, _out = _run(tmp_path / "edi", [claim], [remit], set())
     assert report.claims[0].status == "billed"
+
+
+def test_a_long_eob_continues_on_numbered_pages():
+    from cob.edi.reader import X12Reader
+    from cob.paper.eob import LINES_PER_PAGE, eob_pages
+    from cob.schemas.remit import ClaimPayment
+
+    (payment,) = [p for p in X12Reader(HERE / "eight_lines.835") if isinstance(p, ClaimPayment)]
+    payment.services = payment.services * 3  # 24 lines of 3-4 text lines each
+    pages = eob_pages(payment, "EIGHT8", "SECPAY")
+    assert len(pages) == 2
+    assert all(len(page) <= LINES_PER_PAGE for page in pages)
+    assert (pages[0][-1], pages[1][-1]) == ("EOB PAGE 1 OF 2", "EOB PAGE 2 OF 2")
+    assert sum(line.startswith("      ADJUSTMENTS  CO-45 20.00  PR-2 20.00") for page in pages for line in page) == 24
