@@ -169,18 +169,33 @@ def test_tertiary_boxes_9_carry_the_secondary_policy(tmp_path):
     assert (outcome.status, outcome.reason) == ("billed", "tertiary_billed")
     assert outcome.output == str(out / "paper" / "33333-000000001.pdf")
     form, eob1, eob2 = read_pages(Path(outcome.output))
-    cells = form.cells
-    assert cells[(2, 41)] == "STATE MEDICAID"
-    assert cells[(8, 8)] == "X" and (8, 45) not in cells  # 1: MEDICAID (SBR09 MC)
-    assert cells[(8, 50)] == "MCD000111"  # 1a: the tertiary policy
-    assert cells[(18, 1)] == "TESTER, ALEX"  # 9: the secondary policy's insured
-    assert cells[(20, 1)] == "GRP200"  # 9a: the secondary policy's group (SBR03)
-    assert cells[(26, 1)] == "SECOND PAYER INC"  # 9d: the secondary plan
-    assert cells[(26, 52)] == "X" and (26, 57) not in cells  # 11d YES
-    assert cells[(44, 25)] == "99214" and cells[(44, 52)] == "150 00"
-    assert cells[(46, 25)] == "36415" and cells[(46, 53)] == "50 00"
-    assert cells[(56, 54)] == "200 00"
-    assert cells[(56, 64)] == "145 00"  # 29: primary 120 + secondary 25
+    expected = {
+        (2, 41): "STATE MEDICAID",  # carrier: the tertiary payer
+        (8, 8): "X",  # 1: MEDICAID (SBR09 MC)
+        (8, 50): "MCD000111",  # 1a: the tertiary policy's member id
+        (10, 1): "TESTER, ALEX", (10, 31): "01", (10, 34): "01", (10, 37): "1980", (10, 47): "X",
+        (10, 50): "TESTER, ALEX",
+        (12, 1): "1 ELM ST", (14, 1): "SPRINGFIELD", (14, 26): "IL", (16, 1): "62701", (12, 33): "X",
+        (12, 50): "1 ELM ST", (14, 50): "SPRINGFIELD", (14, 74): "IL", (16, 50): "62701",
+        (18, 1): "TESTER, ALEX",  # 9: the secondary policy's insured
+        (20, 1): "GRP200",  # 9a: the secondary policy's group (SBR03)
+        (26, 1): "SECOND PAYER INC",  # 9d: the secondary plan
+        (20, 41): "X", (22, 41): "X", (24, 41): "X",
+        (20, 53): "01", (20, 56): "01", (20, 59): "1980", (20, 75): "X",  # 11a (11: the MC policy has no group)
+        (24, 50): "STATE MEDICAID",  # 11c
+        (26, 52): "X",  # 11d YES
+        (29, 7): "SIGNATURE ON FILE", (29, 55): "SIGNATURE ON FILE",
+        (37, 42): "0", (38, 3): "J069",
+        (56, 1): "123456789", (56, 19): "X", (56, 23): "S13", (56, 38): "X",
+        (56, 54): "200 00",  # 28
+        (56, 64): "145 00",  # 29: primary 120 + secondary 25
+        (60, 1): "SIGNATURE ON FILE",
+        (58, 50): "NORTHWIND CLINIC", (59, 50): "100 MAIN ST", (60, 50): "SPRINGFIELD, IL 627010001",
+        (61, 50): "1234567893",
+    }
+    expected |= _line(44, "02", "26", "26", "11", "99214", "A", 52, "150 00", "1")
+    expected |= _line(46, "02", "26", "26", "11", "36415", "A", 53, "50 00", "1")
+    assert form.cells == expected
     # an EOB per prior payer, in payer order
     assert "PAYER CLAIM NUMBER (CLP07) PICN13" in eob1.text and "PAYER              PRIMARY PLAN" in eob1.text
     assert "PAYER CLAIM NUMBER (CLP07) SICN13" in eob2.text
