@@ -10,7 +10,8 @@ This module runs the stages; each stage has its own module:
 - output (`output.py`): billed claims written to a spool file per destination payer, each spool validated
   against the implementation guide (cob.edi.validate), claims with IG problems and claims from a claim file
   that turned out malformed taken out, and the file fsynced and renamed into place (or, for `cob run`, left
-  ready), so nothing rejected ever reaches the output folder.
+  ready), so nothing rejected ever reaches the output folder. A destination payer that takes paper gets the
+  same spool and gate, and its kept claims are printed to a PDF instead (`paper.py`, cob.paper).
 
 Big inputs are read and billed by several processes (`parallel.py`), whose outputs are joined into the
 spools a serial run would have written.
@@ -36,8 +37,8 @@ from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunRepo
 from .build import PayerInfo
 from .consolidate import RemitIndex
 from .expected import OrderFacts, OrderFactsError, load_order_facts
-from .paper import PaperSpool
 from .output import OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, validate_files
+from .paper import PaperSpool
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
 from .triage import Decision, member_id, triage
