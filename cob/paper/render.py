@@ -31,10 +31,12 @@ FONT = "Courier"
 FONT_SIZE = 12.0  # Courier's advance is 0.6 em: 12 pt -> 7.2 pt
 BASELINE = 9.5  # baseline below a cell's top: descenders stay inside the 12 pt cell
 FORM_RED = Color(0.85, 0.12, 0.12)
+SHADE = Color(0.99, 0.92, 0.92)  # the shaded supplemental rows of item 24
 EOB_SIZE = 9.0
 EOB_LEADING = 11.5
 EOB_LEFT = 0.6 * 72
 EOB_TOP = 0.6 * 72
+PROOF_FORM = "cms1500_0212"
 
 
 @dataclass
@@ -58,10 +60,18 @@ def render(fh: BinaryIO, claims: list[PaperClaim], proof: bool = False) -> int:
     canvas.setTitle("CMS-1500 (02/12) paper claims" + (" - proof copy" if proof else ""))
     canvas.setCreator("cob")
     pages = 0
+    if proof:  # the form is drawn once and placed on every form page (one PDF form XObject)
+        canvas.beginForm(PROOF_FORM)
+        _draw_form_proof(canvas)
+        canvas.endForm()
     for claim in claims:
         for form in claim.forms:
             if proof:
-                _draw_form_proof(canvas, form)
+                canvas.doForm(PROOF_FORM)
+                canvas.setFillColor(FORM_RED)
+                canvas.setFont("Helvetica", 6)
+                canvas.drawString(LEFT, cell_origin(5, 1)[1] - 8,
+                                  f"CLAIM {form.claim_id}  FORM {form.number} OF {form.of}")
             _draw_form_data(canvas, form)
             canvas.showPage()
             pages += 1
@@ -81,7 +91,7 @@ def _draw_form_data(canvas: Canvas, form: FormPage) -> None:
         canvas.drawString(x, top - BASELINE, placed.text)
 
 
-def _draw_form_proof(canvas: Canvas, form: FormPage) -> None:
+def _draw_form_proof(canvas: Canvas) -> None:
     """The form's boxes and captions in red, as on the printed form (plain-paper proof)."""
     canvas.setStrokeColor(FORM_RED)
     canvas.setFillColor(FORM_RED)
@@ -89,9 +99,8 @@ def _draw_form_proof(canvas: Canvas, form: FormPage) -> None:
     canvas.setFont("Helvetica-Bold", 9)
     canvas.drawString(cell_origin(1, 1)[0], cell_origin(2, 1)[1] - 9, "HEALTH INSURANCE CLAIM FORM")
     canvas.setFont("Helvetica", 6)
-    canvas.drawString(cell_origin(1, 1)[0], cell_origin(3, 1)[1] - 8, "NUCC 1500 (02/12) LAYOUT - PROOF COPY ON PLAIN PAPER")
-    canvas.drawString(cell_origin(1, 1)[0], cell_origin(4, 1)[1] - 8, "NOT FOR SUBMISSION: PRINT THE DATA ON THE RED FORM")
-    canvas.drawString(cell_origin(1, 1)[0], cell_origin(5, 1)[1] - 8, f"CLAIM {form.claim_id}  FORM {form.number} OF {form.of}")
+    canvas.drawString(LEFT, cell_origin(3, 1)[1] - 8, "NUCC 1500 (02/12) LAYOUT - PROOF COPY ON PLAIN PAPER")
+    canvas.drawString(LEFT, cell_origin(4, 1)[1] - 8, "NOT FOR SUBMISSION: PRINT THE DATA ON THE RED FORM")
     for caption, first, left, last, right in PROOF_BOXES:
         x, y_top = cell_origin(first, left)
         x_end, y_bottom = cell_origin(last + 1, right + 1)
@@ -99,7 +108,7 @@ def _draw_form_proof(canvas: Canvas, form: FormPage) -> None:
         canvas.setFont("Helvetica", 5)
         canvas.drawString(x + 1.5, y_top - 5.5, caption)
     # item 24: one row per service line, the shaded supplemental row above each
-    canvas.setFillColor(Color(0.85, 0.12, 0.12, alpha=0.08))
+    canvas.setFillColor(SHADE)  # opaque: a form XObject carries no transparency state
     for n in range(1, 7):
         x, y_top = cell_origin(service_line_row(n) - 1, 1)
         _x, y_bottom = cell_origin(service_line_row(n), 1)
