@@ -46,8 +46,9 @@ def _render(tmp_path: Path, proof: bool):
                   SecondaryOptions(out_dir=out, now=dt.datetime(2026, 4, 1, 8, 30), paper_payers=frozenset({"SECPAY"}),
                                    paper_proof=proof))
     pdf = out / "paper" / "SECPAY-000000001.pdf"
-    subprocess.run([PDFTOPPM, "-r", str(DPI), "-f", "1", "-l", "1", "-png", str(pdf), str(tmp_path / "page")],
-                   check=True)
+    done = subprocess.run([PDFTOPPM, "-r", str(DPI), "-f", "1", "-l", "1", "-png", str(pdf), str(tmp_path / "page")],
+                          check=True, capture_output=True, text=True)
+    assert done.stderr == ""  # poppler found nothing wrong with the PDF
     (png,) = tmp_path.glob("page*.png")
     image = Image.open(png).convert("RGB")
     png.rename(tmp_path / ("proof.png" if proof else "data.png"))
