@@ -32,6 +32,14 @@ e.g. item 1 line 8, items 9/11 line 18, 9a/11a line 20, 9d/11d line 26 (11d YES 
 above them 43-53), 25-29 line 56, 32/33 lines 58-61 (33a col 50 line 61). `PROOF_BOXES` outlines the
 boxes on the same grid for a plain-paper proof copy. A printer that feeds the form a little off is
 aligned at the printer (top-of-form and left margin), not here.
+
+Sources (searched for this module): the NUCC manual's item texts as quoted by billing vendors' help pages
+(e.g. item 29: "Enter total amount the patient and/or other payers paid on the covered services only.
+Enter the amount right justified in the left-hand area of the field... Enter 00 in the right-hand area if
+the amount is a whole number"); the (line, column) of every field from OpenEMR's 02/12 print layout
+(`putHcfa(line, col, width, data)` calls in src/Billing/Hcfa1500.php), whose text output is printed at 10
+cpi and 6 lpi from top of form. The manual itself publishes no character grid; a test print on the red
+form is the final check of an alignment.
 """
 
 from __future__ import annotations
