@@ -342,7 +342,7 @@ def _header(form: _Form, claim: Claim) -> None:
     # 17, 17b: referring provider (2310A)
     referring = claim.provider("2310A")
     if referring is not None:
-        form.put("17_qual", "DN")
+        form.put("17_qual", referring.name.entity_id)  # DN referring, P3 primary care
         form.put("17", name_of(referring))
         form.put("17b", referring.name.id if referring.name.id_qualifier == "XX" else None)
     # 21: ICD indicator and diagnoses A-L

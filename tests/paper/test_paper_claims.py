@@ -297,3 +297,42 @@ def test_a_long_eob_continues_on_numbered_pages():
     assert all(len(page) <= LINES_PER_PAGE for page in pages)
     assert (pages[0][-1], pages[1][-1]) == ("EOB PAGE 1 OF 2", "EOB PAGE 2 OF 2")
     assert sum(line.startswith("      ADJUSTMENTS  CO-45 20.00  PR-2 20.00") for page in pages for line in page) == 24
+
+
+def test_dates_referring_authorization_facility_and_rendering_boxes(tmp_path):
+    """tests/paper/data/more_boxes.837 is original-claim.837 plus DTP*431 2026-02-01, REF*G1 AUTH777, 2310A
+    referring REFER RITA (NPI 1111111112), 2310C NORTHWIND ANNEX 200 SIDE ST SPRINGFIELD IL 62702 (NPI
+    2222222228) and a 2420A rendering NPI 3333333334 on line 1."""
+    report, _out = _run(tmp_path, [HERE / "more_boxes.837"], [DATA / "primary-remit.835"], {"SECPAY"})
+    (outcome,) = report.claims
+    assert outcome.status == "billed", outcome.detail
+    form = read_pages(Path(outcome.output))[0]
+    expected = dict(PCN123_HEADER)
+    expected |= {
+        (32, 2): "02", (32, 5): "01", (32, 8): "2026", (32, 16): "431",  # 14: onset, qualifier 431
+        (34, 1): "DN", (34, 4): "REFER, RITA", (34, 33): "1111111112",  # 17, 17b
+        (40, 50): "AUTH777",  # 23
+        (58, 23): "NORTHWIND ANNEX", (59, 23): "200 SIDE ST", (60, 23): "SPRINGFIELD, IL 62702",  # 32
+        (61, 23): "2222222228",  # 32a
+        (44, 68): "3333333334",  # 24J of line 1
+    }
+    expected |= _line(44, "02", "15", "26", "11", "99214", "AB", 52, "200 00", "1")
+    expected |= _line(46, "02", "15", "26", "11", "87880", "A", 53, "50 00", "2", modifier="QW")
+    expected |= {(56, 54): "250 00", (56, 64): "116 00"}
+    assert form.cells == expected
+
+
+def test_box_22_of_a_replacement_claim(tmp_path):
+    """A replacement (CLM05-3 = 7, as `cob run` sends after a primary's reversal) carries its resubmission
+    code and the original reference (REF*F8) in item 22."""
+    from cob.edi.reader import read_claims
+    from cob.paper.cms1500 import claim_forms
+    from cob.schemas.segments import REF
+
+    report, _out = _run(tmp_path, [DATA / "original-claim.837"], [DATA / "primary-remit.835"], set())
+    (built,) = read_claims(report.claims[0].output)
+    built.clm.location.frequency = "7"
+    built.refs.append(REF(qualifier="F8", value="SECICN55"))
+    (form,) = claim_forms(built)
+    placed = {(p.line, p.col): p.text for p in form.fields}
+    assert (placed[(38, 50)], placed[(38, 62)]) == ("7", "SECICN55")
