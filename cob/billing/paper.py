@@ -7,12 +7,13 @@ kept are printed (`print_claims`, called by `output.finish_spool`): each claim's
 (`cob.paper.cms1500`) followed by an EOB page per prior payer's 835 claim payment (`cob.paper.eob`), into
 `<out>/paper/<payer id>-<ISA13>.pdf` (temp file, fsync, rename; `cob run`: left as a ready temp file that
 it renames after its state commit). The temp 837P is then removed: nothing of a paper payer's claims is
-sent as EDI. The ISA13 (this run's control number for the payer, never reused) names the file as it
-names an 837P, so two runs never write the same name.
+sent as EDI. The ISA13 (this run's control number for the payer) names the file as it names an 837P; `cob
+run` keeps control numbers in its state and never reuses one, so its runs never write the same name.
 
-The built claims and their payments are held until the gate has run (the forms are drawn from them, not
-from X12 text); paper payers are few and their claims a small share of a night, and the runs that print
-paper read their claims in one process (`SecondaryRun.worker_count`).
+Each claim's pages are laid out when it is spooled (the forms from the built claim's models, the EOBs from
+the run's remittance index) and held until the gate has run: small text, and paper payers are few. In a run
+over several processes each worker lays out its own claims, and the parent joins their pages with the
+workers' spools (`cob.billing.parallel`), so the PDF is the one a serial run writes.
 """
 
 from __future__ import annotations

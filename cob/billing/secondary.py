@@ -29,7 +29,7 @@ from cob.edi.errors import X12SyntaxError, read_problem
 from cob.edi.reader import X12Reader
 from cob.edi.writer import InterchangeInfo, atomic_output
 from cob.progress import Progress, Steps
-from cob.schemas.claim import Claim
+from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.coverage import CoverageRoster, RosterError, load_roster
 from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
@@ -134,8 +134,6 @@ class SecondaryRun:
         """Processes to read and bill the claims with: `options.workers`, or by default one per CPU (at most
         4) when the claim files are big enough to pay for the forks and nothing else runs in this process
         (forking a process with threads is unsafe)."""
-        if self.options.paper_payers:
-            return 1  # paper claims are printed from the built models and payments this process holds
         if self.options.workers is not None:
             return max(1, self.options.workers)
         size = sum(p.stat().st_size for p in self.claims if p.is_file())
@@ -244,15 +242,17 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            header = destination_header(claim.header, claim, destination)
-            if payer_id in self.options.paper_payers:
-                spool = PaperSpool(self.options.out_dir, payer_id, self.allocate_isa(sender), info, header,
-                                   self.when, self.prior_payments, self.options.paper_proof)
-            else:
-                spool = Spool(self.out_dir_for(payer_id), payer_id, self.allocate_isa(sender), info, header,
-                              self.when)
+            spool = self.new_spool(payer_id, self.allocate_isa(sender), info,
+                                   destination_header(claim.header, claim, destination))
             self.spools[payer_id] = spool
         return spool
+
+    def new_spool(self, payer_id: str, isa: int, info: InterchangeInfo, header: TransactionHeader) -> Spool:
+        """A destination payer's output: an 837P spool, or for a payer that takes paper a `PaperSpool`."""
+        if payer_id in self.options.paper_payers:
+            return PaperSpool(self.options.out_dir, payer_id, isa, info, header, self.when, self.prior_payments,
+                              self.options.paper_proof)
+        return Spool(self.out_dir_for(payer_id), payer_id, isa, info, header, self.when)
 
     def prior_payments(self, claim_id: str) -> list[ClaimPayment]:
         """The standing 835 claim payments of a claim's earlier payers, by level (its EOB pages on paper)."""

@@ -336,3 +336,22 @@ def test_box_22_of_a_replacement_claim(tmp_path):
     (form,) = claim_forms(built)
     placed = {(p.line, p.col): p.text for p in form.fields}
     assert (placed[(38, 50)], placed[(38, 62)]) == ("7", "SECICN55")
+
+
+def test_several_processes_print_the_same_pdf(tmp_path):
+    """Workers lay out their own paper claims; the joined PDF is byte for byte the serial one."""
+    sample = Path(__file__).resolve().parents[2] / "cob" / "fixtures" / "sample"
+    claims = sorted(sample.glob("claims-*.837"))
+    remits = sorted(sample.glob("*.835"))
+    pdfs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        report = run_secondary(claims, remits, SecondaryOptions(out_dir=out, now=NOW, workers=workers,
+                                                                paper_payers=frozenset({"77027", "63303"})))
+        pdfs[workers] = {p.name: p.read_bytes() for p in (out / "paper").iterdir()}
+        assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+        assert report.summary.outputs[str(out / "paper" / "77027-000000002.pdf")] == 9
+    assert sorted(pdfs[1]) == ["63303-000000004.pdf", "77027-000000002.pdf"]
+    assert pdfs[1] == pdfs[2]
+    forms = [p for p in read_pages(tmp_path / "w2" / "paper" / "77027-000000002.pdf") if p.kind == "form"]
+    assert len({p.cells[(56, 23)] for p in forms}) == 9  # item 26: nine different claims
