@@ -228,7 +228,11 @@ def _d8(text: str) -> dt.date:
 
 
 def _rank(sequence: PayerSequence | None) -> int:
-    return sequence.rank if sequence is not None else 0
+    """A payer's place in the order (P 1, S 2, T 3, ...); 0 for none or U (unknown)."""
+    try:
+        return sequence.rank if sequence is not None else 0
+    except KeyError:
+        return 0
 
 
 # --------------------------------------------------------------------------------------------- the form
@@ -243,7 +247,7 @@ class _Form:
         if not text:
             return
         cell = cell or FIELDS[field]
-        text = text.upper()[:cell.width] if cell.width > 1 else text.upper()[:1]
+        text = text.upper()[:cell.width]
         stripped = text.lstrip()  # right-justified amounts start where their first digit is
         if stripped.strip():
             self.fields.append(Placed(field, cell.line, cell.col + len(text) - len(stripped), stripped.rstrip()))
@@ -338,7 +342,8 @@ def _header(form: _Form, claim: Claim) -> None:
     onset = next((d for d in claim.dates if d.qualifier == "431" and d.format == "D8"), None)
     if onset is not None:
         mm, dd, yyyy = _split_date(_d8(onset.value))
-        form.put("14_mm", mm), form.put("14_dd", dd), form.put("14_yyyy", yyyy), form.put("14_qual", "431")
+        for field, value in (("14_mm", mm), ("14_dd", dd), ("14_yyyy", yyyy), ("14_qual", "431")):
+            form.put(field, value)
     # 17, 17b: referring provider (2310A)
     referring = claim.provider("2310A")
     if referring is not None:
@@ -417,7 +422,8 @@ def _birth(form: _Form, party: Party | None, box: str) -> None:
         return
     parts = _split_date(dmg.birth_date)
     if parts is not None:
-        form.put(f"{box}_mm", parts[0]), form.put(f"{box}_dd", parts[1]), form.put(f"{box}_yyyy", parts[2])
+        for part, value in zip(("mm", "dd", "yyyy"), parts):
+            form.put(f"{box}_{part}", value)
     if dmg.gender in ("M", "F"):
         form.mark(f"{box}_{dmg.gender.lower()}")
 
@@ -437,8 +443,8 @@ def _service_line(form: _Form, claim: Claim, line: ServiceLine, row: int) -> Non
         start = _d8(date.value[:8])
         end = _d8(date.value[9:17]) if date.format == "RD8" else start
         for prefix, day in (("24a_from", start), ("24a_to", end)):
-            put(f"{prefix}_mm", f"{day.month:02d}"), put(f"{prefix}_dd", f"{day.day:02d}")
-            put(f"{prefix}_yy", f"{day.year % 100:02d}")
+            for part, value in (("mm", day.month), ("dd", day.day), ("yy", day.year % 100)):
+                put(f"{prefix}_{part}", f"{value:02d}")
     sv1 = line.sv1
     put("24b", sv1.place_of_service or (claim.clm.location.place_of_service if claim.clm.location else None))
     put("24c", "Y" if sv1.emergency == "Y" else None)
