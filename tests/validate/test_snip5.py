@@ -183,6 +183,27 @@ def test_837_claim_cas_uses_2330b_573_and_group_codes():
                            ("cas_group_invalid", "error"), ("cas_group_invalid", "warning")]
 
 
+def test_837_prior_payer_moa_remark_codes():
+    # issue 15 clause 1: a COB claim's 2320 MOA carries the prior payer's RARCs; they are judged on that
+    # payer's adjudication date (2330B DTP*573) like its CAS. M72 stopped 2003-10-16; N911 and MA127 are in
+    # the list of 2026-10-01; N999 is not.
+    def claim(moa, dtp573="DTP*573*D8*20260115"):
+        segs = [("2320", "SBR*S*18*******MB"), ("2320", moa), ("2330B", "NM1*PR*2*PAYER*****PI*P1")]
+        if dtp573:
+            segs.append(("2330B", dtp573))
+        return _837(*segs, ("2400", "LX*1"), ("2400", "DTP*472*D8*20251220"))
+
+    assert claim("MOA***N911*MA127").findings == []
+    [f] = claim("MOA***N911*N999").findings
+    assert (f.code, f.severity, f.segment_id, f.loop, f.element_pos) == ("rarc_unknown", "error", "MOA", "2320", 4)
+    assert f.message == ("RARC N999 is not in the RARC list of 2026-10-01, which is newer than the remittance "
+                         "(2026-01-15)")
+    assert _codes(claim("MOA***M72")) == [("rarc_retired", "error")]
+    # no DTP*573: the service date (2025-12-20) only bounds the adjudication from below
+    assert _codes(claim("MOA***N999", dtp573=None)) == [("rarc_unknown", "warning")]
+    assert _codes(claim("MOA***M72", dtp573=None)) == [("rarc_retired", "error")]
+
+
 # ------------------------------------------------------------------------------------------ check_segment
 
 def test_check_segment_outside_claims():

@@ -17,8 +17,8 @@ remittance that used it:
 - 835, original adjudication: BPR16 (`ctx.payment_date`). Without it the service date (2110 DTM*472/150,
   else 2100 DTM*232/233) is used as a lower bound of the 835 date: it can prove a code retired, never
   not yet effective. CLP02=22 (reversal) is derivative: only membership is checked.
-- 837P 2430 CAS: that line's DTP*573 (prior payer adjudication date); 2320 CAS: the 2330B DTP*573 of the
-  same payer. Without them the latest 2400 DTP*472 of the line/claim is the lower bound (retired only).
+- 837P 2430 CAS: that line's DTP*573 (prior payer adjudication date); 2320 CAS and MOA remark codes: the
+  2330B DTP*573 of the same payer. Without them the latest 2400 DTP*472 of the line/claim is the lower bound (retired only).
 
 Severity: a retired or not-yet-effective code is an error (the list is authoritative about its own
 dates). A code missing from the list (`cob codesets update` regenerates it; its `list_date` says how
@@ -308,6 +308,16 @@ def _check_837_cas(ctx: ClaimContext, c: Claim837) -> None:
             line_dates, latest_service = _service_dates(c)
         for cas in p.cas:
             _check_cas(ctx, cas.at, d573 or latest_service, d573 is not None, True, GROUP_CODES_837)
+    for seg, index in c.moa:  # the prior payer's remark codes, judged on its adjudication date as its CAS
+        p = c.view.payers[index]
+        d573 = parse_date(_el(p.date[1], 3)) if p.date is not None else None
+        if d573 is None and line_dates is None:
+            line_dates, latest_service = _service_dates(c)
+        el = seg[1]
+        for pos in _MOA_RARC_POS:
+            if pos < len(el) and el[pos]:
+                _code_date_finding(ctx, seg, "rarc", el[pos], pos, None, d573 or latest_service, d573 is not None,
+                                   True)
     for block in c.svd_blocks:
         if not block.cas:
             continue
