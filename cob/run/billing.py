@@ -28,6 +28,7 @@ from typing import Callable
 
 from cob.edi.envelope import Party as EnvParty
 from cob.billing.consolidate import LEVEL, RemitIndex, consolidate
+from cob.billing.output import safe_name
 from cob.billing.secondary import SecondaryOptions, SecondaryRun
 from cob.schemas.claim import BillingProvider, Claim, TransactionHeader
 from cob.schemas.codes import ClaimStatus
@@ -76,8 +77,12 @@ class StateSecondaryRun(SecondaryRun):
         ISA13 to the same payer) gets the sender id in its name instead of replacing that file."""
         fresh = destination.payer_id not in self.spools
         spool = super()._spool(destination, claim)
-        if fresh and (spool.final.exists() or self.state.output_taken(self._relative(spool.final))):
-            spool.final = spool.final.with_name(f"{spool.final.stem}-{spool.info.sender.id.strip()}.837")
+        if fresh:
+            # the sender id is made a safe name (an ISA06 may hold "/"), and a clash of that too gets a number
+            base, n = f"{spool.final.stem}-{safe_name(spool.info.sender.id.strip())}", 1
+            while spool.final.exists() or self.state.output_taken(self._relative(spool.final)):
+                n += 1
+                spool.final = spool.final.with_name(f"{base}.837" if n == 2 else f"{base}-{n}.837")
         return spool
 
     def _relative(self, path: Path) -> str:
