@@ -45,6 +45,10 @@ reports = "reports"
 # Control numbers (ISA13/GS06) are kept per sender in the state database and never reused.
 # sender = "ZZ:RBS001"
 # receiver = "ZZ:ACMECLEAR01"
+# An 837 from another submitter (ISA06/ISA08 other than those of the first 837 this site read) is
+# quarantined: its claims must not leave under our interchange. "separate": bill them in interchanges of
+# their own (one per payer, sender, receiver and submitter).
+other_submitters = "quarantine"
 
 [state]
 # SQLite file beside the folders by default. For several machines sharing the folders, PostgreSQL:
@@ -97,6 +101,7 @@ class RunConfig:
     workers: int = 0
     settle_seconds: float = 0
     file_mode: int = 0o600  # [files] mode; see cob.run.files
+    other_submitters: str = "quarantine"  # or "separate"; see cob.run.submitters
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -139,7 +144,7 @@ def sqlite_path(url: str, base: Path) -> Path:
 
 _KEYS: dict[str, set[str]] = {
     "folders": {"inbox", "outbox", "payer_subfolders", "archive", "rejected", "reports"},
-    "interchange": {"sender", "receiver"},
+    "interchange": {"sender", "receiver", "other_submitters"},
     "state": {"url"},
     "claims": {"max_wait_days", "coverage", "order_facts"},
     "run": {"workers", "settle_seconds"},
@@ -198,12 +203,15 @@ def load_config(path: str | Path) -> RunConfig:
         workers=get("run", "workers", 0, int),
         settle_seconds=get("run", "settle_seconds", 0, (int, float)),
         file_mode=_file_mode(path, get("files", "mode", "0600", str)),
+        other_submitters=get("interchange", "other_submitters", "quarantine", str),
     )
     if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]
     if len(set(folders)) != len(folders):
         raise ConfigError(f"{path}: inbox, outbox, archive and rejected must be different folders")
+    if config.other_submitters not in ("quarantine", "separate"):
+        raise ConfigError(f"{path}: interchange.other_submitters must be \"quarantine\" or \"separate\"")
     from .preflight import check_values
 
     check_values(config)

@@ -21,7 +21,7 @@ import stat
 import pickle
 import tempfile
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -32,6 +32,7 @@ from cob.schemas.claim import Claim
 from cob.schemas.remit import ClaimPayment
 
 from . import faults
+from .submitters import pair_of
 from .inbox import shown
 
 HASH_CHUNK = 1 << 20
@@ -56,6 +57,8 @@ class Parsed:
     claims: int = 0
     payments: int = 0
     seconds: float = 0.0
+    #: (sender, receiver) of each interchange its 837 claims came in (see `cob.run.submitters`)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -114,10 +117,16 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     try:
         with out:
             seq = 0
+            last_header = None
             for item in _items(reader, source, result):
                 seq += 1
                 try:
                     if isinstance(item, Claim):
+                        if item.header is not last_header:
+                            last_header = item.header
+                            pair = pair_of(item.header)
+                            if pair is not None and pair not in result.pairs:
+                                result.pairs.append(pair)
                         payer = item.payer.name.id if item.payer is not None else ""
                         rank = item.subscriber.sbr.payer_sequence.rank if item.subscriber is not None else 1
                         record = ("claim", item.claim_id, payer or "", rank, seq,

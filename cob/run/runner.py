@@ -49,6 +49,7 @@ from . import faults
 from .files import created_with, make_private
 from .inbox import EntryKind, classify, fs_path, kept_name, shown, stored
 from .preflight import check_site
+from .submitters import Submitters
 from .billing import BillingResult, bill, sender_key
 from .config import RunConfig
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
@@ -127,6 +128,7 @@ class _Run:
         self.billing: BillingResult | None = None
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
+        self.submitters = Submitters(config, state)
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -161,7 +163,7 @@ class _Run:
         except WorkFailure as exc:
             self._fail(str(exc))
         except OSError as exc:
-            self._fail(f"run stopped: {exc.strerror or exc}; nothing is lost, the next run continues")
+            self._fail(f"run stopped: {_os_problem(exc)}; nothing is lost, the next run continues")
         return self._finish(stem)
 
     def _fail(self, message: str) -> None:
@@ -301,6 +303,11 @@ class _Run:
         path = Path(parsed.path)
         if parsed.error is not None:
             self._reject(path, parsed.sha256, parsed.size, parsed.error)
+            return
+        foreign = self.submitters.foreign(parsed.pairs)
+        if foreign is not None:
+            Path(parsed.spool).unlink(missing_ok=True)
+            self._reject(path, parsed.sha256, parsed.size, f"{shown(path.name)}: {foreign}")
             return
         state = self.state
         name = shown(path.name)
@@ -487,13 +494,24 @@ class _Run:
             self.state.db.rollback_outer()
         else:
             self.state.finish_run(self.run_id, finished, "failed" if self.failed else "ok", exit_code)
-        json_path, text_path = write_reports(report, self.config.reports, stem)
-        faults.checkpoint("reports written")
+        try:
+            json_path, text_path = write_reports(report, self.config.reports, stem)
+            faults.checkpoint("reports written")
+        except OSError as exc:  # our own output folder, not an input: said so, and the run is not "ok"
+            self.errors.append(f"cob run: cannot write the run's report into the reports folder "
+                               f"{self.config.reports}: {exc.strerror or exc}; the run's work is committed, "
+                               "only its report is missing")
+            self.log.close_quietly()
+            return RunResult(max(exit_code, 1), self.run_id, report, None, None, self.log.path, errors=self.errors)
         s = report.summary
         self.log.event("run_end", exit_code=exit_code, claims=s.claims, billed=s.billed, skipped=s.skipped,
                        held=s.held, rejected=s.rejected, inputs=len(self.dispositions), stale=len(stale),
                        outputs=len(self.outputs), **{k: round(v, 3) for k, v in self.timings.items()})
         self.log.close()
+        if self.log.error is not None:
+            self.errors.append(f"cob run: cannot write the run's log {self.log.path}: "
+                               f"{self.log.error.strerror or self.log.error} (the reports folder, not an input)")
+            exit_code = max(exit_code, 1)
         return RunResult(exit_code, self.run_id, report, json_path, text_path, self.log.path,
                          errors=self.errors)
 
@@ -518,6 +536,12 @@ def _iso(when: dt.datetime) -> str:
 def _input_result(name: str, kind: str | None, error: str | None) -> InputResult:
     k = kind if kind in ("837", "835") else "unknown"
     return InputResult(file=name, kind=k, status="error" if error else "ok", error=error)
+
+
+def _os_problem(exc: OSError) -> str:
+    """An OS error with the path it concerns (a read-only inbox names the inbox file, not just EROFS)."""
+    where = f" ({shown(str(exc.filename))})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _sha_or_none(path: Path) -> str | None:
