@@ -35,6 +35,13 @@ def _site(tmp_path: Path, name: str = "site", extra: str = "") -> Site:
     return site
 
 
+def _both(make_site) -> Site:
+    """A site on the test's backend (SQLite and PostgreSQL) with the sample dropped."""
+    site = make_site()
+    site.drop(SAMPLE)
+    return site
+
+
 def _outcomes(result) -> dict[str, tuple[str, str]]:
     return {c.claim_id: (c.status, c.reason) for c in result.report.claims}
 
@@ -77,10 +84,10 @@ def _everything_written(site: Site) -> str:
 # ------------------------------------------------------------------------------------------------ item 6
 
 
-def test_a_component_separator_inside_an_element_rejects_that_claim_only(tmp_path):
+def test_a_component_separator_inside_an_element_rejects_that_claim_only(tmp_path, make_site):
     """N3 of PCN00100000000's subscriber holds ":" (the file's component separator): the writer cannot
     write it; that claim is rejected (write_failed), the other 20 are billed, the run goes on (exit 1)."""
-    site = _site(tmp_path)
+    site = _both(make_site)
     f = site.inbox / "claims-0001.837"
     f.write_text(f.read_text().replace("N3*5246 HIGHLAND", "N3*5246 HIGH:LAND", 1))
     result = site.run()
@@ -131,8 +138,8 @@ def test_a_misspelled_bht_quarantines_its_file_and_the_rest_is_billed(tmp_path, 
     assert billed == _billed(other.run())
 
 
-def test_a_file_name_that_is_not_utf8_is_quarantined_and_the_rest_billed(tmp_path):
-    site = _site(tmp_path)
+def test_a_file_name_that_is_not_utf8_is_quarantined_and_the_rest_billed(tmp_path, make_site):
+    site = _both(make_site)
     raw = os.fsencode(site.inbox) + b"/claims-\xff\x1b[2J.837"
     shutil.copy(SAMPLE / "claims-0001.837", raw)
     result = site.run()
@@ -190,8 +197,8 @@ def test_a_sender_id_with_a_slash_gets_a_safe_output_name(tmp_path):
 # ------------------------------------------------------------------------------------------------ item 9
 
 
-def test_an_837_from_another_submitter_is_quarantined_by_default(tmp_path):
-    site = _site(tmp_path)
+def test_an_837_from_another_submitter_is_quarantined_by_default(tmp_path, make_site):
+    site = _both(make_site)
     _set_isa_parties(site.inbox / "claims-0002.837", "OTHERSUBMITTER", "OTHERCLEARHS")
     result = site.run()
     assert result.exit_code == 1
@@ -291,10 +298,10 @@ def test_cob_init_folders_are_private_under_umask_022(tmp_path):
         assert stat.S_IMODE((tmp_path / "new" / name).stat().st_mode) == 0o700, name
 
 
-def test_links_in_the_inbox_are_quarantined_never_followed(tmp_path):
+def test_links_in_the_inbox_are_quarantined_never_followed(tmp_path, make_site):
     """A link to /etc/passwd, one to an X12 file elsewhere and a dangling one: each link itself is moved to
     rejected/ with a reason; no target is read, moved or billed."""
-    site = _site(tmp_path)
+    site = _both(make_site)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     target = elsewhere / "claims-0009.837"
@@ -456,3 +463,18 @@ def test_folders_fifos_and_odd_names_in_the_inbox_are_reported(tmp_path):
     again = site.run()  # still there, still said
     assert sum("skipped" in e for e in again.errors) == 2
     assert (site.inbox / "sub").is_dir() and stat.S_ISFIFO(os.lstat(site.inbox / "pipe.837").st_mode)
+
+
+@pytest.mark.parametrize("bad", ["BHX*0019*00*", "bht*0019*00*"])
+def test_a_misspelled_bht_in_cob_secondary(tmp_path, bad):
+    claims = tmp_path / "claims"
+    shutil.copytree(SAMPLE, claims)
+    f = claims / "claims-0001.837"
+    f.write_text(f.read_text().replace("BHT*0019*00*", bad, 1))
+    proc = _cli("secondary", "--claims", str(claims), "--remit", str(SAMPLE), "--out", str(tmp_path / "out"),
+                "--report", "-")
+    assert proc.returncode == 1 and "internal error" not in proc.stderr
+    report = json.loads(proc.stdout)
+    bad_inputs = [i for i in report["inputs"] if i["status"] == "error"]
+    assert [Path(i["file"]).name for i in bad_inputs] == ["claims-0001.837"] and "segment 4" in bad_inputs[0]["error"]
+    assert report["summary"]["billed"] > 0
