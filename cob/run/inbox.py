@@ -6,9 +6,10 @@ hostile until classified. Nothing here follows a link or opens an entry: it is c
 alone, so a link to `/etc/passwd` or to an X12 file elsewhere is never read (the link itself is
 quarantined), and a FIFO never blocks the run. Names come in as the operating system gives them: a name
 that is not UTF-8 cannot be stored in the state database, written to a JSON report or printed faithfully,
-and a name near the file system's 255-byte limit leaves no room for the names cob derives from it
-(`<name>.reason.txt`, `.<name>.<random>.tmp`, `<name>.2`); both are quarantined under a safe name that
-says what they were. Control characters in a name are escaped wherever it is shown (stderr, reports,
+so such a file is quarantined under a safe name that says what it was; a name near the file system's
+255-byte limit leaves no room for the names cob derives from it (`<name>.reason.txt`, `.<name>.<random>.tmp`,
+`<name>.2`), so it is read as any other and kept in archive/ or rejected/ under a shortened name
+(`kept_name`). Control characters in a name are escaped wherever it is shown (stderr, reports,
 logs, reason files), so a name cannot rewrite a terminal or forge a log line.
 """
 
@@ -36,7 +37,7 @@ class EntryKind(str, Enum):
     FILE = "file"  # a regular file: read it
     HIDDEN = "hidden"  # starts with ".": an upload in progress by convention; not looked at
     LINK = "link"  # a symbolic link (to anything, or dangling): quarantined, never followed
-    BAD_NAME = "bad_name"  # a regular file whose name cannot be kept: quarantined under a safe name
+    BAD_NAME = "bad_name"  # a regular file whose name is not UTF-8: quarantined under a safe name
     FOLDER = "folder"  # reported every run, left alone
     SPECIAL = "special"  # a FIFO, socket or device: reported every run, never opened
 
@@ -76,9 +77,6 @@ def classify(folder: Path) -> list[Entry]:
             out.append(Entry(path, EntryKind.SPECIAL, f"{what}, not a regular file: never opened"))
         elif not _utf8(name):
             out.append(Entry(path, EntryKind.BAD_NAME, "the file name is not UTF-8 (shown with \\x escapes); "
-                                                       "rename it and drop it again"))
-        elif len(name.encode()) > MAX_NAME_BYTES:
-            out.append(Entry(path, EntryKind.BAD_NAME, f"the file name is longer than {MAX_NAME_BYTES} bytes; "
                                                        "rename it and drop it again"))
         else:
             out.append(Entry(path, EntryKind.FILE))

@@ -235,7 +235,7 @@ class _Run:
 
     def _scan(self, leftovers: set[Path]) -> list[Path]:
         """Input files present now: regular, not hidden, settled; in inbox order, then name order. Links and
-        names that cannot be kept are quarantined here (never opened); folders and FIFOs are reported."""
+        names that are not UTF-8 are quarantined here (never opened); folders and FIFOs are reported."""
         out: list[Path] = []
         limit = time.time() - self.config.settle_seconds
         for inbox in self.config.inboxes:

@@ -157,20 +157,22 @@ def test_a_file_name_that_is_not_utf8_is_quarantined_and_the_rest_billed(tmp_pat
         ["claims-\\xff\\x1b[2J.837"]
 
 
-def test_long_file_names_are_quarantined_and_the_rest_billed(tmp_path):
-    """An X12 name of 240 characters and a non-X12 name of 235: both stopped every run ("File name too
-    long" for the names derived from them); now both are quarantined under shortened names."""
+def test_long_file_names_are_read_and_kept_under_shortened_names(tmp_path):
+    """An X12 name of 240 characters and a non-X12 name of 235 stopped every run ("File name too long" for
+    the names derived from them: the worker's spool, `<name>.reason.txt` and its temp file). Now the X12
+    file is billed and archived, the other quarantined, each under a shortened name (head + hash)."""
     site = _site(tmp_path)
     long_x12, long_other = "c" * 236 + ".837", "n" * 231 + ".txt"
-    shutil.copy(SAMPLE / "claims-0001.837", site.inbox / long_x12)
+    (site.inbox / "claims-0001.837").rename(site.inbox / long_x12)
     (site.inbox / long_other).write_text("not X12\n")
     result = site.run()
     assert result.exit_code == 1 and result.report.summary.billed == 21
+    archived = [k for k in os.listdir(site.root / "archive") if k.startswith("ccc")]
+    assert len(archived) == 1 and archived[0].startswith("c" * 100) and len(archived[0].encode()) == 197
+    assert (site.root / "archive" / archived[0]).read_bytes() == (SAMPLE / "claims-0001.837").read_bytes()
     kept = sorted(os.listdir(site.root / "rejected"))
-    assert len(kept) == 4 and all(len(k.encode()) <= 255 for k in kept)
-    assert [k[:5] for k in kept if not k.endswith(".reason.txt")] == ["ccccc", "nnnnn"]
-    assert all("longer than 200 bytes" in (site.root / "rejected" / k).read_text()
-               for k in kept if k.endswith(".reason.txt"))
+    assert len(kept) == 2 and all(k.startswith("n" * 100) and len(k.encode()) <= 255 for k in kept)
+    assert "not an X12 file" in (site.root / "rejected" / kept[1]).read_text()
     assert os.listdir(site.inbox) == []
     assert site.run().exit_code == 0  # the next run is clean
 
