@@ -61,6 +61,9 @@ def init(directory: str, out: Output) -> None:
     except ConfigError as exc:
         out.error(f"cob: {exc}")
         sys.exit(2)
+    except OSError as exc:  # e.g. a parent folder that is read-only: say which path
+        out.error(f"cob: cannot create {exc.filename or directory}: {exc.strerror or exc}")
+        sys.exit(2)
     out.info(f"{'kept existing' if existed else 'wrote'} {path}")
     out.info(f"drop 835 and 837P files into {path.parent / 'inbox'}, then: cob run --config {path}")
     for name in ("inbox", "outbox", "archive", "rejected", "reports"):

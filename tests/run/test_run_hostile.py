@@ -391,6 +391,9 @@ def test_a_folder_path_that_is_a_file(tmp_path):
     proc = _cli("init", str(tmp_path / "half"))
     assert proc.returncode == 2 and "internal error" not in proc.stderr
     assert f"{tmp_path / 'half' / 'outbox'} is a file, not a folder" in proc.stderr
+    proc = _cli("init", str(tmp_path / "file" / "site"))  # under a file: the OS refuses, the path is named
+    assert proc.returncode == 2 and "internal error" not in proc.stderr
+    assert f"cannot create {tmp_path / 'file' / 'site'}: Not a directory" in proc.stderr
 
 
 @pytest.mark.parametrize("key, name, content, expected", [
