@@ -250,7 +250,7 @@ class _Run:
                     self._report_skipped(entry.shown, entry.reason)
                     continue
                 if self.config.settle_seconds and f.stat().st_mtime > limit:
-                    self.log.event("input_not_settled", file=f.name)
+                    self.log.event("input_not_settled", file=entry.shown)
                     continue
                 out.append(f)
         return out
@@ -342,7 +342,8 @@ class _Run:
         name = kept_name(name)
         dest = folder / name
         n = 1
-        while os.path.lexists(dest) or dest.with_name(dest.name + ".reason.txt").exists() or self.state.dest_taken(str(dest)):
+        while (os.path.lexists(dest) or dest.with_name(dest.name + ".reason.txt").exists()
+               or self.state.dest_taken(str(dest))):
             n += 1
             dest = folder / f"{name}.{n}"
         return dest
