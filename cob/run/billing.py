@@ -93,7 +93,8 @@ class StateSecondaryRun(SecondaryRun):
             while (spool.final in others or spool.final.exists()
                    or self.state.output_taken(self._relative(spool.final))):
                 n += 1
-                spool.final = spool.final.with_name(f"{base}.837" if n == 2 else f"{base}-{n}.837")
+                suffix = spool.final.suffix  # .837, or .pdf for a paper payer
+                spool.final = spool.final.with_name(f"{base}{suffix}" if n == 2 else f"{base}-{n}{suffix}")
         return spool
 
     def _relative(self, path: Path) -> str:

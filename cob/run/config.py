@@ -64,6 +64,12 @@ max_wait_days = 30
 # Order-of-benefits facts (JSON); claims billed against the rules are held. Optional.
 # order_facts = "order-facts.json"
 
+[paper]
+# Destination payers that take paper only: their claims are printed (CMS-1500 02/12 data for the red form,
+# then each prior payer's EOB) to outbox/paper/<payer>-<ISA13>.pdf instead of sent as 837P.
+# payers = ["AUTOINS01"]
+# proof = false   # true: draw the form's boxes and captions too (a plain-paper proof copy)
+
 [run]
 # Input files parsed in parallel processes; 0 = the number of CPUs. `cob run --workers N` overrides.
 workers = 0
@@ -102,6 +108,8 @@ class RunConfig:
     settle_seconds: float = 0
     file_mode: int = 0o600  # [files] mode; see cob.run.files
     other_submitters: str = "quarantine"  # or "separate"; see cob.run.submitters
+    paper_payers: frozenset[str] = frozenset()
+    paper_proof: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -149,6 +157,7 @@ _KEYS: dict[str, set[str]] = {
     "claims": {"max_wait_days", "coverage", "order_facts"},
     "run": {"workers", "settle_seconds"},
     "files": {"mode"},
+    "paper": {"payers", "proof"},
 }
 
 
@@ -204,7 +213,11 @@ def load_config(path: str | Path) -> RunConfig:
         settle_seconds=get("run", "settle_seconds", 0, (int, float)),
         file_mode=_file_mode(path, get("files", "mode", "0600", str)),
         other_submitters=get("interchange", "other_submitters", "quarantine", str),
+        paper_payers=frozenset(get("paper", "payers", [], list)),
+        paper_proof=get("paper", "proof", False, bool),
     )
+    if not all(isinstance(p, str) and p for p in config.paper_payers):
+        raise ConfigError(f"{path}: paper.payers must be a list of payer ids")
     if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]
