@@ -10,6 +10,7 @@ claim bodies are compressed claims by design: its text columns - reasons, detail
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -112,6 +113,8 @@ def values() -> set[str]:
 def test_cob_run_writes_no_patient_data_anywhere(tmp_path, values):
     site = tmp_path / "site"
     config = init_folder(site)
+    # the files are copied in and run at once: no settle time, whatever the template's default
+    config.write_text(re.sub(r"(?m)^settle_seconds = .*$", "settle_seconds = 0", config.read_text()))
     for f in SAMPLE.glob("*.83?"):
         shutil.copy(f, site / "inbox" / f.name)
     hostile = _hostile_inputs(site / "inbox")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -28,8 +29,9 @@ CLAIMS_0001 = [f"PCN0010000000{i}" for i in range(6)]
 
 def _site(tmp_path: Path, name: str = "site", extra: str = "") -> Site:
     config = init_folder(tmp_path / name)
-    if extra:
-        config.write_text(config.read_text() + "\n" + extra)
+    # the sample is copied in and run at once: no settle time, whatever the template's default
+    text = re.sub(r"(?m)^settle_seconds = .*$", "settle_seconds = 0", config.read_text())
+    config.write_text(text + ("\n" + extra if extra else ""))
     site = Site(tmp_path / name, config)
     site.drop(SAMPLE)
     return site
@@ -194,6 +196,52 @@ def test_a_sender_id_with_a_slash_gets_a_safe_output_name(tmp_path):
         assert _isa(site.outbox / name)[6].strip() in ("RBS001", "RBS/001")
     slash = [n for n in names if n.endswith("-RBS_001.837")]
     assert all(_isa(site.outbox / n)[6].strip() == "RBS/001" for n in slash)
+
+
+# ------------------------------------------------------------------------------------------------ item 8
+
+
+def _run_in_child(config: Path) -> dict:
+    """`cob run` on a site in a fresh interpreter: its exit code and peak RSS in MB."""
+    script = ("import json, resource, sys\n"
+              "from cob.run.config import load_config\nfrom cob.run.runner import RunOptions, run_batch\n"
+              "from tests.run.conftest import NOW\n"
+              f"r = run_batch(load_config({str(config)!r}), RunOptions(now=NOW, validate=False, workers=1))\n"
+              "print(json.dumps({'code': r.exit_code, "
+              "'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_a_roster_after_an_isa_costs_bounded_memory_and_kilobytes_of_reports(tmp_path):
+    """Before: 100 MB of roster text after a valid ISA took 1.26 GB RSS and wrote about 1 GB of reports
+    (the text quoted as a "segment id" in every report). Now: 48 MB of it is refused at segment 2 once
+    longer than MAX_SEGMENT, quarantined with a reason of a few lines, the rest billed as usual."""
+    from cob.edi.tokens import MAX_SEGMENT
+
+    plain = _site(tmp_path, "plain")
+    base = _run_in_child(plain.config_path)
+    assert base["code"] == 0
+    site = _site(tmp_path)
+    row = "TURNER HAZEL,19710314,JAH450165023,5246 HIGHLAND AVE\n"
+    with open(site.inbox / "roster.837", "w") as fh:
+        fh.write((SAMPLE / "claims-0001.837").read_text()[:106] + "NAME,BIRTHDATE,MEMBER ID,ADDRESS\n")
+        for _ in range(48):  # 48 MB in 1 MB pieces: a child's peak RSS counts its parent's at the fork
+            fh.write(row * (1024 * 1024 // len(row)))
+    out = _run_in_child(site.config_path)
+    assert out["code"] == 1
+    assert out["rss_mb"] < base["rss_mb"] + 40, (out, base)
+    assert site.listing("rejected") == ["roster.837", "roster.837.reason.txt"]
+    reason = (site.root / "rejected" / "roster.837.reason.txt").read_text()
+    assert f"segment 2: segment longer than {MAX_SEGMENT} characters" in reason, reason
+    report_bytes = sum(p.stat().st_size for p in (site.root / "reports").iterdir())
+    assert report_bytes < 2 * sum(p.stat().st_size for p in (plain.root / "reports").iterdir()) + 4096
+    assert len(reason) < 2048
+    assert "HAZEL" not in reason + _everything_written(site) and "BIRTHDATE" not in _everything_written(site)
+    assert len(site.listing("archive")) == 10  # the sample's files: billed as without the roster
+    assert sorted(site.outbox_files()) == sorted(plain.outbox_files())
 
 
 # ------------------------------------------------------------------------------------------------ item 9
@@ -468,6 +516,24 @@ def test_folders_fifos_and_odd_names_in_the_inbox_are_reported(tmp_path):
     again = site.run()  # still there, still said
     assert sum("skipped" in e for e in again.errors) == 2
     assert (site.inbox / "sub").is_dir() and stat.S_ISFIFO(os.lstat(site.inbox / "pipe.837").st_mode)
+
+
+def test_control_characters_in_names_never_reach_the_terminal(tmp_path):
+    """`cob run -v` prints the problems and the summary; a name holding an escape sequence, a bell, a line break
+    and a C1 control is shown with \\x escapes on whichever stream it goes to (raw, it would rewrite the
+    operator's terminal or forge a line of the log)."""
+    site = _site(tmp_path)
+    (site.inbox / "claims-0001.837").rename(site.inbox / "c\x1b[2J\x07\nFAKE\x9b.837")
+    (site.inbox / "junk\x1b]0;x\x07.txt").write_text("not X12\n")
+    proc = _cli("run", "-v", "--config", str(site.config_path))
+    assert proc.returncode == 1 and "internal error" not in proc.stderr
+    out = proc.stdout + proc.stderr
+    assert not any(c in out for c in "\x1b\x07\x9b"), out
+    report = json.loads(next((site.root / "reports").glob("*.json")).read_text())
+    assert "c\\x1b[2J\\x07\\x0aFAKE\\x9b.837" in {i["file"] for i in report["run"]["inputs"]}
+    assert "quarantined junk\\x1b]0;x\\x07.txt" in proc.stderr
+    assert sorted(os.listdir(site.root / "rejected")) == ["junk\\x1b]0;x\\x07.txt", "junk\\x1b]0;x\\x07.txt.reason.txt"]
+    assert "c\\x1b[2J\\x07\\x0aFAKE\\x9b.837" in os.listdir(site.root / "archive")
 
 
 @pytest.mark.parametrize("bad", ["BHX*0019*00*", "bht*0019*00*"])
