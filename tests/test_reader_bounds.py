@@ -42,10 +42,15 @@ def _flood(path: Path, kind: str, count: int) -> Path:
     return path
 
 
+#: the peak RSS of the running process itself, in MB. Not `ru_maxrss`: on Linux a child started by
+#: subprocess inherits its parent's peak there (vfork + exec), so it would report pytest's, not its own.
+PEAK_RSS_MB = ("int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1]) / 1024")
+
+
 def _in_child(code: str) -> dict:
-    """Run `code` (which sets `out`) in a fresh interpreter; returns `out` and the peak RSS in MB."""
-    script = (f"import json, resource\n{code}\n"
-              "out['rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+    """Run `code` (which sets `out`) in a fresh interpreter; returns `out` and its own peak RSS in MB."""
+    script = (f"import json\n{code}\n"
+              f"out['rss_mb'] = {PEAK_RSS_MB}\n"
               "print(json.dumps(out))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
