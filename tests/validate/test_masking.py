@@ -52,6 +52,16 @@ def test_what_engineers_need_is_shown():
         assert _m(text) == text, text
 
 
+def test_envelope_values_out_of_shape_are_masked():
+    # a count or control number that is not one is data in the wrong place (a member id in SE01)
+    assert _m("SE*25*0001") == "SE*25*0001"
+    assert _m("SE*JAH450165023X*0001") == "SE*#############*0001"
+    assert _m("ST*837*1046 CHUR*005010X222A1") == "ST*837*#########*005010X222A1"
+    assert _m("ST*837*JAH4501650*005010X222A1") == "ST*837*##########*005010X222A1"
+    assert _m("GE*1*42") == "GE*1*42" and _m("GE*1*SMITH") == "GE*1*#####"
+    assert _m("IEA*1*000000905") == "IEA*1*000000905" and _m("IEA*X1*000000905") == "IEA*##*000000905"
+
+
 def test_damaged_segment_is_masked():
     # issue 13 item 11: N3*9403 SPRING ST with the separator turned into # is one "element"
     assert _m("N3#9403 SPRING ST") == "N3###############"

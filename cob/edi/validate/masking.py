@@ -41,6 +41,8 @@ SHOWN_REFS = frozenset({
 _FREE = frozenset({"NTE", "MSG", "K3", "N2", "N3"})
 #: envelope and header segments: shown as they are, but for the ISA's authorization and security fields
 _ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "BHT"})
+#: the envelope's counts and numeric control numbers (ISA13, GS06, SE01, GE01/02, IEA01/02)
+_ENVELOPE_NUMBERS = {"ISA": (13,), "GS": (6,), "SE": (1,), "GE": (1, 2), "IEA": (1, 2)}
 #: a value that can be shown in any other segment: a code, id or control number (capitals and digits
 #: without spaces) or an amount
 _SAFE = re.compile(r"[A-Z0-9]{1,30}|-?\d*\.\d+|-?\d+\.?")
@@ -79,9 +81,20 @@ def _positions(elements: list[str], component: str) -> set[int] | None:
         return {9, 15}
     if sid in ("DTP", "DTM"):
         return {3} if sid == "DTP" else {2, 3}
-    if sid == "ISA":
-        return {2, 4}
-    if sid in _ENVELOPE or sid == "TRN":
+    if sid in _ENVELOPE:
+        # shown, but a count or control number only when it has the shape of one: anything else there
+        # (a member id pasted into SE01, a street in ST02) is data in the wrong place, and masked
+        masked = {2, 4} if sid == "ISA" else set()
+        for i in _ENVELOPE_NUMBERS.get(sid, ()):
+            v = _el(elements, i)
+            if v and not (v.isdigit() and v.isascii() and len(v) <= 9):
+                masked.add(i)
+        if sid in ("ST", "SE"):
+            v = _el(elements, 2)
+            if v and not (len(v) <= 9 and _SAFE.fullmatch(v)):
+                masked.add(2)
+        return masked
+    if sid == "TRN":
         return set()
     if sid in _FREE:
         return set(range(2 if sid == "NTE" else 1, len(elements)))
