@@ -34,11 +34,12 @@ from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
 
 from .build import PayerInfo
-from .consolidate import RemitIndex
+from .consolidate import RemitIndex, consolidate
 from .expected import OrderFacts, OrderFactsError, load_order_facts
 from .output import OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, validate_files
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
+from .match import match_claims
 from .triage import Decision, member_id, triage
 
 __all__ = ["SecondaryOptions", "SecondaryRun", "run_secondary", "default_workers", "PARALLEL_BYTES"]
@@ -99,9 +100,17 @@ class SecondaryRun:
         self.ready: list[tuple[Spool, Path]] = []  # defer_publish: (spool, fsynced temp holding its final text)
         self.select: Callable[[str], bool] | None = None  # a worker's share of the claim ids (cob.billing.parallel)
         self.checks: OutputChecks | None = None  # checks already started on finished (joined) spools
+        #: CLM01s that more than one claim of the claim files carries (`repeated_ids`), and how many: their
+        #: claims are decided together once all have been read (a payment must be matched among them)
+        self.repeated: dict[str, int] = {}
+        #: claims of a repeated CLM01 read so far: (claim, claim file, the outcome's index in `outcomes`)
+        self.pending: dict[str, list[tuple[Claim, str, int]]] = {}
+        #: payments no claim of their CLM01 took (`original_claim_missing`), reported after the claims
+        self.orphans: list[ClaimOutcome] = []
 
     def run(self) -> RunReport:
         self.start()
+        self.repeated = repeated_ids(self.claims)  # (before the workers fork: they inherit it)
         workers = self.worker_count()
         steps = Steps(self.options.progress, len(self.remits) + len(self.claims), "reading inputs")
         try:
@@ -117,6 +126,8 @@ class SecondaryRun:
                 for path in self.claims:
                     self._read_claims(path, seen)
                     steps.update()
+                self.flush_pending()
+                self.outcomes.extend(self.orphans)
                 self.add_missing_originals(self.index.claim_ids(), seen)
             self.finish_outputs()
         finally:
@@ -203,12 +214,39 @@ class SecondaryRun:
     # ------------------------------------------------------------------------------------------ claims
 
     def bill_claim(self, claim: Claim, source: str) -> None:
-        """Triage one claim and spool it when it is billed."""
-        outcome, built, destination = self.triage(claim)
-        self.outcomes.append(outcome)
-        if built is None or destination is None:
+        """Triage one claim and spool it when it is billed. A claim whose CLM01 other claims carry too waits
+        (its outcome's place kept) until all of them are read, then they are matched and decided together."""
+        claim_id = claim.claim_id
+        count = self.repeated.get(claim_id, 1)
+        if count > 1:
+            group = self.pending.setdefault(claim_id, [])
+            group.append((claim, source, len(self.outcomes)))
+            self.outcomes.append(ClaimOutcome(claim_id=claim_id, status="held", reason="awaiting_remittance",
+                                              detail="not decided yet"))  # its place in the report's order
+            if len(group) >= count:
+                self._bill_group(self.pending.pop(claim_id))
             return
-        self.spool_claim(claim, built, outcome, destination, source)
+        self._bill_group([(claim, source, None)])
+
+    def flush_pending(self) -> None:
+        """Decide the claims still waiting for others of their CLM01 (a claim file stopped early)."""
+        for claim_id in list(self.pending):
+            self._bill_group(self.pending.pop(claim_id))
+
+    def _bill_group(self, group: list[tuple[Claim, str, int | None]]) -> None:
+        claims = [c for c, _s, _n in group]
+        decisions, orphans = self.decide(claims, [_label(c, s) for c, s, _n in group])
+        for (claim, source, place), (outcome, built, destination) in zip(group, decisions):
+            if source in self.bad_claim_files:
+                _hold_for_file(outcome)
+                built = None
+            if place is None:
+                self.outcomes.append(outcome)
+            else:
+                self.outcomes[place] = outcome
+            if built is not None and destination is not None:
+                self.spool_claim(claim, built, outcome, destination, source)
+        self.orphans.extend(orphans)
 
     def spool_claim(self, claim: Claim, built: Claim, outcome: ClaimOutcome, destination: PayerInfo,
                     source: str) -> Spool:
@@ -219,9 +257,46 @@ class SecondaryRun:
         return spool
 
     def triage(self, claim: Claim) -> Decision:
-        """`triage.triage` of one claim, fed from this run's remittances, roster and order facts."""
+        """The decision on one claim alone (no other claim of its CLM01): `decide([claim])`."""
+        return self.decide([claim], [_label(claim, "")])[0][0]
+
+    def decide(self, claims: list[Claim], labels: list[str]) -> tuple[list[Decision], list[ClaimOutcome]]:
+        """Decide the claims that share one CLM01 (`cob run` and `cob secondary` alike): this run's payments
+        with it as CLP01 matched to them (`match.match_claims`), then each claim triaged with its own payments
+        (`triage.triage`). Also returns an `original_claim_missing` outcome per payment no claim took."""
+        claim_id = claims[0].claim_id
+        records = self.index.records.get(claim_id, [])
+        headers = self.index.headers
+        if not records:
+            return [self._triage(c, None) for c in claims], []
+        group = match_claims(claims, records, lambda r: r.payment(headers), labels)
+        decisions: list[Decision] = []
+        for claim, mine, label in zip(claims, group.claims, labels):
+            if mine.hold is not None:
+                decision = Decision(ClaimOutcome(claim_id=claim_id, status="held", reason=mine.hold[0],
+                                                 detail=mine.hold[1]), None, None)
+            elif not mine.records:
+                decision = Decision(ClaimOutcome(
+                    claim_id=claim_id, status="held", reason="awaiting_remittance",
+                    detail=f"received {mine.others} 835 payment(s) with this CLP01, each for another claim with this "
+                           "CLM01 (other visit, patient or provider); missing: the payment for this claim"), None, None)
+            else:
+                decision = self._triage(claim, consolidate(claim_id, mine.records, headers, claim.charge))
+            decision.outcome.warnings.extend(d.note for d in mine.duplicates)
+            if len(claims) > 1:
+                decision.outcome.original = label
+            decisions.append(decision)
+        orphans = [ClaimOutcome(
+            claim_id=claim_id, status="held", reason="original_claim_missing",
+            detail=f"the payment in {record.where} (payer {record.payer}, CLP07 {record.payer_claim_number or '-'}) "
+                   f"matches none of the {len(claims)} claim(s) with this CLM01 ({why or 'no claim confirms it'}); "
+                   "missing: the original claim of the visit it pays") for record, why in group.orphans]
+        return decisions, orphans
+
+    def _triage(self, claim: Claim, remits) -> Decision:
+        """`triage.triage` of one claim with its matched remittances, this run's roster and order facts."""
         member = member_id(claim) if self.roster is not None or self.facts is not None else None
-        return triage(claim, self.index.consolidate(claim.claim_id),
+        return triage(claim, remits,
                       self.roster.lookup(claim.claim_id, member) if self.roster is not None else None,
                       self.facts.lookup(claim.claim_id, member) if self.facts is not None else None)
 
@@ -254,6 +329,23 @@ class SecondaryRun:
         number = self.next_isa
         self.next_isa += 1
         return number
+
+
+def _label(claim: Claim, source: str) -> str:
+    """Where an original claim is, for messages: its file and the segment number of its CLM."""
+    where = claim.source.file or source or "the claim file"
+    return f"{where} segment {claim.source.segment_no}" if claim.source.segment_no else where
+
+
+def repeated_ids(claim_files: Iterable[Path]) -> dict[str, int]:
+    """CLM01s carried by more than one claim of `claim_files`, with their counts (a regex scan, about 1 GB/s;
+    a claim it misses is decided alone, and a group it over-counts is decided when the files end)."""
+    from collections import Counter
+
+    from cob.edi.scan import scan_claim_ids
+
+    counts = Counter(cid for path in claim_files for cid in scan_claim_ids(path))
+    return {cid: n for cid, n in counts.items() if n > 1}
 
 
 def _hold_for_file(outcome: ClaimOutcome) -> None:

@@ -59,6 +59,8 @@ class Reason(StrEnum):
     ADJUDICATION_INCOMPLETE = "adjudication_incomplete"
     REVERSAL_PENDING = "reversal_pending"
     AMBIGUOUS_LINE_MATCH = "ambiguous_line_match"
+    AMBIGUOUS_CLAIM_MATCH = "ambiguous_claim_match"
+    ORDER_OF_BENEFITS_ANSWER = "order_of_benefits_answer"
     LINE_CHARGE_MISMATCH = "line_charge_mismatch"
     CLAIM_MISMATCH = "claim_mismatch"
     CANNOT_REPRESENT = "cannot_represent"
@@ -81,6 +83,15 @@ class Reason(StrEnum):
     def description(self) -> str:
         return REASONS[self][1]
 
+    @property
+    def next_action(self) -> str:
+        return NEXT_ACTIONS[self]
+
+    @property
+    def waiting(self) -> bool:
+        """Held only until the other half arrives: counted in summaries, not listed for a person."""
+        return self in WAITING
+
 
 _B, _S, _H, _R = OutcomeStatus.BILLED, OutcomeStatus.SKIPPED, OutcomeStatus.HELD, OutcomeStatus.REJECTED
 
@@ -100,6 +111,10 @@ REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
     Reason.ADJUDICATION_INCOMPLETE: (_H, "The prior payer has not finished the claim (lines or split parts missing)."),
     Reason.REVERSAL_PENDING: (_H, "The prior payer reversed the claim and the corrected payment is not in yet."),
     Reason.AMBIGUOUS_LINE_MATCH: (_H, "Remittance lines cannot be matched to the billed lines with certainty."),
+    Reason.AMBIGUOUS_CLAIM_MATCH: (_H, "A remittance fits several claims with this claim id equally (same patient, "
+                                       "dates, charge, payer and lines); no claim is billed with it."),
+    Reason.ORDER_OF_BENEFITS_ANSWER: (_H, "A payer answered at another level than it was billed at (CLP02), or "
+                                          "forwarded the claim to a payer the claim does not list."),
     Reason.LINE_CHARGE_MISMATCH: (_H, "The prior payer's line charges differ from the billed line charges."),
     Reason.CLAIM_MISMATCH: (_H, "The remittance does not agree with the original claim (charge, dates or payer)."),
     Reason.CANNOT_REPRESENT: (_H, "The prior payer's decision does not fit the 837P limits (too many adjustments)."),
@@ -114,6 +129,52 @@ REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
     Reason.IG_INVALID: (_R, "The built claim failed implementation-guide validation; a defect to investigate."),
     Reason.WRITE_FAILED: (_R, "The claim could not be written to its output file."),
 }
+
+
+#: reason -> what a person (or nobody) does next
+NEXT_ACTIONS: dict[Reason, str] = {
+    Reason.SECONDARY_BILLED: "None: send the output file; watch for the payer's 835.",
+    Reason.TERTIARY_BILLED: "None: send the output file; watch for the payer's 835.",
+    Reason.CROSSOVER_DONE: "None: wait for the crossover payer's 835.",
+    Reason.NO_FURTHER_COVERAGE: "None, unless the patient has other coverage: then add it to the claim or roster.",
+    Reason.NOTHING_LEFT_TO_BILL: "None.",
+    Reason.ALREADY_ADJUDICATED: "None.",
+    Reason.PREDETERMINATION_ONLY: "Wait for the payer's real adjudication.",
+    Reason.AWAITING_REMITTANCE: "Wait; follow up with the payer if its 835 is overdue.",
+    Reason.PATIENT_NOT_IDENTIFIED: "Check the patient's eligibility and member id with the payer; correct and rebill.",
+    Reason.NOT_PAYER_CLAIM: "Confirm the patient's coverage and the order of payers; bill the right payer.",
+    Reason.OTHER_PAYER_PRIMARY: "Find the payer that pays first; correct the order of payers (SBR01) and rebill.",
+    Reason.ADJUDICATION_INCOMPLETE: "Ask the payer named in the detail for its missing remittance (lines, split part).",
+    Reason.REVERSAL_PENDING: "Wait for the corrected payment; call the payer if it does not come.",
+    Reason.AMBIGUOUS_LINE_MATCH: "Compare the remittance lines with the claim's lines and post them by hand.",
+    Reason.AMBIGUOUS_CLAIM_MATCH: "Decide which visit the named remittance pays (check the payer's portal); give "
+                                  "the claims distinct claim ids (CLM01) in the practice-management system.",
+    Reason.LINE_CHARGE_MISMATCH: "Compare the payer's line charges with the claim; ask the payer to reprocess.",
+    Reason.CLAIM_MISMATCH: "Check the named remittance: it belongs to another visit, patient or provider, or "
+                           "the claim was changed after it was sent.",
+    Reason.CANNOT_REPRESENT: "Bill this claim by hand (paper or the payer's portal).",
+    Reason.ORIGINAL_CLAIM_MISSING: "Wait for the original claim file, or supply it.",
+    Reason.COVERAGE_CONFLICT: "Correct the coverage roster or the claim's other payers.",
+    Reason.INPUT_FILE_ERROR: "Fix or re-export the named claim file and run again.",
+    Reason.ORDER_OF_BENEFITS: "Confirm the order of payers with the patient and payers; correct the claim.",
+    Reason.ORDER_OF_BENEFITS_ANSWER: "Call the payer named in the detail: correct the order of payers on the "
+                                     "claim (SBR01), or ask the payer to reprocess at the level it was billed.",
+    Reason.REPLACEMENT_HELD: "Wait for the next payer's 835 (its claim number), or send the replacement by hand.",
+    Reason.BALANCING_FAILED: "Report the claim to cob's maintainers (a defect); bill it by hand meanwhile.",
+    Reason.COB_CHECK_FAILED: "Report the claim to cob's maintainers (a defect); bill it by hand meanwhile.",
+    Reason.IG_INVALID: "Check the named segment of the original claim; fix the original or report a defect.",
+    Reason.WRITE_FAILED: "Fix the output folder (space, permissions) and run again.",
+}
+
+#: held reasons that only wait for the other half (a remittance, an original): a count, not a list
+WAITING = frozenset({Reason.AWAITING_REMITTANCE, Reason.ORIGINAL_CLAIM_MISSING})
+
+
+def reason_table() -> list[dict[str, str]]:
+    """Every reason code with its status, meaning and next action: the one table both report renderers
+    (`cob secondary`, `cob run`) print and put in the JSON report."""
+    return [{"reason": r.value, "status": r.status.value, "meaning": r.description, "next_action": r.next_action}
+            for r in Reason]
 
 
 class _Report(BaseModel):
@@ -148,6 +209,10 @@ class ClaimOutcome(_Report):
     payer_sequence: Optional[str] = None
     expected_payment: Optional[Decimal] = None  # the destination payer's expected payment (benefit terms given)
     patient_balance: Optional[Decimal] = None  # what the patient owes after it
+    #: where the original claim is (file and segment), when its CLM01 is shared by other claims of the run
+    original: Optional[str] = None
+    #: things a person should know about a decided claim (duplicate payments ignored, liability not carried)
+    warnings: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_reason(self) -> "ClaimOutcome":
