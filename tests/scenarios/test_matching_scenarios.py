@@ -1,0 +1,171 @@
+"""Issue 14: never bill the wrong visit. Claim matching, duplicate payments and splits, end to end.
+
+Inputs are hand-written (`x12_text.py`: one-line 97110 visits to primary 11111, secondary 22222; the 835
+pays each line as charge = paid + CO 45 + PR 2). Every expected value below is written out by hand.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from cob.edi.reader import read_claims
+from scenario_helpers import NOW, D, assert_valid_x12
+from x12_text import NPI_A, NPI_B, Payment, Visit, claim_file, remit_file, write
+
+from cob.billing.secondary import SecondaryOptions, run_secondary
+
+WEEKLY = [Visit("ACCT77", "20260302", "120"), Visit("ACCT77", "20260309", "120"), Visit("ACCT77", "20260316", "120")]
+
+
+def secondary(tmp_path: Path, claims: list[Path], remits: list[Path]):
+    out = tmp_path / "out"
+    report = run_secondary(claims, remits, SecondaryOptions(out_dir=out, now=NOW))
+    for path in out.iterdir():
+        assert_valid_x12(path)
+    return report
+
+
+def written(report) -> dict[str, tuple]:
+    """Every claim in the output files, by its line's service date: (AMT*D, 2330B REF*F8, SVD02)."""
+    out = {}
+    for output in sorted({c.output for c in report.claims if c.output}):
+        for claim in read_claims(Path(output)):
+            op = claim.other_payers[0]
+            out[claim.lines[0].service_date.value] = (op.paid_amount, op.payer.ref("F8"),
+                                                      claim.lines[0].adjudications[0].svd.paid)
+    return out
+
+
+def test_weekly_sessions_with_one_claim_id_and_one_fee_each_get_their_own_payment(tmp_path: Path):
+    """Three weekly visits billed as ACCT77 at 120; the 835 pays the first two (ICNW1 for 03-02, ICNW2 for
+    03-09): each is billed with its own adjudication, the third waits."""
+    claims = write(tmp_path / "in/claims.837", claim_file(WEEKLY))
+    era = write(tmp_path / "in/era.835", remit_file([
+        Payment("ACCT77", "ICNW2", "20260309", "120", "70", "20", "30"),  # the second visit first
+        Payment("ACCT77", "ICNW1", "20260302", "120", "80", "20", "20")]))
+    report = secondary(tmp_path, [claims], [era])
+    assert [(c.status.value, c.reason, c.original.rsplit("/", 1)[-1]) for c in report.claims] == [
+        ("billed", "secondary_billed", "claims.837 segment 21"),
+        ("billed", "secondary_billed", "claims.837 segment 37"),
+        ("held", "awaiting_remittance", "claims.837 segment 53")]
+    assert written(report) == {"20260302": (D("80"), "ICNW1", D("80")), "20260309": (D("70"), "ICNW2", D("70"))}
+    assert "missing: the payment for this claim" in report.claims[2].detail
+
+
+def test_two_visits_the_835_cannot_tell_apart_are_both_held(tmp_path: Path):
+    """The payer sent no service dates: the payment fits both 120 visits equally (same lines too)."""
+    claims = write(tmp_path / "in/claims.837", claim_file(WEEKLY[:2]))
+    era = write(tmp_path / "in/era.835", remit_file([Payment("ACCT77", "ICNW1", None, "120", "80", "20", "20")]))
+    report = secondary(tmp_path, [claims], [era])
+    assert [(c.status.value, c.reason) for c in report.claims] == [("held", "ambiguous_claim_match")] * 2
+    # the payment's CLP is segment 14 of era.835 (ISA GS ST BPR TRN DTM N1 N3 N4 REF PER N1 LX CLP)
+    assert f"the payment in {era} segment 14 (payer PRIMPLAN, CLP07 ICNW1) fits the claims at " \
+           f"{claims} segment 21, {claims} segment 37 equally" in report.claims[0].detail
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_same_835_twice_and_renamed_is_one_payment(tmp_path: Path):
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("P547", "20260302", "547.95")]))
+    text = remit_file([Payment("P547", "ICN547", "20260302", "547.95", "400", "100", "47.95")])
+    era = write(tmp_path / "in/era.835", text)
+    copy = write(tmp_path / "in/era-resent.835", text)
+    report = secondary(tmp_path, [claims], [era, copy])
+    [outcome] = report.claims
+    assert (outcome.status.value, outcome.reason) == ("billed", "secondary_billed")
+    assert outcome.warnings == [f"duplicate payment ignored: {copy} segment 14 repeats {era} segment 14 "
+                                "(payer PRIMPLAN, CLP07 ICN547, same amounts)"]
+    [claim] = read_claims(Path(outcome.output))
+    assert claim.other_payers[0].paid_amount == D("400")  # not 800
+
+
+def test_a_regenerated_era_with_a_new_envelope_is_one_payment(tmp_path: Path):
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("P426", "20260302", "426.9")]))
+    payment = Payment("P426", "ICN426", "20260302", "426.9", "300", "100", "26.9")
+    first = write(tmp_path / "in/era.835", remit_file([payment]))
+    again = write(tmp_path / "in/era-regenerated.835", remit_file([payment], isa13="000000977", check="CHK0977",
+                                                                 paid_on="20260412"))
+    report = secondary(tmp_path, [claims], [first, again])
+    [outcome] = report.claims
+    assert (outcome.status.value, outcome.reason) == ("billed", "secondary_billed")
+    assert outcome.warnings == [f"duplicate payment ignored: {again} segment 14 repeats {first} segment 14 "
+                                "(payer PRIMPLAN, CLP07 ICN426, same amounts)"]
+    [claim] = read_claims(Path(outcome.output))
+    assert claim.other_payers[0].paid_amount == D("300")
+
+
+def test_a_split_without_ma15_is_merged(tmp_path: Path):
+    """Claim S2 (97110 120 + 97140 80 = 200) answered as two CLPs, ICNS1 (120) and ICNS2 (80), no MOA."""
+    visit = Visit("S2", "20260302", "200", lines=(("97110", "120"), ("97140", "80")))
+    claims = write(tmp_path / "in/claims.837", claim_file([visit]))
+    era = write(tmp_path / "in/era.835", remit_file([
+        Payment("S2", "ICNS1", "20260302", "120", "80", "20", "20"),
+        Payment("S2", "ICNS2", "20260302", "80", "50", "20", "10",
+                services=(("97140", "80", "50", "20", "10"),))]))
+    report = secondary(tmp_path, [claims], [era])
+    [outcome] = report.claims
+    assert (outcome.status.value, outcome.reason) == ("billed", "secondary_billed")
+    [claim] = read_claims(Path(outcome.output))
+    assert claim.other_payers[0].paid_amount == D("130")  # 80 + 50
+    assert [(a.svd.paid, [(c.group.value, c.reason1, c.amount1) for c in a.adjustments])
+            for line in claim.lines for a in line.adjudications] == [
+        (D("80"), [("CO", "45", D("20")), ("PR", "2", D("20"))]),
+        (D("50"), [("CO", "45", D("20")), ("PR", "2", D("10"))])]
+
+
+def test_a_split_with_ma15_whose_part_is_missing_waits(tmp_path: Path):
+    visit = Visit("S3", "20260302", "200", lines=(("97110", "120"), ("97140", "80")))
+    claims = write(tmp_path / "in/claims.837", claim_file([visit]))
+    era = write(tmp_path / "in/era.835", remit_file([
+        Payment("S3", "ICNS1", "20260302", "120", "80", "20", "20", remark="MA15")]))
+    report = secondary(tmp_path, [claims], [era])
+    assert [(c.status.value, c.reason) for c in report.claims] == [("held", "adjudication_incomplete")]
+
+
+def test_two_practices_with_one_claim_id_each_get_their_own_835(tmp_path: Path):
+    """Practices A and B (one billing company) both number a claim V100; the 835 pays practice A only."""
+    a = write(tmp_path / "in/a.837", claim_file([Visit("V100", "20260302", "120")], npi=NPI_A))
+    b = write(tmp_path / "in/b.837", claim_file([Visit("V100", "20260302", "120", last="OTHER", first="SAM",
+                                                       member="PRIM999")], npi=NPI_B, isa13="000000102"))
+    era = write(tmp_path / "in/era-a.835", remit_file([Payment("V100", "ICNA", "20260302", "120", "80", "20", "20")],
+                                                      payee_npi=NPI_A))
+    report = secondary(tmp_path, [a, b], [era])
+    assert [(c.status.value, c.reason, c.original.rsplit("/", 1)[-1]) for c in report.claims] == [
+        ("billed", "secondary_billed", "a.837 segment 21"),
+        ("held", "awaiting_remittance", "b.837 segment 21")]
+
+
+def test_a_payment_to_another_provider_is_not_used(tmp_path: Path):
+    """One claim V200 of practice A; the only 835 with CLP01 V200 pays practice B: nothing matches."""
+    a = write(tmp_path / "in/a.837", claim_file([Visit("V200", "20260302", "120")], npi=NPI_A))
+    era = write(tmp_path / "in/era-b.835", remit_file([Payment("V200", "ICNB", "20260302", "120", "80", "20", "20")],
+                                                      payee_npi=NPI_B))
+    report = secondary(tmp_path, [a], [era])
+    [outcome] = report.claims
+    assert (outcome.status.value, outcome.reason) == ("held", "claim_mismatch")
+    assert outcome.detail == (
+        f"received an 835 payment with this CLP01 that does not match the claim: {era} segment 14 (payer PRIMPLAN, "
+        f"CLP07 ICNB, charge 120): it pays provider {NPI_B} (N1*PE/REF*TJ), the claim's billing provider is "
+        f"{NPI_A}; missing: a payment for this claim's visit")
+
+
+def test_a_payment_for_a_visit_whose_claim_was_not_given_is_reported(tmp_path: Path):
+    claims = write(tmp_path / "in/claims.837", claim_file(WEEKLY[:1]))
+    era = write(tmp_path / "in/era.835", remit_file([
+        Payment("ACCT77", "ICNW1", "20260302", "120", "80", "20", "20"),
+        Payment("ACCT77", "ICNW9", "20260330", "120", "80", "20", "20")]))
+    report = secondary(tmp_path, [claims], [era])
+    assert [(c.status.value, c.reason) for c in report.claims] == [
+        ("billed", "secondary_billed"), ("held", "original_claim_missing")]
+    assert report.claims[1].detail.startswith(f"the payment in {era} segment 20 (payer PRIMPLAN, CLP07 ICNW9) "
+                                              "matches none of the 1 claim(s) with this CLM01 (its service dates")
+
+
+def test_a_charge_twice_the_claim_is_held_saying_what_came(tmp_path: Path):
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("P547", "20260302", "547.95")]))
+    era = write(tmp_path / "in/era.835", remit_file([Payment("P547", "ICN547", "20260302", "1095.9", "800", "200",
+                                                             "95.9")]))
+    report = secondary(tmp_path, [claims], [era])
+    [outcome] = report.claims
+    assert (outcome.status.value, outcome.reason) == ("held", "claim_mismatch")
+    assert "its charge CLP03 1095.9 exceeds the claim's CLM02 547.95" in outcome.detail
