@@ -29,9 +29,17 @@ from .build import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient
 from .checks import BALANCING_CODES, check_claim, errors
 from .consolidate import ClaimRemits
 from .expected import check_order, expected_payment, is_medicare, terms_for
+from .identity import header_facts, party_key, same_payer
 from .match import LineMatch, check_coverage, match_lines
 
 FORWARDED = {ClaimStatus.PRIMARY_FORWARDED, ClaimStatus.SECONDARY_FORWARDED, ClaimStatus.TERTIARY_FORWARDED}
+LEVEL_NAMES = {1: "primary", 2: "secondary", 3: "tertiary"}
+STATUS_WORDS = {
+    ClaimStatus.PRIMARY: "processed as primary", ClaimStatus.SECONDARY: "processed as secondary",
+    ClaimStatus.TERTIARY: "processed as tertiary", ClaimStatus.PRIMARY_FORWARDED: "processed as primary, forwarded",
+    ClaimStatus.SECONDARY_FORWARDED: "processed as secondary, forwarded",
+    ClaimStatus.TERTIARY_FORWARDED: "processed as tertiary, forwarded",
+}
 OTHER_PAYER_REASONS = {"22", "109"}
 BILLED_REASON = {2: "secondary_billed"}
 
@@ -59,7 +67,10 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
                                      destination_payer=destination.payer_id if destination else None), None, None)
 
     if remits is None:
-        return result("held", "awaiting_remittance", "no 835 for this claim among the inputs yet")
+        first = claim.payer.name.id if claim.payer is not None and claim.payer.name.id else "its payer"
+        return result("held", "awaiting_remittance",
+                      f"received: no 835 payment with CLP01 {claim_id}; missing: the remittance of payer {first}, "
+                      f"to which the claim was sent")
     early = _before_adjudication(remits)
     if early is not None:
         return result(*early)
@@ -68,15 +79,18 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
         return result("held", "claim_mismatch", "the claim has no subscriber or payer level")
     if chain.conflicts:
         return result("held", "coverage_conflict", chain.conflicts[0])
-    problem = _assign(chain, remits)
+    problem = _wrong_level(chain, remits) or _assign(chain, remits)
     if problem is not None:
         return result("held", *problem)
     adjudicated = [p for p in chain.payers if p.adjudication is not None or p.existing]
     highest = max(p.level for p in adjudicated)
-    missing = [p.level for p in chain.payers if p.level < highest and p not in adjudicated]
+    missing = [p for p in chain.payers if p.level < highest and p not in adjudicated]
     if missing:
+        later = next(p for p in chain.payers if p.level == highest)
         return result("held", "adjudication_incomplete",
-                      f"the payer at level {missing[0]} has not adjudicated, a later payer has")
+                      f"received: payer {later.payer_id}'s answer at level {highest} "
+                      f"({_level_name(highest)}); missing: the remittance of payer {missing[0].payer_id} "
+                      f"(level {missing[0].level}, {_level_name(missing[0].level)}), which pays before it")
     fresh = [p for p in chain.payers if p.adjudication is not None]
     if not fresh:
         return result("held", "awaiting_remittance",
@@ -146,15 +160,46 @@ def _before_adjudication(remits: ClaimRemits) -> tuple[str, str, str] | None:
             return "held", "coverage_conflict", remits.conflicts[0]
         return None
     if remits.reversal_pending:
-        return "held", "reversal_pending", "the payment was reversed and no corrected adjudication has arrived"
-    statuses = {r.status for r in remits.denied}
-    if ClaimStatus.DENIED in statuses:
-        return "held", "patient_not_identified", "the payer could not identify the patient (CLP02=4); check eligibility"
-    if ClaimStatus.NOT_OUR_CLAIM in statuses:
-        return "held", "not_payer_claim", "the payer says the claim is not theirs (CLP02=23)"
+        return "held", "reversal_pending", ("received: the payer's reversal (CLP02=22) of its payment; missing: "
+                                            "the corrected adjudication that should follow it")
+    by_status = {r.status: r for r in remits.denied}
+    if ClaimStatus.DENIED in by_status:
+        r = by_status[ClaimStatus.DENIED]
+        return "held", "patient_not_identified", (
+            f"received: payer {r.payer}'s CLP02=4 in {r.where} (patient not identified, not adjudicated); "
+            "missing: an adjudication: check eligibility and the member id, then rebill that payer")
+    if ClaimStatus.NOT_OUR_CLAIM in by_status:
+        r = by_status[ClaimStatus.NOT_OUR_CLAIM]
+        return "held", "not_payer_claim", (f"received: payer {r.payer}'s CLP02=23 in {r.where} (not its claim); "
+                                           "missing: the adjudication of the payer that covers the claim")
     if remits.predeterminations:
         return "skipped", "predetermination_only", "only a predetermination (CLP02=25) was received"
-    return "held", "awaiting_remittance", "no standing adjudication among the inputs"
+    return "held", "awaiting_remittance", "received: no standing adjudication among the inputs; missing: the payer's remittance"
+
+
+def _level_name(level: int) -> str:
+    return LEVEL_NAMES.get(level, f"payer {level}")
+
+
+def _wrong_level(chain: PayerChain, remits: ClaimRemits) -> tuple[str, str] | None:
+    """A payer the claim lists (by id or name) answering at another level than the one it was billed at:
+    CLP02 2/3 from the payer billed as primary, CLP02 1 from the payer billed as secondary, ...
+    (`order_of_benefits_answer`). A payer the claim does not name is placed by its CLP02, as before."""
+    for adj in remits.adjudications:
+        facts = header_facts(adj.payment.header)
+        if not facts.payer_ids and not facts.payer_name:
+            continue
+        billed = [p for p in chain.payers if same_payer(facts, party_key(p.payer))]
+        if billed and all(p.level != adj.level for p in billed):
+            payer = billed[0]
+            code = adj.status.value
+            where = ", ".join(dict.fromkeys(adj.files)) or "an 835"
+            return "order_of_benefits_answer", (
+                f"payer {payer.payer_id} was billed as {_level_name(payer.level)} (level {payer.level}) and "
+                f"answered CLP02={code} ({STATUS_WORDS.get(adj.status, code)}) in {where}; received: its "
+                f"answer as {_level_name(adj.level)}; missing: its answer as {_level_name(payer.level)}, or a "
+                "corrected order of payers on the claim")
+    return None
 
 
 def _assign(chain: PayerChain, remits: ClaimRemits) -> tuple[str, str] | None:
@@ -186,30 +231,42 @@ def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo, chain
             return "held", "claim_mismatch", (f"payer {payer.payer_id} adjudicated a charge of {charge}, "
                                               f"the claim is for {claim.charge}")
         if charge < claim.charge:
-            return "held", "adjudication_incomplete", (f"payer {payer.payer_id} adjudicated {charge} of "
-                                                       f"{claim.charge}: a split part is missing")
+            parts = payer.adjudication.parts
+            return "held", "adjudication_incomplete", (
+                f"received: payer {payer.payer_id}'s answer{'s' if parts > 1 else ''} for {charge} of the claim's "
+                f"{claim.charge} ({parts} part{'s' if parts > 1 else ''}, {', '.join(dict.fromkeys(payer.adjudication.files))}); "
+                f"missing: the split part{'s' if parts > 1 else ''} for the other {claim.charge - charge}")
         if _patient_differs(claim, payment):
             return "held", "claim_mismatch", f"payer {payer.payer_id} answered for a different patient"
     payment = top.adjudication.payment if top.adjudication is not None else None
     if payment is not None and payment.clp.status in FORWARDED:
         carrier = payment.name("TT")
-        if carrier is not None and _crossed_to_next(carrier, chain, destination):
+        crossed = _crossed_to(carrier, chain, destination) if carrier is not None else None
+        if crossed == "next":
             return "skipped", "crossover_done", (f"payer {top.payer_id} forwarded the claim to "
                                                  f"{carrier.id or 'another payer'} (crossover)")
+        if crossed == "unlisted":
+            code = payment.clp.status.value
+            return "held", "order_of_benefits_answer", (
+                f"payer {top.payer_id} answered CLP02={code} ({STATUS_WORDS.get(payment.clp.status, code)}) and "
+                f"forwarded the claim to payer {carrier.id or '(no id)'} (NM1*TT), which the claim does not list; "
+                f"received: the crossover notice; missing: whether that payer is the next one "
+                f"({destination.payer_id if destination is not None else 'none listed'}): correct the claim's "
+                "payers, or wait for the crossover payer's 835")
     return None
 
 
-def _crossed_to_next(carrier, chain: PayerChain, destination: PayerInfo | None) -> bool:
-    """Was the claim forwarded to the payer we would bill next? Crossover ids (COBA ids) often match no
-    payer we know; then we assume it was, since billing it again would duplicate the claim. A carrier
-    that is a known *later* payer (e.g. the tertiary) does not stop the secondary claim."""
+def _crossed_to(carrier, chain: PayerChain, destination: PayerInfo | None) -> str:
+    """Where the claim was forwarded: "next" (the payer we would bill next: billing it again would
+    duplicate the claim), "later" (a known later payer, e.g. the tertiary: the secondary claim still
+    goes), or "unlisted" (a payer the claim does not name: the order of benefits is in question)."""
     def same(payer: PayerInfo) -> bool:
         name = (payer.payer.name.last_or_org_name or "").strip().upper()
         return bool(carrier.id and carrier.id == payer.payer_id) or \
             bool(name and name == (carrier.last_or_org_name or "").strip().upper())
     if destination is not None and same(destination):
-        return True
-    return not any(same(p) for p in chain.payers)
+        return "next"
+    return "later" if any(same(p) for p in chain.payers) else "unlisted"
 
 
 def _claim_level_pr(fresh: list[PayerInfo], matches: dict[int, LineMatch]):

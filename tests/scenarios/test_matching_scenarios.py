@@ -169,3 +169,54 @@ def test_a_charge_twice_the_claim_is_held_saying_what_came(tmp_path: Path):
     [outcome] = report.claims
     assert (outcome.status.value, outcome.reason) == ("held", "claim_mismatch")
     assert "its charge CLP03 1095.9 exceeds the claim's CLM02 547.95" in outcome.detail
+
+
+# ------------------------------------------------------------------------------------- wrong-level answers
+
+def _wrong_level(tmp_path: Path, payment: Payment, payer: tuple[str, str] = ("PRIMARY PLAN", "PRIMPLAN")):
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("L1", "20260302", "120")]))
+    era = write(tmp_path / "in/era.835", remit_file([payment], payer=payer))
+    [outcome] = secondary(tmp_path, [claims], [era]).claims
+    return outcome, era
+
+
+def test_the_primary_answering_as_secondary_is_an_order_of_benefits_hold(tmp_path: Path):
+    outcome, era = _wrong_level(tmp_path, Payment("L1", "ICNL1", "20260302", "120", "80", "20", "20", status="2"))
+    assert (outcome.status.value, outcome.reason) == ("held", "order_of_benefits_answer")
+    assert outcome.detail == (
+        f"payer 11111 was billed as primary (level 1) and answered CLP02=2 (processed as secondary) in {era}; "
+        "received: its answer as secondary; missing: its answer as primary, or a corrected order of payers on the claim")
+
+
+def test_the_primary_answering_as_tertiary_is_an_order_of_benefits_hold(tmp_path: Path):
+    outcome, era = _wrong_level(tmp_path, Payment("L1", "ICNL1", "20260302", "120", "80", "20", "20", status="3"))
+    assert (outcome.status.value, outcome.reason) == ("held", "order_of_benefits_answer")
+    assert outcome.detail.startswith("payer 11111 was billed as primary (level 1) and answered CLP02=3 "
+                                     "(processed as tertiary)")
+
+
+def test_the_secondary_answering_as_primary_is_an_order_of_benefits_hold(tmp_path: Path):
+    """The 835 comes from SECOND PAYER INC (the claim's 2330B, level 2) with CLP02=1."""
+    outcome, era = _wrong_level(tmp_path, Payment("L1", "ICNL1", "20260302", "120", "80", "20", "20", status="1"),
+                                payer=("SECOND PAYER INC", "SECPAY"))
+    assert (outcome.status.value, outcome.reason) == ("held", "order_of_benefits_answer")
+    assert outcome.detail.startswith("payer 22222 was billed as secondary (level 2) and answered CLP02=1 "
+                                     "(processed as primary)")
+
+
+def test_a_crossover_to_a_payer_the_claim_does_not_list_is_an_order_of_benefits_hold(tmp_path: Path):
+    outcome, era = _wrong_level(tmp_path, Payment("L1", "ICNL1", "20260302", "120", "80", "20", "20", status="19",
+                                                  crossover=("MEDIGAP ONE", "77777")))
+    assert (outcome.status.value, outcome.reason) == ("held", "order_of_benefits_answer")
+    assert outcome.detail.startswith("payer 11111 answered CLP02=19 (processed as primary, forwarded) and forwarded "
+                                     "the claim to payer 77777 (NM1*TT), which the claim does not list; received: "
+                                     "the crossover notice; missing: whether that payer is the next one (22222)")
+
+
+def test_a_payer_that_paid_before_the_primary_answered_names_what_is_missing(tmp_path: Path):
+    """Only the secondary's 835 (CLP02=2) came: received at level 2, missing the primary's remittance."""
+    outcome, era = _wrong_level(tmp_path, Payment("L1", "ICNL1", "20260302", "120", "0", "120", "0", status="2"),
+                                payer=("SECOND PAYER INC", "SECPAY"))
+    assert (outcome.status.value, outcome.reason) == ("held", "adjudication_incomplete")
+    assert outcome.detail == ("received: payer 22222's answer at level 2 (secondary); missing: the remittance of "
+                              "payer 11111 (level 1, primary), which pays before it")

@@ -77,18 +77,20 @@ class Payment:
     status: str = "1"
     services: tuple[tuple[str, str, str, str, str], ...] = ()  # (code, charge, paid, co, pr) when several
     remark: str | None = None  # MOA remark (MA15)
+    crossover: tuple[str, str] | None = None  # NM1*TT (name, PI id) of the payer the claim was forwarded to
 
 
 def remit_file(payments: list[Payment], payee_npi: str = NPI_A, isa13: str = "000000201", check: str = "CHK0001",
-               paid_on: str = "20260405", total: str | None = None) -> str:
+               paid_on: str = "20260405", total: str | None = None, payer: tuple[str, str] = ("PRIMARY PLAN", "PRIMPLAN"),
+               ) -> str:
     body = [
         f"BPR*I*{total or _sum(p.paid for p in payments)}*C*CHK************{paid_on}",
         f"TRN*1*{check}*1999999999",
         f"DTM*405*{paid_on}",
-        "N1*PR*PRIMARY PLAN",
+        f"N1*PR*{payer[0]}",
         "N3*9 PAYER RD",
         "N4*CHICAGO*IL*60601",
-        "REF*2U*PRIMPLAN",
+        f"REF*2U*{payer[1]}",
         "PER*BL*EDI SUPPORT*TE*8005550199",
         f"N1*PE*THERAPY CLINIC*XX*{payee_npi}",
         "LX*1",
@@ -97,6 +99,8 @@ def remit_file(payments: list[Payment], payee_npi: str = NPI_A, isa13: str = "00
         pr_total = _sum([p.pr] if not p.services else [s[4] for s in p.services])
         body += [f"CLP*{p.claim_id}*{p.status}*{p.charge}*{p.paid}*{pr_total}*12*{p.icn}*11*1",
                  f"NM1*QC*1*{p.last}*{p.first}****MI*PRIM123"]
+        if p.crossover:
+            body.append(f"NM1*TT*2*{p.crossover[0]}*****PI*{p.crossover[1]}")
         if p.remark:
             body.append(f"MOA***{p.remark}")
         for code, charge, paid, co, pr in p.services or (("97110", p.charge, p.paid, p.co, p.pr),):
