@@ -39,10 +39,11 @@ from .expected import OrderFacts, OrderFactsError, load_order_facts
 from .output import OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, validate_files
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
-from .match import match_claims
+from .match import ClaimPayments, GroupMatch, match_claims
 from .triage import Decision, member_id, triage
 
-__all__ = ["SecondaryOptions", "SecondaryRun", "run_secondary", "default_workers", "PARALLEL_BYTES"]
+__all__ = ["SecondaryOptions", "SecondaryRun", "run_secondary", "default_workers", "PARALLEL_BYTES",
+           "held_by_matching", "note_matching", "orphan_outcomes", "claim_label"]
 
 
 @dataclass
@@ -235,7 +236,7 @@ class SecondaryRun:
 
     def _bill_group(self, group: list[tuple[Claim, str, int | None]]) -> None:
         claims = [c for c, _s, _n in group]
-        decisions, orphans = self.decide(claims, [_label(c, s) for c, s, _n in group])
+        decisions, orphans = self.decide(claims, [claim_label(c, s) for c, s, _n in group])
         for (claim, source, place), (outcome, built, destination) in zip(group, decisions):
             if source in self.bad_claim_files:
                 _hold_for_file(outcome)
@@ -258,40 +259,32 @@ class SecondaryRun:
 
     def triage(self, claim: Claim) -> Decision:
         """The decision on one claim alone (no other claim of its CLM01): `decide([claim])`."""
-        return self.decide([claim], [_label(claim, "")])[0][0]
+        return self.decide([claim], [claim_label(claim, "")])[0][0]
 
     def decide(self, claims: list[Claim], labels: list[str]) -> tuple[list[Decision], list[ClaimOutcome]]:
-        """Decide the claims that share one CLM01 (`cob run` and `cob secondary` alike): this run's payments
-        with it as CLP01 matched to them (`match.match_claims`), then each claim triaged with its own payments
-        (`triage.triage`). Also returns an `original_claim_missing` outcome per payment no claim took."""
+        """Decide the claims that share one CLM01: this run's payments with it as CLP01 matched to them
+        (`match_group`), then each claim triaged with its own payments (`triage.triage`). Also returns an
+        `original_claim_missing` outcome per payment no claim took."""
         claim_id = claims[0].claim_id
-        records = self.index.records.get(claim_id, [])
-        headers = self.index.headers
-        if not records:
+        group = self.match_group(claims, labels)
+        if group is None:
             return [self._triage(c, None) for c in claims], []
-        group = match_claims(claims, records, lambda r: r.payment(headers), labels)
         decisions: list[Decision] = []
         for claim, mine, label in zip(claims, group.claims, labels):
-            if mine.hold is not None:
-                decision = Decision(ClaimOutcome(claim_id=claim_id, status="held", reason=mine.hold[0],
-                                                 detail=mine.hold[1]), None, None)
-            elif not mine.records:
-                decision = Decision(ClaimOutcome(
-                    claim_id=claim_id, status="held", reason="awaiting_remittance",
-                    detail=f"received {mine.others} 835 payment(s) with this CLP01, each for another claim with this "
-                           "CLM01 (other visit, patient or provider); missing: the payment for this claim"), None, None)
-            else:
-                decision = self._triage(claim, consolidate(claim_id, mine.records, headers, claim.charge))
-            decision.outcome.warnings.extend(d.note for d in mine.duplicates)
-            if len(claims) > 1:
-                decision.outcome.original = label
+            decision = held_by_matching(claim_id, mine)
+            if decision is None:
+                decision = self._triage(claim, consolidate(claim_id, mine.records, self.index.headers, claim.charge))
+            note_matching(decision.outcome, mine, label if len(claims) > 1 else None)
             decisions.append(decision)
-        orphans = [ClaimOutcome(
-            claim_id=claim_id, status="held", reason="original_claim_missing",
-            detail=f"the payment in {record.where} (payer {record.payer}, CLP07 {record.payer_claim_number or '-'}) "
-                   f"matches none of the {len(claims)} claim(s) with this CLM01 ({why or 'no claim confirms it'}); "
-                   "missing: the original claim of the visit it pays") for record, why in group.orphans]
-        return decisions, orphans
+        return decisions, orphan_outcomes(claim_id, group, len(claims))
+
+    def match_group(self, claims: list[Claim], labels: list[str]) -> GroupMatch | None:
+        """This run's payments with the claims' CLM01 as CLP01 matched to them; None when there are none."""
+        records = self.index.records.get(claims[0].claim_id, [])
+        if not records:
+            return None
+        headers = self.index.headers
+        return match_claims(claims, records, lambda r: r.payment(headers), labels)
 
     def _triage(self, claim: Claim, remits) -> Decision:
         """`triage.triage` of one claim with its matched remittances, this run's roster and order facts."""
@@ -331,7 +324,37 @@ class SecondaryRun:
         return number
 
 
-def _label(claim: Claim, source: str) -> str:
+def held_by_matching(claim_id: str, mine: ClaimPayments) -> Decision | None:
+    """The hold matching itself decides for a claim (ambiguous, mismatching, or only other visits paid)."""
+    if mine.hold is not None:
+        return Decision(ClaimOutcome(claim_id=claim_id, status="held", reason=mine.hold[0], detail=mine.hold[1]),
+                        None, None)
+    if not mine.records:
+        return Decision(ClaimOutcome(
+            claim_id=claim_id, status="held", reason="awaiting_remittance",
+            detail=f"received {mine.others} 835 payment(s) with this CLP01, each for another claim with this "
+                   "CLM01 (other visit, patient or provider); missing: the payment for this claim"), None, None)
+    return None
+
+
+def note_matching(outcome: ClaimOutcome, mine: ClaimPayments, label: str | None) -> None:
+    """Duplicates ignored go on the claim's outcome as warnings; `label` (file and segment of the original)
+    tells apart claims sharing a CLM01."""
+    outcome.warnings.extend(d.note for d in mine.duplicates)
+    if label is not None:
+        outcome.original = label
+
+
+def orphan_outcomes(claim_id: str, group: GroupMatch, claims: int) -> list[ClaimOutcome]:
+    """One `original_claim_missing` per payment no claim of its CLM01 took (another visit's payment)."""
+    return [ClaimOutcome(
+        claim_id=claim_id, status="held", reason="original_claim_missing",
+        detail=f"the payment in {record.where} (payer {record.payer}, CLP07 {record.payer_claim_number or '-'}) "
+               f"matches none of the {claims} claim(s) with this CLM01 ({why or 'no claim confirms it'}); "
+               "missing: the original claim of the visit it pays") for record, why in group.orphans]
+
+
+def claim_label(claim: Claim, source: str) -> str:
     """Where an original claim is, for messages: its file and the segment number of its CLM."""
     where = claim.source.file or source or "the claim file"
     return f"{where} segment {claim.source.segment_no}" if claim.source.segment_no else where
