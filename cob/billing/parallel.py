@@ -69,6 +69,7 @@ class Run(Protocol):
     def flush_pending(self) -> None: ...
     def out_dir_for(self, payer_id: str) -> Path: ...
     def allocate_isa(self, sender: Party) -> int: ...
+    def free_isa(self, out_dir: Path, payer_id: str, sender: Party) -> int: ...
 
 
 # --------------------------------------------------------------------------------------------- sharing out
@@ -282,7 +283,8 @@ def _join_outputs(run: Run, shares: list[_Share], kept: Callable[[Key], bool], w
     for payer_id, pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
         pieces.sort(key=lambda p: p[0])
         first = pieces[0][2]
-        spool = Spool(run.out_dir_for(payer_id), payer_id, run.allocate_isa(first.info.sender), first.info,
+        spool = Spool(run.out_dir_for(payer_id), payer_id,
+                      run.free_isa(run.out_dir_for(payer_id), payer_id, first.info.sender), first.info,
                       first.readdressed, run.when)
         run.spools[payer_id] = spool
         joins.append((sum(Path(part.tmp).stat().st_size for *_, part in pieces), spool, pieces))

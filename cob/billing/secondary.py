@@ -40,6 +40,8 @@ from .output import OutputChecks, Spool, destination_header, finish_spool, ig_er
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
 from .match import ClaimPayments, GroupMatch, match_claims
+from .nightly import (COUNTER_NAME, ControlCounter, OutputLocationError, check_locations, drop_repeated_inputs,
+                      output_name)
 from .triage import Decision, member_id, triage
 
 __all__ = ["SecondaryOptions", "SecondaryRun", "run_secondary", "default_workers", "PARALLEL_BYTES",
@@ -63,6 +65,9 @@ class SecondaryOptions:
     workers: int | None = None
     #: `progress(done, total, label)` per input file read and per output checked (the CLI draws a bar)
     progress: Progress | None = None
+    #: the file that keeps the last ISA13 per sender across runs (`nightly.ControlCounter`); None: numbers start
+    #: at `control_start` every run (`bill_paths`, the CLI's call, defaults it to `out_dir/.cob-control.json`)
+    control_file: Path | None = None
 
 
 @dataclass
@@ -97,6 +102,7 @@ class SecondaryRun:
         self.facts: OrderFacts | None = None
         self.spools: dict[str, Spool] = {}
         self.next_isa = self.options.control_start
+        self.counter = ControlCounter.load(self.options.control_file) if self.options.control_file else None
         self.bad_claim_files: set[str] = set()
         self.ready: list[tuple[Spool, Path]] = []  # defer_publish: (spool, fsynced temp holding its final text)
         self.select: Callable[[str], bool] | None = None  # a worker's share of the claim ids (cob.billing.parallel)
@@ -162,10 +168,13 @@ class SecondaryRun:
                     detail="an 835 answers this claim, but no original 837P claim with this CLM01 was given"))
 
     def finish_outputs(self) -> None:
-        """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output."""
+        """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output. The
+        control numbers used are saved first, so no later run can reuse one whatever happens next."""
         spools = list(self.spools.values())
         for spool in spools:
             spool.close()
+        if self.counter is not None and spools:
+            self.counter.save()
         if self.options.validate:
             workers = self.options.workers if self.options.workers is not None else default_workers()
             steps = Steps(self.options.progress, len(spools), "checking outputs")
@@ -251,10 +260,14 @@ class SecondaryRun:
 
     def spool_claim(self, claim: Claim, built: Claim, outcome: ClaimOutcome, destination: PayerInfo,
                     source: str) -> Spool:
-        """Write a built claim into its destination payer's output (opened on first use)."""
-        spool = self._spool(destination, claim)
-        outcome.output = str(spool.final)
-        spool.add(built, outcome, source)
+        """Write a built claim into its destination payer's output (opened on first use). A failure to write
+        there is our output's problem (`OutputLocationError`), never the claim file's."""
+        try:
+            spool = self._spool(destination, claim)
+            outcome.output = str(spool.final)
+            spool.add(built, outcome, source)
+        except OSError as exc:
+            raise OutputLocationError(f"cannot write to {self.options.out_dir}: {exc.strerror or exc}") from None
         return spool
 
     def triage(self, claim: Claim) -> Decision:
@@ -304,7 +317,8 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = Spool(self.out_dir_for(payer_id), payer_id, self.allocate_isa(sender), info,
+            out_dir = self.out_dir_for(payer_id)
+            spool = Spool(out_dir, payer_id, self.free_isa(out_dir, payer_id, sender), info,
                           destination_header(claim.header, claim, destination), self.when)
             self.spools[payer_id] = spool
         return spool
@@ -317,10 +331,21 @@ class SecondaryRun:
         return out_dir
 
     def allocate_isa(self, sender: EnvParty) -> int:
-        """The next ISA13 for an interchange from `sender`. A plain counter here; `cob run` keeps one
-        counter per sender in its state database."""
+        """The next ISA13 for an interchange from `sender`: from the counter file when there is one (per
+        sender, across runs), else a plain counter from `control_start`; `cob run` keeps one counter per
+        sender in its state database."""
+        if self.counter is not None:
+            return self.counter.allocate(sender, self.options.control_start)
         number = self.next_isa
         self.next_isa += 1
+        return number
+
+    def free_isa(self, out_dir: Path, payer_id: str, sender: EnvParty) -> int:
+        """The next ISA13 whose output file name is free in `out_dir`: an existing file is never overwritten
+        (a number whose name is taken is used up, not reused)."""
+        number = self.allocate_isa(sender)
+        while (out_dir / output_name(payer_id, number)).exists():
+            number = self.allocate_isa(sender)
         return number
 
 
@@ -407,16 +432,29 @@ def bill_paths(claims: Iterable[str | Path], remits: Iterable[str | Path], optio
     text stream (the CLI's stdout for `--report -`)."""
     from cob.edi.inputs import expand_paths
 
+    claims, remits = list(claims), list(remits)
+    if options.control_file is None:
+        options.control_file = options.out_dir / COUNTER_NAME
+    check_locations(options.out_dir, [*claims, *remits],
+                    Path(report_to) if isinstance(report_to, (str, Path)) else None, options.control_file)
     notes: list[str] = []
-    claim_files = expand_paths(claims, notes, kind="837")
-    remit_files = expand_paths(remits, notes, kind="835")
+    seen: dict[str, Path] = {}
+    claim_files, repeated = drop_repeated_inputs(expand_paths(claims, notes, kind="837"), seen)
+    remit_files, repeated_remits = drop_repeated_inputs(expand_paths(remits, notes, kind="835"), seen)
     report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None,
                            Path(order_facts) if order_facts else None)
+    if repeated or repeated_remits:
+        report = RunReport.build(report.inputs + [
+            InputResult(file=str(path), kind=kind, status="duplicate", duplicate_of=str(first))
+            for kind, pairs in (("837", repeated), ("835", repeated_remits)) for path, first in pairs], report.claims)
     if report_to is not None:
         if isinstance(report_to, (str, Path)):
-            with atomic_output(report_to) as fh:
-                fh.write(report.to_json())
-                fh.write("\n")
+            try:
+                with atomic_output(report_to) as fh:
+                    fh.write(report.to_json())
+                    fh.write("\n")
+            except OSError as exc:
+                raise OutputLocationError(f"cannot write the report to {report_to}: {exc.strerror or exc}") from None
         else:
             report_to.write(report.to_json())
             report_to.write("\n")

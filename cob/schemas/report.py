@@ -186,8 +186,10 @@ class InputResult(_Report):
 
     file: str
     kind: Literal["837", "835", "roster", "unknown"]
-    status: Literal["ok", "error"]
+    status: Literal["ok", "error", "duplicate"]
     error: Optional[str] = None
+    #: status "duplicate": the earlier input with the same content (this one was not read)
+    duplicate_of: Optional[str] = None
 
     @model_validator(mode="after")
     def _error_iff_failed(self) -> "InputResult":

