@@ -281,13 +281,16 @@ class SecondaryRun:
         claim_id = claims[0].claim_id
         group = self.match_group(claims, labels)
         if group is None:
-            return [self._triage(c, None) for c in claims], []
+            decisions = [self._triage(c, None) for c in claims]
+            for decision, label in zip(decisions, labels):
+                decision.outcome.original = label
+            return decisions, []
         decisions: list[Decision] = []
         for claim, mine, label in zip(claims, group.claims, labels):
             decision = held_by_matching(claim_id, mine)
             if decision is None:
                 decision = self._triage(claim, consolidate(claim_id, mine.records, self.index.headers, claim.charge))
-            note_matching(decision.outcome, mine, label if len(claims) > 1 else None)
+            note_matching(decision.outcome, mine, label)
             decisions.append(decision)
         return decisions, orphan_outcomes(claim_id, group, len(claims))
 
@@ -364,7 +367,7 @@ def held_by_matching(claim_id: str, mine: ClaimPayments) -> Decision | None:
 
 def note_matching(outcome: ClaimOutcome, mine: ClaimPayments, label: str | None) -> None:
     """Duplicates ignored go on the claim's outcome as warnings; `label` (file and segment of the original)
-    tells apart claims sharing a CLM01."""
+    says where the claim came from (and tells apart claims sharing a CLM01)."""
     outcome.warnings.extend(d.note for d in mine.duplicates)
     if label is not None:
         outcome.original = label

@@ -211,7 +211,7 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
     group = run.match_group(claims, labels)
     for n, (claim, (key, row)) in enumerate(zip(claims, rows)):
         mine = group.claims[n] if group is not None else ClaimPayments()
-        label = labels[n] if len(claims) > 1 else None
+        label = labels[n]
         held = held_by_matching(claim_id, mine) if group is not None else None
         if held is not None:
             note_matching(held.outcome, mine, label)

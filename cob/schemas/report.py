@@ -211,7 +211,7 @@ class ClaimOutcome(_Report):
     payer_sequence: Optional[str] = None
     expected_payment: Optional[Decimal] = None  # the destination payer's expected payment (benefit terms given)
     patient_balance: Optional[Decimal] = None  # what the patient owes after it
-    #: where the original claim is (file and segment), when its CLM01 is shared by other claims of the run
+    #: where the original claim is: its file and the segment number of its CLM (tells apart claims sharing a CLM01)
     original: Optional[str] = None
     #: things a person should know about a decided claim (duplicate payments ignored, liability not carried)
     warnings: list[str] = Field(default_factory=list)
