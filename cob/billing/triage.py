@@ -131,13 +131,14 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
         return result("rejected", reason, "; ".join(f.message for f in findings[:3]), destination)
     reason = BILLED_REASON.get(destination.level, "tertiary_billed")
     detail = f"billed to payer {destination.payer_id} as {destination.sequence.name.lower()} payer"
-    claim_pr = _claim_level_pr(fresh, matches)
-    if claim_pr:
-        detail += (f"; note: claim-level patient responsibility {claim_pr} is in the 2320 CAS but no "
-                   "line's AMT*EAF (line-level reporting)")
     outcome = ClaimOutcome(claim_id=claim_id, status="billed", reason=reason, detail=detail,
                            destination_payer=destination.payer_id, source_payer=top.payer_id,
                            payer_sequence=destination.sequence.value)
+    for payer_id, claim_pr in _claim_level_pr(fresh, matches):
+        outcome.warnings.append(
+            f"payer {payer_id}'s claim-level patient responsibility {claim_pr} (2320 CAS PR) could not be carried "
+            "on a line: with line data the remaining liability is reported per line (2430 AMT*EAF, RFIs 1391/1517, "
+            "never at both levels), so no AMT*EAF includes it")
     terms = terms_for(coverages or [], destination.payer_id)
     if terms is not None and top.adjudication is not None:
         estimate = expected_payment(top.adjudication.payment, terms)
@@ -269,13 +270,16 @@ def _crossed_to(carrier, chain: PayerChain, destination: PayerInfo | None) -> st
     return "later" if any(same(p) for p in chain.payers) else "unlisted"
 
 
-def _claim_level_pr(fresh: list[PayerInfo], matches: dict[int, LineMatch]):
-    """Claim-level PR of payers reported at line level: reference §3.5 says to flag it (no EAF holds it)."""
-    total = 0
+def _claim_level_pr(fresh: list[PayerInfo], matches: dict[int, LineMatch]) -> list[tuple[str, object]]:
+    """(payer id, amount) of the claim-level PR of each payer reported at line level: reference §3.5 says to
+    flag it, since no AMT*EAF holds it (line level when line data exists, never both: RFIs 1391/1517)."""
+    out = []
     for payer in fresh:
         if matches.get(payer.level) is not None and matches[payer.level].services:
-            total += sum((c.total for c in payer.adjudication.payment.adjustments if c.group.value == "PR"), 0)
-    return total
+            total = sum((c.total for c in payer.adjudication.payment.adjustments if c.group.value == "PR"), 0)
+            if total:
+                out.append((payer.payer_id, total))
+    return out
 
 
 def _patient_differs(claim: Claim, payment: ClaimPayment) -> bool:

@@ -220,3 +220,28 @@ def test_a_payer_that_paid_before_the_primary_answered_names_what_is_missing(tmp
     assert (outcome.status.value, outcome.reason) == ("held", "adjudication_incomplete")
     assert outcome.detail == ("received: payer 22222's answer at level 2 (secondary); missing: the remittance of "
                               "payer 11111 (level 1, primary), which pays before it")
+
+
+# ------------------------------------------------------------------------------------- AMT*EAF (RFIs 1391/1517)
+
+def test_claim_level_pr_with_line_data_is_warned_with_its_amount(tmp_path: Path):
+    """The primary put a claim-level deductible PR 1 of 15 beside its line data: charge 120 = line paid 80 + line
+    CO 45 20 + line PR 2 20, and the claim-level PR 15 lowers CLP04 to 65 (65 = 80 - 15)."""
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("E1", "20260302", "120")]))
+    text = remit_file([Payment("E1", "ICNE1", "20260302", "120", "65", "20", "20",
+                               services=(("97110", "120", "80", "20", "20"),))])
+    text = text.replace("CLP*E1*1*120*65*20*", "CLP*E1*1*120*65*35*").replace(
+        "NM1*QC*1*TESTER*ALEX****MI*PRIM123~\n", "CAS*PR*1*15~\nNM1*QC*1*TESTER*ALEX****MI*PRIM123~\n")
+    text = text.replace("SE*18*0001", "SE*19*0001")
+    era = write(tmp_path / "in/era.835", text)
+    [outcome] = secondary(tmp_path, [claims], [era]).claims
+    assert (outcome.status.value, outcome.reason) == ("billed", "secondary_billed")
+    assert outcome.warnings == [
+        "payer 11111's claim-level patient responsibility 15 (2320 CAS PR) could not be carried on a line: with line "
+        "data the remaining liability is reported per line (2430 AMT*EAF, RFIs 1391/1517, never at both levels), "
+        "so no AMT*EAF includes it"]
+    [claim] = read_claims(Path(outcome.output))
+    op = claim.other_payers[0]
+    assert op.paid_amount == D("65") and op.remaining_patient_liability is None  # no 2320 AMT*EAF
+    assert [(c.group.value, c.reason1, c.amount1) for c in op.adjustments] == [("PR", "1", D("15"))]
+    assert [a.remaining_patient_liability for a in claim.lines[0].adjudications] == [D("20")]  # line PR only
