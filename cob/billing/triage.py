@@ -16,6 +16,7 @@ A billed claim carries its expected payment when the roster gives the destinatio
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import NamedTuple
 
 from cob.schemas.claim import Claim
@@ -131,9 +132,11 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
         return result("rejected", reason, "; ".join(f.message for f in findings[:3]), destination)
     reason = BILLED_REASON.get(destination.level, "tertiary_billed")
     detail = f"billed to payer {destination.payer_id} as {destination.sequence.name.lower()} payer"
+    prior_paid = sum((op.paid_amount for op in built.other_payers if op.paid_amount is not None), Decimal(0))
     outcome = ClaimOutcome(claim_id=claim_id, status="billed", reason=reason, detail=detail,
                            destination_payer=destination.payer_id, source_payer=top.payer_id,
-                           payer_sequence=destination.sequence.value)
+                           payer_sequence=destination.sequence.value, charge=built.charge, prior_paid=prior_paid,
+                           balance_billed=built.charge - prior_paid)
     for payer_id, claim_pr in _claim_level_pr(fresh, matches):
         outcome.warnings.append(
             f"payer {payer_id}'s claim-level patient responsibility {claim_pr} (2320 CAS PR) could not be carried "

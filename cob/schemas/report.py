@@ -215,6 +215,11 @@ class ClaimOutcome(_Report):
     original: Optional[str] = None
     #: things a person should know about a decided claim (duplicate payments ignored, liability not carried)
     warnings: list[str] = Field(default_factory=list)
+    #: a billed claim's money: its charge (CLM02), what the earlier payers paid (their AMT*D) and the balance
+    #: billed to the destination (charge - paid)
+    charge: Optional[Decimal] = None
+    prior_paid: Optional[Decimal] = None
+    balance_billed: Optional[Decimal] = None
 
     @model_validator(mode="after")
     def _known_reason(self) -> "ClaimOutcome":
@@ -228,8 +233,20 @@ class ClaimOutcome(_Report):
         return self
 
 
+class PayerMoney(_Report):
+    """What went to one destination payer: claims billed, their charges, the earlier payers' payments on
+    them, and the balance billed."""
+
+    claims: int = 0
+    charges: Decimal = Decimal(0)
+    prior_paid: Decimal = Decimal(0)
+    balance_billed: Decimal = Decimal(0)
+
+
 class RunSummary(_Report):
-    """Counts over a run (see `RunReport.build`)."""
+    """Counts over a run (see `RunReport.build`). `need_person`: held claims a person must work (all held
+    reasons but the `WAITING` ones) and rejected claims; `waiting`: held claims that only wait for their other
+    half; `held_by_reason`: every held claim by reason; `money`: billed claims per destination payer."""
 
     claims: int = 0
     billed: int = 0
@@ -240,14 +257,29 @@ class RunSummary(_Report):
     input_errors: int = 0
     outputs: dict[str, int] = Field(default_factory=dict)
     by_reason: dict[str, int] = Field(default_factory=dict)
+    need_person: int = 0
+    waiting: int = 0
+    held_by_reason: dict[str, int] = Field(default_factory=dict)
+    money: dict[str, PayerMoney] = Field(default_factory=dict)
+
+
+class ReasonDoc(_Report):
+    """One row of the reason table the JSON report carries: a code, its status, meaning and next action."""
+
+    reason: str
+    status: str
+    meaning: str
+    next_action: str
 
 
 class RunReport(_Report):
-    """The whole report: inputs, claims, and the summary computed from them."""
+    """The whole report: inputs, claims, the summary computed from them, and the table of reason codes
+    (`reasons`: every code with its meaning and next action, so a reader of the JSON needs no manual)."""
 
     inputs: list[InputResult] = Field(default_factory=list)
     claims: list[ClaimOutcome] = Field(default_factory=list)
     summary: RunSummary = Field(default_factory=RunSummary)
+    reasons: list[ReasonDoc] = Field(default_factory=lambda: [ReasonDoc(**r) for r in reason_table()])
 
     @classmethod
     def build(cls, inputs: list[InputResult], claims: list[ClaimOutcome]) -> "RunReport":
@@ -266,7 +298,21 @@ def _summarize(inputs: list[InputResult], claims: list[ClaimOutcome]) -> RunSumm
     status = Counter(c.status for c in claims)
     outputs = Counter(c.output for c in claims if c.output is not None)
     reasons = Counter(c.reason for c in claims)
+    held = Counter(c.reason for c in claims if c.status is OutcomeStatus.HELD)
+    waiting = sum(n for r, n in held.items() if Reason(r).waiting)
+    money: dict[str, PayerMoney] = {}
+    for c in claims:
+        if c.status is OutcomeStatus.BILLED:
+            m = money.setdefault(c.destination_payer or "(unknown payer)", PayerMoney())
+            m.claims += 1
+            m.charges += c.charge or 0
+            m.prior_paid += c.prior_paid or 0
+            m.balance_billed += c.balance_billed or 0
     return RunSummary(
+        need_person=sum(held.values()) - waiting + status[OutcomeStatus.REJECTED],
+        waiting=waiting,
+        held_by_reason=dict(sorted(held.items())),
+        money=dict(sorted(money.items())),
         claims=len(claims),
         billed=status[OutcomeStatus.BILLED],
         skipped=status[OutcomeStatus.SKIPPED],
@@ -283,14 +329,22 @@ def _summarize(inputs: list[InputResult], claims: list[ClaimOutcome]) -> RunSumm
 
 
 def _human_lines(report: RunReport, limit: int) -> list[str]:
+    """The morning read, for `cob secondary` and (with its own header) `cob run`: what needs a person first
+    and in full, then what only waits (a count), held claims by reason, money per payer, the rest."""
     s = report.summary
     lines = [
         f"cob secondary: {_plural(s.claims, 'claim')}: {s.billed} billed, {s.skipped} skipped, "
         f"{s.held} held, {s.rejected} rejected",
         f"Inputs: {_plural(s.inputs, 'file')}, {s.input_errors} with errors",
     ]
-    lines += _claim_section(report, OutcomeStatus.HELD, "Held (need a person)", limit)
-    lines += _claim_section(report, OutcomeStatus.REJECTED, "Rejected (built but failed checks or writing)", limit)
+    lines += _person_section(report)
+    if s.waiting:
+        parts = ", ".join(f"{r}: {n}" for r, n in s.held_by_reason.items() if Reason(r).waiting)
+        lines += ["", f"Waiting for the other half (no action yet): {s.waiting} ({parts})"]
+    if s.held_by_reason:
+        lines += ["", "Held by reason:"] + [f"  {r}: {n}" for r, n in s.held_by_reason.items()]
+    lines += _money_section(report)
+    lines += _warning_section(report, limit)
     lines += _skipped_section(report)
     lines += _input_error_section(report)
     lines += _output_section(report)
@@ -301,14 +355,48 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _claim_section(report: RunReport, status: OutcomeStatus, title: str, limit: int) -> list[str]:
-    claims = [c for c in report.claims if c.status is status]
+def _person_section(report: RunReport) -> list[str]:
+    """Every claim a person must work (held for a reason other than waiting, or rejected), in full, with
+    where its original is and the next action."""
+    claims = [c for c in report.claims if c.status is OutcomeStatus.REJECTED or
+              (c.status is OutcomeStatus.HELD and not Reason(c.reason).waiting)]
     if not claims:
         return []
-    out = ["", f"{title}: {len(claims)}"]
-    out += [f"  {c.claim_id}  {c.reason}  {c.detail}" for c in claims[:limit]]
+    out = ["", f"Need a person: {len(claims)}"]
+    for c in claims:
+        out.append(f"  {c.claim_id}  {c.status.value}  {c.reason}  {c.detail}")
+        if c.original:
+            out.append(f"      original: {c.original}")
+        out.append(f"      next: {Reason(c.reason).next_action}")
+    return out
+
+
+def _money_section(report: RunReport) -> list[str]:
+    money = report.summary.money
+    if not money:
+        return []
+    out = ["", "Billed per destination payer (claims, charges, earlier payers paid, balance billed):"]
+    for payer, m in money.items():
+        out.append(f"  {payer}: {_plural(m.claims, 'claim')}, charges {_amount(m.charges)}, paid "
+                   f"{_amount(m.prior_paid)}, balance billed {_amount(m.balance_billed)}")
+    return out
+
+
+def _amount(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _warning_section(report: RunReport, limit: int) -> list[str]:
+    """Decided claims with something to know (duplicate payments ignored, liability not carried)."""
+    claims = [c for c in report.claims if c.warnings]
+    if not claims:
+        return []
+    out = ["", f"Warnings on {_plural(len(claims), 'claim')}:"]
+    for c in claims[:limit]:
+        out += [f"  {c.claim_id}  {c.status.value}  {w}" for w in c.warnings]
     if len(claims) > limit:
-        out.append(f"  … and {len(claims) - limit} more")
+        out.append(f"  … and {len(claims) - limit} more claims with warnings (in the JSON report)")
     return out
 
 
