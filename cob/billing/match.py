@@ -27,7 +27,7 @@ from cob.schemas.claim import Claim, ServiceLine
 from cob.schemas.remit import ClaimPayment, ServicePayment
 
 from .consolidate import RemitRecord
-from .identity import ClaimFacts, claim_facts, compare
+from .identity import ClaimFacts, Verdict, claim_facts, compare
 
 
 @dataclass
@@ -168,6 +168,9 @@ class ClaimPayments:
     hold: tuple[str, str] | None = None  # (reason, detail)
     duplicates: list[Duplicate] = field(default_factory=list)
     others: int = 0  # payments with this CLP01 that matched another claim
+    #: payments matched although they give no service date (no other claim could take them): enough to hold
+    #: the claim with what they say, never to bill it (the visit they pay is not confirmed)
+    undated: list[RemitRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -219,10 +222,12 @@ def match_claims(claims: Sequence[Claim], records: Sequence[RemitRecord],
         if record.facts is None:
             hits = list(range(len(claims)))
             why = ""
+            found = []
         else:
             found = [compare(f, record.facts) for f in facts]
             hits = [i for i, c in enumerate(found) if c.candidate]
             why = "; ".join(dict.fromkeys(d for c in found for d in c.differences))
+        dated = record.facts is None or any(found[i].dates is Verdict.YES for i in hits)
         if len(hits) > 1:
             model = payment(record)
             exact = [i for i in hits if lines_exact(claims[i], model)]
@@ -233,6 +238,8 @@ def match_claims(claims: Sequence[Claim], records: Sequence[RemitRecord],
         elif len(hits) == 1:
             out.claims[hits[0]].records.append(record)
             owner[id(record)] = hits[0]
+            if not dated:
+                out.claims[hits[0]].undated.append(record)
         else:
             detail = (f"the payment in {record.where} (payer {record.payer}, CLP07 "
                       f"{record.payer_claim_number or '-'}) fits the claims at {', '.join(names[i] for i in hits)} "

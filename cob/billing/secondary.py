@@ -289,7 +289,8 @@ class SecondaryRun:
         for claim, mine, label in zip(claims, group.claims, labels):
             decision = held_by_matching(claim_id, mine)
             if decision is None:
-                decision = self._triage(claim, consolidate(claim_id, mine.records, self.index.headers, claim.charge))
+                decision = unconfirmed(self._triage(claim, consolidate(claim_id, mine.records, self.index.headers,
+                                                                       claim.charge)), mine)
             note_matching(decision.outcome, mine, label)
             decisions.append(decision)
         return decisions, orphan_outcomes(claim_id, group, len(claims))
@@ -363,6 +364,20 @@ def held_by_matching(claim_id: str, mine: ClaimPayments) -> Decision | None:
             detail=f"received {mine.others} 835 payment(s) with this CLP01, each for another claim with this "
                    "CLM01 (other visit, patient or provider); missing: the payment for this claim"), None, None)
     return None
+
+
+def unconfirmed(decision: Decision, mine: ClaimPayments) -> Decision:
+    """A claim about to be billed from a payment that gives no service date is held instead: nothing in the
+    payment says it is this visit's (the CLM01 may be reused; the TR3 asks for DTM*232/233 when the lines
+    carry no DTM*472). Holds decided from such a payment stand (they bill nothing)."""
+    if decision.built is None or not mine.undated:
+        return decision
+    received = "; ".join(f"{r.where} (payer {r.payer}, CLP07 {r.payer_claim_number or '-'})" for r in mine.undated)
+    return Decision(ClaimOutcome(
+        claim_id=decision.outcome.claim_id, status="held", reason="claim_mismatch",
+        destination_payer=decision.outcome.destination_payer,
+        detail=f"received a payment with this CLP01 that gives no service dates: {received}; missing: its "
+               "service dates (DTM*232/233 or DTM*472), which confirm the visit it pays"), None, None)
 
 
 def note_matching(outcome: ClaimOutcome, mine: ClaimPayments, label: str | None) -> None:

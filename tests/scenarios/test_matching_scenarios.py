@@ -245,3 +245,16 @@ def test_claim_level_pr_with_line_data_is_warned_with_its_amount(tmp_path: Path)
     assert op.paid_amount == D("65") and op.remaining_patient_liability is None  # no 2320 AMT*EAF
     assert [(c.group.value, c.reason1, c.amount1) for c in op.adjustments] == [("PR", "1", D("15"))]
     assert [a.remaining_patient_liability for a in claim.lines[0].adjudications] == [D("20")]  # line PR only
+
+
+def test_a_payment_without_service_dates_is_never_billed_from(tmp_path: Path):
+    """One claim, one payment that names no date (no DTM*232/233, no DTM*472): it may be another visit's
+    (the CLM01 is reused), so the claim is held saying so."""
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("U1", "20260302", "120")]))
+    era = write(tmp_path / "in/era.835", remit_file([Payment("U1", "ICNU", None, "120", "80", "20", "20")]))
+    [outcome] = secondary(tmp_path, [claims], [era]).claims
+    assert (outcome.status.value, outcome.reason) == ("held", "claim_mismatch")
+    assert outcome.detail == (f"received a payment with this CLP01 that gives no service dates: {era} segment 14 "
+                              "(payer PRIMPLAN, CLP07 ICNU); missing: its service dates (DTM*232/233 or DTM*472), "
+                              "which confirm the visit it pays")
+    assert outcome.output is None

@@ -576,7 +576,8 @@ def test_18_output_naming_and_control_start(tmp_path: Path):
 
 def test_19_claim_level_only_adjudication(tmp_path: Path):
     """The primary answered without 2110 loops (CO-45 30 and PR-1 30 at claim level): no 2430 at all,
-    DTP*573 in 2330B and AMT*EAF in 2320 (§1.9 rule 5: 150 = 90 + 30 + 30)."""
+    DTP*573 in 2330B and AMT*EAF in 2320 (§1.9 rule 5: 150 = 90 + 30 + 30). Without lines the 835 dates
+    the claim with DTM*232/233 (the TR3 requires them then; issue 14 bills no payment without dates)."""
     r = run(tmp_path, ["s19_claim_level_only.837"], ["s19_claim_level_only.835"])
     assert r.status("S19") == ("billed", "secondary_billed")
     claim = r.claim("S19")
