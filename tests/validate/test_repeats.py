@@ -58,3 +58,23 @@ def test_the_second_process_notes_the_ids_of_the_sets_it_checks(tmp_path: Path):
     # each interchange is 32 segments (ISA GS ST, 10 header, 13 + 3 per visit, SE GE IEA); the CLM is its 21st
     assert [f[2] for f in serial] == [21 + 32 * n for n in range(1, 20)]
     assert all(f[4].startswith("CLM01 R1 repeats the one at segment 21:") for f in serial)
+
+
+def test_ids_sharing_a_hash_bucket_are_not_repeats():
+    """40,000 distinct ids over 2^20 buckets share many buckets (about 760 pairs); only the three real repeats
+    are reported, each naming the segment of its first claim."""
+    from cob.edi.validate.repeats import ClaimIds, findings
+
+    noted = ClaimIds()
+    for n in range(40_000):
+        noted.note(10 + 16 * n, "CLM", f"PCN{n:06d}")
+    other = ClaimIds()  # the second process's sets, noted after
+    other.note(640_100, "CLM", "PCN000007")
+    other.note(640_116, "CLM", "PCN039999")
+    other.note(640_132, "CLM", "PCN000007")
+    other.note(640_148, "CLP", "PCN000007")  # a CLP is another kind of id
+    noted.extend(other)
+    assert [(f.segment_no, f.claim_id, f.message.split(":")[0]) for f in findings("x.837", noted)] == [
+        (640_100, "PCN000007", "CLM01 PCN000007 repeats the one at segment 122"),
+        (640_116, "PCN039999", "CLM01 PCN039999 repeats the one at segment 639994"),
+        (640_132, "PCN000007", "CLM01 PCN000007 repeats the one at segment 122")]

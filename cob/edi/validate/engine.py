@@ -86,7 +86,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self.snip = frozenset(snip)
         self.rules = bool(self.snip & {3, 4, 5})
         #: (segment number, CLM/CLP, claim id) of every claim, for the repeated-id warning (`repeats`, SNIP 4)
-        self.claim_ids: list[tuple[int, str, str]] | None = [] if 4 in self.snip else None
+        self.claim_ids: repeats.ClaimIds | None = repeats.ClaimIds() if 4 in self.snip else None
         self.max_errors = max_errors
         self.progress = progress
         self.result = FileResult(file=self.name)

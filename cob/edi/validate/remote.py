@@ -226,7 +226,7 @@ def _rules_worker(inbox, outbox, snip: frozenset[int], done, path: Path, name: s
                 results.extend(sets.check(*args))
             done.value += units
         claims = sets.claims if sets is not None else 0
-        ids = (sets.v.claim_ids or []) if sets is not None else []  # the claims of the sets checked here
+        ids = sets.v.claim_ids if sets is not None else None  # the claims of the sets checked here
         outbox.send_bytes(pickle.dumps((results, claims, ids), protocol=pickle.HIGHEST_PROTOCOL))
     except (EOFError, BrokenPipeError):
         pass  # the engine stopped early (error limit, unreadable file): nothing to report
@@ -381,7 +381,7 @@ class RulePool:
         self.inbox_w.send_bytes(b"")
         results, claims, ids = pickle.loads(self.outbox_r.recv_bytes())
         v.result.claims += claims
-        if v.claim_ids is not None:
+        if v.claim_ids is not None and ids is not None:
             v.claim_ids.extend(ids)
         for slot, found, st_found, trailer_missing in sorted(results, key=lambda r: r[0], reverse=True):
             pos, st, st_pos = self.slots[slot]
