@@ -146,3 +146,24 @@ def test_migration_2_keeps_the_claims_decisions_and_emissions_of_a_version_1_dat
                    (b"y",))
     assert db.scalar("SELECT COUNT(*) FROM claims") == 2
     db.close()
+
+
+def test_a_regenerated_era_after_billing_is_a_duplicate_not_a_replacement(make_site):
+    """Night 1: claim P426 and its 835 -> billed (AMT*D 300). Night 2: the clearinghouse resends the same
+    payment in a new envelope (ISA13 977, check CHK0977, paid 04-12): a duplicate, named with its file; no
+    replacement hold, nothing written again."""
+    site = make_site()
+    _drop(site, "claims.837", claim_file([Visit("P426", "20260302", "426.9")]))
+    payment = Payment("P426", "ICN426", "20260302", "426.9", "300", "100", "26.9")
+    _drop(site, "era.835", remit_file([payment]))
+    first = site.run()
+    assert [(c.status.value, c.reason) for c in first.report.claims] == [("billed", "secondary_billed")]
+    _drop(site, "era-regenerated.835", remit_file([payment], isa13="000000977", check="CHK0977", paid_on="20260412"))
+    second = site.run(now=NOW + dt.timedelta(days=1))
+    assert [(c.status.value, c.reason) for c in second.report.claims] == [("skipped", "already_adjudicated")]
+    assert second.report.run.outputs == []
+    assert _written(site) == {"20260302": (D("300"), "ICN426")}
+    [(claim_id, status, reason, warnings)] = _status(site)
+    assert (claim_id, status, reason) == ("P426", "skipped", "already_adjudicated")
+    assert warnings == ("duplicate payment ignored: era-regenerated.835 segment 14 repeats era.835 segment 14 "
+                        "(payer PRIMPLAN, CLP07 ICN426, same amounts)")
