@@ -77,9 +77,11 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
         return result(*early)
     chain = payer_chain(claim, coverages)
     if not chain.payers:
-        return result("held", "claim_mismatch", "the claim has no subscriber or payer level")
+        return result("held", "claim_mismatch", "received: the payers' 835s for the claim, but the claim itself "
+                      "names no subscriber or payer level (2000B SBR, 2010BB); missing: the claim's payers, in order")
     if chain.conflicts:
-        return result("held", "coverage_conflict", chain.conflicts[0])
+        return result("held", "coverage_conflict", f"{chain.conflicts[0]}; received: the claim and the coverage "
+                      "roster; missing: one order of payers both agree on (correct the one that is wrong)")
     problem = _wrong_level(chain, remits) or _assign(chain, remits)
     if problem is not None:
         return result("held", *problem)
@@ -94,8 +96,11 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
                       f"(level {missing[0].level}, {_level_name(missing[0].level)}), which pays before it")
     fresh = [p for p in chain.payers if p.adjudication is not None]
     if not fresh:
-        return result("held", "awaiting_remittance",
-                      "the remittances only repeat adjudications the claim already carries")
+        nxt = chain.at(highest + 1)
+        waited = f"the remittance of payer {nxt.payer_id} (level {highest + 1})" if nxt is not None else \
+            "a remittance from a payer that has not answered yet"
+        return result("held", "awaiting_remittance", "received: only adjudications the claim already carries "
+                      f"(its 2320/2430 loops); missing: {waited}")
     top = chain.at(highest)
     destination = chain.at(highest + 1)
     stop = _stop_conditions(claim, fresh, top, chain, destination)
@@ -108,13 +113,15 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
     for payer in fresh:
         match = check_coverage(claim, match_lines(claim, payer.adjudication.payment))
         if not match.ok:
-            return result("held", match.problem, f"payer {payer.payer_id}: {match.detail}", destination)
+            return result("held", match.problem, _line_problem(payer, match), destination)
         matches[payer.level] = match
     msp_type = None
     if order is not None:
         conflict, msp_type = check_order(order, [p.payer_id for p in chain.payers])
         if conflict is not None:
-            return result("held", "order_of_benefits", conflict, destination)
+            return result("held", "order_of_benefits", f"{conflict}; received: the earlier payers' 835s and the "
+                          "order-of-benefits facts; missing: a claim that bills the payers in the rules' order",
+                          destination)
     if top.adjudication is not None and patient_responsibility(top.adjudication.payment) == 0:
         return result("skipped", "nothing_left_to_bill",
                       f"payer {top.payer_id} left no patient responsibility to bill on", destination)
@@ -122,7 +129,8 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
         built = build_next_claim(claim, chain, destination, matches)
     except CannotBuild as exc:
         status = "rejected" if exc.reason == "balancing_failed" else "held"
-        return result(status, exc.reason, exc.detail, destination)
+        detail = exc.detail if status == "rejected" else f"{exc.detail}; {_CANNOT_BUILD_MISSING.get(exc.reason, '')}"
+        return result(status, exc.reason, detail.rstrip("; "), destination)
     if msp_type is not None and is_medicare(destination.sbr.filing_indicator) \
             and built.subscriber.sbr.insurance_type is None:
         built.subscriber.sbr.insurance_type = msp_type  # the rules say why Medicare is not first
@@ -161,7 +169,8 @@ def _before_adjudication(remits: ClaimRemits) -> tuple[str, str, str] | None:
     """Outcomes decided before any standing adjudication is looked at."""
     if remits.adjudications:
         if remits.conflicts:
-            return "held", "coverage_conflict", remits.conflicts[0]
+            return "held", "coverage_conflict", (f"{remits.conflicts[0]}; received: both answers; missing: which "
+                                             "payer is at that level (the order of payers on the claim)")
         return None
     if remits.reversal_pending:
         return "held", "reversal_pending", ("received: the payer's reversal (CLP02=22) of its payment; missing: "
@@ -179,6 +188,31 @@ def _before_adjudication(remits: ClaimRemits) -> tuple[str, str, str] | None:
     if remits.predeterminations:
         return "skipped", "predetermination_only", "only a predetermination (CLP02=25) was received"
     return "held", "awaiting_remittance", "received: no standing adjudication among the inputs; missing: the payer's remittance"
+
+
+#: what a claim `build.CannotBuild` holds still misses, by reason (the exception says what was received)
+_CANNOT_BUILD_MISSING = {
+    "cannot_represent": "missing: nothing from the payers; the 837P cannot carry what they sent, so a person bills it",
+    "adjudication_incomplete": "missing: the payer's complete, standing adjudication (a corrected 835)",
+}
+
+#: what a line-matching problem misses, by reason
+_LINE_MISSING = {
+    "ambiguous_line_match": "missing: which billed line each service payment answers (a person posts it)",
+    "adjudication_incomplete": "missing: that line's adjudication (a split part, or a corrected 835)",
+    "line_charge_mismatch": "missing: an adjudication of each line's billed charge",
+}
+
+
+def _files(payer: PayerInfo) -> str:
+    files = payer.adjudication.files if payer.adjudication is not None else []
+    return ", ".join(dict.fromkeys(files)) or "an 835"
+
+
+def _line_problem(payer: PayerInfo, match: LineMatch) -> str:
+    """A line-matching hold: the remittance received, what in it does not fit, and what is missing."""
+    return (f"received: payer {payer.payer_id}'s remittance ({_files(payer)}): {match.detail}; "
+            f"{_LINE_MISSING.get(match.problem or '', 'missing: a remittance that fits the billed lines')}")
 
 
 def _level_name(level: int) -> str:
@@ -211,7 +245,9 @@ def _assign(chain: PayerChain, remits: ClaimRemits) -> tuple[str, str] | None:
     for adj in remits.adjudications:
         payer = chain.at(adj.level)
         if payer is None:
-            return "coverage_conflict", f"payer {adj.payer} adjudicated at level {adj.level}, which the claim does not list"
+            return "coverage_conflict", (f"received: payer {adj.payer}'s adjudication at level {adj.level} "
+                                         f"(CLP02={adj.status.value}); missing: a payer at level {adj.level} on the "
+                                         "claim (the claim does not list one)")
         if payer.existing:
             continue  # the original claim already carries this adjudication
         payer.adjudication = adj
@@ -223,17 +259,21 @@ def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo, chain
     for payer in fresh:
         payment = payer.adjudication.payment
         if payment.name("PR") is not None:
-            return "held", "other_payer_primary", f"payer {payer.payer_id} names another payer as primary (NM1*PR)"
+            return "held", "other_payer_primary", (
+                f"received: payer {payer.payer_id}'s 835 ({_files(payer)}) naming another payer as primary "
+                "(NM1*PR); missing: the remittance of that payer, billed first")
         reasons = {r for c in payment.adjustments for r in c.element_values()[1::3]}  # (and None, no reason)
         reasons.update([r for s in payment.services for c in s.adjustments for r in c.element_values()[1::3]])
         hit = reasons & OTHER_PAYER_REASONS
         if hit:
-            return "held", "other_payer_primary", (f"payer {payer.payer_id} adjusted with CARC "
-                                                   f"{', '.join(sorted(hit))}: another payer should pay first")
+            return "held", "other_payer_primary", (f"received: payer {payer.payer_id}'s 835 ({_files(payer)}) "
+                                                   f"adjusted with CARC {', '.join(sorted(hit))}: another payer "
+                                                   "should pay first; missing: that payer's remittance, billed first")
         charge = payment.clp.charge
         if charge > claim.charge:
-            return "held", "claim_mismatch", (f"payer {payer.payer_id} adjudicated a charge of {charge}, "
-                                              f"the claim is for {claim.charge}")
+            return "held", "claim_mismatch", (f"received: payer {payer.payer_id}'s adjudication of a charge of "
+                                              f"{charge} ({_files(payer)}), the claim is for {claim.charge}; "
+                                              "missing: an adjudication of this claim's charge")
         if charge < claim.charge:
             parts = payer.adjudication.parts
             return "held", "adjudication_incomplete", (
@@ -241,7 +281,8 @@ def _stop_conditions(claim: Claim, fresh: list[PayerInfo], top: PayerInfo, chain
                 f"{claim.charge} ({parts} part{'s' if parts > 1 else ''}, {', '.join(dict.fromkeys(payer.adjudication.files))}); "
                 f"missing: the split part{'s' if parts > 1 else ''} for the other {claim.charge - charge}")
         if _patient_differs(claim, payment):
-            return "held", "claim_mismatch", f"payer {payer.payer_id} answered for a different patient"
+            return "held", "claim_mismatch", (f"received: payer {payer.payer_id}'s answer for another patient "
+                                              f"(NM1*QC, {_files(payer)}); missing: its answer for this claim's patient")
     payment = top.adjudication.payment if top.adjudication is not None else None
     if payment is not None and payment.clp.status in FORWARDED:
         carrier = payment.name("TT")

@@ -258,3 +258,42 @@ def test_a_payment_without_service_dates_is_never_billed_from(tmp_path: Path):
                               "(payer PRIMPLAN, CLP07 ICNU); missing: its service dates (DTM*232/233 or DTM*472), "
                               "which confirm the visit it pays")
     assert outcome.output is None
+
+
+# ------------------------------------------------------------------------------------- every hold: received, missing
+
+def test_a_line_charge_the_payer_changed_says_what_came_and_what_is_missing(tmp_path: Path):
+    """Claim T1: 97110 120 + 97140 80 = 200; the payer adjudicated 97110 at 110 and 97140 at 90 (still 200)."""
+    visit = Visit("T1", "20260302", "200", lines=(("97110", "120"), ("97140", "80")))
+    claims = write(tmp_path / "in/claims.837", claim_file([visit]))
+    era = write(tmp_path / "in/era.835", remit_file([Payment(
+        "T1", "ICNT1", "20260302", "200", "120", "40", "40",
+        services=(("97110", "110", "70", "20", "20"), ("97140", "90", "50", "20", "20")))]))
+    [outcome] = secondary(tmp_path, [claims], [era]).claims
+    assert (outcome.status.value, outcome.reason) == ("held", "line_charge_mismatch")
+    assert outcome.detail == (f"received: payer 11111's remittance ({era}): line 1: the payer adjudicated a charge "
+                              "of 110, billed 120; missing: an adjudication of each line's billed charge")
+
+
+def test_a_line_the_payer_did_not_answer_says_what_is_missing(tmp_path: Path):
+    """Claim T2: 97110 120 + 97140 80 = 200; the 835 (charge 200) answers 97110 only."""
+    visit = Visit("T2", "20260302", "200", lines=(("97110", "120"), ("97140", "80")))
+    claims = write(tmp_path / "in/claims.837", claim_file([visit]))
+    era = write(tmp_path / "in/era.835", remit_file([Payment(
+        "T2", "ICNT2", "20260302", "200", "80", "20", "20", services=(("97110", "120", "80", "20", "20"),))]))
+    [outcome] = secondary(tmp_path, [claims], [era]).claims
+    assert (outcome.status.value, outcome.reason) == ("held", "adjudication_incomplete")
+    assert outcome.detail == (f"received: payer 11111's remittance ({era}): line 2 has no service payment in the "
+                              "remittance; missing: that line's adjudication (a split part, or a corrected 835)")
+
+
+def test_a_payer_naming_another_primary_says_whose_remittance_is_missing(tmp_path: Path):
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("T3", "20260302", "120")]))
+    text = remit_file([Payment("T3", "ICNT3", "20260302", "120", "0", "120", "0")])
+    assert text.count("CAS*CO*45*120~") == 1
+    text = text.replace("CAS*CO*45*120~", "CAS*OA*22*120~")  # CARC 22: another payer is primary
+    era = write(tmp_path / "in/era.835", text)
+    [outcome] = secondary(tmp_path, [claims], [era]).claims
+    assert (outcome.status.value, outcome.reason) == ("held", "other_payer_primary")
+    assert outcome.detail == (f"received: payer 11111's 835 ({era}) adjusted with CARC 22: another payer should pay "
+                              "first; missing: that payer's remittance, billed first")
