@@ -171,7 +171,8 @@ class SecondaryRun:
             if claim_id not in seen:
                 self.outcomes.append(ClaimOutcome(
                     claim_id=claim_id, status="held", reason="original_claim_missing",
-                    detail="an 835 answers this claim, but no original 837P claim with this CLM01 was given"))
+                    detail="received: an 835 payment with this CLP01; missing: the original 837P claim with this CLM01 "
+                           "(none of the claim files given carries it)"))
 
     def finish_outputs(self) -> None:
         """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output. The

@@ -198,7 +198,8 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
     if not claim_rows:
         _add(result, ClaimOutcome(
             claim_id=claim_id, status="held", reason="original_claim_missing",
-            detail="an 835 answers this claim, but no original 837P claim with this CLM01 has arrived yet"), "")
+            detail="received: an 835 payment with this CLP01; missing: the original 837P claim with this CLM01 "
+                   "(none has arrived yet)"), "")
         return
     rows = sorted(claim_rows.items(), key=lambda kv: (kv[1][7], kv[0]))  # visits in the order they arrived
     claims: list[Claim] = []
@@ -281,14 +282,15 @@ def _replacement(run: StateSecondaryRun, result: BillingResult, claim: Claim, in
     if outcome.status != OutcomeStatus.BILLED or destination is None or destination.payer_id != prior.payer_id:
         _add(result, ClaimOutcome(
             claim_id=claim_id, status="held", reason="replacement_held", destination_payer=prior.payer_id,
-            detail=f"{what}; it now reads {outcome.reason}: {outcome.detail}"), key)
+            detail=f"{what}; received: that 835, with which the claim now reads {outcome.reason}: {outcome.detail}; "
+                   "missing: a person's decision on the claim already sent (void or correct it by hand)"), key)
         return
     number = _payer_claim_number(index, claim_id, prior.level)
     if not number:
         _add(result, ClaimOutcome(
             claim_id=claim_id, status="held", reason="replacement_held", destination_payer=prior.payer_id,
-            detail=f"{what}; a replacement claim (CLM05-3=7) needs payer {prior.payer_id}'s own claim number "
-                   "(CLP07 of its 835), which has not arrived"), key)
+            detail=f"{what}; received: that 835; missing: payer {prior.payer_id}'s own claim number (CLP07 of its "
+                   f"835), which a replacement claim (CLM05-3=7) needs"), key)
         return
     built.clm.location.frequency = "7"
     built.refs = [r for r in built.refs if r.qualifier != "F8"] + [REF(qualifier="F8", value=number)]
