@@ -104,3 +104,37 @@ def test_the_same_835_or_claim_file_given_twice_is_found_by_content(tmp_path: Pa
         (str(r1), "ok", None), (str(c1), "ok", None),
         (str(c_copy), "duplicate", str(c1)), (str(r_copy), "duplicate", str(r1))]
     assert [(c["claim_id"], c["status"]) for c in doc["claims"]] == [("N1", "billed")]
+
+
+def test_paper_claims_run_twice_into_one_folder_overwrite_nothing(tmp_path: Path):
+    """Payer 22222 takes paper: each night's PDF gets its own ISA13 name, also when the counter file is lost."""
+    out = tmp_path / "out"
+    c1, r1 = _night(tmp_path, "night1", "N1", "ICN1")
+    assert _cli("--claims", str(c1), "--remit", str(r1), "--out", str(out), "--paper", "22222").exit_code == 0
+    first = (out / "paper/22222-000000001.pdf").read_bytes()
+    (out / ".cob-control.json").unlink()
+    c2, r2 = _night(tmp_path, "night2", "N2", "ICN2")
+    assert _cli("--claims", str(c2), "--remit", str(r2), "--out", str(out), "--paper", "22222").exit_code == 0
+    assert sorted(p.name for p in (out / "paper").iterdir()) == ["22222-000000001.pdf", "22222-000000002.pdf"]
+    assert (out / "paper/22222-000000001.pdf").read_bytes() == first
+
+
+def test_an_output_that_cannot_be_written_is_blamed_on_our_folder(tmp_path: Path, monkeypatch):
+    """The final link of the output fails (as on a folder that lost its write permission mid-run): the claim
+    is rejected write_failed naming our output file and why; no input is blamed and nothing is left behind."""
+    import cob.billing.output as output
+
+    def refuse(tmp: Path, final: Path) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(output, "publish_new", refuse)
+    c1, r1 = _night(tmp_path, "in", "N1", "ICN1")
+    report = tmp_path / "report.json"
+    result = _cli("--claims", str(c1), "--remit", str(r1), "--out", str(tmp_path / "out"), "--report", str(report))
+    doc = json.loads(report.read_text())
+    assert [(c["claim_id"], c["status"], c["reason"], c["detail"]) for c in doc["claims"]] == [
+        ("N1", "rejected", "write_failed",
+         f"our output file {tmp_path / 'out' / '22222-000000001.837'} could not be written: Permission denied")]
+    assert [(i["file"], i["status"]) for i in doc["inputs"]] == [(str(r1), "ok"), (str(c1), "ok")]
+    assert "internal error" not in result.output
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".cob-control.json"]
