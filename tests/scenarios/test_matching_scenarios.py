@@ -297,3 +297,20 @@ def test_a_payer_naming_another_primary_says_whose_remittance_is_missing(tmp_pat
     assert (outcome.status.value, outcome.reason) == ("held", "other_payer_primary")
     assert outcome.detail == (f"received: payer 11111's 835 ({era}) adjusted with CARC 22: another payer should pay "
                               "first; missing: that payer's remittance, billed first")
+
+
+def test_a_split_whose_parts_share_claim_number_and_amounts_is_merged_not_a_duplicate(tmp_path: Path):
+    """Claim S4: 97110 60 + 97140 60 = 120; two MA15 parts under one CLP07 ICNS4, each charge 60, paid 40, CO 10,
+    PR 10: the same amounts, other lines, so a split (paid 80), not one payment twice."""
+    visit = Visit("S4", "20260302", "120", lines=(("97110", "60"), ("97140", "60")))
+    claims = write(tmp_path / "in/claims.837", claim_file([visit]))
+    era = write(tmp_path / "in/era.835", remit_file([
+        Payment("S4", "ICNS4", "20260302", "60", "40", "10", "10", remark="MA15",
+                services=(("97110", "60", "40", "10", "10"),)),
+        Payment("S4", "ICNS4", "20260302", "60", "40", "10", "10", remark="MA15",
+                services=(("97140", "60", "40", "10", "10"),))]))
+    [outcome] = secondary(tmp_path, [claims], [era]).claims
+    assert (outcome.status.value, outcome.reason, outcome.warnings) == ("billed", "secondary_billed", [])
+    [claim] = read_claims(Path(outcome.output))
+    assert claim.other_payers[0].paid_amount == D("80")
+    assert [a.svd.paid for line in claim.lines for a in line.adjudications] == [D("40"), D("40")]
