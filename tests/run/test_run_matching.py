@@ -5,11 +5,13 @@ expected values written out by hand."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 from cob.edi.reader import read_claims
+from cob.schemas.report import Reason
 
 from .conftest import NOW
 
@@ -54,6 +56,17 @@ def test_repeated_claim_id_within_one_file_and_across_runs(make_site):
     assert sorted((c.status.value, c.reason) for c in first.report.claims) == [
         ("billed", "secondary_billed"), ("held", "awaiting_remittance"), ("held", "awaiting_remittance")]
     assert _written(site) == {"20260309": (D("70"), "ICNW2")}
+    # the cob run report reads like cob secondary's: waiting claims a count, money per payer, the reason table
+    text = first.report.morning_summary()
+    assert "Waiting for the other half (no action yet): 2 (awaiting_remittance: 2)" in text
+    assert "Need a person" not in text
+    assert "  22222: 1 claim, charges 120, paid 70, balance billed 50" in text
+    doc = json.loads(first.report.to_json())
+    assert [r["reason"] for r in doc["reasons"]] == [r.value for r in Reason]
+    assert doc["reasons"][[r.value for r in Reason].index("awaiting_remittance")] == {
+        "reason": "awaiting_remittance", "status": "held",
+        "meaning": "No remittance from the prior payer has been received yet.",
+        "next_action": "Wait; follow up with the payer if its 835 is overdue."}
     _drop(site, "era-2.835", remit_file([Payment("ACCT77", "ICNW1", "20260302", "120", "80", "20", "20")],
                                         isa13="000000202", check="CHK0002"))
     second = site.run(now=NOW + dt.timedelta(days=1))
