@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import groupby
 
 from typing import Callable, Sequence
 
 from cob.schemas.claim import Claim, ServiceLine
+from cob.schemas.codes import ClaimStatus
 from cob.schemas.remit import ClaimPayment, ServicePayment
 
-from .consolidate import RemitRecord
+from .consolidate import RemitRecord, _reversed
 from .identity import ClaimFacts, Verdict, claim_facts, compare
 
 
@@ -190,21 +192,36 @@ class GroupMatch:
 
 
 def drop_duplicates(records: Sequence[RemitRecord]) -> tuple[list[RemitRecord], list[Duplicate]]:
-    """Records in arrival order without repeats of one payment (same payer and amounts digest)."""
+    """Records in arrival order without repeats of one payment (same payer and amounts digest).
+
+    A payment read again after a reversal of it is a re-issue, not a duplicate (payers reverse and pay
+    again, sometimes with the very same claim number and amounts): a reversal that is not itself a repeat
+    frees the payment it cancels (`consolidate._reversed`, the one rule for which payment a reversal
+    cancels). Within one file reversals are taken first, as consolidation nets them whatever their order."""
     first: dict[tuple[str, bytes], RemitRecord] = {}
+    live: list[RemitRecord] = []  # kept payments no reversal has cancelled yet
     kept: list[RemitRecord] = []
     dups: list[Duplicate] = []
-    for record in sorted(records, key=lambda r: r.sequence):
-        if not record.digest:
-            kept.append(record)
-            continue
+    ordered = sorted(records, key=lambda r: r.sequence)
+    ordered = [r for _file, group in groupby(ordered, key=lambda r: r.file)
+               for r in sorted(group, key=lambda r: r.status is not ClaimStatus.REVERSAL)]
+    for record in ordered:
         key = (record.payer, record.digest)
-        original = first.get(key)
-        if original is None:
-            first[key] = record
-            kept.append(record)
-        else:
+        original = first.get(key) if record.digest else None
+        if original is not None:
             dups.append(Duplicate(record, original))
+            continue
+        kept.append(record)
+        if record.digest:
+            first[key] = record
+        if record.status is ClaimStatus.REVERSAL:
+            target = _reversed(record, live)
+            if target is not None:
+                live.remove(target)
+                if first.get((target.payer, target.digest)) is target:
+                    del first[(target.payer, target.digest)]
+        else:
+            live.append(record)
     return kept, dups
 
 

@@ -314,3 +314,52 @@ def test_a_split_whose_parts_share_claim_number_and_amounts_is_merged_not_a_dupl
     [claim] = read_claims(Path(outcome.output))
     assert claim.other_payers[0].paid_amount == D("80")
     assert [a.svd.paid for line in claim.lines for a in line.adjudications] == [D("40"), D("40")]
+
+
+# ------------------------------------------------------------------------------------- reversal and re-issue
+
+REISSUED = Payment("R1", "ICNR1", "20260302", "120", "80", "20", "20")
+REVERSAL = Payment("R1", "ICNR1", "20260302", "-120", "-80", "-20", "-20", status="22")
+
+
+def _reissue(tmp_path: Path, second: list[Payment], resend: bool = False):
+    """835 #1 pays R1 (ICNR1, 80); 835 #2 reverses it and pays it again with the same ICNR1 and amounts
+    (the payer re-issued the payment); with `resend`, 835 #2 comes a second time under a new envelope."""
+    claims = write(tmp_path / "in/claims.837", claim_file([Visit("R1", "20260302", "120")]))
+    remits = [write(tmp_path / "in/era-1.835", remit_file([REISSUED])),
+              write(tmp_path / "in/era-2.835", remit_file(second, isa13="000000202", check="CHK0002",
+                                                          paid_on="20260410"))]
+    if resend:
+        remits.append(write(tmp_path / "in/era-2-again.835", remit_file(second, isa13="000000203", check="CHK0003",
+                                                                        paid_on="20260410")))
+    [outcome] = secondary(tmp_path, [claims], remits).claims
+    return outcome, remits
+
+
+def test_a_payment_reissued_after_its_reversal_stands(tmp_path: Path):
+    outcome, _ = _reissue(tmp_path, [REVERSAL, REISSUED])
+    assert (outcome.status.value, outcome.reason, outcome.warnings) == ("billed", "secondary_billed", [])
+    [claim] = read_claims(Path(outcome.output))
+    assert claim.other_payers[0].paid_amount == D("80")
+
+
+def test_a_payment_reissued_before_its_reversal_in_one_file_stands(tmp_path: Path):
+    outcome, _ = _reissue(tmp_path, [REISSUED, REVERSAL])
+    assert (outcome.status.value, outcome.reason) == ("billed", "secondary_billed")
+    [claim] = read_claims(Path(outcome.output))
+    assert claim.other_payers[0].paid_amount == D("80")
+
+
+def test_a_resent_reversal_and_reissue_are_duplicates(tmp_path: Path):
+    """835 #2 twice: its reversal and its re-issue are each read once (80 paid, not 160 and not 0)."""
+    outcome, (first, second, again) = _reissue(tmp_path, [REVERSAL, REISSUED], resend=True)
+    assert (outcome.status.value, outcome.reason) == ("billed", "secondary_billed")
+    # each 835 #2 is ISA GS ST BPR TRN DTM N1 N3 N4 REF PER N1, LX: the reversal's CLP is segment 14, the
+    # re-issue's segment 20 (CLP NM1 DTM SVC CAS CAS make 6 segments a payment)
+    assert outcome.warnings == [
+        f"duplicate payment ignored: {again} segment 14 repeats {second} segment 14 (payer PRIMPLAN, CLP07 ICNR1, "
+        "same amounts)",
+        f"duplicate payment ignored: {again} segment 20 repeats {second} segment 20 (payer PRIMPLAN, CLP07 ICNR1, "
+        "same amounts)"]
+    [claim] = read_claims(Path(outcome.output))
+    assert claim.other_payers[0].paid_amount == D("80")
