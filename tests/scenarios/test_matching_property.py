@@ -1,6 +1,7 @@
 """Property (issue 14): over generated households whose practice reuses claim ids, no billed claim carries an
 adjudication of another visit. Visits differ by patient, date or charge or not at all; the 835 pays some of
-them (with or without service dates, sometimes twice, sometimes for a visit whose claim was not sent)."""
+them (with or without service dates, sometimes twice, sometimes reversed and paid again with the same
+claim number and amounts, sometimes for a visit whose claim was not sent)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ visit = st.tuples(st.sampled_from(IDS), st.sampled_from(range(len(PATIENTS))), s
                   st.sampled_from(CHARGES))
 household = st.tuples(
     st.lists(visit, min_size=1, max_size=5),
-    st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans()), min_size=5, max_size=5),  # paid, dated, twice
+    # paid, dated, twice, reversed and re-issued
+    st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()), min_size=5, max_size=5),
     st.lists(visit, max_size=2),  # payments for visits whose claim was not sent
 )
 
@@ -45,21 +47,30 @@ def test_no_billed_claim_uses_another_visits_adjudication(case):
                                             member=PATIENTS[p][2]) for cid, p, date, charge in visits]))
         payments: list[Payment] = []
         icn_visit: dict[str, tuple] = {}  # the payment's ICN -> the facts of the visit it pays
-        for n, ((cid, p, date, charge), (paid, dated, _twice)) in enumerate(zip(visits + unsent, plans + [
-                (True, True, False)] * len(unsent))):
+        reissued: list[Payment] = []
+        twice: list[Payment] = []
+        for n, ((cid, p, date, charge), (paid, dated, resend, again)) in enumerate(zip(visits + unsent, plans[:len(visits)] + [
+                (True, True, False, False)] * len(unsent))):
             if not paid:
                 continue
             icn = f"ICN{n}"
             icn_visit[icn] = _key(cid, p, date, charge)
             payments.append(Payment(cid, icn, date if dated else None, charge, str(int(charge) - 30), "10", "20",
                                     last=PATIENTS[p][0], first=PATIENTS[p][1]))
+            if resend:
+                twice.append(payments[-1])
+            if again:  # the payer reverses the payment and issues it again, same ICN and amounts
+                reissued += [Payment(cid, icn, date if dated else None, f"-{charge}", f"-{int(charge) - 30}", "-10",
+                                     "-20", last=PATIENTS[p][0], first=PATIENTS[p][1], status="22"), payments[-1]]
         remits = [folder / "era.835"]
         remits[0].write_text(remit_file(payments) if payments else remit_file(
             [Payment("NONE", "ICNX", DATES[0], "100", "70", "10", "20")]))
-        twice = [pay for pay, (_paid, _dated, again) in zip(payments, plans) if again]
         if twice:
             remits.append(folder / "era-resent.835")
             remits[1].write_text(remit_file(twice, isa13="000000299", check="CHK0299", paid_on="20260410"))
+        if reissued:
+            remits.append(folder / "era-reissue.835")
+            remits[-1].write_text(remit_file(reissued, isa13="000000399", check="CHK0399", paid_on="20260420"))
         report = run_secondary([claims], remits, SecondaryOptions(out_dir=folder / "out", now=NOW, validate=False))
         keys = [_key(*v) for v in visits]
         billed_keys = []
