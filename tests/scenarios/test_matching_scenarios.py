@@ -363,3 +363,19 @@ def test_a_resent_reversal_and_reissue_are_duplicates(tmp_path: Path):
         "same amounts)"]
     [claim] = read_claims(Path(outcome.output))
     assert claim.other_payers[0].paid_amount == D("80")
+
+
+def test_two_visits_on_one_day_with_one_fee_are_told_apart_by_their_lines(tmp_path: Path):
+    """ACCT77 twice on 03-02 at 120: one visit 97110, the other 97140. Patient, dates, charge and payer fit
+    both; the payment's line (97140) fits only the second visit exactly, so that one is billed from it."""
+    claims = write(tmp_path / "in/claims.837", claim_file([
+        Visit("ACCT77", "20260302", "120"), Visit("ACCT77", "20260302", "120", lines=(("97140", "120"),))]))
+    era = write(tmp_path / "in/era.835", remit_file([Payment("ACCT77", "ICNX2", "20260302", "120", "75", "20", "25",
+                                                             services=(("97140", "120", "75", "20", "25"),))]))
+    report = secondary(tmp_path, [claims], [era])
+    assert [(c.status.value, c.reason, c.original.rsplit("/", 1)[-1]) for c in report.claims] == [
+        ("held", "awaiting_remittance", "claims.837 segment 21"),
+        ("billed", "secondary_billed", "claims.837 segment 37")]
+    [claim] = read_claims(Path(report.claims[1].output))
+    assert claim.lines[0].sv1.procedure.code == "97140"
+    assert (claim.other_payers[0].paid_amount, claim.other_payers[0].payer.ref("F8")) == (D("75"), "ICNX2")
