@@ -31,9 +31,9 @@ def _codes(result) -> list[str]:
     return [f.code for f in result.findings]
 
 
-def _remit(body_edit=lambda s: s, plb: str = "", bpr: str = "116", se: int = 21) -> str:
+def _remit(body_edit=lambda s: s, plb: str = "", bpr: str = "116", se: int = 23) -> str:
     text = body_edit(REMIT).replace("BPR*I*116*", f"BPR*I*{bpr}*")
-    return text.replace("SE*21*0001~", f"{plb}SE*{se}*0001~")
+    return text.replace("SE*23*0001~", f"{plb}SE*{se}*0001~")
 
 
 # ------------------------------------------------------------------------------------------ PLB
@@ -43,7 +43,7 @@ def test_two_plb_segments_are_one_footer(tmp_path):
     # 12 provider adjustments L6 of 1.00 each in two PLBs: BPR02 = 116 - 12 = 104
     plbs = "".join(f"PLB*1234567893*20261231*L6:A{i}*1*L6:B{i}*1*L6:C{i}*1*L6:D{i}*1*L6:E{i}*1*L6:F{i}*1~\n"
                    for i in range(2))
-    path = _write(tmp_path, "plb.835", _remit(plb=plbs, bpr="104", se=23))
+    path = _write(tmp_path, "plb.835", _remit(plb=plbs, bpr="104", se=25))
     result = validate_file(path)
     assert _codes(result) == []
     assert result.valid
@@ -53,7 +53,7 @@ def test_two_plb_segments_still_balance_bpr(tmp_path):
     # BPR02 110 != 116 - 12 = 104: the second PLB is counted in the sum (it is not dropped as a bad loop)
     plbs = "".join(f"PLB*1234567893*20261231*L6:A{i}*1*L6:B{i}*1*L6:C{i}*1*L6:D{i}*1*L6:E{i}*1*L6:F{i}*1~\n"
                    for i in range(2))
-    result = validate_file(_write(tmp_path, "plb.835", _remit(plb=plbs, bpr="110", se=23)))
+    result = validate_file(_write(tmp_path, "plb.835", _remit(plb=plbs, bpr="110", se=25)))
     [f] = result.findings
     assert f.code == "bpr_balance"
     assert f.message == ("BPR02 110 != claim payments (sum of CLP04) 116 - provider adjustments (PLB) 12 = 104")
@@ -61,7 +61,7 @@ def test_two_plb_segments_still_balance_bpr(tmp_path):
 
 def test_reader_reads_every_plb(tmp_path):
     plbs = "PLB*1234567893*20261231*L6:A*1~\nPLB*1234567893*20261231*WO:B*2~\n"
-    path = _write(tmp_path, "plb.835", _remit(plb=plbs, bpr="113", se=23))
+    path = _write(tmp_path, "plb.835", _remit(plb=plbs, bpr="113", se=25))
     out = io.StringIO()
     [parsed] = list(parse_files([path], out))
     assert parsed.ok, parsed.errors
@@ -79,15 +79,15 @@ def test_835_unplaced_cas_is_not_a_false_clp_sum(tmp_path):
     moved = _remit(lambda s: s.replace("CAS*PR*3*20~\nREF*6R*L1~", "REF*6R*L1~\nCAS*PR*3*20~"))
     result = validate_file(_write(tmp_path, "moved.835", moved))
     got = [(f.code, f.severity, f.segment_no) for f in result.findings]
-    # segment 18 is the moved CAS; the claim's CLP is segment 13; the set's BPR segment 4
-    assert got == [("segment_unexpected", "error", 18),
+    # segment 19 is the moved CAS; the claim's CLP is segment 13; the set's BPR segment 4
+    assert got == [("segment_unexpected", "error", 19),
                    ("balance_not_checked", "warning", 13),
                    ("balance_not_checked", "warning", 4)]
     claim_warning = result.findings[1]
-    assert claim_warning.message == ("claim not balanced: segment 18 (CAS) could not be placed, so a sum "
+    assert claim_warning.message == ("claim not balanced: segment 19 (CAS) could not be placed, so a sum "
                                      "over the segments that were would leave it out")
     assert claim_warning.claim_id == "PCN123"
-    assert result.findings[2].message.startswith("BPR02 not balanced against the claims: segment 18 (CAS)")
+    assert result.findings[2].message.startswith("BPR02 not balanced against the claims: segment 19 (CAS)")
 
 
 def test_835_balance_still_checked_without_structural_error(tmp_path):

@@ -82,7 +82,7 @@ def test_clp05_differs_from_the_pr_adjustments(tmp_path):
 
 def test_835_service_date_after_the_remittance_date(tmp_path):
     # BPR16 2026-03-01; line 1 served 2026-03-05
-    result = _validate(tmp_path, "late.835", REMIT.replace("SE*21*", "SE*22*"), "SVC*HC:99214*200*100**1~\n",
+    result = _validate(tmp_path, "late.835", REMIT, "SVC*HC:99214*200*100**1~\nDTM*472*20260215~\n",
                        "SVC*HC:99214*200*100**1~\nDTM*472*20260305~\n")
     assert _found(result) == [("service_after_remittance", "error", 16, "service line 1: service date 2026-03-05 "
                                                                         "is after the remittance date (BPR16) "
