@@ -35,7 +35,7 @@ import os
 import shutil
 import socket
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -45,11 +45,15 @@ from cob.billing.secondary import SecondaryOptions
 from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
-from . import faults
+from . import controls, faults, signals, workers
+from .adopt import refuse_fresh_state
 from .billing import BillingResult, bill, sender_key
 from .config import RunConfig
+from .failures import WorkerDied, check_state_path, state_errors
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
-from .lock import LockBusy, RunLock
+from .leftovers import clean_stale_temp_files
+from .lock import LockBusy, LockStuck, RunLock
+from .settle import Look, move_unchanged
 from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
                      write_reports)
 from .state import InputRow, OutputRow, State
@@ -83,24 +87,38 @@ class RunResult:
 
 
 def run_batch(config: RunConfig, options: RunOptions | None = None) -> RunResult:
-    """Everything `cob run` does. Returns instead of exiting; see module doc."""
+    """Everything `cob run` does. Returns instead of exiting; see module doc. Raises `ConfigError` (exit 2)
+    for configuration problems, the state database's among them (`failures.StateUnavailable`)."""
     options = options or RunOptions()
     for folder in (*config.inboxes, config.outbox, config.archive, config.rejected, config.reports):
         folder.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
-    try:
-        lock.acquire(wait=options.wait)
-    except LockBusy as exc:
-        return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing anything "
-                                                     "(use --wait to wait for it)")
-    try:
-        state = State.open(config.state_url, config.sqlite_path)
+    with signals.stop_on_signals():
+        lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
+        check_state_path(config)
         try:
-            return _Run(config, options, state).run()
+            with state_errors(config):
+                lock.acquire(wait=options.wait, max_run_minutes=config.max_run_minutes)
+        except LockBusy as exc:
+            return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing "
+                                                         "anything (use --wait to wait for it)")
+        except LockStuck as exc:
+            return RunResult(1, locked_out=True, message=f"cob run: {exc}", errors=[f"cob run: {exc}"])
+        except signals.StopRequested as exc:  # while waiting for the lock
+            return RunResult(exc.exit_code, locked_out=True, message=f"cob run: {exc} while waiting for the lock")
+        try:
+            clean_stale_temp_files(config)  # only a dead run's: we hold the lock
+            with state_errors(config):
+                state = State.open(config.state_url, config.sqlite_path)
+                try:
+                    refuse_fresh_state(config, state)
+                    run = _Run(config, options, state)
+                    if lock.took_over is not None:
+                        run.took_over = lock.took_over.describe()
+                    return run.run()
+                finally:
+                    state.close()
         finally:
-            state.close()
-    finally:
-        lock.release()
+            lock.release()
 
 
 class _Run:
@@ -120,6 +138,9 @@ class _Run:
         self.billing: BillingResult | None = None
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
+        self.looks: dict[Path, Look] = {}  # each input as the scan saw it (`settle`)
+        self.took_over: str | None = None  # the dead holder of the lock this run replaced
+        self.exit_override: int | None = None  # 128 + signal when stopped; 3 when a worker died
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -133,9 +154,14 @@ class _Run:
         self.log = RunLog(config.reports / f"{stem}.log.jsonl")
         self.log.event("run_start", run_id=self.run_id, dry_run=dry, workers=self.workers,
                        config=config.path.name)
+        if self.took_over:
+            self.log.event("lock_taken_over", holder=self.took_over[:200])
+            self.problems.append(f"took over the run lock of a run that is gone ({self.took_over})")
         faults.checkpoint("run started")
         try:
             t = time.perf_counter()
+            if not dry:
+                controls.write(config.outbox, state.controls())  # a kill may have come before it was written
             leftovers = self._recover() if not dry else set()
             self.timings["recover_s"] = time.perf_counter() - t
             t = time.perf_counter()
@@ -153,6 +179,14 @@ class _Run:
             self.timings["publish_move_s"] = time.perf_counter() - t
         except WorkFailure as exc:
             self._fail(str(exc))
+            if exc.internal:
+                self.exit_override = 3
+        except WorkerDied as exc:
+            self._fail(str(exc))
+            self.exit_override = 3
+        except signals.StopRequested as exc:
+            self._fail(f"{exc}; nothing is lost: what was committed stays, the next run continues from there")
+            self.exit_override = exc.exit_code
         except OSError as exc:
             self._fail(f"run stopped: {exc.strerror or exc}; nothing is lost, the next run continues")
         return self._finish(stem)
@@ -225,18 +259,30 @@ class _Run:
     # -------------------------------------------------------------------------------------------- ingest
 
     def _scan(self, leftovers: set[Path]) -> list[Path]:
-        """Input files present now: regular, not hidden, settled; in inbox order, then name order."""
+        """Input files present now: regular, not hidden, settled (`settle`); in inbox order, then name order."""
         out: list[Path] = []
-        limit = time.time() - self.config.settle_seconds
+        now = time.time()
         for inbox in self.config.inboxes:
             for f in sorted(inbox.iterdir()):
                 if f.name.startswith(".") or f in leftovers or not f.is_file():
                     continue
-                if self.config.settle_seconds and f.stat().st_mtime > limit:
+                look = Look.now_or_none(f)
+                if look is not None and not look.settled(self.config.settle_seconds, now):
                     self.log.event("input_not_settled", file=f.name)
                     continue
+                if look is not None:
+                    self.looks[f] = look
                 out.append(f)
         return out
+
+    def _changed(self, path: Path, when: str) -> bool:
+        """True (logged; the file stays in the inbox for the next run) when `path` is no longer as scanned."""
+        look = self.looks.get(path)
+        if look is None or look.same(Look.now_or_none(path)):
+            return False
+        self.log.event("input_changed", file=path.name, when=when)
+        self.problems.append(f"{path.name}: changed {when}; left in the inbox for the next run")
+        return True
 
     def _ingest(self, leftovers: set[Path]) -> None:
         files = self._scan(leftovers)
@@ -244,12 +290,15 @@ class _Run:
         to_parse: list[tuple[Path, str, int]] = []
         seen: dict[str, Path] = {}
         for path in files:
+            signals.check()
             try:
                 sha, size = hash_file(path)
             except OSError as exc:
                 self._reject(path, None, None, f"{path.name}: cannot read: {exc.strerror or exc}")
                 continue
             faults.checkpoint("input hashed")
+            if self._changed(path, "while it was hashed"):
+                continue
             if sha in seen or self.state.ingested(sha) is not None:
                 self._duplicate(path, sha, size)
                 continue
@@ -263,6 +312,7 @@ class _Run:
             for parsed in self._parsed(to_parse):
                 self._commit_input(parsed)
                 bar.update(1)
+                signals.check()
         finally:
             bar.close()
 
@@ -273,31 +323,42 @@ class _Run:
             for a in args:
                 yield parse_file(*a)
             return
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-            yield from pool.map(parse_file, *zip(*args))
+        # spawned workers: they inherit neither the lock nor a connection and die with us (`workers`);
+        # on a stop, a worker's death or any error the pool is shut down before we go on (no hang at exit)
+        pool = workers.pool(min(self.workers, len(items)))
+        try:
+            futures = [pool.submit(parse_file, *a) for a in args]
+            for a, future in zip(args, futures):
+                while True:
+                    try:
+                        parsed = future.result(timeout=0.2)
+                        break
+                    except TimeoutError:
+                        try:
+                            signals.check()
+                        except signals.StopRequested:
+                            for process in list(getattr(pool, "_processes", {}).values()):
+                                process.kill()  # they only read inputs into the work folder (cleaned)
+                            raise
+                    except BrokenProcessPool:
+                        raise WorkerDied(f"a worker process reading {Path(a[0]).name} died (killed, or out of "
+                                         "memory?); nothing of that file was recorded, the next run reads it "
+                                         "again") from None
+                yield parsed
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _commit_input(self, parsed: Parsed) -> None:
         path = Path(parsed.path)
+        if self._changed(path, "while it was read"):  # ingested half or truncated: read it again next run
+            if parsed.spool:
+                Path(parsed.spool).unlink(missing_ok=True)
+            return
         if parsed.error is not None:
             self._reject(path, parsed.sha256, parsed.size, parsed.error)
             return
-        state = self.state
         dest = self._destination(self.config.archive, path.name)
-        try:
-            with state.transaction():
-                input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=path.name, size=parsed.size,
-                                           kind=parsed.kind, reason=None, now=self.now, run_id=self.run_id,
-                                           inbox_path=str(path), dest_path=str(dest), claims=parsed.claims,
-                                           payments=parsed.payments)
-                for blobs, claims, payments in _chunks(read_records(parsed.spool)):
-                    state.add_blobs(blobs)
-                    state.add_claims(claims, input_id, self.now)
-                    state.add_payments(payments, input_id, self.now)
-                    state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
-                state.join_batch(self.now, self.run_id)
-                faults.checkpoint("input written, before commit")
-        finally:
-            Path(parsed.spool).unlink(missing_ok=True)
+        record_input(self.state, parsed, path, dest, self.now, self.run_id)
         faults.checkpoint("input committed")
         self.dispositions.append(InputDisposition(file=path.name, sha256=parsed.sha256, kind=parsed.kind,
                                                   disposition=Disposition.of(InputState.INGESTED),
@@ -358,15 +419,21 @@ class _Run:
         options = SecondaryOptions(out_dir=out_dir, sender=config.sender, receiver=config.receiver,
                                    validate=self.options.validate, now=self.batch_time,
                                    payer_subfolders=config.payer_subfolders, defer_publish=True)
+        if not self.options.dry_run:
+            self._raise_control_floor()
         bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
         try:
             result = bill(state, options, config.coverage, config.order_facts, progress=bar.update)
+            signals.check()
         except OSError as exc:
             self._discard(result)
             self._fail(f"billing stopped: {exc.strerror or exc}; no claim was recorded as sent, the next run "
                        "bills them again")
             return
+        except signals.StopRequested:
+            self._discard(result)
+            raise
         finally:
             bar.close()
         run = result.run
@@ -405,10 +472,23 @@ class _Run:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
         faults.checkpoint("batch committed")
+        if not self.options.dry_run:  # the second place, before any of these numbers is published
+            controls.write(config.outbox, {k: v for k, v in run.last_isa.items()})
         self.billing = result  # only now: what the report lists as billed is committed
         for o in self.outputs:
             self.log.event("output", payer_id=o.payer_id, file=o.file, isa13=o.isa13, claims=o.claims)
         self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
+
+    def _raise_control_floor(self) -> None:
+        """Never number below the control-number file (`controls`): lift the database to it."""
+        floor = controls.read(self.config.outbox)
+        have = self.state.controls()
+        low = {s: n for s, n in floor.items() if n > have.get(s, 0)}
+        if low:
+            with self.state.transaction():
+                for sender, last in low.items():
+                    self.state.set_control(sender, last)
+            self.log.event("control_numbers_raised", senders=len(low))
 
     def _rel_out(self, path: Path, out_dir: Path) -> str:
         return str(path.relative_to(out_dir))
@@ -424,19 +504,42 @@ class _Run:
 
     def _move_inputs(self) -> None:
         for row in self.state.unmoved_inputs():
+            signals.check()
             source, dest = Path(row.inbox_path), Path(row.dest_path)
             verb = Inputs.move(row.state)
-            if verb is Inputs.quarantine:
-                with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
-                    fh.write(_reason_text(row, self.now))
             if source.exists():
-                _move_whole(source, dest)
+                if not move_unchanged(source, dest, self.looks.get(source), row.sha256,
+                                      self._move_one(row, verb, dest)):
+                    self._left(row, verb, source)  # replaced after it was read: the next run's input
+                    continue
                 faults.checkpoint("input moved")
+            elif verb is Inputs.quarantine:  # moved before an interruption: its reason may not be
+                self._move_one(row, verb, dest)(source, dest, move=False)
             self.state.move_input(row, verb)
             faults.checkpoint("input marked moved")
             for d in self.dispositions:
                 if d.file == row.name and d.moved_to is None:
                     d.moved_to = str(dest)
+
+    def _move_one(self, row: InputRow, verb, dest: Path):
+        """The move of one input: its reason file first when it is quarantined."""
+        def move(source: Path, target: Path, move: bool = True) -> None:
+            if verb is Inputs.quarantine:
+                with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
+                    fh.write(_reason_text(row, self.now))
+            if move:
+                _move_whole(source, target)
+        return move
+
+    def _left(self, row: InputRow, verb, source: Path) -> None:
+        """An input replaced under its name after it was read: closed where it is; the file is new input."""
+        self.state.leave_input(row, verb)
+        self.log.event("input_replaced", file=row.name)
+        self.problems.append(f"{row.name}: replaced after it was read; the new file stays in the inbox for the "
+                             "next run")
+        for d in self.dispositions:
+            if d.file == row.name and d.moved_to is None:
+                d.moved_to = str(source)
 
     # -------------------------------------------------------------------------------------------- report
 
@@ -445,6 +548,8 @@ class _Run:
         rejected_claims = any(o.status == OutcomeStatus.REJECTED for o in outcomes)
         quarantined = any(d.disposition == Disposition.REJECTED for d in self.dispositions)
         exit_code = 1 if (self.failed or rejected_claims or quarantined) else 0
+        if self.exit_override is not None:
+            exit_code = self.exit_override
         finished = dt.datetime.now().replace(microsecond=0) if self.options.now is None else self.now
         stale = self._stale()
         meta = RunMeta(run_id=self.run_id, config=str(self.config.path), state=self.config.describe_state(),
@@ -482,6 +587,27 @@ class _Run:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.datetime, run_id: int) -> int:
+    """`Inputs.record` one parsed input: its claims and payments (marked dirty) in one transaction that also
+    opens or joins the batch; the spool is removed. Returns the input's id (`adopt` uses it too)."""
+    try:
+        with state.transaction():
+            input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=path.name, size=parsed.size,
+                                       kind=parsed.kind, reason=None, now=now, run_id=run_id,
+                                       inbox_path=str(path), dest_path=str(dest), claims=parsed.claims,
+                                       payments=parsed.payments)
+            for blobs, claims, payments in _chunks(read_records(parsed.spool)):
+                state.add_blobs(blobs)
+                state.add_claims(claims, input_id, now)
+                state.add_payments(payments, input_id, now)
+                state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
+            state.join_batch(now, run_id)
+            faults.checkpoint("input written, before commit")
+    finally:
+        Path(parsed.spool).unlink(missing_ok=True)
+    return input_id
 
 
 def _iso(when: dt.datetime) -> str:

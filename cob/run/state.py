@@ -141,6 +141,18 @@ class State:
         with self.db.transaction():
             self.db.execute("UPDATE inputs SET moved = 1 WHERE id = ?", (row.id,))
 
+    def leave_input(self, row: InputRow, verb: Verb[InputState]) -> None:
+        """Close an input whose file changed after it was read (replaced under the same name): the row is
+        done (`verb` as if moved) but names the inbox as where the file is; the file there is a new input."""
+        row.state = verb(row.state, row.name)
+        with self.db.transaction():
+            self.db.execute("UPDATE inputs SET moved = 1, dest_path = inbox_path WHERE id = ?", (row.id,))
+
+    def is_fresh(self) -> bool:
+        """Nothing was ever recorded: no input, no output (a new, lost or deleted state database)."""
+        return self.db.one("SELECT 1 FROM inputs LIMIT 1") is None and \
+            self.db.one("SELECT 1 FROM outputs LIMIT 1") is None
+
     # ------------------------------------------------------------------------------------------ records
 
     def add_blobs(self, rows: Iterable[tuple[str, bytes]]) -> None:
@@ -226,6 +238,10 @@ class State:
 
     def last_control(self, sender: str) -> int:
         return int(self.db.scalar("SELECT last_isa FROM control_numbers WHERE sender = ?", (sender,), default=0))
+
+    def controls(self) -> dict[str, int]:
+        """sender -> last ISA13 used, every sender."""
+        return {r[0]: int(r[1]) for r in self.db.query("SELECT sender, last_isa FROM control_numbers")}
 
     def set_control(self, sender: str, last: int) -> None:
         self.db.execute("INSERT INTO control_numbers (sender, last_isa) VALUES (?, ?) ON CONFLICT (sender) "
