@@ -4,8 +4,9 @@ Every command parses its options, makes ONE library call and renders what it ret
 never imports click. Conventions shared by all commands live in `conventions` (`-` for stdin,
 `--format text|json`, `--quiet`/`--verbose`, progress bars on a terminal only).
 
-Exit codes: 0 success, 1 bad input (each problem printed as `FILE: segment N (ID): message`), 2 usage.
-No command shows a traceback for bad input; unexpected failures print one line and exit 1.
+Exit codes: 0 success, 1 bad input (each problem printed as `FILE: segment N (ID): message`), 2 usage,
+3 internal error. No command shows a traceback for bad input; unexpected failures print one line
+(the exception type and where in cob it was raised, never its text) and exit 3.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ LAZY_COMMANDS = {
 
 
 class _Group(click.Group):
-    """Turns unexpected exceptions into one line on stderr and exit 1 (never a traceback); loads the
+    """Turns unexpected exceptions into one line on stderr and exit 3 (never a traceback); loads the
     `LAZY_COMMANDS` on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -67,9 +68,24 @@ class _Group(click.Group):
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
             if os.environ.get("COB_DEBUG"):
                 raise
-            # The exception text may quote input values (patient data), so only its type is shown.
-            click.echo(f"cob: internal error ({type(exc).__name__}); set COB_DEBUG=1 to see details", err=True)
-            sys.exit(1)
+            # The exception text may quote input values (patient data), so only its type and where it was
+            # raised are shown; exit 3 tells an internal error from bad input (1) and configuration (2).
+            click.echo(f"cob {ctx.invoked_subcommand or ''}: internal error ({type(exc).__name__} at "
+                       f"{_where(exc)}); set COB_DEBUG=1 to see details", err=True)
+            sys.exit(3)
+
+
+def _where(exc: BaseException) -> str:
+    """file:line in function of the innermost frame in cob's own code (where it failed; no values)."""
+    import traceback
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if os.path.abspath(f.filename).startswith(root + os.sep)] or frames
+    if not ours:
+        return "unknown place"
+    f = ours[-1]
+    return f"{os.path.relpath(f.filename, os.path.dirname(root))}:{f.lineno} in {f.name}"
 
 
 def _quiet_stdout() -> None:

@@ -314,8 +314,9 @@ class State:
         return out
 
     def last_runs(self, n: int = 5) -> list[tuple]:
-        return self.db.query("SELECT id, started_at, finished_at, status, exit_code FROM runs ORDER BY id DESC "
-                             "LIMIT ?", (n,))
+        """(id, started_at, finished_at, status, exit_code, host, pid), newest first."""
+        return self.db.query("SELECT id, started_at, finished_at, status, exit_code, host, pid FROM runs "
+                             "ORDER BY id DESC LIMIT ?", (n,))
 
     def snapshot(self) -> dict[str, list[tuple]]:
         """A canonical dump of what a run decided (no ids, times or run numbers): two runs that reach the
