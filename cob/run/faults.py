@@ -10,6 +10,8 @@ a commit and a rename, between a rename and the next, per claim spooled...). Wit
   pick kill points across the whole run.
 - ``COB_FAULT_UNREADABLE=name1,name2``: opening those inputs raises PermissionError. Tests run as root,
   where ``chmod 000`` does not stop reads; this exercises the same path.
+- ``COB_FAULT_KILL_READER=name``: the process reading that input SIGKILLs itself (a worker killed by the
+  OOM killer: the run must name it and exit 3).
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ def check_readable(path: Path) -> None:
     names = os.environ.get("COB_FAULT_UNREADABLE")
     if names and path.name in names.split(","):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+
+def kill_reader(path: Path) -> None:
+    """SIGKILL this process when it is about to parse the input named by COB_FAULT_KILL_READER."""
+    if os.environ.get("COB_FAULT_KILL_READER") == path.name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def reset() -> None:

@@ -121,6 +121,7 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
         out = os.fdopen(fd, "wb", buffering=1 << 20)
     except OSError as exc:
         raise WorkFailure(f"cannot write to the work folder {work_dir}: {exc.strerror or exc}") from None
+    faults.kill_reader(source)
     blobs: set[str] = set()
     reader = X12Reader(source, strict=True)
     try:

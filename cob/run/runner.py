@@ -189,6 +189,7 @@ class _Run:
             self.exit_override = exc.exit_code
         except OSError as exc:
             self._fail(f"run stopped: {exc.strerror or exc}; nothing is lost, the next run continues")
+        shutil.rmtree(self.work, ignore_errors=True)  # spools are consumed or worthless now: leave no temp file
         return self._finish(stem)
 
     def _fail(self, message: str) -> None:
@@ -325,9 +326,10 @@ class _Run:
             return
         # spawned workers: they inherit neither the lock nor a connection and die with us (`workers`);
         # on a stop, a worker's death or any error the pool is shut down before we go on (no hang at exit)
-        pool = workers.pool(min(self.workers, len(items)))
-        try:
+        with workers.signals_held():  # workers start with the stop signals ignored (see `workers`)
+            pool = workers.pool(min(self.workers, len(items)))
             futures = [pool.submit(parse_file, *a) for a in args]
+        try:
             for a, future in zip(args, futures):
                 while True:
                     try:
@@ -341,9 +343,9 @@ class _Run:
                                 process.kill()  # they only read inputs into the work folder (cleaned)
                             raise
                     except BrokenProcessPool:
-                        raise WorkerDied(f"a worker process reading {Path(a[0]).name} died (killed, or out of "
-                                         "memory?); nothing of that file was recorded, the next run reads it "
-                                         "again") from None
+                        raise WorkerDied(f"a worker process reading {_dying(futures, args, self.work)} died "
+                                         "(killed, or out of memory?); nothing of that file was recorded, the "
+                                         "next run reads it again") from None
                 yield parsed
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -608,6 +610,15 @@ def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.d
     finally:
         Path(parsed.spool).unlink(missing_ok=True)
     return input_id
+
+
+def _dying(futures: list, args: list[tuple], work: Path) -> str:
+    """The input a dead worker was reading: its spool was begun and never handed over (else: the ones
+    not finished)."""
+    done = {f.result().spool for f in futures if f.done() and not f.cancelled() and f.exception() is None}
+    begun = {p.name[:-len(".records")].rsplit(".", 1)[0] for p in work.glob("*.records") if str(p) not in done}
+    names = sorted(begun) or [Path(a[0]).name for a, f in zip(args, futures) if not f.done() or f.exception()]
+    return " or ".join(names[:3]) + (" (or another)" if len(names) > 3 else "")
 
 
 def _iso(when: dt.datetime) -> str:

@@ -13,7 +13,11 @@ the systems without it and for the race where the parent died before the worker 
 Why they ignore SIGINT and SIGTERM: Ctrl-C reaches the whole foreground process group. A
 KeyboardInterrupt raised inside pydantic-core's serialization is swallowed ("Exception ignored in") and
 leaves a corrupt body; a worker that dies of it breaks the pool. The run itself decides when to stop
-(`signals`), between files, and shuts the pool down cleanly.
+(`signals`), between files, and shuts the pool down cleanly. A worker must ignore them from its first
+instruction (a Ctrl-C while it imports would kill it): the pool is made and fed with the two signals
+ignored *and* blocked in the run (`signals_held`). An ignored disposition survives exec (the mask does
+not: spawn clears it), so the worker starts ignoring them; a blocked signal is never discarded, so what
+arrives meanwhile is delivered to the run's own handler once it is back and the mask restored.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Iterator
 
 PR_SET_PDEATHSIG = 1
 WATCHDOG_SECONDS = 1.0
@@ -36,9 +42,24 @@ def pool(workers: int) -> ProcessPoolExecutor:
                                initializer=_worker_start, initargs=(os.getpid(),))
 
 
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked (kept pending, not lost) within; processes started within inherit it."""
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    handlers = {s: signal.signal(s, signal.SIG_IGN) for s in held}  # blocked: kept pending, not discarded
+    try:
+        yield
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _worker_start(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     die_with_parent(parent)
 
 
