@@ -103,13 +103,16 @@ def outbox_interchanges(outbox: Path) -> dict[str, tuple[str, int, list[str]]]:
 def adopt(config: RunConfig, now: dt.datetime | None = None, validate: bool = False) -> AdoptResult:
     """Rebuild a fresh state from archive/ and outbox/ (see module doc). Takes the run lock."""
     from .failures import check_state_path, state_errors
-    from .lock import RunLock
+    from .lock import LockBusy, RunLock
 
     now = (now or dt.datetime.now()).replace(microsecond=0)
     check_state_path(config)
     lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
-    with state_errors(config):
-        lock.acquire(wait=False, max_run_minutes=None)
+    try:
+        with state_errors(config):
+            lock.acquire(wait=False, max_run_minutes=None)
+    except LockBusy as exc:
+        raise ConfigError(f"cannot adopt while a run works: {exc}") from None
     try:
         with state_errors(config):
             state = State.open(config.state_url, config.sqlite_path)
