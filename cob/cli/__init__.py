@@ -62,6 +62,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except KeyboardInterrupt:  # Ctrl-C before a command set its own handling (`cob run` at start-up)
+            click.echo(f"{' '.join(['cob', *filter(None, [ctx.invoked_subcommand])])}: stopped by SIGINT", err=True)
+            sys.exit(130)
         except BrokenPipeError:
             _quiet_stdout()  # the reader of our stdout went away (`cob parse big.837 | head`): not an error
             sys.exit(0)

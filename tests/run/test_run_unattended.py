@@ -494,6 +494,21 @@ def test_a_signal_stops_the_run_cleanly(make_site, fixture_set, tmp_path, sig, s
     assert _temp_files(site) == []
 
 
+def test_ctrl_c_while_cob_run_starts_exits_130(make_site, backend, tmp_path):
+    """SIGINT before the run has its own handling (reading its configuration): 130 and one line, not click's
+    'Aborted!' with 1."""
+    if backend != "sqlite":
+        pytest.skip("before any state is opened")
+    site = make_site("early")
+    hook = tmp_path / "sitecustomize.py"
+    hook.write_text("import os, signal\nimport cob.cli.run as r\nreal = r.load_config\n"
+                    "def load(*a, **k):\n    os.kill(os.getpid(), signal.SIGINT)\n    return real(*a, **k)\n"
+                    "r.load_config = load\n")
+    out = subprocess.run(_cob_run(site), env=_env(PYTHONPATH=str(tmp_path)), capture_output=True, text=True)
+    assert out.returncode == 130, out.stderr
+    assert out.stderr == "cob run: stopped by SIGINT\n"
+
+
 def _bodies_read_back(site: Site) -> None:
     import zlib
 
