@@ -492,6 +492,10 @@ class _Run:
                 for sender, last in low.items():
                     self.state.set_control(sender, last)
             self.log.event("control_numbers_raised", senders=len(low))
+            self.problems.append(
+                f"the state database's last control numbers were below the control-number file's for {len(low)} "
+                "sender(s): numbering continues above the file. The state database is older than the last output "
+                "(lost, or restored from a backup?): claims billed since then are unknown to it")
 
     def _rel_out(self, path: Path, out_dir: Path) -> str:
         return str(path.relative_to(out_dir))

@@ -671,6 +671,32 @@ def test_control_numbers_are_kept_in_a_second_place(make_site, fixture_set):
         assert int(parts[13]) > numbers[f"{parts[5].strip()}:{parts[6].strip()}"]
 
 
+def test_a_restored_state_numbers_above_the_file_and_says_so(make_site, fixture_set, more_set):
+    """A state database restored from a backup (its control numbers behind the last output's): the next
+    interchange of each sender is numbered above the control-number file, never reusing an ISA13 already
+    sent, and the report says the state is older than the last output."""
+    site = make_site("restored")
+    site.drop(fixture_set)
+    assert site.run().exit_code in (0, 1)
+    numbers = dict(site.snapshot()["control_numbers"])
+    sent = {(k, int(v.decode()[:106].split(v.decode()[3])[13])) for k, v in site.outbox_files().items()}
+    state = site.state()
+    try:
+        with state.transaction():
+            state.db.execute("UPDATE control_numbers SET last_isa = 0")  # what the backup knew: nothing sent
+    finally:
+        state.close()
+    site.drop(more_set, "*-000[67].83?")
+    result = site.run()
+    assert result.exit_code in (0, 1)
+    assert any("below the control-number file's for 1 sender(s)" in p for p in result.report.run.problems)
+    new = {k: v for k, v in site.outbox_files().items() if k not in dict(sent)}
+    assert new
+    for data in new.values():
+        parts = data.decode()[:106].split(data.decode()[3])
+        assert int(parts[13]) > numbers[f"{parts[5].strip()}:{parts[6].strip()}"]
+
+
 # ------------------------------------------------------------------------------------------------ item 13
 
 
