@@ -180,7 +180,9 @@ def _check(night: Night) -> None:
     assert _temp_files(site) == []
 
 
-@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+#: COB_PROPERTY_EXAMPLES=N runs more nights (12 by default: each night is several runs, on a shared machine)
+@settings(max_examples=int(os.environ.get("COB_PROPERTY_EXAMPLES", "12")), deadline=None,
+          derandomize=not os.environ.get("COB_PROPERTY_EXAMPLES"), database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(first=st.sets(_index, min_size=1, max_size=4), steps=STEPS)
 # a night kept from an earlier reproduction: two kills with an arrival between them, under a 30 s settle time
