@@ -53,7 +53,7 @@ from .failures import WorkerDied, check_state_path, state_errors
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
 from .leftovers import clean_stale_temp_files
 from .lock import LockBusy, LockStuck, RunLock
-from .settle import Look, move_unchanged
+from .settle import Look, move_unchanged, return_grown
 from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
                      write_reports)
 from .state import InputRow, OutputRow, State
@@ -204,6 +204,13 @@ class _Run:
         """Finish what an interrupted run committed; returns inbox files already recorded (not re-read)."""
         self._publish_pending(recovering=True)
         self._clean_temp_files()
+        back, stuck = return_grown(self.state.quarantined_files(), self.config.settle_seconds)
+        for name in back:
+            self.log.event("input_put_back", file=name)
+            self.problems.append(f"{name}: grew after it was quarantined (its writer had paused); put back into "
+                                 "the inbox to be read whole")
+        for name in stuck:
+            self.problems.append(f"{name}: grew in rejected/ after it was quarantined; move it back into the inbox")
         leftovers: set[Path] = set()
         for row in self.state.unmoved_inputs():
             source = Path(row.inbox_path)

@@ -14,6 +14,10 @@ mtime); any difference means a writer was still at work or the file was replaced
 ingested half, quarantined as truncated, or archived unread. Before a move the content is compared by
 sha256 when the look differs (a `touch` changes nothing that matters), and again after the rename when
 the moved file is not the one looked at (replaced in between): it goes back to the inbox.
+
+A writer that pauses longer than the settle time and resumes only after its half file was quarantined
+writes the rest into rejected/ (its descriptor follows the file): `return_grown` puts a quarantined file
+that grew since it was read back into its inbox once its last write is settled, to be read whole.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from pathlib import Path
 from typing import Callable
 
 from .ingest import hash_file
-
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,37 @@ def move_unchanged(source: Path, dest: Path, look: Look | None, sha256: str | No
             back = source.with_name(f"{source.name}.{n}")
     os.unlink(dest)
     return False
+
+
+def return_grown(quarantined: list[tuple[str, str, int]], settle_seconds: float,
+                 now: float | None = None) -> tuple[list[str], list[str]]:
+    """Put back into the inbox each quarantined file (inbox path, rejected/ path, size when read) that grew
+    since and whose last write is settled; its reason file goes. Returns (names put back, names that grew but
+    cannot be put back: another file system). The file keeps its inode (a link, then the old name
+    removed), so a writer still holding it writes into the inbox, where the look checks see it."""
+    back: list[str] = []
+    stuck: list[str] = []
+    now = time.time() if now is None else now
+    for inbox_path, dest_path, size in quarantined:
+        dest = Path(dest_path)
+        look = Look.now_or_none(dest)
+        if look is None or look.size <= size or now - look.mtime_ns / 1e9 < settle_seconds:
+            continue
+        target, n = Path(inbox_path), 1
+        while True:  # never replace a file in the inbox
+            try:
+                os.link(dest, target)
+                break
+            except FileExistsError:
+                n += 1
+                target = Path(inbox_path).with_name(f"{Path(inbox_path).name}.{n}")
+            except OSError:
+                target = None
+                break
+        if target is None:
+            stuck.append(dest.name)
+            continue
+        os.unlink(dest)
+        dest.with_name(dest.name + ".reason.txt").unlink(missing_ok=True)
+        back.append(target.name)
+    return back, stuck

@@ -148,6 +148,12 @@ class State:
         with self.db.transaction():
             self.db.execute("UPDATE inputs SET moved = 1, dest_path = inbox_path WHERE id = ?", (row.id,))
 
+    def quarantined_files(self) -> list[tuple[str, str, int]]:
+        """(inbox path, rejected/ path, size when read) of every input moved to rejected/ (`settle.return_grown`)."""
+        return [(r[0], r[1], int(r[2])) for r in self.db.query(
+            "SELECT inbox_path, dest_path, size FROM inputs WHERE status = ? AND moved = 1 AND size IS NOT NULL "
+            "AND dest_path <> inbox_path ORDER BY id", (InputState.REJECTED.value,))]
+
     def is_fresh(self) -> bool:
         """Nothing was ever recorded: no input, no output (a new, lost or deleted state database)."""
         return self.db.one("SELECT 1 FROM inputs LIMIT 1") is None and \

@@ -440,6 +440,36 @@ def test_a_file_written_in_two_halves_is_not_quarantined(make_site, fixture_set,
     _billed_as(site, ref)
 
 
+def test_a_quarantined_half_file_whose_writer_finished_is_read_whole(make_site, fixture_set):
+    """The writer paused longer than the settle time and resumed only after the run had quarantined its
+    half file: the rest went into rejected/ (its descriptor followed the file). The next run puts the grown
+    file back into the inbox (its reason file gone) and reads it whole; every claim is billed as in the
+    reference. A grown file whose last write is fresh waits."""
+    ref, _total = _reference(make_site, fixture_set)
+    name = "claims-0003.837"
+    data = (fixture_set / name).read_bytes()
+    site = make_site("grown")
+    _set(site, "settle_seconds", "1")
+    site.drop(fixture_set)
+    (site.inbox / name).write_bytes(data[:len(data) // 2])
+    _age(site)
+    assert site.run().exit_code == 1
+    rejected = site.root / "rejected" / name
+    assert sorted(site.listing("rejected")) == [name, name + ".reason.txt"]
+    with open(rejected, "ab") as fh:  # the writer resumes
+        fh.write(data[len(data) // 2:])
+    site.run()  # written just now: not settled, it waits in rejected/
+    assert sorted(site.listing("rejected")) == [name, name + ".reason.txt"]
+    old = time.time() - 5
+    os.utime(rejected, (old, old))
+    result = site.run()
+    assert any(p == f"{name}: grew after it was quarantined (its writer had paused); put back into the inbox to "
+               "be read whole" for p in result.report.run.problems), result.report.run.problems
+    assert site.listing("rejected") == [] and site.listing("inbox") == []
+    assert (site.root / "archive" / name).read_bytes() == data
+    _billed_as(site, ref)
+
+
 def _billed_as(site: Site, ref: Site) -> None:
     """Every claim the reference billed is billed, to the same payer, once (in one run or two: the outputs
     differ in how the claims are shared out, not in what is sent); no output repeats an ISA13."""
