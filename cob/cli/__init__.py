@@ -42,7 +42,45 @@ LAZY_COMMANDS = {
 
 class _Group(click.Group):
     """Turns unexpected exceptions into one line on stderr and exit 3 (never a traceback); loads the
-    `LAZY_COMMANDS` on first use."""
+    `LAZY_COMMANDS` on first use.
+
+    Ctrl-C while the command's modules are imported (most of a start-up) only sets a flag, acted on once
+    they are (exit 130): Python's KeyboardInterrupt raised inside an import is swallowed there ("Exception
+    ignored in: _get_module_lock") and the Ctrl-C lost, the command going on as if never interrupted."""
+
+    def main(self, *args, **kwargs):
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return super().main(*args, **kwargs)
+        self._sigint_at_start = False
+        self._sigint_before = signal.signal(signal.SIGINT, self._starting_sigint)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            self._started()
+
+    def _starting_sigint(self, _signum, _frame) -> None:
+        self._sigint_at_start = True
+
+    def _started(self) -> None:
+        """Start-up is over: Ctrl-C raises KeyboardInterrupt again (or the command's own handling takes over);
+        one that came during start-up does now."""
+        import signal
+
+        before = getattr(self, "_sigint_before", None)
+        if before is None:
+            return
+        self._sigint_before = None
+        signal.signal(signal.SIGINT, before)
+        if self._sigint_at_start:
+            raise KeyboardInterrupt
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        resolved = super().resolve_command(ctx, args)  # a lazy command's modules are imported here
+        self._started()
+        return resolved
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
