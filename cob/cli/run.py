@@ -62,7 +62,14 @@ def init(directory: str, adopt: bool, out: Output) -> None:
     sent, control numbers continued above the outbox's.
     """
     existed = os.path.exists(os.path.join(directory, "cob.toml"))
-    path = init_folder(directory)
+    try:
+        path = init_folder(directory)
+    except ConfigError as exc:
+        out.error(f"cob: {exc}")
+        sys.exit(2)
+    except OSError as exc:  # e.g. a parent folder that is read-only: say which path
+        out.error(f"cob: cannot create {exc.filename or directory}: {exc.strerror or exc}")
+        sys.exit(2)
     out.info(f"{'kept existing' if existed else 'wrote'} {path}")
     if adopt:
         from cob.run.adopt import adopt as adopt_state

@@ -47,6 +47,10 @@ from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
 from . import controls, faults, signals, workers
 from .adopt import refuse_fresh_state
+from .files import created_with, make_private
+from .inbox import EntryKind, classify, fs_path, kept_name, shown, stored
+from .preflight import check_site
+from .submitters import Submitters
 from .billing import BillingResult, bill, sender_key
 from .config import RunConfig
 from .failures import WorkerDied, check_state_path, state_errors
@@ -90,35 +94,39 @@ def run_batch(config: RunConfig, options: RunOptions | None = None) -> RunResult
     """Everything `cob run` does. Returns instead of exiting; see module doc. Raises `ConfigError` (exit 2)
     for configuration problems, the state database's among them (`failures.StateUnavailable`)."""
     options = options or RunOptions()
-    for folder in (*config.inboxes, config.outbox, config.archive, config.rejected, config.reports):
-        folder.mkdir(parents=True, exist_ok=True)
-    with signals.stop_on_signals():
-        lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
-        check_state_path(config)
-        try:
-            with state_errors(config):
-                lock.acquire(wait=options.wait, max_run_minutes=config.max_run_minutes)
-        except LockBusy as exc:
-            return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing "
-                                                         "anything (use --wait to wait for it)")
-        except LockStuck as exc:
-            return RunResult(1, locked_out=True, message=f"cob run: {exc}", errors=[f"cob run: {exc}"])
-        except signals.StopRequested as exc:  # while waiting for the lock
-            return RunResult(exc.exit_code, locked_out=True, message=f"cob run: {exc} while waiting for the lock")
-        try:
-            clean_stale_temp_files(config)  # only a dead run's: we hold the lock
-            with state_errors(config):
-                state = State.open(config.state_url, config.sqlite_path)
-                try:
-                    refuse_fresh_state(config, state)
-                    run = _Run(config, options, state)
-                    if lock.took_over is not None:
-                        run.took_over = lock.took_over.describe()
-                    return run.run()
-                finally:
-                    state.close()
-        finally:
-            lock.release()
+    check_site(config)  # ConfigError (exit 2): a missing folder, an unusable roster or order facts
+    with created_with(config.file_mode), signals.stop_on_signals():
+        return _locked_run(config, options)
+
+
+def _locked_run(config: RunConfig, options: RunOptions) -> RunResult:
+    """The run under the lock (see `lock`): the state opened, refused when fresh over a used folder."""
+    lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
+    check_state_path(config)
+    try:
+        with state_errors(config):
+            lock.acquire(wait=options.wait, max_run_minutes=config.max_run_minutes)
+    except LockBusy as exc:
+        return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing "
+                                                     "anything (use --wait to wait for it)")
+    except LockStuck as exc:
+        return RunResult(1, locked_out=True, message=f"cob run: {exc}", errors=[f"cob run: {exc}"])
+    except signals.StopRequested as exc:  # while waiting for the lock
+        return RunResult(exc.exit_code, locked_out=True, message=f"cob run: {exc} while waiting for the lock")
+    try:
+        clean_stale_temp_files(config)  # only a dead run's: we hold the lock
+        with state_errors(config):
+            state = State.open(config.state_url, config.sqlite_path)
+            try:
+                refuse_fresh_state(config, state)
+                run = _Run(config, options, state)
+                if lock.took_over is not None:
+                    run.took_over = lock.took_over.describe()
+                return run.run()
+            finally:
+                state.close()
+    finally:
+        lock.release()
 
 
 class _Run:
@@ -141,6 +149,7 @@ class _Run:
         self.looks: dict[Path, Look] = {}  # each input as the scan saw it (`settle`)
         self.took_over: str | None = None  # the dead holder of the lock this run replaced
         self.exit_override: int | None = None  # 128 + signal when stopped; 3 when a worker died
+        self.submitters = Submitters(config, state)
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -188,7 +197,7 @@ class _Run:
             self._fail(f"{exc}; nothing is lost: what was committed stays, the next run continues from there")
             self.exit_override = exc.exit_code
         except OSError as exc:
-            self._fail(f"run stopped: {exc.strerror or exc}; nothing is lost, the next run continues")
+            self._fail(f"run stopped: {_os_problem(exc)}; nothing is lost, the next run continues")
         shutil.rmtree(self.work, ignore_errors=True)  # spools are consumed or worthless now: leave no temp file
         return self._finish(stem)
 
@@ -204,7 +213,9 @@ class _Run:
         """Finish what an interrupted run committed; returns inbox files already recorded (not re-read)."""
         self._publish_pending(recovering=True)
         self._clean_temp_files()
-        back, stuck = return_grown(self.state.quarantined_files(), self.config.settle_seconds)
+        back, stuck = return_grown([(fs_path(i), d, n) for i, d, n in self.state.quarantined_files()],
+                                   self.config.settle_seconds)
+        back, stuck = [shown(n) for n in back], [shown(n) for n in stuck]
         for name in back:
             self.log.event("input_put_back", file=name)
             self.problems.append(f"{name}: grew after it was quarantined (its writer had paused); put back into "
@@ -213,8 +224,8 @@ class _Run:
             self.problems.append(f"{name}: grew in rejected/ after it was quarantined; move it back into the inbox")
         leftovers: set[Path] = set()
         for row in self.state.unmoved_inputs():
-            source = Path(row.inbox_path)
-            if source.exists() and (row.sha256 is None or _sha_or_none(source) in (row.sha256, None)):
+            source = fs_path(row.inbox_path)
+            if os.path.lexists(source) and (row.sha256 is None or _sha_or_none(source) in (row.sha256, None)):
                 leftovers.add(source)
                 self._carry(row)
             else:  # moved before the interruption, or removed by someone: nothing left to move
@@ -267,16 +278,24 @@ class _Run:
     # -------------------------------------------------------------------------------------------- ingest
 
     def _scan(self, leftovers: set[Path]) -> list[Path]:
-        """Input files present now: regular, not hidden, settled (`settle`); in inbox order, then name order."""
+        """Input files present now: regular, not hidden, settled (`settle`); in inbox order, then name order.
+        Links and names that are not UTF-8 are quarantined here (never opened); folders and FIFOs are reported."""
         out: list[Path] = []
         now = time.time()
         for inbox in self.config.inboxes:
-            for f in sorted(inbox.iterdir()):
-                if f.name.startswith(".") or f in leftovers or not f.is_file():
+            for entry in classify(inbox):
+                f = entry.path
+                if entry.kind is EntryKind.HIDDEN or f in leftovers:
+                    continue
+                if entry.kind in (EntryKind.LINK, EntryKind.BAD_NAME):
+                    self._reject(f, None, None, f"{entry.shown}: {entry.reason}")
+                    continue
+                if entry.kind is not EntryKind.FILE:
+                    self._report_skipped(entry.shown, entry.reason)
                     continue
                 look = Look.now_or_none(f)
                 if look is not None and not look.settled(self.config.settle_seconds, now):
-                    self.log.event("input_not_settled", file=f.name)
+                    self.log.event("input_not_settled", file=entry.shown)
                     continue
                 if look is not None:
                     self.looks[f] = look
@@ -288,9 +307,15 @@ class _Run:
         look = self.looks.get(path)
         if look is None or look.same(Look.now_or_none(path)):
             return False
-        self.log.event("input_changed", file=path.name, when=when)
-        self.problems.append(f"{path.name}: changed {when}; left in the inbox for the next run")
+        self.log.event("input_changed", file=shown(path.name), when=when)
+        self.problems.append(f"{shown(path.name)}: changed {when}; left in the inbox for the next run")
         return True
+
+    def _report_skipped(self, name: str, reason: str) -> None:
+        """An inbox entry that is not read and not moved (a folder, a FIFO): said every run, not hidden."""
+        self.problems.append(f"inbox entry {name} skipped: {reason}")
+        self.errors.append(f"cob run: inbox entry {name} skipped: {reason}")
+        self.log.event("input_skipped", file=name, reason=reason)
 
     def _ingest(self, leftovers: set[Path]) -> None:
         files = self._scan(leftovers)
@@ -302,7 +327,7 @@ class _Run:
             try:
                 sha, size = hash_file(path)
             except OSError as exc:
-                self._reject(path, None, None, f"{path.name}: cannot read: {exc.strerror or exc}")
+                self._reject(path, None, None, f"{shown(path.name)}: cannot read: {exc.strerror or exc}")
                 continue
             faults.checkpoint("input hashed")
             if self._changed(path, "while it was hashed"):
@@ -366,51 +391,62 @@ class _Run:
         if parsed.error is not None:
             self._reject(path, parsed.sha256, parsed.size, parsed.error)
             return
+        foreign = self.submitters.foreign(parsed.pairs)
+        if foreign is not None:
+            Path(parsed.spool).unlink(missing_ok=True)
+            self._reject(path, parsed.sha256, parsed.size, f"{shown(path.name)}: {foreign}")
+            return
+        name = shown(path.name)
         dest = self._destination(self.config.archive, path.name)
         record_input(self.state, parsed, path, dest, self.now, self.run_id)
         faults.checkpoint("input committed")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=parsed.sha256, kind=parsed.kind,
+        self.dispositions.append(InputDisposition(file=name, sha256=parsed.sha256, kind=parsed.kind,
                                                   disposition=Disposition.of(InputState.INGESTED),
                                                   moved_to=str(dest),
                                                   claims=parsed.claims, payments=parsed.payments))
-        self.inputs.append(_input_result(path.name, parsed.kind, None))
-        self.log.event("input", file=path.name, kind=parsed.kind, claims=parsed.claims, payments=parsed.payments,
+        self.inputs.append(_input_result(name, parsed.kind, None))
+        self.log.event("input", file=name, kind=parsed.kind, claims=parsed.claims, payments=parsed.payments,
                        bytes=parsed.size, parse_s=round(parsed.seconds, 3))
 
     def _destination(self, folder: Path, name: str) -> Path:
-        """A name in `folder` that no file and no recorded input uses (a suffix on a clash)."""
+        """A name in `folder` that no file and no recorded input uses (a suffix on a clash); a name that is
+        not UTF-8 or too long to derive names from is made safe (`inbox.kept_name`)."""
+        name = kept_name(name)
         dest = folder / name
         n = 1
-        while dest.exists() or dest.with_name(dest.name + ".reason.txt").exists() or self.state.dest_taken(str(dest)):
+        while (os.path.lexists(dest) or dest.with_name(dest.name + ".reason.txt").exists()
+               or self.state.dest_taken(str(dest))):
             n += 1
             dest = folder / f"{name}.{n}"
         return dest
 
     def _reject(self, path: Path, sha: str | None, size: int | None, reason: str) -> None:
         dest = self._destination(self.config.rejected, path.name)
+        name = shown(path.name)
         with self.state.transaction():
-            self.state.add_input(Inputs.reject, sha256=sha, name=path.name, size=size, kind=None, reason=reason,
-                                 now=self.now, run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
+            self.state.add_input(Inputs.reject, sha256=sha, name=name, size=size, kind=None, reason=reason,
+                                 now=self.now, run_id=self.run_id, inbox_path=stored(path), dest_path=str(dest))
         faults.checkpoint("input rejected")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=sha,
+        self.dispositions.append(InputDisposition(file=name, sha256=sha,
                                                   disposition=Disposition.of(InputState.REJECTED),
                                                   moved_to=str(dest), reason=reason))
-        self.inputs.append(_input_result(path.name, None, reason))
-        self.errors.append(f"cob run: quarantined {path.name}: {reason}")
-        self.log.event("input_rejected", file=path.name, moved_to=dest.name, reason=reason)
+        self.inputs.append(_input_result(name, None, reason))
+        self.errors.append(f"cob run: quarantined {name}: {reason}")
+        self.log.event("input_rejected", file=name, moved_to=dest.name, reason=reason)
 
     def _duplicate(self, path: Path, sha: str, size: int) -> None:
         dest = self._destination(self.config.archive / "duplicates", path.name)
+        name = shown(path.name)
         with self.state.transaction():
-            self.state.add_input(Inputs.mark_duplicate, sha256=sha, name=path.name, size=size, kind=None,
+            self.state.add_input(Inputs.mark_duplicate, sha256=sha, name=name, size=size, kind=None,
                                  reason="same content as an input already processed", now=self.now,
-                                 run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
+                                 run_id=self.run_id, inbox_path=stored(path), dest_path=str(dest))
         faults.checkpoint("duplicate recorded")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=sha,
+        self.dispositions.append(InputDisposition(file=name, sha256=sha,
                                                   disposition=Disposition.of(InputState.DUPLICATE),
                                                   moved_to=str(dest)))
-        self.inputs.append(_input_result(path.name, None, None))
-        self.log.event("input_duplicate", file=path.name, moved_to=dest.name)
+        self.inputs.append(_input_result(name, None, None))
+        self.log.event("input_duplicate", file=name, moved_to=dest.name)
 
     # -------------------------------------------------------------------------------------------- bill
 
@@ -519,9 +555,9 @@ class _Run:
     def _move_inputs(self) -> None:
         for row in self.state.unmoved_inputs():
             signals.check()
-            source, dest = Path(row.inbox_path), Path(row.dest_path)
+            source, dest = fs_path(row.inbox_path), Path(row.dest_path)
             verb = Inputs.move(row.state)
-            if source.exists():
+            if os.path.lexists(source):
                 if not move_unchanged(source, dest, self.looks.get(source), row.sha256,
                                       self._move_one(row, verb, dest)):
                     self._left(row, verb, source)  # replaced after it was read: the next run's input
@@ -543,6 +579,7 @@ class _Run:
                     fh.write(_reason_text(row, self.now))
             if move:
                 _move_whole(source, target)
+                make_private(target, self.config.file_mode)
         return move
 
     def _left(self, row: InputRow, verb, source: Path) -> None:
@@ -579,13 +616,24 @@ class _Run:
             self.state.db.rollback_outer()
         else:
             self.state.finish_run(self.run_id, finished, "failed" if self.failed else "ok", exit_code)
-        json_path, text_path = write_reports(report, self.config.reports, stem)
-        faults.checkpoint("reports written")
+        try:
+            json_path, text_path = write_reports(report, self.config.reports, stem)
+            faults.checkpoint("reports written")
+        except OSError as exc:  # our own output folder, not an input: said so, and the run is not "ok"
+            self.errors.append(f"cob run: cannot write the run's report into the reports folder "
+                               f"{self.config.reports}: {exc.strerror or exc}; the run's work is committed, "
+                               "only its report is missing")
+            self.log.close_quietly()
+            return RunResult(max(exit_code, 1), self.run_id, report, None, None, self.log.path, errors=self.errors)
         s = report.summary
         self.log.event("run_end", exit_code=exit_code, claims=s.claims, billed=s.billed, skipped=s.skipped,
                        held=s.held, rejected=s.rejected, inputs=len(self.dispositions), stale=len(stale),
                        outputs=len(self.outputs), **{k: round(v, 3) for k, v in self.timings.items()})
         self.log.close()
+        if self.log.error is not None:
+            self.errors.append(f"cob run: cannot write the run's log {self.log.path}: "
+                               f"{self.log.error.strerror or self.log.error} (the reports folder, not an input)")
+            exit_code = max(exit_code, 1)
         return RunResult(exit_code, self.run_id, report, json_path, text_path, self.log.path,
                          errors=self.errors)
 
@@ -608,9 +656,9 @@ def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.d
     opens or joins the batch; the spool is removed. Returns the input's id (`adopt` uses it too)."""
     try:
         with state.transaction():
-            input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=path.name, size=parsed.size,
+            input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=shown(path.name), size=parsed.size,
                                        kind=parsed.kind, reason=None, now=now, run_id=run_id,
-                                       inbox_path=str(path), dest_path=str(dest), claims=parsed.claims,
+                                       inbox_path=stored(path), dest_path=str(dest), claims=parsed.claims,
                                        payments=parsed.payments)
             for blobs, claims, payments in _chunks(read_records(parsed.spool)):
                 state.add_blobs(blobs)
@@ -640,6 +688,12 @@ def _iso(when: dt.datetime) -> str:
 def _input_result(name: str, kind: str | None, error: str | None) -> InputResult:
     k = kind if kind in ("837", "835") else "unknown"
     return InputResult(file=name, kind=k, status="error" if error else "ok", error=error)
+
+
+def _os_problem(exc: OSError) -> str:
+    """An OS error with the path it concerns (a read-only inbox names the inbox file, not just EROFS)."""
+    where = f" ({shown(str(exc.filename))})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _sha_or_none(path: Path) -> str | None:
@@ -677,9 +731,10 @@ def _move_whole(source: Path, dest: Path) -> None:
         if exc.errno != 18:  # EXDEV: another file system
             raise
         tmp = dest.with_name(f".{dest.name}.moving")
-        shutil.copy2(source, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        shutil.copy2(source, tmp, follow_symlinks=False)
+        if not tmp.is_symlink():
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, dest)
         os.unlink(source)
     for folder in {dest.parent, source.parent}:

@@ -107,7 +107,7 @@ def move_unchanged(source: Path, dest: Path, look: Look | None, sha256: str | No
     return False
 
 
-def return_grown(quarantined: list[tuple[str, str, int]], settle_seconds: float,
+def return_grown(quarantined: list[tuple[str | Path, str, int]], settle_seconds: float,
                  now: float | None = None) -> tuple[list[str], list[str]]:
     """Put back into the inbox each quarantined file (inbox path, rejected/ path, size when read) that grew
     since and whose last write is settled; its reason file goes. Returns (names put back, names that grew but
