@@ -375,7 +375,8 @@ class _Run:
                                 process.kill()  # they only read inputs into the work folder (cleaned)
                             raise
                     except BrokenProcessPool:
-                        raise WorkerDied(f"a worker process reading {_dying(futures, args, self.work)} died "
+                        dying = _dying(futures, args, min(self.workers, len(items)))
+                        raise WorkerDied(f"a worker process reading {dying} died "
                                          "(killed, or out of memory?); nothing of that file was recorded, the "
                                          "next run reads it again") from None
                 yield parsed
@@ -672,13 +673,11 @@ def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.d
     return input_id
 
 
-def _dying(futures: list, args: list[tuple], work: Path) -> str:
-    """The input a dead worker was reading: its spool was begun and never handed over (else: the ones
-    not finished)."""
-    done = {f.result().spool for f in futures if f.done() and not f.cancelled() and f.exception() is None}
-    begun = {p.name[:-len(".records")].rsplit(".", 1)[0] for p in work.glob("*.records") if str(p) not in done}
-    names = sorted(begun) or [Path(a[0]).name for a, f in zip(args, futures) if not f.done() or f.exception()]
-    return " or ".join(names[:3]) + (" (or another)" if len(names) > 3 else "")
+def _dying(futures: list, args: list[tuple], workers: int) -> str:
+    """The inputs a dead worker may have been reading: the first `workers` not finished, in the order they were
+    handed out (every earlier one finished; spools are not named after inputs)."""
+    names = [shown(Path(a[0]).name) for a, f in zip(args, futures) if not f.done() or f.exception() is not None]
+    return " or ".join(names[:workers]) + (" (or another)" if len(names) > workers else "")
 
 
 def _iso(when: dt.datetime) -> str:

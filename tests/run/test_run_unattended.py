@@ -283,6 +283,7 @@ def test_a_file_replaced_after_it_was_read_stays_for_the_next_run(make_site, fix
     unread; the next run reads it and its claims are billed; the first file's claims were billed too."""
     ref, _total = _reference(make_site, fixture_set)
     site = make_site("replaced")
+    _set(site, "other_submitters", '"separate"')  # the replacement comes from another submitter (seed 6)
     site.drop(fixture_set)
     for f in sorted(other_set.glob("*.835")):  # the replacement's 835s arrive first
         shutil.copy(f, site.inbox / f"other-{f.name}")
