@@ -71,6 +71,11 @@ max_wait_days = 30
 workers = 0
 # Ignore inbox files modified less than this many seconds ago (an SFTP upload still in progress).
 settle_seconds = 0
+
+[report]
+# Reports name claims by claim id only; true adds the patient's name to the HTML pages (run-*.html and
+# `cob status --format html`). Keep such pages private.
+include_patient_names = false
 """
 
 
@@ -99,6 +104,7 @@ class RunConfig:
     settle_seconds: float = 0
     paper_payers: frozenset[str] = frozenset()
     paper_proof: bool = False
+    include_patient_names: bool = False  # [report]: patient names on the HTML pages
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -146,6 +152,7 @@ _KEYS: dict[str, set[str]] = {
     "claims": {"max_wait_days", "coverage", "order_facts"},
     "run": {"workers", "settle_seconds"},
     "paper": {"payers", "proof"},
+    "report": {"include_patient_names"},
 }
 
 
@@ -201,6 +208,7 @@ def load_config(path: str | Path) -> RunConfig:
         settle_seconds=get("run", "settle_seconds", 0, (int, float)),
         paper_payers=frozenset(get("paper", "payers", [], list)),
         paper_proof=get("paper", "proof", False, bool),
+        include_patient_names=get("report", "include_patient_names", False, bool),
     )
     if not all(isinstance(p, str) and p for p in config.paper_payers):
         raise ConfigError(f"{path}: paper.payers must be a list of payer ids")

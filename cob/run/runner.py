@@ -52,6 +52,7 @@ from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
 from .lock import LockBusy, RunLock
 from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
                      write_reports)
+from .page import PageData, read_page_data, write_run_pages
 from .state import InputRow, OutputRow, State
 from .states import InputState, Inputs, OutputState, Outputs
 
@@ -80,6 +81,7 @@ class RunResult:
     locked_out: bool = False
     message: str = ""
     errors: list[str] = field(default_factory=list)  # what the CLI prints even under cron
+    page_path: Path | None = None  # the run's HTML page (reports/<stem>.html)
 
 
 def run_batch(config: RunConfig, options: RunOptions | None = None) -> RunResult:
@@ -120,6 +122,7 @@ class _Run:
         self.billing: BillingResult | None = None
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
+        self.page_path: Path | None = None
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -457,19 +460,44 @@ class _Run:
                        problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()})
         base = RunReport.build(self.inputs, outcomes)
         report = RunBatchReport(inputs=base.inputs, claims=base.claims, summary=base.summary, run=meta)
+        page_data = self._page_data(report)
         if self.options.dry_run:
             self.state.db.rollback_outer()
         else:
             self.state.finish_run(self.run_id, finished, "failed" if self.failed else "ok", exit_code)
         json_path, text_path = write_reports(report, self.config.reports, stem)
         faults.checkpoint("reports written")
+        self._write_pages(report, page_data, stem)
         s = report.summary
         self.log.event("run_end", exit_code=exit_code, claims=s.claims, billed=s.billed, skipped=s.skipped,
                        held=s.held, rejected=s.rejected, inputs=len(self.dispositions), stale=len(stale),
                        outputs=len(self.outputs), **{k: round(v, 3) for k, v in self.timings.items()})
         self.log.close()
         return RunResult(exit_code, self.run_id, report, json_path, text_path, self.log.path,
-                         errors=self.errors)
+                         errors=self.errors, page_path=self.page_path)
+
+    def _page_data(self, report: RunBatchReport) -> PageData | None:
+        try:
+            return read_page_data(self.state, report.model_dump(mode="json"), self.config.include_patient_names)
+        except Exception as exc:  # noqa: BLE001 - the page is a view; it never fails the night's billing
+            self._page_failed(exc)
+            return None
+
+    def _write_pages(self, report: RunBatchReport, data: PageData | None, stem: str) -> None:
+        """The run's HTML page and the refreshed index beside the JSON report (`page`)."""
+        if data is None:
+            return
+        try:
+            path, _ = write_run_pages(report.model_dump(mode="json"), data, self.config.reports, stem,
+                                      self.config.include_patient_names, self.now)
+            self.page_path = path
+        except Exception as exc:  # noqa: BLE001
+            self._page_failed(exc)
+
+    def _page_failed(self, exc: Exception) -> None:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        self.errors.append(f"cob run: the HTML report was not written ({why}); the JSON and text reports were")
+        self.log.event("page_failed", error=why)
 
     def _stale(self) -> list[StaleClaim]:
         limit = self.now - dt.timedelta(days=self.config.max_wait_days)
