@@ -200,6 +200,20 @@ def went_out(report: dict[str, Any]) -> list[PayerLine]:
     return [lines[k] for k in sorted(lines)]
 
 
+def payer_total(lines: list[PayerLine]) -> PayerLine:
+    """The payers table's total row: sums over the payers (an amount no payer recorded stays None)."""
+    total = PayerLine("All payers")
+    for line in lines:
+        total.files += line.files
+        total.claims += line.claims
+        total.expected_claims += line.expected_claims
+        for name in ("charges", "prior_paid", "balance_billed", "expected"):
+            value = getattr(line, name)
+            if value is not None:
+                setattr(total, name, (getattr(total, name) or Decimal(0)) + value)
+    return total
+
+
 def waits(held_by_reason: dict[str, int], waiting: Iterable[tuple], now: dt.datetime) -> dict[str, Any]:
     """What waits: held claims by reason (counts), and the state's waiting claims by reason and age band."""
     bands: dict[str, Counter] = defaultdict(Counter)
@@ -235,7 +249,7 @@ def render_run_page(report: dict[str, Any], facts: dict[str, ClaimFacts] | None 
     now = now or _parse_time(run.get("started_at")) or dt.datetime.now()
     return environment().get_template("run.html.j2").render(
         report=report, run=run, summary=report.get("summary", {}), person=run_needs_person(report, facts or {}),
-        payers=went_out(report), waits=waits(held_by_reason(report), waiting or [], now),
+        payers=(payers := went_out(report)), payer_total=payer_total(payers), waits=waits(held_by_reason(report), waiting or [], now),
         waiting_known=waiting is not None, with_names=with_names, docs=reason_docs(report),
         inputs_ok=[i for i in run.get("inputs", []) if i.get("disposition") != "rejected"],
         index_name=INDEX_NAME, NOT_RECORDED=NOT_RECORDED)
@@ -379,7 +393,9 @@ def render_status_page(status, facts: dict[str, ClaimFacts] | None = None, rejec
     if after is not None:
         person.denials = [w for w in after.worklist if not str(w.get("kind", "")).startswith(ACK_REJECTED)]
         person.deadlines = list(after.deadlines)
-        person.ack_rejections = [w for w in after.worklist if str(w.get("kind", "")).startswith(ACK_REJECTED)]
+        person.ack_rejections = [{"claim_id": w.get("claim_id"), "payer": w.get("payer"), "source": None,
+                                  "kind": str(w.get("kind")).removeprefix(ACK_REJECTED + "_"), "reason": w.get("says")}
+                                 for w in after.worklist if str(w.get("kind", "")).startswith(ACK_REJECTED)]
     held = Counter(w.reason for w in status.waiting)
     return environment().get_template("status.html.j2").render(
         status=status, person=person, with_names=with_names, NOT_RECORDED=NOT_RECORDED,
