@@ -208,3 +208,72 @@ def test_index_charts_acceptance_and_secondary_payments():
     assert rate == ["03-02: 50%"]
     paid = doc.xpath('//figure[figcaption="Secondary payments received against expected"]//rect/title/text()')
     assert paid == ["03-02: expected 50.00", "03-02: received 45.00"]
+
+
+def _phi(sample_set: Path) -> set[str]:
+    """Patient and subscriber names, member ids and birth dates of the sample, read from its files."""
+    import re
+
+    found: set[str] = set()
+    for f in sample_set.glob("*.83?"):
+        for seg in re.split(r"~\r?\n?", f.read_text()):
+            el = re.split(r"[*|]", seg)
+            if el[0] == "NM1" and len(el) > 3 and el[1] in ("IL", "QC"):
+                found.update(v for v in (el[3], el[4] if len(el) > 4 else "", el[9] if len(el) > 9 else "") if v)
+            if el[0] == "DMG" and len(el) > 2:
+                found.add(el[2])
+    return {p for p in found if len(p) >= 4}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_pages_hold_no_phi_unless_names_are_asked_for(make_site, sample_set, monkeypatch):
+    phi = _phi(sample_set)
+    assert {"JACKSON", "ROBERT"} <= phi and len(phi) > 40
+    site = make_site()
+    three_nights(site, sample_set)
+    monkeypatch.setenv("COB_NOW", "2026-03-03T02:00:00")
+    status = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "html"])
+    assert status.exit_code == 0
+    pages = {p.name: p.read_text() for p in (site.root / "reports").glob("*.html")}
+    pages["status.html"] = status.stdout
+    assert len(pages) == 5  # three run pages, the index, the status page
+    for name, text in pages.items():
+        leaked = sorted(p for p in phi if p in text)
+        assert not leaked, f"{name} holds PHI: {leaked[:3]}"
+        assert "Patient" not in parse(text).xpath("string(//thead)")
+
+    named = make_site(extra="")
+    named.config_path.write_text(named.config_path.read_text().replace("include_patient_names = false",
+                                                                       "include_patient_names = true"))
+    _, night, _ = three_nights(named, sample_set)
+    doc = parse(night.page_path.read_text())
+    assert headers(doc, "person-claims")[:2] == ["Claim id", "Patient"]
+    assert [row[:2] for row in table(doc, "person-claims")] == [["PCN00100000013", "JACKSON, ROBERT"]]
+    status = CliRunner().invoke(main, ["status", "--config", str(named.config_path), "--format", "html"])
+    assert [row[:2] for row in table(parse(status.stdout), "person-claims")] == [["PCN00100000013", "JACKSON, ROBERT"]]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_status_html_lists_what_needs_a_person_across_nights(make_site, sample_set, monkeypatch):
+    """After night 1 (claims only): nothing for a person but the quarantined file; after night 2 the held
+    claim; counts by reason and age of everything waiting at the time `cob status` is asked."""
+    site = make_site()
+    for f in sorted(sample_set.glob("claims-*.837")):
+        shutil.copy(f, site.inbox / f.name)
+    (site.inbox / "notes.txt").write_text("hello")
+    site.run(now=NIGHTS[0])
+    monkeypatch.setenv("COB_NOW", "2026-03-10T09:00:00")
+    out = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "html"])
+    assert out.exit_code == 0
+    assert_self_contained(out.stdout)
+    doc = parse(out.stdout)
+    assert section_order(doc) == ["needs-a-person", "what-waits"]
+    assert not has_table(doc, "person-claims")
+    assert [row[0] for row in table(doc, "quarantined")] == ["notes.txt"]
+    assert table(doc, "waiting-ages") == [["awaiting_remittance", "0", "24", "0", "0", "24"]]  # 9 days old
+    site.drop(sample_set, "*.835")
+    site.run(now=NIGHTS[1])
+    doc = parse(CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "html"]).stdout)
+    assert [row[:4] for row in table(doc, "person-claims")] == [
+        ["PCN00100000013", "held", "patient_not_identified", "2026-01-08"]]
+    assert table(doc, "held-by-reason") == [["patient_not_identified", "1", "no: listed above"]]

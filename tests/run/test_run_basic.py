@@ -159,7 +159,7 @@ def test_log_and_reports_carry_no_phi(make_site, sample_set):
     phi = {p for p in phi if len(p) >= 4}
     assert len(phi) > 40
     texts = {p.name: p.read_text() for p in site.root.joinpath("reports").iterdir()}
-    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt"}
+    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt", "html"}  # html: the run page, index
     for name, text in texts.items():
         leaked = sorted(p for p in phi if p in text)
         assert not leaked, f"{name} holds PHI: {leaked[:3]}"
