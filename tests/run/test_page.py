@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cob.cli import main
-from cob.run.page import render_index, render_run_page
+from cob.run.page import night_rows, render_index, render_run_page
 
 from .pagetools import assert_self_contained, has_table, headers, parse, section_order, section_text, table
 
@@ -89,6 +89,18 @@ def test_three_nights_write_a_page_each_and_an_index(make_site, sample_set):
     assert [(a.get("href"), a.xpath("string(.//title)")) for a in billed] == [
         ("run-20260301T013000-1.html", "03-01: 0"), ("run-20260302T013000-2.html", "03-02: 21"),
         ("run-20260303T013000-3.html", "03-03: 0")]
+    # the index's numbers are kept per night in nights.json (no claim ids): a night's big JSON report is
+    # read once, not every night
+    import json
+
+    cached = json.loads((reports / "nights.json").read_text())["nights"]
+    assert sorted(cached) == ["run-20260301T013000-1", "run-20260302T013000-2", "run-20260303T013000-3"]
+    assert "PCN" not in (reports / "nights.json").read_text()
+    (reports / "run-20260302T013000-2.json").write_text("{}")  # night 2's report is not read again
+    from cob.run.page import write_index
+
+    again = parse(write_index(reports).read_text())
+    assert [n[1] for n in table(again, "nights-table")] == ["0", "21", "0"]
     held = doc.xpath('//figure[figcaption="Held claims by reason"]//a')
     assert [a.xpath("string(.//title)") for a in held] == [
         "03-01: awaiting_remittance 24", "03-01: patient_not_identified 0",
@@ -199,7 +211,7 @@ def test_index_charts_acceptance_and_secondary_payments():
         Path(folder, "run-20260301T013000-6.json").write_text(json.dumps(old))
         Path(folder, "run-20260302T013000-7.json").write_text(json.dumps(REPORT))
         Path(folder, "run-20260302T020000-8-dry-run.json").write_text(json.dumps(REPORT))  # not a night
-        doc = parse(render_index(Path(folder)))
+        doc = parse(render_index(night_rows(Path(folder))))
     nights = table(doc, "nights-table")
     assert [(n[0], n[2], n[5], n[6]) for n in nights] == [
         ("2026-03-02T01:30:00", "170.50", "50% (1 of 2)", "45.00 / 50.00"),
