@@ -104,12 +104,15 @@ class NeedsPerson:
     denials: list[dict[str, Any]] | None = None
     ack_rejections: list[dict[str, Any]] | None = None
     deadlines: list[dict[str, Any]] | None = None
+    unacknowledged: list[dict[str, Any]] | None = None  # sent, no 277CA after ack_wait_days
+    ack_wait_days: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         return (len(self.claims) + len(self.quarantined) + len(self.stale) + len(self.denials or ())
-                + len(self.ack_rejections or ()) + len(self.deadlines or ()) + len(self.problems))
+                + len(self.ack_rejections or ()) + len(self.deadlines or ()) + len(self.unacknowledged or ())
+                + len(self.problems))
 
 
 def reason_docs(report: dict[str, Any] | None = None) -> dict[str, dict[str, str]]:
@@ -162,7 +165,10 @@ def run_needs_person(report: dict[str, Any], facts: dict[str, ClaimFacts]) -> Ne
                       stale=list(run.get("stale", [])))
     if after is not None:
         out.denials = list(after.get("worklist") or [])
-        out.ack_rejections = list((after.get("acknowledgments") or {}).get("rejected") or [])
+        acks = after.get("acknowledgments") or {}
+        out.ack_rejections = list(acks.get("rejected") or [])
+        if "unacknowledged" in acks:
+            out.unacknowledged, out.ack_wait_days = list(acks["unacknowledged"] or []), acks.get("ack_wait_days")
         out.deadlines = list(after.get("deadlines") or [])
     return out
 
@@ -446,6 +452,7 @@ def render_status_page(status, facts: dict[str, ClaimFacts] | None = None, rejec
     if after is not None:
         person.denials = [w for w in after.worklist if not str(w.get("kind", "")).startswith(ACK_REJECTED)]
         person.deadlines = list(after.deadlines)
+        person.unacknowledged, person.ack_wait_days = list(after.unacknowledged), after.ack_wait_days
         person.ack_rejections = [{"claim_id": w.get("claim_id"), "payer": w.get("payer"), "source": None,
                                   "kind": str(w.get("kind")).removeprefix(ACK_REJECTED + "_"), "reason": w.get("says")}
                                  for w in after.worklist if str(w.get("kind", "")).startswith(ACK_REJECTED)]

@@ -153,7 +153,11 @@ REPORT = {
             "acknowledgments": {"rejected": [{"claim_id": "A1", "payer": "SEC1", "kind": "277CA", "status": "rejected",
                                               "reason": "A7:164 entity's contract/member number", "source": "ack.277"}],
                                 "accepted": [{"claim_id": "C1", "payer": "SEC1", "kind": "999", "status": "accepted",
-                                              "reason": "999 accepted", "source": "ack.999"}]},
+                                              "reason": "999 accepted", "source": "ack.999"}],
+                                "unacknowledged": [{"claim_id": "U1", "payer": "SEC2", "generation": 0,
+                                                    "output": "SEC2-2.837", "sent_at": "2026-02-20T01:30:00",
+                                                    "days": 10, "ack_999": "accepted"}],
+                                "ack_wait_days": 7},
             "deadlines": [{"claim_id": "H1", "payer": "SEC1", "rule": "90 days from prior_payment",
                            "due": "2026-03-10", "days_left": 8, "past": False},
                           {"claim_id": "H2", "payer": "SEC2", "rule": "12 months from service",
@@ -182,6 +186,8 @@ def test_run_page_from_a_hand_written_report():
     assert table(doc, "denials") == [["D1", "carc_22", "SEC9", "SEC9 denied it: another payer is primary (CARC 22)",
                                       "send the primary's 835 with the claim"]]
     assert table(doc, "ack-rejections") == [["A1", "SEC1", "277CA (ack.277)", "A7:164 entity's contract/member number"]]
+    assert table(doc, "unacknowledged") == [["U1", "SEC2", "SEC2-2.837", "2026-02-20T01:30:00", "10", "accepted"]]
+    assert "(no 277CA after 7 days)" in section_text(doc, "needs-a-person")
     assert table(doc, "deadlines") == [["H1", "SEC1", "2026-03-10", "8", "90 days from prior_payment"],
                                        ["H2", "SEC2", "2026-02-28", "PAST (-2)", "12 months from service"]]
     # what went out, per destination payer, with the total

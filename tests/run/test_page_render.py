@@ -81,5 +81,6 @@ def test_the_first_table_stays_on_the_first_screen_with_many_claims(tmp_path):
     pages = PdfReader(pdf).pages
     assert len(pages) > 3  # 300 rows do not fit one sheet: the table breaks across pages
     first = " ".join(pages[0].extract_text().split())
-    # 304 claims, 1 quarantined input, 1 COB denial, 1 acknowledgment rejection, 2 filing deadlines
-    assert "Needs a person (309)" in first and "line_charge_mismatch 300" in first
+    # 304 claims, 1 quarantined input, 1 COB denial, 1 acknowledgment rejection, 1 claim not acknowledged,
+    # 2 filing deadlines
+    assert "Needs a person (310)" in first and "line_charge_mismatch 300" in first
