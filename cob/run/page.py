@@ -315,6 +315,7 @@ class NightRow:
     received: Decimal | None
     expected: Decimal | None
     exit_code: int | None
+    checks: int | None = None  # secondary payments checked against cob's estimate that night (None: not recorded)
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -353,7 +354,7 @@ def night_row(stem: str, report: dict[str, Any]) -> NightRow:
         ack_rejected=None if acks is None else len(acks.get("rejected") or []),
         received=None if checks is None else sum((_dec(c["paid"]) for c in checks), Decimal(0)),
         expected=None if checks is None else sum((_dec(c["expected"]) for c in checks), Decimal(0)),
-        exit_code=run.get("exit_code"))
+        exit_code=run.get("exit_code"), checks=None if checks is None else len(checks))
 
 
 def index_charts(rows: list[NightRow]) -> list[charts.Chart]:
