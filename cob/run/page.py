@@ -495,6 +495,7 @@ class PageData:
     """What a run page needs from the state beyond the JSON report, read while the run's state is open
     (a dry run rolls its state back before the report is written)."""
 
+    report: dict[str, Any]  # the run's report as its JSON holds it
     facts: dict[str, ClaimFacts]
     waiting: list[tuple]
 
@@ -503,15 +504,16 @@ def read_page_data(state, report: dict[str, Any], with_names: bool) -> PageData:
     from .claim_facts import claim_facts
 
     person = run_needs_person(report, {})
-    return PageData(claim_facts(state, [c.claim_id for c in person.claims], with_names), list(state.waiting()))
+    return PageData(report, claim_facts(state, [c.claim_id for c in person.claims], with_names),
+                    list(state.waiting()))
 
 
-def write_run_pages(report: dict[str, Any], data: PageData, reports_dir: Path, stem: str, with_names: bool,
+def write_run_pages(data: PageData, reports_dir: Path, stem: str, with_names: bool,
                     now: dt.datetime) -> tuple[Path, Path]:
     """The run's page and the refreshed index (`index.html`), each written atomically."""
-    page = write_run_page(report, reports_dir, stem, facts=data.facts, waiting=data.waiting,
+    page = write_run_page(data.report, reports_dir, stem, facts=data.facts, waiting=data.waiting,
                           with_names=with_names, now=now)
-    return page, write_index(reports_dir, current=(stem, report))
+    return page, write_index(reports_dir, current=(stem, data.report))
 
 
 def status_page(config, now: dt.datetime | None = None) -> str:

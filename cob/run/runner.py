@@ -467,7 +467,7 @@ class _Run:
             self.state.finish_run(self.run_id, finished, "failed" if self.failed else "ok", exit_code)
         json_path, text_path = write_reports(report, self.config.reports, stem)
         faults.checkpoint("reports written")
-        self._write_pages(report, page_data, stem)
+        self._write_pages(page_data, stem)
         s = report.summary
         self.log.event("run_end", exit_code=exit_code, claims=s.claims, billed=s.billed, skipped=s.skipped,
                        held=s.held, rejected=s.rejected, inputs=len(self.dispositions), stale=len(stale),
@@ -483,13 +483,12 @@ class _Run:
             self._page_failed(exc)
             return None
 
-    def _write_pages(self, report: RunBatchReport, data: PageData | None, stem: str) -> None:
+    def _write_pages(self, data: PageData | None, stem: str) -> None:
         """The run's HTML page and the refreshed index beside the JSON report (`page`)."""
         if data is None:
             return
         try:
-            path, _ = write_run_pages(report.model_dump(mode="json"), data, self.config.reports, stem,
-                                      self.config.include_patient_names, self.now)
+            path, _ = write_run_pages(data, self.config.reports, stem, self.config.include_patient_names, self.now)
             self.page_path = path
         except Exception as exc:  # noqa: BLE001
             self._page_failed(exc)

@@ -295,3 +295,17 @@ def test_status_html_lists_what_needs_a_person_across_nights(make_site, sample_s
     assert [row[:4] for row in table(doc, "person-claims")] == [
         ["PCN00100000013", "held", "patient_not_identified", "2026-01-08"]]
     assert table(doc, "held-by-reason") == [["patient_not_identified", "1", "no: listed above"]]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_page_that_cannot_be_written_does_not_fail_the_night(make_site, sample_set):
+    """The page is a view: when it cannot be written (here index.html is a folder) the run bills, reports
+    and exits as before, and says in one line that the HTML report is missing."""
+    site = make_site()
+    (site.root / "reports" / "index.html").mkdir(parents=True)
+    site.drop(sample_set)
+    result = site.run()
+    assert result.exit_code == 0 and result.report.summary.billed == 21
+    assert result.report_path.exists() and result.summary_path.exists()
+    assert result.errors == ["cob run: the HTML report was not written (Is a directory); the JSON and text "
+                             "reports were"]
