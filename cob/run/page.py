@@ -107,6 +107,14 @@ class NeedsPerson:
     unacknowledged: list[dict[str, Any]] | None = None  # sent, no 277CA after ack_wait_days
     ack_wait_days: int | None = None
     problems: list[str] = field(default_factory=list)
+    facts: dict[str, ClaimFacts] = field(default_factory=dict)  # service dates, charge, (name) by claim id
+
+    def claim_ids(self) -> list[str]:
+        """Every claim id the section lists, for reading their facts from the state."""
+        ids = [c.claim_id for c in self.claims]
+        for items in (self.stale, self.denials, self.ack_rejections, self.deadlines, self.unacknowledged):
+            ids += [i["claim_id"] for i in items or () if i.get("claim_id")]
+        return list(dict.fromkeys(ids))
 
     @property
     def count(self) -> int:
@@ -162,7 +170,7 @@ def run_needs_person(report: dict[str, Any], facts: dict[str, ClaimFacts]) -> Ne
     after = run.get("after_payment")
     out = NeedsPerson(reasons=reasons, claims=rows, problems=list(run.get("problems", [])),
                       quarantined=[i for i in run.get("inputs", []) if i.get("disposition") == "rejected"],
-                      stale=list(run.get("stale", [])))
+                      stale=list(run.get("stale", [])), facts=facts)
     if after is not None:
         out.denials = list(after.get("worklist") or [])
         acks = after.get("acknowledgments") or {}
@@ -439,14 +447,24 @@ def render_status_page(status, facts: dict[str, ClaimFacts] | None = None, rejec
     """`cob status --format html`: what needs a person across the whole state (`status`: a
     `status.StatusReport`; `rejected`: claim_status rows of rejected claims; `quarantined`: inputs still in
     the rejected folder)."""
-    facts = facts or {}
+    person = status_needs_person(status, facts or {}, rejected, quarantined)
+    held = Counter(w.reason for w in status.waiting)
+    return environment().get_template("status.html.j2").render(
+        status=status, person=person, with_names=with_names, NOT_RECORDED=NOT_RECORDED,
+        waits=waits(dict(held), [(w.claim_id, "held", w.reason, w.detail, w.destination_payer, w.waiting_since)
+                                 for w in status.waiting], now or dt.datetime.now()))
+
+
+def status_needs_person(status, facts: dict[str, ClaimFacts], rejected: Iterable[tuple] = (),
+                        quarantined: Iterable[dict[str, Any]] = ()) -> NeedsPerson:
+    """The "needs a person" section over the whole state (see `render_status_page`)."""
     docs = reason_docs()
     rows = [ClaimRow(w.claim_id, "held", w.reason, w.detail, docs.get(w.reason, {}).get("next_action", NOT_RECORDED),
                      "", w.destination_payer or "", facts.get(w.claim_id)) for w in status.waiting]
     rows += [ClaimRow(r[0], "rejected", r[2], r[3], docs.get(r[2], {}).get("next_action", NOT_RECORDED), "",
                       r[4] or "", facts.get(r[0])) for r in rejected]
     rows, reasons = _needs_person(rows, docs)
-    person = NeedsPerson(reasons=reasons, claims=rows, quarantined=list(quarantined),
+    person = NeedsPerson(reasons=reasons, claims=rows, quarantined=list(quarantined), facts=facts,
                          stale=[{"claim_id": w.claim_id, "days": w.days, "reason": w.reason, "detail": w.detail}
                                 for w in status.stale if only_waits(w.reason)])
     after = getattr(status, "after_payment", None)
@@ -457,11 +475,7 @@ def render_status_page(status, facts: dict[str, ClaimFacts] | None = None, rejec
         person.ack_rejections = [{"claim_id": w.get("claim_id"), "payer": w.get("payer"), "source": None,
                                   "kind": str(w.get("kind")).removeprefix(ACK_REJECTED + "_"), "reason": w.get("says")}
                                  for w in after.worklist if str(w.get("kind", "")).startswith(ACK_REJECTED)]
-    held = Counter(w.reason for w in status.waiting)
-    return environment().get_template("status.html.j2").render(
-        status=status, person=person, with_names=with_names, NOT_RECORDED=NOT_RECORDED,
-        waits=waits(dict(held), [(w.claim_id, "held", w.reason, w.detail, w.destination_payer, w.waiting_since)
-                                 for w in status.waiting], now or dt.datetime.now()))
+    return person
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -503,9 +517,8 @@ class PageData:
 def read_page_data(state, report: dict[str, Any], with_names: bool) -> PageData:
     from .claim_facts import claim_facts
 
-    person = run_needs_person(report, {})
-    return PageData(report, claim_facts(state, [c.claim_id for c in person.claims], with_names),
-                    list(state.waiting()))
+    ids = run_needs_person(report, {}).claim_ids()
+    return PageData(report, claim_facts(state, ids, with_names), list(state.waiting()))
 
 
 def write_run_pages(data: PageData, reports_dir: Path, stem: str, with_names: bool,
@@ -534,7 +547,7 @@ def status_page(config, now: dt.datetime | None = None) -> str:
                        for name, reason, dest in state.db.query(
                            "SELECT name, reason, dest_path FROM inputs WHERE status = ? ORDER BY id", (InputState.REJECTED.value,))
                        if dest and Path(dest).exists()]
-        ids = [w.claim_id for w in status.waiting if not only_waits(w.reason)] + [r[0] for r in rejected]
+        ids = status_needs_person(status, {}, rejected).claim_ids()
         facts = claim_facts(state, ids, config.include_patient_names)
     finally:
         state.close()

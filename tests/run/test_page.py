@@ -169,7 +169,12 @@ REPORT = {
 
 
 def test_run_page_from_a_hand_written_report():
-    text = render_run_page(REPORT, {}, waiting=[], now=dt.datetime(2026, 3, 2, 1, 30))
+    from cob.run.claim_facts import ClaimFacts
+
+    facts = {"R1": ClaimFacts("R1", "2026-01-05", "2026-01-05", Decimal("310"), ("PRI", "SEC2")),
+             "D1": ClaimFacts("D1", "2026-01-05", "2026-01-09", Decimal("120.5"), ("PRI", "SEC9")),
+             "H1": ClaimFacts("H1", "2026-01-07", None, Decimal("99"), ("PRI",))}
+    text = render_run_page(REPORT, facts, waiting=[], now=dt.datetime(2026, 3, 2, 1, 30))
     assert_self_contained(text)
     assert "<b>X</b>" not in text and "<script>alert" not in text  # claim data is escaped, never markup
     doc = parse(text)
@@ -181,15 +186,17 @@ def test_run_page_from_a_hand_written_report():
     assert [(r[0], r[1], r[2]) for r in person] == [
         ("R1", "rejected", "ig_invalid"), ("H1", "held", "claim_mismatch"), ("H2", "held", "claim_mismatch"),
         ("<b>X</b>", "held", "coverage_conflict")]
-    assert person[0][7] == "claims-1.837: CLM segment 12" and person[3][6] == "<script>alert(1)</script>"
+    assert person[0][3:8] == ["2026-01-05", "PRI, SEC2", "310.00", "ig_invalid detail", "claims-1.837: CLM segment 12"]
+    assert person[1][3:6] == ["2026-01-07", "PRI", "99.00"]
+    assert person[3][3:7] == ["", "", "", "<script>alert(1)</script>"]
     assert table(doc, "quarantined") == [["bad.837", "bad.837: segment 3: CLM has 1 element", "/r/bad.837"]]
-    assert table(doc, "denials") == [["D1", "carc_22", "SEC9", "SEC9 denied it: another payer is primary (CARC 22)",
+    assert table(doc, "denials") == [["D1", "2026-01-05 to 2026-01-09", "120.50", "carc_22", "SEC9", "SEC9 denied it: another payer is primary (CARC 22)",
                                       "send the primary's 835 with the claim"]]
-    assert table(doc, "ack-rejections") == [["A1", "SEC1", "277CA (ack.277)", "A7:164 entity's contract/member number"]]
-    assert table(doc, "unacknowledged") == [["U1", "SEC2", "SEC2-2.837", "2026-02-20T01:30:00", "10", "accepted"]]
+    assert table(doc, "ack-rejections") == [["A1", "", "", "SEC1", "277CA (ack.277)", "A7:164 entity's contract/member number"]]
+    assert table(doc, "unacknowledged") == [["U1", "", "", "SEC2", "SEC2-2.837", "2026-02-20T01:30:00", "10", "accepted"]]
     assert "(no 277CA after 7 days)" in section_text(doc, "needs-a-person")
-    assert table(doc, "deadlines") == [["H1", "SEC1", "2026-03-10", "8", "90 days from prior_payment"],
-                                       ["H2", "SEC2", "2026-02-28", "PAST (-2)", "12 months from service"]]
+    assert table(doc, "deadlines") == [["H1", "2026-01-07", "99.00", "SEC1", "2026-03-10", "8", "90 days from prior_payment"],
+                                       ["H2", "", "", "SEC2", "2026-02-28", "PAST (-2)", "12 months from service"]]
     # what went out, per destination payer, with the total
     assert table(doc, "payers") == [
         ["SEC1", "SEC1-1.837", "2", "350.50", "260.00", "90.50", "30.00 (1 of 2 claims)"],
