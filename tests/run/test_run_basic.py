@@ -53,7 +53,8 @@ def test_init_writes_a_config_that_works_as_written(tmp_path, sample_set):
     outputs = sorted(p.name for p in (site / "outbox").iterdir())
     assert len(outputs) == 7 and all(re.fullmatch(r"\d{5}-\d{9}\.837", n) for n in outputs)
     reports = sorted(p.name for p in (site / "reports").iterdir())
-    assert [r.rsplit(".", 1)[-1] for r in reports] == ["json", "jsonl", "txt"]
+    # index.html and nights.json (the morning pages over the nights), then the run's page, report, log, summary
+    assert [r.rsplit(".", 1)[-1] for r in reports] == ["html", "json", "html", "json", "jsonl", "txt"]
     report = json.loads((site / "reports" / reports[0]).read_text())
     assert report["summary"]["billed"] == 21 and report["summary"]["held"] == 1
     assert report["run"]["exit_code"] == 0 and len(report["run"]["outputs"]) == 7
