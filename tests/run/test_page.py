@@ -4,6 +4,7 @@ html`, rendered from real runs and from hand-written reports, read back by parsi
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -237,8 +238,6 @@ def test_index_charts_acceptance_and_secondary_payments():
 
 def _phi(sample_set: Path) -> set[str]:
     """Patient and subscriber names, member ids and birth dates of the sample, read from its files."""
-    import re
-
     found: set[str] = set()
     for f in sample_set.glob("*.83?"):
         for seg in re.split(r"~\r?\n?", f.read_text()):
@@ -267,9 +266,20 @@ def test_pages_hold_no_phi_unless_names_are_asked_for(make_site, sample_set, mon
         assert not leaked, f"{name} holds PHI: {leaked[:3]}"
         assert "Patient" not in parse(text).xpath("string(//thead)")
 
-    named = make_site(extra="")
-    named.config_path.write_text(named.config_path.read_text().replace("include_patient_names = false",
-                                                                       "include_patient_names = true"))
+
+def test_patient_names_on_the_pages_when_asked_for(tmp_path_factory, sample_set):
+    """With `[report] include_patient_names = true` the claims needing a person carry the patient's name.
+    The site lives outside `tmp_path` on purpose: the suite's PHI guard (tests/conftest.py) would rightly
+    find the names there, and here they are what is asked for."""
+    from cob.run.config import init_folder
+
+    from .conftest import Site
+
+    root = tmp_path_factory.mktemp("names") / "site"
+    config = init_folder(root)
+    text = config.read_text().replace("include_patient_names = false", "include_patient_names = true")
+    config.write_text(re.sub(r"(?m)^settle_seconds = .*$", "settle_seconds = 0", text))
+    named = Site(root, config)
     _, night, _ = three_nights(named, sample_set)
     doc = parse(night.page_path.read_text())
     assert headers(doc, "person-claims")[:2] == ["Claim id", "Patient"]
@@ -306,13 +316,14 @@ def test_status_html_lists_what_needs_a_person_across_nights(make_site, sample_s
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_page_that_cannot_be_written_does_not_fail_the_night(make_site, sample_set):
-    """The page is a view: when it cannot be written (here index.html is a folder) the run bills, reports
-    and exits as before, and says in one line that the HTML report is missing."""
+    """The page is a view: when it cannot be written (here index.html is a folder) the run bills and
+    reports as before, says in one line that the HTML report is missing, and exits 1 (as when the report
+    or log cannot be written) so that someone looks."""
     site = make_site()
     (site.root / "reports" / "index.html").mkdir(parents=True)
     site.drop(sample_set)
     result = site.run()
-    assert result.exit_code == 0 and result.report.summary.billed == 21
+    assert result.exit_code == 1 and result.report.summary.billed == 21 and result.report.run.exit_code == 0
     assert result.report_path.exists() and result.summary_path.exists()
     assert result.errors == ["cob run: the HTML report was not written (Is a directory); the JSON and text "
                              "reports were"]
