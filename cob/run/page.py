@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from cob.edi.writer import atomic_output
-from cob.schemas.report import OutcomeStatus, Reason
+from cob.schemas.report import OutcomeStatus, Reason, reason_table
 
 from . import charts
 from .claim_facts import ClaimFacts
@@ -125,25 +125,18 @@ class NeedsPerson:
 
 def reason_docs(report: dict[str, Any] | None = None) -> dict[str, dict[str, str]]:
     """Reason code -> meaning and next action: the report's own table when it carries one (the JSON of a
-    run knows what its cob meant), else this cob's."""
-    table = (report or {}).get("reasons")
-    if table:
-        return {r["reason"]: r for r in table}
-    out = {}
-    for r in Reason:
-        out[r.value] = {"reason": r.value, "status": r.status.value, "meaning": r.description,
-                        "next_action": getattr(r, "next_action", None) or NOT_RECORDED}
-    return out
+    run knows what its cob meant), else this cob's (`reason_table`)."""
+    table = (report or {}).get("reasons") or reason_table()
+    return {r["reason"]: r for r in table}
 
 
 def only_waits(reason: str) -> bool:
-    """Held only until the other half (835 or original) arrives: counted under "what waits", not listed
-    for a person."""
+    """Held only until the other half (835 or original) arrives (`Reason.waiting`): counted under "what
+    waits", not listed for a person."""
     try:
-        r = Reason(reason)
+        return Reason(reason).waiting
     except ValueError:
         return False
-    return bool(getattr(r, "waiting", r in (Reason.AWAITING_REMITTANCE, Reason.ORIGINAL_CLAIM_MISSING)))
 
 
 def _needs_person(rows: list[ClaimRow], docs: dict[str, dict[str, str]]) -> tuple[list[ClaimRow], list[dict]]:

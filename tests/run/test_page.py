@@ -63,14 +63,21 @@ def test_three_nights_write_a_page_each_and_an_index(make_site, sample_set):
                                                  "Charge"]
     assert [row[:6] for row in claims] == [["PCN00100000013", "held", "patient_not_identified", "2026-01-08",
                                             "63303", "570.00"]]
+    [claim] = claims
+    assert claim[7].endswith("claims-0003.837 segment 47")  # where the original is: file and CLM segment
+    assert claim[8] == "Check the patient's eligibility and member id with the payer; correct and rebill."
     payers = table(doc, "payers")
     assert [(p[0], p[1], p[2]) for p in payers] == [
         ("04412", "04412-000000007.837", "1"), ("61101", "61101-000000003.837", "2"),
         ("62202", "62202-000000006.837", "3"), ("63303", "63303-000000004.837", "1"),
         ("64404", "64404-000000001.837", "3"), ("65505", "65505-000000005.837", "2"),
         ("77027", "77027-000000002.837", "9")]
+    # 63303 got PCN00100000005: CLP*PCN00100000005*1*210.75*73.55 in remit-0001.835: charge 210.75, the
+    # primary paid 73.55, so 137.20 is billed; no roster, so no expected payment
+    assert payers[3][3:] == ["210.75", "73.55", "137.20", "not known"]
     total = [" ".join(c.text_content().split()) for c in doc.xpath('//table[@id="payers"]/tfoot/tr/*')]
-    assert total[:3] == ["All payers", "7 files", "21"]
+    assert total == ["All payers", "7 files", "21", "7,195.43", "2,479.80", "4,715.63", "not known"]
+    assert sum(Decimal(p[5].replace(",", "")) for p in payers) == Decimal("4715.63")
     assert table(doc, "held-by-reason") == [["patient_not_identified", "1", "no: listed above"]]
     assert table(doc, "waiting-ages") == [["patient_not_identified", "1", "0", "0", "0", "1"]]  # one day old
     assert [row[:3] for row in table(doc, "inputs")][:2] == [["remit-0001.835", "835", "archived"],
