@@ -232,6 +232,23 @@ def estimate_remit(remit: str | Path, coverage: str | Path | None = None):
     return found
 
 
+def priced_adjudication(payment: ClaimPayment, terms: BenefitTerms, base: Path | None,
+                        schedules: dict[str, dict[tuple[str, str], Decimal]]) -> tuple[PrimaryAdjudication | None, str]:
+    """The prior payer's adjudication with the next payer's allowed amount priced from its fee schedule
+    (a path relative to `base`, the roster's folder; loaded once into `schedules`). (None, why) when a
+    line cannot be priced. Raises `FeeScheduleError` for a file that cannot be used."""
+    primary = primary_adjudication(payment)
+    if terms.fee_schedule is None:
+        return primary, ""
+    path = (base / terms.fee_schedule) if base is not None else Path(terms.fee_schedule)
+    if str(path) not in schedules:
+        schedules[str(path)] = load_fee_schedule(path)
+    allowed, why = price_lines(payment, schedules[str(path)])
+    if allowed is None:
+        return None, why
+    return primary.model_copy(update={"secondary_allowed": allowed}), ""
+
+
 def estimate_inputs(remit: Path, coverage: Path | None) -> tuple[list[EstimateInput], list[dict[str, str]]]:
     """`cob estimate --remit --coverage`: one input per claim of the 835 whose next payer has benefit terms,
     and for every other claim why it is not estimated (claim_id, field, message)."""
@@ -277,16 +294,9 @@ def estimate_inputs(remit: Path, coverage: Path | None) -> tuple[list[EstimateIn
             skip(claim_id, "benefit_terms", f"payer {nxt.payer_id} benefit_terms{'.' + where if where else ''}: "
                                             f"{err['msg'].removeprefix('Value error, ')}")
             continue
-        primary = primary_adjudication(top.payment)
-        fields = primary.model_dump()
-        if terms.fee_schedule is not None:
-            path = (Path(coverage).parent / terms.fee_schedule) if coverage is not None else Path(terms.fee_schedule)
-            if str(path) not in schedules:
-                schedules[str(path)] = load_fee_schedule(path)
-            allowed, why = price_lines(top.payment, schedules[str(path)])
-            if allowed is None:
-                skip(claim_id, "fee_schedule", why)
-                continue
-            fields["secondary_allowed"] = allowed
-        out.append(EstimateInput(**fields, terms=terms))
+        primary, why = priced_adjudication(top.payment, terms, Path(coverage).parent, schedules)
+        if primary is None:
+            skip(claim_id, "fee_schedule", why)
+            continue
+        out.append(EstimateInput(**primary.model_dump(), terms=terms))
     return out, skipped

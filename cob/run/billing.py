@@ -61,6 +61,8 @@ class BillingResult:
     emissions: list[Emission] = field(default_factory=list)
     first_seen: dict[str, str] = field(default_factory=dict)
     run: "StateSecondaryRun | None" = None
+    #: called with each claim and its remittances as loaded (`posting.Poster.observe`: post later payers' 835s)
+    observer: Callable[[Claim, RemitIndex], None] | None = None
 
 
 class StateSecondaryRun(SecondaryRun):
@@ -136,7 +138,8 @@ def _below(index: RemitIndex, claim_id: str, level: int) -> RemitIndex:
 
 
 def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_facts: Path | None,
-         progress: Callable[[int], None] | None = None) -> BillingResult:
+         progress: Callable[[int], None] | None = None,
+         observer: Callable[[Claim, RemitIndex], None] | None = None) -> BillingResult:
     """Decide every dirty claim, one outcome each (its status is the claim's next state, recorded by
     `State.decide_claims`; a claim without one would stay dirty); billed claims are spooled (outputs stay
     unpublished temp files)."""
@@ -148,7 +151,7 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
         from cob.billing.expected import load_order_facts
 
         run.facts = load_order_facts(order_facts)
-    result = BillingResult(run=run)
+    result = BillingResult(run=run, observer=observer)
     contexts = _Contexts(state)
     ids = state.dirty_ids()
     for start in range(0, len(ids), CHUNK):
@@ -196,6 +199,8 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
     claim.header = contexts.get(TransactionHeader, claim_row[3])
     claim.billing_provider = contexts.get(BillingProvider, claim_row[4])
     source = claim_row[6]
+    if result.observer is not None:
+        result.observer(claim, index)
     latest: dict[str, object] = {}
     for row in emitted:
         latest[row.payer_id] = row  # ordered by generation: the last one stands

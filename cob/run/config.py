@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,12 @@ max_wait_days = 30
 workers = 0
 # Ignore inbox files modified less than this many seconds ago (an SFTP upload still in progress).
 settle_seconds = 0
+
+[report]
+# patient-balances-<run>.csv/.json carry claim ids only; true adds the patient's name (keep those files private).
+include_patient_names = false
+# A later payer paying less than its own method says (roster benefit_terms) by more than this is flagged.
+underpayment_tolerance = 1.00
 """
 
 
@@ -91,6 +98,8 @@ class RunConfig:
     order_facts: Path | None = None
     workers: int = 0
     settle_seconds: float = 0
+    include_patient_names: bool = False
+    underpayment_tolerance: Decimal = Decimal("1.00")
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -137,6 +146,7 @@ _KEYS: dict[str, set[str]] = {
     "state": {"url"},
     "claims": {"max_wait_days", "coverage", "order_facts"},
     "run": {"workers", "settle_seconds"},
+    "report": {"include_patient_names", "underpayment_tolerance"},
 }
 
 
@@ -190,6 +200,8 @@ def load_config(path: str | Path) -> RunConfig:
         order_facts=_optional_path(base, get("claims", "order_facts", None, str)),
         workers=get("run", "workers", 0, int),
         settle_seconds=get("run", "settle_seconds", 0, (int, float)),
+        include_patient_names=get("report", "include_patient_names", False, bool),
+        underpayment_tolerance=Decimal(str(get("report", "underpayment_tolerance", 1, (int, float)))),
     )
     if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")

@@ -59,6 +59,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                isa13 INTEGER NOT NULL, output TEXT NOT NULL, emitted_at TEXT NOT NULL, run_id INTEGER,
                UNIQUE (claim_id, payer_id, generation))""",
     ]),
+    (2, "after payment: patient balances, COB worklist, estimate checks", [
+        # the latest patient balance per claim (final or reopened), as JSON of `balances.Balance`
+        """CREATE TABLE patient_balances (claim_id TEXT PRIMARY KEY, status TEXT NOT NULL, last_payer TEXT NOT NULL,
+               patient_owes TEXT NOT NULL, data TEXT NOT NULL, final_at TEXT, updated_at TEXT NOT NULL,
+               run_id INTEGER)""",
+        # jobs for a person (COB denials, recoupments, underpayments); closed_at set when the cause is gone
+        """CREATE TABLE worklist (id {id}, claim_id TEXT NOT NULL, kind TEXT NOT NULL, payer TEXT NOT NULL,
+               says TEXT NOT NULL, action TEXT NOT NULL, evidence TEXT NOT NULL, opened_at TEXT NOT NULL,
+               updated_at TEXT NOT NULL, closed_at TEXT, run_id INTEGER, UNIQUE (claim_id, kind, payer))""",
+        # a later payer's payment against cob's estimate of it (its own method)
+        """CREATE TABLE estimate_checks (claim_id TEXT NOT NULL, payer TEXT NOT NULL, method TEXT NOT NULL,
+               expected TEXT NOT NULL, paid TEXT NOT NULL, flagged INTEGER NOT NULL, checked_at TEXT NOT NULL,
+               run_id INTEGER, PRIMARY KEY (claim_id, payer))""",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

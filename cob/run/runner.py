@@ -47,7 +47,9 @@ from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
 from . import faults
 from .billing import BillingResult, bill, sender_key
+from .afterpay_report import after_payment, write_balance_files
 from .config import RunConfig
+from .posting import Poster, PostingSettings, PostingState
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
 from .lock import LockBusy, RunLock
 from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
@@ -120,6 +122,7 @@ class _Run:
         self.billing: BillingResult | None = None
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
+        self.postings: list = []  # `posting.ClaimPosting`s committed by this run's billing step
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -360,8 +363,10 @@ class _Run:
                                    payer_subfolders=config.payer_subfolders, defer_publish=True)
         bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
+        poster = Poster(config.coverage, PostingSettings(config.include_patient_names, config.underpayment_tolerance))
         try:
-            result = bill(state, options, config.coverage, config.order_facts, progress=bar.update)
+            result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,
+                          observer=poster.observe)
         except OSError as exc:
             self._discard(result)
             self._fail(f"billing stopped: {exc.strerror or exc}; no claim was recorded as sent, the next run "
@@ -393,6 +398,7 @@ class _Run:
                 state.decide_claims([(o.claim_id, o.status, o.reason, o.detail, o.destination_payer,
                                       result.first_seen.get(o.claim_id) or _iso(self.now))
                                      for o in result.outcomes], self.now, self.run_id)
+                PostingState(state.db).record(poster.postings, self.now, self.run_id)
                 state.close_batch(self.now)
                 faults.checkpoint("batch written, before commit")
         except OSError as exc:
@@ -406,6 +412,7 @@ class _Run:
                 shutil.rmtree(scratch, ignore_errors=True)
         faults.checkpoint("batch committed")
         self.billing = result  # only now: what the report lists as billed is committed
+        self.postings = poster.postings
         for o in self.outputs:
             self.log.event("output", payer_id=o.payer_id, file=o.file, isa13=o.isa13, claims=o.claims)
         self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
@@ -453,7 +460,10 @@ class _Run:
                        batch_time=_iso(self.batch_time) if hasattr(self, "batch_time") else None,
                        inputs=self.dispositions, outputs=self.outputs, stale=stale,
                        max_wait_days=self.config.max_wait_days, recovered_outputs=self.recovered,
-                       problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()})
+                       problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()},
+                       after_payment=after_payment(self.postings))
+        write_balance_files(self.postings, self.config.reports, stem.removeprefix("run-"),
+                            self.config.include_patient_names)
         base = RunReport.build(self.inputs, outcomes)
         report = RunBatchReport(inputs=base.inputs, claims=base.claims, summary=base.summary, run=meta)
         if self.options.dry_run:

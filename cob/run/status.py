@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .afterpay_status import AfterPaymentStatus, after_payment_status
 from .config import RunConfig
 from .state import State
 from .states import ClaimState
@@ -37,6 +38,7 @@ class StatusReport:
     waiting: list[Waiting] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     runs: list[tuple] = field(default_factory=list)
+    after_payment: AfterPaymentStatus = field(default_factory=AfterPaymentStatus)
 
     @property
     def stale(self) -> list[Waiting]:
@@ -47,7 +49,7 @@ class StatusReport:
                 "waiting": [w.__dict__ for w in self.waiting],
                 "stale": [w.claim_id for w in self.stale],
                 "last_runs": [dict(zip(("run_id", "started_at", "finished_at", "status", "exit_code"), r))
-                              for r in self.runs]}
+                              for r in self.runs], **self.after_payment.to_dict()}
 
     def text(self, limit: int | None = 200) -> str:
         """The whole report for a person; `limit` claims listed at most (None: all)."""
@@ -68,6 +70,7 @@ class StatusReport:
         lines += [_line(w) for w in shown]
         if len(self.waiting) > len(shown):
             lines.append(f"  … and {len(self.waiting) - len(shown)} more (--format json or --verbose lists all)")
+        lines += self.after_payment.lines(limit)
         return "\n".join(lines) + "\n"
 
     def stale_text(self) -> str:
@@ -92,6 +95,7 @@ def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only:
             since = dt.datetime.fromisoformat(first_seen)
             report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
                                           since < limit))
+        report.after_payment = after_payment_status(state.db)
         if stale_only:
             report.waiting = report.stale
         return report

@@ -52,7 +52,7 @@ def test_init_writes_a_config_that_works_as_written(tmp_path, sample_set):
     assert len(list((site / "archive").iterdir())) == 10
     outputs = sorted(p.name for p in (site / "outbox").iterdir())
     assert len(outputs) == 7 and all(re.fullmatch(r"\d{5}-\d{9}\.837", n) for n in outputs)
-    reports = sorted(p.name for p in (site / "reports").iterdir())
+    reports = sorted(p.name for p in (site / "reports").iterdir() if p.name.startswith("run-"))
     assert [r.rsplit(".", 1)[-1] for r in reports] == ["json", "jsonl", "txt"]
     report = json.loads((site / "reports" / reports[0]).read_text())
     assert report["summary"]["billed"] == 21 and report["summary"]["held"] == 1
@@ -159,7 +159,8 @@ def test_log_and_reports_carry_no_phi(make_site, sample_set):
     phi = {p for p in phi if len(p) >= 4}
     assert len(phi) > 40
     texts = {p.name: p.read_text() for p in site.root.joinpath("reports").iterdir()}
-    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt"}
+    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt", "csv"}  # csv: patient balances
+    assert any(n.startswith("patient-balances-") for n in texts)
     for name, text in texts.items():
         leaked = sorted(p for p in phi if p in text)
         assert not leaked, f"{name} holds PHI: {leaked[:3]}"

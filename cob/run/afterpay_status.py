@@ -1,0 +1,49 @@
+"""What `cob status` says about after-payment work: claims whose patient balance is final, balances
+reopened by a recoupment, the open COB worklist (and, from `acks` / `deadlines`, claims sent and never
+acknowledged and filing deadlines). Read from the state database; ids, codes and amounts only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .posting import PostingState
+
+
+@dataclass
+class AfterPaymentStatus:
+    balances_final: list[dict[str, str]] = field(default_factory=list)
+    balances_reopened: list[dict[str, str]] = field(default_factory=list)
+    worklist: list[dict[str, str]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # sections other modules add (acks, deadlines)
+    extra_lines: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"balances_final": self.balances_final, "balances_reopened": self.balances_reopened,
+                "worklist": self.worklist, **self.extra}
+
+    def lines(self, limit: int | None = 200) -> list[str]:
+        out: list[str] = list(self.extra_lines)
+        if self.worklist:
+            out += ["", f"Worklist: {len(self.worklist)} open item(s)"]
+            shown = self.worklist if limit is None else self.worklist[:limit]
+            out += [f"  {w['claim_id']}  {w['kind']}  {w['payer']}  {w['says']}; next: {w['action']}" for w in shown]
+        if self.balances_reopened:
+            out += ["", "Patient balances reopened (a payer took its payment back): "
+                    + ", ".join(b["claim_id"] for b in self.balances_reopened)]
+        if self.balances_final:
+            out += ["", f"Patient balance final: {len(self.balances_final)} claim(s)"]
+            shown = self.balances_final if limit is None else self.balances_final[:limit]
+            out += [f"  {b['claim_id']}  patient owes {b['patient_owes']}  (last payer {b['last_payer']}, "
+                    f"{b['final_at']})" for b in shown]
+        return out
+
+
+def after_payment_status(db) -> AfterPaymentStatus:
+    posted = PostingState(db)
+    return AfterPaymentStatus(
+        balances_final=[{"claim_id": c, "last_payer": p, "patient_owes": o, "final_at": f}
+                        for c, p, o, f in posted.final_balances()],
+        balances_reopened=[{"claim_id": c, "last_payer": p, "updated_at": u} for c, p, u in posted.reopened_balances()],
+        worklist=[{"claim_id": c, "kind": k, "payer": p, "says": s, "action": a, "opened_at": o}
+                  for c, k, p, s, a, o in posted.open_items()])

@@ -1,0 +1,229 @@
+"""Posting the later payers' 835s in `cob run`: patient balances, the COB worklist, estimate against actual.
+
+`cob run` bills the secondary (step 4 of the workflow); this is steps 6 and 7: when a later payer's 835
+arrives, post it. For every claim the billing step decides, `Poster.observe` sees the claim and all its
+claim payments (the billing step has them loaded already, so posting reads nothing twice) and works out:
+
+- the patient balance (`balances.compute_balance`): final once the claim's last payer answered (or an
+  earlier payer left nothing), reopened when the last payer took its payment back;
+- worklist items (`worklist.cob_denials`): a later payer's COB denial with the next action, "both
+  payers deny as secondary", a recoupment, an underpayment;
+- estimate against actual: when the roster gives the paying payer's `benefit_terms`, cob's estimate
+  from the prior payer's 835 against what it paid; paid less than the estimate by more than
+  `[report] underpayment_tolerance` puts the claim on the worklist (`underpaid`).
+
+`PostingState` writes what was found in the billing transaction (SQL of the after-payment tables of
+migration 2): one balance row per claim, worklist items upserted by (claim, kind, payer) and closed when
+their cause is gone, one estimate check per (claim, payer). Everything here is ids, codes and amounts;
+patient names appear only in the balance files and only with `[report] include_patient_names = true`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from cob.billing.build import patient_responsibility, payer_chain
+from cob.billing.consolidate import LEVEL, RemitIndex, _arrival, payer_key
+from cob.billing.expected import FeeScheduleError, priced_adjudication, terms_for
+from cob.billing.triage import member_id
+from cob.rules.payment import EstimateInputError, estimate_claim
+from cob.schemas.claim import Claim
+from cob.schemas.codes import ClaimStatus
+from cob.schemas.coverage import CoverageRoster as Roster, load_roster
+
+from .balances import Balance, compute_balance
+from .worklist import WorkItem, cob_denials, recoupment, underpaid
+
+DEFAULT_TOLERANCE = Decimal("1.00")
+
+
+@dataclass
+class EstimateCheck:
+    claim_id: str
+    payer: str
+    method: str
+    expected: Decimal
+    paid: Decimal
+    flagged: bool
+
+    def to_json(self) -> dict:
+        return {"claim_id": self.claim_id, "payer": self.payer, "method": self.method,
+                "expected": str(self.expected), "paid": str(self.paid), "difference": str(self.expected - self.paid),
+                "flagged": self.flagged}
+
+
+@dataclass
+class ClaimPosting:
+    claim_id: str
+    balance: Balance | None = None
+    items: list[WorkItem] = field(default_factory=list)
+    check: EstimateCheck | None = None
+
+
+@dataclass
+class PostingSettings:
+    """`[report]` keys this step reads."""
+
+    include_patient_names: bool = False
+    underpayment_tolerance: Decimal = DEFAULT_TOLERANCE
+
+
+class Poster:
+    """Collects a `ClaimPosting` per claim the billing step decides (`observe`)."""
+
+    def __init__(self, coverage: Path | None, settings: PostingSettings | None = None):
+        self.settings = settings or PostingSettings()
+        self.roster: Roster | None = load_roster(coverage) if coverage is not None else None
+        self.base = coverage.parent if coverage is not None else None
+        self.schedules: dict = {}
+        self.postings: list[ClaimPosting] = []
+
+    def observe(self, claim: Claim, index: RemitIndex) -> None:
+        posting = post_claim(claim, index, self.roster, self.base, self.schedules, self.settings)
+        if posting is not None:
+            self.postings.append(posting)
+
+
+def post_claim(claim: Claim, index: RemitIndex, roster: Roster | None, base: Path | None, schedules: dict,
+               settings: PostingSettings) -> ClaimPosting | None:
+    """What one claim's payments mean after billing (see module doc); None when no payer answered yet."""
+    claim_id = claim.claim_id
+    records = sorted(index.records.get(claim_id, []), key=_arrival)
+    if not records:
+        return None
+    remits = index.consolidate(claim_id)
+    coverages = roster.lookup(claim_id, member_id(claim)) if roster is not None else None
+    chain = payer_chain(claim, coverages)
+    if not chain.payers or remits is None:
+        return None
+    last_level = max(p.level for p in chain.payers)
+    payments = [(r.payment(index.headers), r.file) for r in records]
+    out = ClaimPosting(claim_id, items=cob_denials(claim_id, payments))
+    standing = {a.level: a for a in remits.adjudications}
+    top = max(standing) if standing else 0
+    answered_last = [p for p, _f in payments if LEVEL.get(p.clp.status, 0) == last_level]
+    reversals = [(p, f) for p, f in payments if p.clp.status is ClaimStatus.REVERSAL]
+    last = standing.get(last_level)
+    if last_level >= 2 and answered_last and last is None and reversals:
+        reversal, file = reversals[-1]
+        out.items.append(recoupment(claim_id, payer_key(reversal.header), reversal, file))
+        out.balance = compute_balance(claim, chain, remits, status="reopened")
+        out.balance.last_payer, out.balance.last_level = payer_key(reversal.header), last_level
+        out.balance.note = "the last payer reversed its payment; no corrected payment has arrived"
+    elif last is not None and last.payment.clp.paid < 0:
+        out.items.append(recoupment(claim_id, last.payer, last.payment, last.files[-1] if last.files else None))
+        out.balance = compute_balance(claim, chain, remits, status="reopened")
+    elif top:
+        open_denial = any(i.kind != "underpaid" and standing[top].payer in i.payer.split(",") for i in out.items)
+        nothing_left = top < last_level and patient_responsibility(standing[top].payment) == 0
+        if (top >= last_level or nothing_left) and not open_denial:
+            out.balance = compute_balance(claim, chain, remits, status="final")
+    if top >= 2 and top - 1 in standing and not any(i.payer == standing[top].payer for i in out.items):
+        out.check = _check(claim_id, chain, standing, top, base, schedules, coverages, settings)
+        if out.check is not None and out.check.flagged:
+            adj = standing[top]
+            out.items.append(underpaid(claim_id, adj.payer, out.check.method, out.check.expected, out.check.paid,
+                                       adj.payment, adj.files[-1] if adj.files else None))
+    if out.balance is not None and settings.include_patient_names:
+        out.balance.patient_name = _patient_name(claim)
+    return out
+
+
+def _check(claim_id, chain, standing, top, base, schedules, coverages, settings) -> EstimateCheck | None:
+    payer = chain.at(top)
+    if payer is None:
+        return None
+    terms = terms_for(coverages or [], payer.payer_id)
+    if terms is None:
+        return None
+    try:
+        prior, _why = priced_adjudication(standing[top - 1].payment, terms, base, schedules)
+        if prior is None:
+            return None
+        estimate = estimate_claim(prior, terms)
+    except (EstimateInputError, FeeScheduleError, ValueError):
+        return None
+    paid = standing[top].payment.clp.paid
+    return EstimateCheck(claim_id, standing[top].payer, terms.method.value, estimate.secondary_pays, paid,
+                         estimate.secondary_pays - paid > settings.underpayment_tolerance)
+
+
+def _patient_name(claim: Claim) -> str | None:
+    party = claim.patient.name if claim.patient is not None else (
+        claim.subscriber.subscriber if claim.subscriber is not None else None)
+    if party is None:
+        return None
+    name = party.name
+    return ", ".join(p for p in (name.last_or_org_name, name.first_name) if p)
+
+
+# ------------------------------------------------------------------------------------------------ state
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+class PostingState:
+    """The after-payment tables (migration 2) over the run's `State.db`; call inside its transaction."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def record(self, postings: list[ClaimPosting], now: dt.datetime, run_id: int | None) -> None:
+        when = _iso(now)
+        for p in postings:
+            if p.balance is not None:
+                b = p.balance
+                final_at = when if b.status == "final" else None
+                self.db.execute(
+                    "INSERT INTO patient_balances (claim_id, status, last_payer, patient_owes, data, final_at, "
+                    "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET "
+                    "status = excluded.status, last_payer = excluded.last_payer, "
+                    "patient_owes = excluded.patient_owes, data = excluded.data, final_at = excluded.final_at, "
+                    "updated_at = excluded.updated_at, run_id = excluded.run_id",
+                    (b.claim_id, b.status, b.last_payer, str(b.patient_owes), json.dumps(b.to_json()), final_at,
+                     when, run_id))
+            keep = {(i.kind, i.payer) for i in p.items}
+            for kind, payer in self.db.query("SELECT kind, payer FROM worklist WHERE claim_id = ? AND "
+                                             "closed_at IS NULL", (p.claim_id,)):
+                if (kind, payer) not in keep:
+                    self.db.execute("UPDATE worklist SET closed_at = ?, updated_at = ? WHERE claim_id = ? AND "
+                                    "kind = ? AND payer = ?", (when, when, p.claim_id, kind, payer))
+            for i in p.items:
+                self.db.execute(
+                    "INSERT INTO worklist (claim_id, kind, payer, says, action, evidence, opened_at, updated_at, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id, kind, payer) DO UPDATE SET "
+                    "says = excluded.says, action = excluded.action, evidence = excluded.evidence, "
+                    "updated_at = excluded.updated_at, closed_at = NULL, run_id = excluded.run_id",
+                    (i.claim_id, i.kind, i.payer, i.says, i.action, json.dumps(i.evidence), when, when, run_id))
+            if p.check is not None:
+                c = p.check
+                self.db.execute(
+                    "INSERT INTO estimate_checks (claim_id, payer, method, expected, paid, flagged, checked_at, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id, payer) DO UPDATE SET "
+                    "method = excluded.method, expected = excluded.expected, paid = excluded.paid, "
+                    "flagged = excluded.flagged, checked_at = excluded.checked_at, run_id = excluded.run_id",
+                    (c.claim_id, c.payer, c.method, str(c.expected), str(c.paid), int(c.flagged), when, run_id))
+
+    def final_balances(self) -> list[tuple]:
+        """(claim_id, last_payer, patient_owes, final_at) of claims whose patient balance is final."""
+        return self.db.query("SELECT claim_id, last_payer, patient_owes, final_at FROM patient_balances "
+                             "WHERE status = 'final' ORDER BY claim_id")
+
+    def reopened_balances(self) -> list[tuple]:
+        return self.db.query("SELECT claim_id, last_payer, updated_at FROM patient_balances "
+                             "WHERE status = 'reopened' ORDER BY claim_id")
+
+    def open_items(self) -> list[tuple]:
+        """(claim_id, kind, payer, says, action, opened_at) of the open worklist."""
+        return self.db.query("SELECT claim_id, kind, payer, says, action, opened_at FROM worklist "
+                             "WHERE closed_at IS NULL ORDER BY opened_at, claim_id, kind")
+
+    def balance(self, claim_id: str) -> dict | None:
+        row = self.db.one("SELECT data FROM patient_balances WHERE claim_id = ?", (claim_id,))
+        return json.loads(row[0]) if row else None

@@ -1,0 +1,165 @@
+"""Issue 17 through `cob run`, night by night: after the secondary is billed, its 835 is posted.
+
+The claim (tests/run/data/afterpay.837, CLM S01): charge 250, line 1 99214 200, line 2 87880-QW 50 x 2;
+primary PRIMARY PLAN (11111), secondary SECOND PAYER INC (22222).
+Primary 835 (ICN0001): paid 116 = 100 + 16; CO 45 80 + 20 = 100; PR 34 = copay 20 (line 1), deductible 10
+and coinsurance 4 (line 2).
+Secondary 835 (SEC0001), partly paid: line 1 pays 20 (OA 23 180), line 2 pays 4 (OA 23 36, PR 1 10): 24.
+So the patient owes 10 (line 2's deductible the secondary left as PR), never a CO amount; the provider
+writes off 250 - 116 - 24 - 10 = 100 (the primary's CO).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cob.cli import main
+from cob.run.posting import PostingState
+
+DATA = Path(__file__).parent / "data"
+NIGHT1 = dt.datetime(2026, 3, 6, 1, 30)
+NIGHT3 = dt.datetime(2026, 3, 21, 1, 30)
+NIGHT4 = dt.datetime(2026, 4, 11, 1, 30)
+
+ROSTER = {"coverages": [{"claim_id": "S01", "sequence": "S", "payer_name": "SECOND PAYER INC", "payer_id": "22222",
+                         "subscriber_last_name": "TESTER", "subscriber_id": "SEC456", "relationship": "18",
+                         "filing_indicator": "CI",
+                         "benefit_terms": {"method": "maintenance_of_benefits", "secondary_allowed": "140"}}]}
+
+
+def drop(site, *names):
+    for name in names:
+        shutil.copy(DATA / name, site.inbox / name)
+
+
+def night1(site):
+    drop(site, "afterpay.837", "afterpay-primary.835")
+    result = site.run(now=NIGHT1)
+    assert result.exit_code == 0, result.errors
+    (claim,) = result.report.claims
+    assert (claim.status, claim.destination_payer) == ("billed", "22222")
+    return result
+
+
+def with_roster(make_site):
+    site = make_site()
+    (site.root / "roster.json").write_text(json.dumps(ROSTER))
+    text = site.config_path.read_text().replace('# coverage = "coverage.csv"', 'coverage = "roster.json"')
+    site.config_path.write_text(text)
+    return site
+
+
+def test_secondary_pays_partly_and_the_patient_balance_is_final(make_site):
+    site = with_roster(make_site)
+    night1(site)
+    drop(site, "afterpay-secondary-paid.835")
+    result = site.run(now=NIGHT3)
+    assert result.exit_code == 0, result.errors
+    section = result.report.run.after_payment
+    assert section["balances_final"] == [{"claim_id": "S01", "patient_owes": "10", "last_payer": "22222"}]
+    assert section["worklist"] == []
+    # MOB estimate: 0.8 x (A2 140 - P1 116) = 19.20; the secondary paid 24: not an underpayment
+    (check,) = section["estimate_checks"]
+    assert (check["expected"], check["paid"], check["flagged"]) == ("19.20", "24", False)
+
+    stem = result.report_path.name.removeprefix("run-").removesuffix(".json")
+    rows = list(csv.DictReader((site.root / "reports" / f"patient-balances-{stem}.csv").open()))
+    claim_rows = [(r["payer"], r["paid"], r["contractual"], r["payer_patient_responsibility"], r["other_adjustments"],
+                   r["patient_owes"], r["write_off"]) for r in rows if r["line"] == ""]
+    assert claim_rows == [("PRIMPLAN", "116", "100", "34", "0", "", ""),
+                          ("22222", "24", "0", "10", "216", "10", "100")]
+    line_rows = [(r["line"], r["procedure"], r["charge"], r["payer"], r["paid"], r["patient_owes"], r["write_off"])
+                 for r in rows if r["line"] != ""]
+    assert line_rows == [("1", "99214", "200", "PRIMPLAN", "100", "", ""),
+                         ("1", "99214", "200", "22222", "20", "0", "80"),
+                         ("2", "87880", "50", "PRIMPLAN", "16", "", ""),
+                         ("2", "87880", "50", "22222", "4", "10", "20")]
+    assert {r["service_from"] for r in rows} == {"2026-02-15"}
+    assert "patient_name" not in rows[0] and "TESTER" not in (site.root / "reports" / f"patient-balances-{stem}.json").read_text()
+    assert "Patient balances final: 1 claim(s)" in result.summary_path.read_text()
+
+    status = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "json"])
+    payload = json.loads(status.stdout)
+    assert payload["balances_final"] == [{"claim_id": "S01", "last_payer": "22222", "patient_owes": "10",
+                                          "final_at": NIGHT3.isoformat()}]
+
+
+def test_patient_names_only_when_asked(make_site):
+    site = with_roster(make_site)
+    text = site.config_path.read_text().replace("include_patient_names = false", "include_patient_names = true")
+    site.config_path.write_text(text)
+    night1(site)
+    drop(site, "afterpay-secondary-paid.835")
+    result = site.run(now=NIGHT3)
+    stem = result.report_path.name.removeprefix("run-").removesuffix(".json")
+    rows = list(csv.DictReader((site.root / "reports" / f"patient-balances-{stem}.csv").open()))
+    assert {r["patient_name"] for r in rows} == {"TESTER, ALEX"}
+
+
+def test_secondary_denies_carc_22_goes_to_the_worklist(make_site):
+    site = with_roster(make_site)
+    night1(site)
+    drop(site, "afterpay-secondary-denies-22.835")
+    result = site.run(now=NIGHT3)
+    section = result.report.run.after_payment
+    assert section["balances_final"] == []
+    (item,) = section["worklist"]
+    assert (item["claim_id"], item["kind"], item["payer"]) == ("S01", "carc_22", "22222")
+    assert item["action"].startswith("rebill with the corrected order")
+    assert item["evidence"]["payer_claim_number"] == "SEC0002" and item["evidence"]["paid"] == "0"
+    assert {(c["group"], c["reason"], c["amount"]) for c in item["evidence"]["cas"]} >= {("CO", "22", "20"),
+                                                                                          ("CO", "22", "14")}
+    assert "next: rebill with the corrected order" in result.summary_path.read_text()
+    status = CliRunner().invoke(main, ["status", "--config", str(site.config_path)])
+    assert "S01" in status.stdout and "carc_22" in status.stdout
+
+
+def test_secondary_recoups_and_the_balance_reopens(make_site):
+    site = with_roster(make_site)
+    night1(site)
+    drop(site, "afterpay-secondary-paid.835")
+    site.run(now=NIGHT3)
+    drop(site, "afterpay-secondary-reverses.835")
+    result = site.run(now=NIGHT4)
+    section = result.report.run.after_payment
+    assert section["balances_reopened"] == ["S01"]
+    (item,) = section["worklist"]
+    assert (item["kind"], item["payer"]) == ("recoupment", "22222")
+    assert item["evidence"]["clp02"] == "22" and item["evidence"]["paid"] == "-24"
+    state = site.state()
+    try:
+        posted = PostingState(state.db)
+        assert posted.final_balances() == []
+        assert posted.reopened_balances() == [("S01", "22222", NIGHT4.isoformat())]
+        reopened = posted.balance("S01")
+        # nothing stands at the secondary's level any more: the patient owes nothing until it pays again
+        assert (reopened["status"], reopened["patient_owes"]) == ("reopened", "0")
+        assert [(p["payer"], p["paid"]) for p in reopened["payers"]] == [("PRIMPLAN", "116")]
+    finally:
+        state.close()
+
+
+def test_underpayment_against_the_payers_own_method_is_flagged(make_site):
+    site = with_roster(make_site)
+    roster = json.loads((site.root / "roster.json").read_text())
+    roster["coverages"][0]["benefit_terms"] = {"method": "standard", "secondary_allowed": "140"}
+    (site.root / "roster.json").write_text(json.dumps(roster))
+    night1(site)
+    drop(site, "afterpay-secondary-paid.835")
+    result = site.run(now=NIGHT3)
+    section = result.report.run.after_payment
+    # standard COB: N2 = 0.8 x 140 = 112; min(112, A1 150 - P1 116 = 34) = 34; paid 24: 10 short (> 1.00)
+    (check,) = section["estimate_checks"]
+    assert (check["expected"], check["paid"], check["difference"], check["flagged"]) == ("34.00", "24", "10.00", True)
+    (item,) = section["worklist"]
+    assert (item["kind"], item["payer"]) == ("underpaid", "22222")
+    assert item["action"].startswith("appeal the underpayment of 10.00")
+    # an underpayment does not stop the balance being final: the patient owes what the payer left as PR
+    assert section["balances_final"] == [{"claim_id": "S01", "patient_owes": "10", "last_payer": "22222"}]
+    assert "Underpaid against the payer's own method: 1 claim(s)" in result.summary_path.read_text()
