@@ -117,6 +117,7 @@ Examples:
   cob status --config /tmp/fx-site/cob.toml              # what waits and why
   cob status --config /srv/cob/cob.toml --format json | jq .stale
   cob status --config /srv/cob/cob.toml -q               # only the STALE claims (cron mail)
+  cob status --config /srv/cob/cob.toml --deadline-within 7   # exit 1 when a filing deadline is that near
 """
 
 
@@ -125,20 +126,29 @@ Examples:
               help="The cob.toml to use (see `cob init`).")
 @format_option()
 @click.option("--stale-only", is_flag=True, help="List only claims waiting longer than max_wait_days.")
+@click.option("--deadline-within", type=click.IntRange(0, None), default=None, metavar="N",
+              help="List claims not yet filed with their next payer whose filing deadline is within N days "
+                   "(or past), and exit 1 when there is one (for a monitor).")
 @output_options
-def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
+def status(config_path: str, fmt: str, stale_only: bool, deadline_within: int | None, out: Output) -> None:
     """List what waits and why (claims without their 835, 835s without their claim, held claims);
-    claims waiting longer than the configured age are marked STALE. Exit 0."""
+    claims waiting longer than the configured age are marked STALE; the COB worklist, final patient
+    balances, filing deadlines near or past, claims sent and never acknowledged. Exit 0 (with
+    --deadline-within N: 1 when a claim's filing deadline is within N days or past)."""
     from cob.run.status import status_report
 
     config = _config(config_path)
-    report = status_report(config, _now(), stale_only=stale_only)
+    report = status_report(config, _now(), stale_only=stale_only, deadline_within=deadline_within)
     if fmt == "json":
         out.data(json.dumps(report.to_dict(), indent=2))
     elif out.quiet:
         out.data(report.stale_text(), nl=False)
     else:
         out.data(report.text(limit=None if out.verbose else 200), nl=False)
+    if deadline_within is not None and report.after_payment.deadlines:
+        out.error(f"cob status: {len(report.after_payment.deadlines)} claim(s) not filed within "
+                  f"{deadline_within} days of their filing deadline")
+        sys.exit(1)
 
 
 COMMANDS = (init, run, status)

@@ -8,6 +8,7 @@ then the worklist opened this run, underpayments and the balances that became fi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,24 @@ from .balances import Balance, balances_csv
 from .posting import ClaimPosting
 
 
-def after_payment(postings: list[ClaimPosting], acks: dict[str, Any] | None = None) -> dict[str, Any]:
+def after_payment(postings: list[ClaimPosting], acks: dict[str, Any] | None = None,
+                  filed: set[tuple[str, str]] = frozenset(), today: dt.date | None = None,
+                  warn_days: int = 14) -> dict[str, Any]:
     """The run's after-payment section: rejected/accepted/unacknowledged claims (`acks`), worklist items,
-    estimate checks, balances final or reopened this run."""
+    estimate checks, balances final or reopened this run, and the claims decided this run that are not
+    filed with their next payer and are past (or within `warn_days` of) its filing deadline."""
     balances = [p.balance for p in postings if p.balance is not None]
+    deadlines = []
+    for p in postings:
+        d = p.deadline
+        if d is None or today is None or (d.claim_id, d.payer) in filed:
+            continue
+        days = (d.due - today).days
+        if days <= warn_days:
+            deadlines.append({"claim_id": d.claim_id, "payer": d.payer, "rule": d.rule, "due": d.due.isoformat(),
+                              "days_left": days, "past": days < 0})
     return {
+        "deadlines": deadlines,
         "acknowledgments": acks or {},
         "worklist": [{"claim_id": i.claim_id, "kind": i.kind, "payer": i.payer, "says": i.says, "action": i.action,
                       "evidence": i.evidence} for p in postings for i in p.items],
@@ -50,6 +64,15 @@ def summary_lines(section: dict[str, Any] | None, limit: int = 50) -> list[str]:
     if late:
         lines += ["", f"Not acknowledged after {acks.get('ack_wait_days')} days: {len(late)} claim(s)"]
         lines += [f"  {u['claim_id']}  {u['payer']}  sent {u['sent_at']} in {u['output']}" for u in late[:limit]]
+    due = section.get("deadlines") or []
+    past = [d for d in due if d["past"]]
+    if past:
+        lines += ["", f"PAST the filing deadline, not filed: {len(past)} claim(s)"]
+        lines += [f"  {d['claim_id']}  {d['payer']}  due {d['due']} ({d['rule']})" for d in past[:limit]]
+    soon = [d for d in due if not d["past"]]
+    if soon:
+        lines += ["", f"Filing deadline near, not filed: {len(soon)} claim(s)"]
+        lines += [f"  {d['claim_id']}  {d['payer']}  due {d['due']}, {d['days_left']} days left" for d in soon[:limit]]
     work = section.get("worklist") or []
     if work:
         lines += ["", f"Worklist (COB denials, recoupments, underpayments): {len(work)} item(s)"]

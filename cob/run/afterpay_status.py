@@ -4,6 +4,7 @@ acknowledged and filing deadlines). Read from the state database; ids, codes and
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from .posting import PostingState
 
 @dataclass
 class AfterPaymentStatus:
+    deadlines: list[dict[str, Any]] = field(default_factory=list)  # unfiled, due within the window or past
     balances_final: list[dict[str, str]] = field(default_factory=list)
     balances_reopened: list[dict[str, str]] = field(default_factory=list)
     worklist: list[dict[str, str]] = field(default_factory=list)
@@ -19,11 +21,19 @@ class AfterPaymentStatus:
     extra_lines: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"balances_final": self.balances_final, "balances_reopened": self.balances_reopened,
+        return {"deadlines": self.deadlines, "balances_final": self.balances_final, "balances_reopened": self.balances_reopened,
                 "worklist": self.worklist, **self.extra}
 
     def lines(self, limit: int | None = 200) -> list[str]:
         out: list[str] = list(self.extra_lines)
+        if self.deadlines:
+            past = sum(1 for d in self.deadlines if d["past"])
+            out += ["", f"Filing deadlines: {len(self.deadlines)} claim(s) not filed with their next payer are due "
+                        f"soon, {past} past"]
+            shown = self.deadlines if limit is None else self.deadlines[:limit]
+            out += [(f"  PAST DEADLINE {d['claim_id']}  {d['payer']}  was due {d['due']} ({d['rule']})" if d["past"]
+                     else f"  {d['claim_id']}  {d['payer']}  due {d['due']}, {d['days_left']} days left ({d['rule']})")
+                    for d in shown]
         if self.worklist:
             out += ["", f"Worklist: {len(self.worklist)} open item(s)"]
             shown = self.worklist if limit is None else self.worklist[:limit]
@@ -39,9 +49,17 @@ class AfterPaymentStatus:
         return out
 
 
-def after_payment_status(db) -> AfterPaymentStatus:
+def after_payment_status(db, today: dt.date, within_days: int) -> AfterPaymentStatus:
+    """`within_days`: unfiled claims due within this many days (or past) are listed."""
     posted = PostingState(db)
+    deadlines = []
+    for claim_id, payer, rule, _start, due in posted.unfiled_deadlines():
+        days = (dt.date.fromisoformat(due) - today).days
+        if days <= within_days:
+            deadlines.append({"claim_id": claim_id, "payer": payer, "rule": rule, "due": due, "days_left": days,
+                              "past": days < 0})
     return AfterPaymentStatus(
+        deadlines=deadlines,
         balances_final=[{"claim_id": c, "last_payer": p, "patient_owes": o, "final_at": f}
                         for c, p, o, f in posted.final_balances()],
         balances_reopened=[{"claim_id": c, "last_payer": p, "updated_at": u} for c, p, u in posted.reopened_balances()],

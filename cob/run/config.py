@@ -16,6 +16,8 @@ from typing import Any
 
 from cob.edi.envelope import Party
 
+from .deadlines import DeadlineConfigError, DeadlineRules, rules_from_toml
+
 CONFIG_NAME = "cob.toml"
 FOLDERS = ("inbox", "outbox", "archive", "rejected", "reports")
 
@@ -72,6 +74,15 @@ settle_seconds = 0
 include_patient_names = false
 # A later payer paying less than its own method says (roster benefit_terms) by more than this is flagged.
 underpayment_tolerance = 1.00
+
+[deadlines]
+# Timely filing with the payer cob bills next: "N days|months from service|prior_payment" (the prior
+# payer's 835 payment date). `cob status` warns warn_days before; `--deadline-within N` exits 1.
+warn_days = 14
+medicare = "12 months from service"         # payers billed as SBR09 MA / MB
+default = "90 days from prior_payment"      # every other payer
+# [deadlines.payers]
+# 22222 = "60 days from prior_payment"      # by payer id, before the two above
 """
 
 
@@ -100,6 +111,7 @@ class RunConfig:
     settle_seconds: float = 0
     include_patient_names: bool = False
     underpayment_tolerance: Decimal = Decimal("1.00")
+    deadlines: DeadlineRules = field(default_factory=DeadlineRules)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -147,6 +159,7 @@ _KEYS: dict[str, set[str]] = {
     "claims": {"max_wait_days", "coverage", "order_facts"},
     "run": {"workers", "settle_seconds"},
     "report": {"include_patient_names", "underpayment_tolerance"},
+    "deadlines": {"warn_days", "medicare", "default", "payers"},
 }
 
 
@@ -203,6 +216,10 @@ def load_config(path: str | Path) -> RunConfig:
         include_patient_names=get("report", "include_patient_names", False, bool),
         underpayment_tolerance=Decimal(str(get("report", "underpayment_tolerance", 1, (int, float)))),
     )
+    try:
+        config.deadlines = rules_from_toml(path, data.get("deadlines", {}))
+    except DeadlineConfigError as exc:
+        raise ConfigError(str(exc)) from None
     if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
     if not config.is_postgres and config.state_url.startswith(("mysql", "http")):

@@ -73,6 +73,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                expected TEXT NOT NULL, paid TEXT NOT NULL, flagged INTEGER NOT NULL, checked_at TEXT NOT NULL,
                run_id INTEGER, PRIMARY KEY (claim_id, payer))""",
     ]),
+    (3, "filing deadlines", [
+        # the next payer's timely-filing deadline per claim; filed = 1 once sent to it (0 again if rejected)
+        """CREATE TABLE filing_deadlines (claim_id TEXT PRIMARY KEY, payer TEXT NOT NULL, rule TEXT NOT NULL,
+               start_date TEXT NOT NULL, due_date TEXT NOT NULL, filed INTEGER NOT NULL DEFAULT 0,
+               updated_at TEXT NOT NULL)""",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -36,6 +36,7 @@ from cob.schemas.codes import ClaimStatus
 from cob.schemas.coverage import CoverageRoster as Roster, load_roster
 
 from .balances import Balance, compute_balance
+from .deadlines import Deadline, DeadlineRules, deadline_for
 from .worklist import WorkItem, cob_denials, recoupment, underpaid
 
 DEFAULT_TOLERANCE = Decimal("1.00")
@@ -62,6 +63,7 @@ class ClaimPosting:
     balance: Balance | None = None
     items: list[WorkItem] = field(default_factory=list)
     check: EstimateCheck | None = None
+    deadline: Deadline | None = None  # the next payer's filing deadline (None: nothing left to file)
 
 
 @dataclass
@@ -70,6 +72,7 @@ class PostingSettings:
 
     include_patient_names: bool = False
     underpayment_tolerance: Decimal = DEFAULT_TOLERANCE
+    deadlines: DeadlineRules = field(default_factory=DeadlineRules)
 
 
 class Poster:
@@ -128,6 +131,7 @@ def post_claim(claim: Claim, index: RemitIndex, roster: Roster | None, base: Pat
             adj = standing[top]
             out.items.append(underpaid(claim_id, adj.payer, out.check.method, out.check.expected, out.check.paid,
                                        adj.payment, adj.files[-1] if adj.files else None))
+    out.deadline = deadline_for(claim, chain, remits, settings.deadlines)
     if out.balance is not None and settings.include_patient_names:
         out.balance.patient_name = _patient_name(claim)
     return out
@@ -174,9 +178,12 @@ class PostingState:
     def __init__(self, db):
         self.db = db
 
-    def record(self, postings: list[ClaimPosting], now: dt.datetime, run_id: int | None) -> None:
+    def record(self, postings: list[ClaimPosting], now: dt.datetime, run_id: int | None,
+               filed: set[tuple[str, str]] = frozenset()) -> None:
+        """Write the postings; `filed`: (claim, payer) sent by this billing step (their deadline is met)."""
         when = _iso(now)
         for p in postings:
+            self._deadline(p, when, filed)
             if p.balance is not None:
                 b = p.balance
                 final_at = when if b.status == "final" else None
@@ -209,6 +216,30 @@ class PostingState:
                     "method = excluded.method, expected = excluded.expected, paid = excluded.paid, "
                     "flagged = excluded.flagged, checked_at = excluded.checked_at, run_id = excluded.run_id",
                     (c.claim_id, c.payer, c.method, str(c.expected), str(c.paid), int(c.flagged), when, run_id))
+
+    def _deadline(self, p: ClaimPosting, when: str, filed: set[tuple[str, str]]) -> None:
+        d = p.deadline
+        if d is None:
+            self.db.execute("DELETE FROM filing_deadlines WHERE claim_id = ?", (p.claim_id,))
+            return
+        sent = (d.claim_id, d.payer) in filed or self.db.one(
+            "SELECT 1 FROM emitted WHERE claim_id = ? AND payer_id = ?", (d.claim_id, d.payer)) is not None
+        self.db.execute(
+            "INSERT INTO filing_deadlines (claim_id, payer, rule, start_date, due_date, filed, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET payer = excluded.payer, "
+            "rule = excluded.rule, start_date = excluded.start_date, due_date = excluded.due_date, "
+            "filed = excluded.filed, updated_at = excluded.updated_at",
+            (d.claim_id, d.payer, d.rule, d.start.isoformat(), d.due.isoformat(), int(sent), when))
+
+    def unfiled_deadlines(self) -> list[tuple]:
+        """(claim_id, payer, rule, start_date, due_date) of claims not yet filed with their next payer."""
+        return self.db.query("SELECT claim_id, payer, rule, start_date, due_date FROM filing_deadlines "
+                             "WHERE filed = 0 ORDER BY due_date, claim_id")
+
+    def unfile(self, claim_id: str, payer: str, when: str) -> None:
+        """An acknowledgment rejected the claim: it is not filed with that payer after all."""
+        self.db.execute("UPDATE filing_deadlines SET filed = 0, updated_at = ? WHERE claim_id = ? AND payer = ?",
+                        (when, claim_id, payer))
 
     def final_balances(self) -> list[tuple]:
         """(claim_id, last_payer, patient_owes, final_at) of claims whose patient balance is final."""

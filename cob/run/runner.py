@@ -123,6 +123,7 @@ class _Run:
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
         self.postings: list = []  # `posting.ClaimPosting`s committed by this run's billing step
+        self.filed: set[tuple[str, str]] = set()  # (claim, payer) sent by this run
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -363,7 +364,8 @@ class _Run:
                                    payer_subfolders=config.payer_subfolders, defer_publish=True)
         bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
-        poster = Poster(config.coverage, PostingSettings(config.include_patient_names, config.underpayment_tolerance))
+        poster = Poster(config.coverage, PostingSettings(config.include_patient_names, config.underpayment_tolerance,
+                                                         config.deadlines))
         try:
             result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,
                           observer=poster.observe)
@@ -398,7 +400,8 @@ class _Run:
                 state.decide_claims([(o.claim_id, o.status, o.reason, o.detail, o.destination_payer,
                                       result.first_seen.get(o.claim_id) or _iso(self.now))
                                      for o in result.outcomes], self.now, self.run_id)
-                PostingState(state.db).record(poster.postings, self.now, self.run_id)
+                PostingState(state.db).record(poster.postings, self.now, self.run_id,
+                                              {(r[0], r[1]) for r in rows})
                 state.close_batch(self.now)
                 faults.checkpoint("batch written, before commit")
         except OSError as exc:
@@ -413,6 +416,7 @@ class _Run:
         faults.checkpoint("batch committed")
         self.billing = result  # only now: what the report lists as billed is committed
         self.postings = poster.postings
+        self.filed = {(r[0], r[1]) for r in rows}
         for o in self.outputs:
             self.log.event("output", payer_id=o.payer_id, file=o.file, isa13=o.isa13, claims=o.claims)
         self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
@@ -461,7 +465,8 @@ class _Run:
                        inputs=self.dispositions, outputs=self.outputs, stale=stale,
                        max_wait_days=self.config.max_wait_days, recovered_outputs=self.recovered,
                        problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()},
-                       after_payment=after_payment(self.postings))
+                       after_payment=after_payment(self.postings, filed=self.filed, today=self.now.date(),
+                                                   warn_days=self.config.deadlines.warn_days))
         write_balance_files(self.postings, self.config.reports, stem.removeprefix("run-"),
                             self.config.include_patient_names)
         base = RunReport.build(self.inputs, outcomes)

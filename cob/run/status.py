@@ -83,8 +83,10 @@ def _line(w: Waiting) -> str:
     return f"  {mark}{w.claim_id}  {w.days} days  {w.reason}  {w.detail}"
 
 
-def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only: bool = False) -> StatusReport:
-    """What waits and why, with staleness measured at `now` (`stale_only`: only the stale claims wait)."""
+def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only: bool = False,
+                  deadline_within: int | None = None) -> StatusReport:
+    """What waits and why, with staleness measured at `now` (`stale_only`: only the stale claims wait).
+    Unfiled claims due within `deadline_within` days (default: `[deadlines] warn_days`) are listed."""
     now = now or dt.datetime.now()
     state = State.open(config.state_url, config.sqlite_path)
     try:
@@ -95,7 +97,8 @@ def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only:
             since = dt.datetime.fromisoformat(first_seen)
             report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
                                           since < limit))
-        report.after_payment = after_payment_status(state.db)
+        report.after_payment = after_payment_status(
+            state.db, now.date(), config.deadlines.warn_days if deadline_within is None else deadline_within)
         if stale_only:
             report.waiting = report.stale
         return report

@@ -163,3 +163,50 @@ def test_underpayment_against_the_payers_own_method_is_flagged(make_site):
     # an underpayment does not stop the balance being final: the patient owes what the payer left as PR
     assert section["balances_final"] == [{"claim_id": "S01", "patient_owes": "10", "last_payer": "22222"}]
     assert "Underpaid against the payer's own method: 1 claim(s)" in result.summary_path.read_text()
+
+
+def test_filing_deadline_of_a_held_claim(make_site):
+    # The primary denies (CO 22): the claim is held and never filed with 22222, whose default rule is
+    # 90 days from the prior payer's payment date 2026-03-05: due 2026-06-03.
+    site = make_site()
+    drop(site, "afterpay.837", "afterpay-primary-denies-22.835")
+    result = site.run(now=NIGHT1)
+    (claim,) = result.report.claims
+    assert (claim.status, claim.reason) == ("held", "other_payer_primary")
+    runner = CliRunner()
+
+    def status(now, *args):
+        return runner.invoke(main, ["status", "--config", str(site.config_path), *args], env={"COB_NOW": now})
+
+    near = status("2026-05-25T08:00:00", "--deadline-within", "14", "--format", "json")
+    assert near.exit_code == 1
+    assert json.loads(near.stdout)["deadlines"] == [{"claim_id": "S01", "payer": "22222",
+                                                     "rule": "90 days from prior_payment", "due": "2026-06-03",
+                                                     "days_left": 9, "past": False}]
+    assert "not filed within 14 days" in near.stderr
+    assert status("2026-05-25T08:00:00", "--deadline-within", "5").exit_code == 0
+    past = status("2026-06-10T08:00:00")
+    assert past.exit_code == 0
+    assert "PAST DEADLINE S01  22222  was due 2026-06-03 (90 days from prior_payment)" in past.stdout
+
+
+def test_a_billed_claim_has_met_its_deadline(make_site):
+    site = make_site()
+    night1(site)
+    result = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--deadline-within", "400",
+                                       "--format", "json"], env={"COB_NOW": "2026-05-25T08:00:00"})
+    assert result.exit_code == 0 and json.loads(result.stdout)["deadlines"] == []
+
+
+def test_payer_rules_from_the_configuration(make_site):
+    # a payer rule counted from the date of service (2026-02-15) in months
+    site = make_site()
+    text = site.config_path.read_text().replace('# [deadlines.payers]\n# 22222 = "60 days from prior_payment"',
+                                                '[deadlines.payers]\n22222 = "1 month from service"')
+    site.config_path.write_text(text)
+    drop(site, "afterpay.837", "afterpay-primary-denies-22.835")
+    site.run(now=NIGHT1)
+    result = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "json"],
+                                env={"COB_NOW": "2026-03-10T08:00:00"})
+    (due,) = json.loads(result.stdout)["deadlines"]
+    assert (due["rule"], due["due"], due["days_left"]) == ("1 months from service", "2026-03-15", 5)
