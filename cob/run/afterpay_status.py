@@ -14,6 +14,8 @@ from .posting import PostingState
 @dataclass
 class AfterPaymentStatus:
     deadlines: list[dict[str, Any]] = field(default_factory=list)  # unfiled, due within the window or past
+    unacknowledged: list[dict[str, Any]] = field(default_factory=list)  # sent, no 277CA after ack_wait_days
+    ack_wait_days: int = 7
     balances_final: list[dict[str, str]] = field(default_factory=list)
     balances_reopened: list[dict[str, str]] = field(default_factory=list)
     worklist: list[dict[str, str]] = field(default_factory=list)
@@ -21,11 +23,18 @@ class AfterPaymentStatus:
     extra_lines: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"deadlines": self.deadlines, "balances_final": self.balances_final, "balances_reopened": self.balances_reopened,
+        return {"unacknowledged": self.unacknowledged, "ack_wait_days": self.ack_wait_days,
+                "deadlines": self.deadlines, "balances_final": self.balances_final, "balances_reopened": self.balances_reopened,
                 "worklist": self.worklist, **self.extra}
 
     def lines(self, limit: int | None = 200) -> list[str]:
         out: list[str] = list(self.extra_lines)
+        if self.unacknowledged:
+            out += ["", f"Sent and never acknowledged (no 277CA after {self.ack_wait_days} days): "
+                        f"{len(self.unacknowledged)} claim(s)"]
+            shown = self.unacknowledged if limit is None else self.unacknowledged[:limit]
+            out += [f"  {u['claim_id']}  {u['payer']}  sent {u['sent_at']} in {u['output']} ({u['days']} days; "
+                    f"999: {u['ack_999']})" for u in shown]
         if self.deadlines:
             past = sum(1 for d in self.deadlines if d["past"])
             out += ["", f"Filing deadlines: {len(self.deadlines)} claim(s) not filed with their next payer are due "
@@ -49,8 +58,12 @@ class AfterPaymentStatus:
         return out
 
 
-def after_payment_status(db, today: dt.date, within_days: int) -> AfterPaymentStatus:
-    """`within_days`: unfiled claims due within this many days (or past) are listed."""
+def after_payment_status(db, now: dt.datetime, within_days: int, ack_wait_days: int) -> AfterPaymentStatus:
+    """`within_days`: unfiled claims due within this many days (or past) are listed; claims sent more
+    than `ack_wait_days` ago without a 277CA are unacknowledged."""
+    from .acks import AckState
+
+    today = now.date()
     posted = PostingState(db)
     deadlines = []
     for claim_id, payer, rule, _start, due in posted.unfiled_deadlines():
@@ -59,6 +72,7 @@ def after_payment_status(db, today: dt.date, within_days: int) -> AfterPaymentSt
             deadlines.append({"claim_id": claim_id, "payer": payer, "rule": rule, "due": due, "days_left": days,
                               "past": days < 0})
     return AfterPaymentStatus(
+        unacknowledged=AckState(db).unacknowledged(now, ack_wait_days), ack_wait_days=ack_wait_days,
         deadlines=deadlines,
         balances_final=[{"claim_id": c, "last_payer": p, "patient_owes": o, "final_at": f}
                         for c, p, o, f in posted.final_balances()],

@@ -58,6 +58,9 @@ url = "sqlite:///cob-state.db"
 # A claim whose 835 has not arrived (or an 835 whose claim has not) waits; past this many days it is
 # reported as stale by `cob status` and in each run's report.
 max_wait_days = 30
+# A claim sent this many days ago that no 277CA has answered is listed as unacknowledged (999 and 277CA
+# files dropped into the inbox are tied back to the claims sent).
+ack_wait_days = 7
 # Coverage roster (JSON or CSV) for claims whose original lists no other payer; optional.
 # coverage = "coverage.csv"
 # Order-of-benefits facts (JSON); claims billed against the rules are held. Optional.
@@ -105,6 +108,7 @@ class RunConfig:
     sender: Party | None = None
     receiver: Party | None = None
     max_wait_days: int = 30
+    ack_wait_days: int = 7
     coverage: Path | None = None
     order_facts: Path | None = None
     workers: int = 0
@@ -156,7 +160,7 @@ _KEYS: dict[str, set[str]] = {
     "folders": {"inbox", "outbox", "payer_subfolders", "archive", "rejected", "reports"},
     "interchange": {"sender", "receiver"},
     "state": {"url"},
-    "claims": {"max_wait_days", "coverage", "order_facts"},
+    "claims": {"max_wait_days", "coverage", "order_facts", "ack_wait_days"},
     "run": {"workers", "settle_seconds"},
     "report": {"include_patient_names", "underpayment_tolerance"},
     "deadlines": {"warn_days", "medicare", "default", "payers"},
@@ -209,6 +213,7 @@ def load_config(path: str | Path) -> RunConfig:
         sender=_party(path, "sender", get("interchange", "sender", None, str)),
         receiver=_party(path, "receiver", get("interchange", "receiver", None, str)),
         max_wait_days=get("claims", "max_wait_days", 30, int),
+        ack_wait_days=get("claims", "ack_wait_days", 7, int),
         coverage=_optional_path(base, get("claims", "coverage", None, str)),
         order_facts=_optional_path(base, get("claims", "order_facts", None, str)),
         workers=get("run", "workers", 0, int),
@@ -220,8 +225,8 @@ def load_config(path: str | Path) -> RunConfig:
         config.deadlines = rules_from_toml(path, data.get("deadlines", {}))
     except DeadlineConfigError as exc:
         raise ConfigError(str(exc)) from None
-    if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
-        raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
+    if config.max_wait_days < 0 or config.ack_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
+        raise ConfigError(f"{path}: max_wait_days, ack_wait_days, workers and settle_seconds must not be negative")
     if not config.is_postgres and config.state_url.startswith(("mysql", "http")):
         raise ConfigError(f"{path}: state.url must be a sqlite: path or a postgresql:// URL")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]

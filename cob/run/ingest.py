@@ -30,6 +30,7 @@ from cob.schemas.claim import Claim
 from cob.schemas.remit import ClaimPayment
 
 from . import faults
+from .acks import is_ack_file, parse_ack_file
 
 HASH_CHUNK = 1 << 20
 CLAIM_EXCLUDE = {"header", "billing_provider"}
@@ -95,6 +96,8 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     except OSError as exc:
         result.error = f"{source.name}: cannot read: {exc.strerror or exc}"
         return result
+    if is_ack_file(source):  # a 999 or 277CA answering what we sent (acks.py)
+        return parse_ack_file(result, source, work_dir)
     try:
         fd, spool = tempfile.mkstemp(prefix=f"{source.name}.", suffix=".records", dir=work_dir)
         out = os.fdopen(fd, "wb", buffering=1 << 20)

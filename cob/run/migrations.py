@@ -79,6 +79,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                start_date TEXT NOT NULL, due_date TEXT NOT NULL, filed INTEGER NOT NULL DEFAULT 0,
                updated_at TEXT NOT NULL)""",
     ]),
+    (4, "acknowledgments", [
+        # the latest 999 / 277CA answer per claim, payer, generation and kind (acks.py)
+        """CREATE TABLE acknowledgments (claim_id TEXT NOT NULL, payer TEXT NOT NULL, generation INTEGER NOT NULL,
+               kind TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, file TEXT NOT NULL,
+               received_at TEXT NOT NULL, run_id INTEGER, PRIMARY KEY (claim_id, payer, generation, kind))""",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

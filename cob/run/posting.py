@@ -196,8 +196,9 @@ class PostingState:
                     (b.claim_id, b.status, b.last_payer, str(b.patient_owes), json.dumps(b.to_json()), final_at,
                      when, run_id))
             keep = {(i.kind, i.payer) for i in p.items}
+            # an acknowledgment's rejection stays until an acceptance (acks.py) closes it
             for kind, payer in self.db.query("SELECT kind, payer FROM worklist WHERE claim_id = ? AND "
-                                             "closed_at IS NULL", (p.claim_id,)):
+                                             "closed_at IS NULL AND kind NOT LIKE ?", (p.claim_id, "ack_rejected%")):
                 if (kind, payer) not in keep:
                     self.db.execute("UPDATE worklist SET closed_at = ?, updated_at = ? WHERE claim_id = ? AND "
                                     "kind = ? AND payer = ?", (when, when, p.claim_id, kind, payer))

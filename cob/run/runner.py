@@ -47,6 +47,7 @@ from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
 from . import faults
 from .billing import BillingResult, bill, sender_key
+from .acks import ACK_KINDS, AckState, ack_section
 from .afterpay_report import after_payment, write_balance_files
 from .config import RunConfig
 from .posting import Poster, PostingSettings, PostingState
@@ -124,6 +125,7 @@ class _Run:
         self.recovered: list[str] = []
         self.postings: list = []  # `posting.ClaimPosting`s committed by this run's billing step
         self.filed: set[tuple[str, str]] = set()  # (claim, payer) sent by this run
+        self.acks: list = []  # `acks.AckResult`s of the 999 / 277CA files read this run
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -293,12 +295,16 @@ class _Run:
                                            kind=parsed.kind, reason=None, now=self.now, run_id=self.run_id,
                                            inbox_path=str(path), dest_path=str(dest), claims=parsed.claims,
                                            payments=parsed.payments)
-                for blobs, claims, payments in _chunks(read_records(parsed.spool)):
-                    state.add_blobs(blobs)
-                    state.add_claims(claims, input_id, self.now)
-                    state.add_payments(payments, input_id, self.now)
-                    state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
-                state.join_batch(self.now, self.run_id)
+                if parsed.kind in ACK_KINDS:  # tied back to what was sent, in this transaction (acks.py)
+                    self.acks += AckState(state.db).record(read_records(parsed.spool), path.name, self.now,
+                                                           self.run_id)
+                else:
+                    for blobs, claims, payments in _chunks(read_records(parsed.spool)):
+                        state.add_blobs(blobs)
+                        state.add_claims(claims, input_id, self.now)
+                        state.add_payments(payments, input_id, self.now)
+                        state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
+                    state.join_batch(self.now, self.run_id)
                 faults.checkpoint("input written, before commit")
         finally:
             Path(parsed.spool).unlink(missing_ok=True)
@@ -465,7 +471,8 @@ class _Run:
                        inputs=self.dispositions, outputs=self.outputs, stale=stale,
                        max_wait_days=self.config.max_wait_days, recovered_outputs=self.recovered,
                        problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()},
-                       after_payment=after_payment(self.postings, filed=self.filed, today=self.now.date(),
+                       after_payment=after_payment(self.postings, self._ack_section(), filed=self.filed,
+                                                   today=self.now.date(),
                                                    warn_days=self.config.deadlines.warn_days))
         write_balance_files(self.postings, self.config.reports, stem.removeprefix("run-"),
                             self.config.include_patient_names)
@@ -484,6 +491,10 @@ class _Run:
         self.log.close()
         return RunResult(exit_code, self.run_id, report, json_path, text_path, self.log.path,
                          errors=self.errors)
+
+    def _ack_section(self) -> dict:
+        wait = self.config.ack_wait_days
+        return ack_section(self.acks, AckState(self.state.db).unacknowledged(self.now, wait), wait)
 
     def _stale(self) -> list[StaleClaim]:
         limit = self.now - dt.timedelta(days=self.config.max_wait_days)

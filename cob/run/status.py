@@ -98,7 +98,8 @@ def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only:
             report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
                                           since < limit))
         report.after_payment = after_payment_status(
-            state.db, now.date(), config.deadlines.warn_days if deadline_within is None else deadline_within)
+            state.db, now, config.deadlines.warn_days if deadline_within is None else deadline_within,
+            config.ack_wait_days)
         if stale_only:
             report.waiting = report.stale
         return report

@@ -210,3 +210,132 @@ def test_payer_rules_from_the_configuration(make_site):
                                 env={"COB_NOW": "2026-03-10T08:00:00"})
     (due,) = json.loads(result.stdout)["deadlines"]
     assert (due["rule"], due["due"], due["days_left"]) == ("1 months from service", "2026-03-15", 5)
+
+
+# --- acknowledgments (clause 3) and the whole cycle ------------------------------------------------------
+
+NIGHT2 = dt.datetime(2026, 3, 8, 1, 30)
+
+
+def sent_file(site) -> tuple[str, str, int]:
+    """(name, sender, ISA13) of the one file night 1 sent."""
+    (path,) = site.outbox.iterdir()
+    isa = path.read_text().split("~", 1)[0].split("*")
+    return path.name, f"{isa[5].strip()}:{isa[6].strip()}", int(isa[13])
+
+
+def ack_999(sender: str, isa13: int, status: str = "A") -> str:
+    q, ident = sender.split(":")
+    ik = "IK5*A" if status == "A" else "IK3*NM1*25**8~IK4*9*67*7~IK5*R*5"
+    segs = ["ST*999*0001*005010X231A1", f"AK1*HC*{isa13}*005010X222A1", "AK2*837*0001*005010X222A1", *ik.split("~"),
+            f"AK9*{status}*1*1*{1 if status == 'A' else 0}"]
+    return (f"ISA*00*          *00*          *ZZ*CLEARHOUSE01   *{q}*{ident:<15}*260307*0800*^*00501*000000777*0*T*:~"
+            f"GS*FA*CLEARHOUSE01*{ident}*20260307*0800*777*X*005010X231A1~" + "~".join(segs)
+            + f"~SE*{len(segs) + 1}*0001~GE*1*777~IEA*1*000000777~")
+
+
+def ack_277(claim_id: str, status: str) -> str:
+    """A 277CA from the secondary for one claim: status 'A1:20' accepted (WQ) or 'A7:562:85' rejected (U)."""
+    action = "WQ" if status.startswith(("A1", "A2")) else "U"
+    segs = ["ST*277*0001*005010X214", "BHT*0085*08*277CA0001*20260307*0900*TH",
+            "HL*1**20*1", "NM1*PR*2*SECOND PAYER INC*****PI*22222", "TRN*1*TRACE1", "DTP*050*D8*20260307",
+            "DTP*009*D8*20260307",
+            "HL*2*1*21*1", "NM1*41*2*NORTHWIND BILLING*****46*SUBMIT01", "TRN*2*COB000000001",
+            "STC*A1:19:PR*20260307*WQ*250", "QTY*90*1", "AMT*YU*250",
+            "HL*3*2*19*1", "NM1*85*2*NORTHWIND CLINIC*****XX*1234567893", "TRN*1*0",
+            "STC*A1:19:PR*20260307*WQ*250", "QTY*QA*1", "AMT*YU*250",
+            "HL*4*3*PT", "NM1*QC*1*TESTER*ALEX****MI*SEC456", f"TRN*2*{claim_id}",
+            f"STC*{status}*20260307*{action}*250", "REF*1K*SECICN77", "DTP*472*RD8*20260215-20260215"]
+    return ("ISA*00*          *00*          *ZZ*SECONDPAYER    *ZZ*SUBMIT01       *260307*0900*^*00501*000000888*0*T*:~"
+            "GS*HN*SECONDPAYER*SUBMIT01*20260307*0900*888*X*005010X214~" + "~".join(segs)
+            + f"~SE*{len(segs) + 1}*0001~GE*1*888~IEA*1*000000888~")
+
+
+def test_the_whole_cycle_over_several_nights(make_site):
+    """claim + primary 835 -> secondary billed -> 999 and 277CA accepted -> secondary 835 partly paid ->
+    patient balance final (amounts in the module docstring)."""
+    site = with_roster(make_site)
+    night1(site)
+    name, sender, isa13 = sent_file(site)
+    assert (name, sender, isa13) == ("22222-000000001.837", "ZZ:SUBMIT01", 1)
+
+    (site.inbox / "ack.999").write_text(ack_999(sender, isa13))
+    (site.inbox / "ack.277").write_text(ack_277("S01", "A1:20:PR"))
+    night2 = site.run(now=NIGHT2)
+    assert night2.exit_code == 0, night2.errors
+    acks = night2.report.run.after_payment["acknowledgments"]
+    # inputs are read in name order: ack.277 before ack.999
+    assert [(a["claim_id"], a["payer"], a["kind"], a["status"]) for a in acks["accepted"]] == [
+        ("S01", "22222", "277CA", "accepted"), ("S01", "22222", "999", "accepted")]
+    assert acks["rejected"] == [] and acks["unacknowledged"] == []
+    assert {"ack.277", "ack.999"} <= set(site.listing("archive"))
+    late = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "json"],
+                              env={"COB_NOW": "2026-03-20T08:00:00"})
+    assert json.loads(late.stdout)["unacknowledged"] == []
+
+    drop(site, "afterpay-secondary-paid.835")
+    night3 = site.run(now=NIGHT3)
+    section = night3.report.run.after_payment
+    assert section["balances_final"] == [{"claim_id": "S01", "patient_owes": "10", "last_payer": "22222"}]
+    status = CliRunner().invoke(main, ["status", "--config", str(site.config_path)],
+                                env={"COB_NOW": "2026-03-22T08:00:00"})
+    assert "S01  patient owes 10  (last payer 22222" in status.stdout
+    assert "never acknowledged" not in status.stdout and "Worklist" not in status.stdout
+
+
+def test_277ca_rejection_is_listed_first_and_unfiles_the_claim(make_site):
+    site = make_site()
+    night1(site)
+    (site.inbox / "reject.277").write_text(ack_277("S01", "A7:562:85"))
+    result = site.run(now=NIGHT2)
+    acks = result.report.run.after_payment["acknowledgments"]
+    (rejected,) = acks["rejected"]
+    assert (rejected["claim_id"], rejected["payer"], rejected["kind"]) == ("S01", "22222", "277CA")
+    assert rejected["reason"] == ("277CA rejected for invalid information: National Provider Identifier (NPI) "
+                                  "(billing provider)")
+    summary = result.summary_path.read_text().splitlines()
+    first = next(n for n, line in enumerate(summary) if line.startswith("REJECTED by an acknowledgment"))
+    assert first == 3  # right after the title and the input counts: before anything else
+    assert summary[first + 1].startswith("  S01  22222  reject.277: 277CA rejected for invalid information")
+    status = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--deadline-within", "90",
+                                       "--format", "json"], env={"COB_NOW": "2026-03-10T08:00:00"})
+    payload = json.loads(status.stdout)
+    assert [(w["claim_id"], w["kind"]) for w in payload["worklist"]] == [("S01", "ack_rejected_277CA")]
+    # rejected means not filed: the 90-day deadline from the primary's payment (2026-03-05) is watched again
+    assert [(d["claim_id"], d["due"]) for d in payload["deadlines"]] == [("S01", "2026-06-03")]
+    assert status.exit_code == 1
+
+
+def test_999_rejection_rejects_the_claims_of_the_file(make_site):
+    site = make_site()
+    night1(site)
+    _name, sender, isa13 = sent_file(site)
+    (site.inbox / "reject.999").write_text(ack_999(sender, isa13, status="R"))
+    result = site.run(now=NIGHT2)
+    (rejected,) = result.report.run.after_payment["acknowledgments"]["rejected"]
+    assert (rejected["claim_id"], rejected["kind"]) == ("S01", "999")
+    assert rejected["reason"] == ("999 rejected: 999 rejected; one or more segments in error; segment NM1 at "
+                                  "position 25: segment has data element errors; element 9: invalid code value")
+
+
+def test_nothing_acknowledged_by_the_deadline(make_site):
+    site = make_site()
+    night1(site)  # sent 2026-03-06; ack_wait_days 7
+    runner = CliRunner()
+
+    def status(now):
+        out = runner.invoke(main, ["status", "--config", str(site.config_path), "--format", "json"],
+                            env={"COB_NOW": now})
+        return json.loads(out.stdout)["unacknowledged"]
+
+    assert status("2026-03-12T08:00:00") == []
+    assert status("2026-03-14T08:00:00") == [{"claim_id": "S01", "payer": "22222", "generation": 0,
+                                              "output": "22222-000000001.837", "sent_at": NIGHT1.isoformat(),
+                                              "days": 8, "ack_999": "none"}]
+    text = runner.invoke(main, ["status", "--config", str(site.config_path)], env={"COB_NOW": "2026-03-14T08:00:00"})
+    assert "Sent and never acknowledged (no 277CA after 7 days): 1 claim(s)" in text.stdout
+    # the morning report of a later run says so too
+    result = site.run(now=dt.datetime(2026, 3, 15, 1, 30))
+    (late,) = result.report.run.after_payment["acknowledgments"]["unacknowledged"]
+    assert late["claim_id"] == "S01" and late["days"] == 9
+    assert "Not acknowledged after 7 days: 1 claim(s)" in result.summary_path.read_text()
