@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import X12SyntaxError
 from .tokens import SegmentReader
 
 #: IK5-01 / AK9-01
@@ -153,7 +154,7 @@ def ack_kind(path: str | Path) -> str | None:
                 return elements[1] if len(elements) > 1 and elements[1] in ("999", "277") else None
             if elements[0] not in ("ISA", "GS"):
                 return None
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, X12SyntaxError):
         return None
     return None
 

@@ -27,13 +27,21 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from cob.edi.acks import Acknowledgment, ack_kind, read_acknowledgments
+from cob.edi.errors import X12SyntaxError
 
 ACK_KINDS = ("999", "277")
 
 
 def parse_ack_file(result, source: Path, work_dir: str):
     """Fill the worker's `Parsed` for an acknowledgment file: one record holding its interchanges."""
-    acks = read_acknowledgments(source)
+    try:
+        acks = read_acknowledgments(source)
+    except X12SyntaxError as exc:
+        result.error = str(exc.error)
+        return result
+    except (OSError, UnicodeError) as exc:
+        result.error = f"{source.name}: cannot read: {getattr(exc, 'strerror', None) or exc}"
+        return result
     if not acks or not any(a.groups or a.claims for a in acks):
         result.error = f"{source.name}: an acknowledgment that answers nothing (no AK1 group, no claim status)"
         return result
