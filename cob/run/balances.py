@@ -45,6 +45,7 @@ class PayerAmounts:
     contractual: Decimal = ZERO
     patient_responsibility: Decimal = ZERO
     other: Decimal = ZERO
+    payer_claim_number: str = ""  # CLP07 (claim level only)
 
     def add_cas(self, cas) -> None:
         total = cas.total
@@ -96,7 +97,8 @@ def _is_medicaid(chain: PayerChain, level: int) -> bool:
 
 
 def _amounts(payment: ClaimPayment, payer: str, level: int) -> PayerAmounts:
-    out = PayerAmounts(payer, level, paid=payment.clp.paid)
+    out = PayerAmounts(payer, level, paid=payment.clp.paid,
+                       payer_claim_number=payment.clp.payer_claim_control_number or "")
     for cas in payment.adjustments:
         out.add_cas(cas)
     for service in payment.services:
@@ -182,7 +184,7 @@ def _lines(claim: Claim, adjudications: dict, medicaid: bool, final: bool) -> li
 # ------------------------------------------------------------------------------------------------ files
 
 CSV_COLUMNS = ["claim_id", "status", "line", "procedure", "service_from", "service_to", "charge", "payer", "level",
-               "paid", "contractual", "payer_patient_responsibility", "other_adjustments", "patient_owes",
+               "payer_claim_number", "paid", "contractual", "payer_patient_responsibility", "other_adjustments", "patient_owes",
                "write_off", "medicaid_write_off"]
 
 
@@ -205,7 +207,7 @@ def balances_csv(balances: list[Balance], with_names: bool = False) -> str:
             for n, p in enumerate(payers):
                 last = n == len(payers) - 1
                 writer.writerow({**base, "line": line, "procedure": procedure, "charge": charge, "payer": p.payer,
-                                 "level": p.level, "paid": p.paid, "contractual": p.contractual,
+                                 "level": p.level, "payer_claim_number": p.payer_claim_number, "paid": p.paid, "contractual": p.contractual,
                                  "payer_patient_responsibility": p.patient_responsibility,
                                  "other_adjustments": p.other, "patient_owes": owes if last else "",
                                  "write_off": write_off if last else "", "medicaid_write_off": mcd if last else ""})

@@ -81,6 +81,7 @@ def test_secondary_pays_partly_and_the_patient_balance_is_final(make_site):
                          ("2", "87880", "50", "PRIMPLAN", "16", "", ""),
                          ("2", "87880", "50", "22222", "4", "10", "20")]
     assert {r["service_from"] for r in rows} == {"2026-02-15"}
+    assert [r["payer_claim_number"] for r in rows if r["line"] == ""] == ["ICN0001", "SEC0001"]
     assert "patient_name" not in rows[0] and "TESTER" not in (site.root / "reports" / f"patient-balances-{stem}.json").read_text()
     assert "Patient balances final: 1 claim(s)" in result.summary_path.read_text()
 
