@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from cob.edi.acks import Acknowledgment, ack_kind, read_acknowledgments
+from cob.edi.acks import GROUP_ERRORS, SET_STATUS, Acknowledgment, ack_kind, read_acknowledgments
 from cob.edi.errors import X12SyntaxError
 
 ACK_KINDS = ("999", "277")
@@ -110,8 +110,14 @@ class AckState:
             output = rows[0][0]
             verdicts = {s.accepted for s in group.sets}
             accepted = group.status in ("A", "E") if not group.sets else verdicts == {True}
-            reason = ("999 " + ("accepted" if accepted else "rejected") + ": "
-                      + "; ".join(s.reason() for s in group.sets if not s.accepted)) if not accepted else "999 accepted"
+            rejected_sets = [s.reason() for s in group.sets if not s.accepted]
+            if accepted:
+                reason = "999 accepted"
+            elif rejected_sets:
+                reason = " / ".join(rejected_sets)
+            else:
+                reason = "999 group " + SET_STATUS.get(group.status, group.status) + "".join(
+                    f"; {GROUP_ERRORS.get(c, 'code ' + c)}" for c in group.codes)
             if not accepted and verdicts == {True, False}:
                 reason += " (some sets of the file were accepted: check which claims)"
             for claim_id, payer, generation in self.db.query(

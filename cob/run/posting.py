@@ -104,15 +104,19 @@ def post_claim(claim: Claim, index: RemitIndex, roster: Roster | None, base: Pat
     if not chain.payers or remits is None:
         return None
     last_level = max(p.level for p in chain.payers)
-    payments = [(r.payment(index.headers), r.file) for r in records]
+    if len(records) == len(remits.adjudications) and all(a.parts == 1 for a in remits.adjudications):
+        # one answer per level, nothing netted away: the payments billing decoded are all there is
+        payments = [(a.payment, a.files[-1] if a.files else "") for a in remits.adjudications]
+    else:
+        payments = [(r.payment(index.headers), r.file) for r in records]
     out = ClaimPosting(claim_id, items=cob_denials(claim_id, payments))
     standing = {a.level: a for a in remits.adjudications}
     top = max(standing) if standing else 0
-    answered_last = [p for p, _f in payments if LEVEL.get(p.clp.status, 0) == last_level]
-    reversals = [(p, f) for p, f in payments if p.clp.status is ClaimStatus.REVERSAL]
+    answered_last = any(LEVEL.get(r.status, 0) == last_level for r in records)
+    reversals = [r for r in records if r.status is ClaimStatus.REVERSAL]
     last = standing.get(last_level)
     if last_level >= 2 and answered_last and last is None and reversals:
-        reversal, file = reversals[-1]
+        reversal, file = reversals[-1].payment(index.headers), reversals[-1].file
         out.items.append(recoupment(claim_id, payer_key(reversal.header), reversal, file))
         out.balance = compute_balance(claim, chain, remits, status="reopened")
         out.balance.last_payer, out.balance.last_level = payer_key(reversal.header), last_level
@@ -121,7 +125,9 @@ def post_claim(claim: Claim, index: RemitIndex, roster: Roster | None, base: Pat
         out.items.append(recoupment(claim_id, last.payer, last.payment, last.files[-1] if last.files else None))
         out.balance = compute_balance(claim, chain, remits, status="reopened")
     elif top:
-        open_denial = any(i.kind != "underpaid" and standing[top].payer in i.payer.split(",") for i in out.items)
+        adj = standing[top]
+        open_denial = any(i.kind != "underpaid" and adj.payer in i.payer.split(",") for i in out.items) or \
+            bool(cob_denials(claim_id, [(adj.payment, "")], min_level=1))  # a primary's COB denial holds it too
         nothing_left = top < last_level and patient_responsibility(standing[top].payment) == 0
         if (top >= last_level or nothing_left) and not open_denial:
             out.balance = compute_balance(claim, chain, remits, status="final")
@@ -179,10 +185,13 @@ class PostingState:
         self.db = db
 
     def record(self, postings: list[ClaimPosting], now: dt.datetime, run_id: int | None,
-               filed: set[tuple[str, str]] = frozenset()) -> None:
-        """Write the postings; `filed`: (claim, payer) sent by this billing step (their deadline is met)."""
+               filed: set[tuple[str, str]] = frozenset(), skipped: set[str] = frozenset()) -> None:
+        """Write the postings; `filed`: (claim, payer) sent by this billing step (their deadline is met);
+        `skipped`: claims the billing step skipped (crossover, nothing left to bill, ...): nothing to file."""
         when = _iso(now)
         for p in postings:
+            if p.claim_id in skipped or (p.balance is not None and p.balance.status == "final"):
+                p.deadline = None
             self._deadline(p, when, filed)
             if p.balance is not None:
                 b = p.balance

@@ -406,8 +406,8 @@ class _Run:
                 state.decide_claims([(o.claim_id, o.status, o.reason, o.detail, o.destination_payer,
                                       result.first_seen.get(o.claim_id) or _iso(self.now))
                                      for o in result.outcomes], self.now, self.run_id)
-                PostingState(state.db).record(poster.postings, self.now, self.run_id,
-                                              {(r[0], r[1]) for r in rows})
+                PostingState(state.db).record(poster.postings, self.now, self.run_id, {(r[0], r[1]) for r in rows},
+                                              {o.claim_id for o in result.outcomes if o.status == OutcomeStatus.SKIPPED})
                 state.close_batch(self.now)
                 faults.checkpoint("batch written, before commit")
         except OSError as exc:

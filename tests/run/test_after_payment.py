@@ -315,8 +315,8 @@ def test_999_rejection_rejects_the_claims_of_the_file(make_site):
     result = site.run(now=NIGHT2)
     (rejected,) = result.report.run.after_payment["acknowledgments"]["rejected"]
     assert (rejected["claim_id"], rejected["kind"]) == ("S01", "999")
-    assert rejected["reason"] == ("999 rejected: 999 rejected; one or more segments in error; segment NM1 at "
-                                  "position 25: segment has data element errors; element 9: invalid code value")
+    assert rejected["reason"] == ("999 rejected; one or more segments in error; segment NM1 at position 25: "
+                                  "segment has data element errors; element 9: invalid code value")
 
 
 def test_nothing_acknowledged_by_the_deadline(make_site):
@@ -340,3 +340,19 @@ def test_nothing_acknowledged_by_the_deadline(make_site):
     (late,) = result.report.run.after_payment["acknowledgments"]["unacknowledged"]
     assert late["claim_id"] == "S01" and late["days"] == 9
     assert "Not acknowledged after 7 days: 1 claim(s)" in result.summary_path.read_text()
+
+
+def test_primary_left_nothing_the_balance_is_final_and_nothing_is_to_file(make_site):
+    # The primary paid 150 and wrote off 100 (CO 45), no PR: nothing for the secondary, the patient owes 0,
+    # no filing deadline to watch.
+    site = make_site()
+    drop(site, "afterpay.837", "afterpay-primary-no-pr.835")
+    result = site.run(now=NIGHT1)
+    (claim,) = result.report.claims
+    assert (claim.status, claim.reason) == ("skipped", "nothing_left_to_bill")
+    assert result.report.run.after_payment["balances_final"] == [{"claim_id": "S01", "patient_owes": "0",
+                                                                  "last_payer": "PRIMPLAN"}]
+    assert result.report.run.after_payment["deadlines"] == []
+    status = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--deadline-within", "1000",
+                                       "--format", "json"], env={"COB_NOW": "2026-03-10T08:00:00"})
+    assert status.exit_code == 0 and json.loads(status.stdout)["deadlines"] == []
