@@ -426,6 +426,8 @@ class _Run:
         for o in self.outputs:
             self.log.event("output", payer_id=o.payer_id, file=o.file, isa13=o.isa13, claims=o.claims)
         self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
+        self.log.event("posted", balances=sum(1 for p in self.postings if p.balance is not None),
+                       worklist=sum(len(p.items) for p in self.postings), acks=len(self.acks))
 
     def _rel_out(self, path: Path, out_dir: Path) -> str:
         return str(path.relative_to(out_dir))
