@@ -117,6 +117,16 @@ class _Contexts:
         return obj
 
 
+class _ClaimIndex(RemitIndex):
+    """The remittances of the one claim being decided: its consolidation is computed once and shared by
+    the observer (posting) and triage, which both ask for it (decoding payments is most of their cost)."""
+
+    def consolidate(self, claim_id: str):
+        if getattr(self, "_once", None) is None or self._once[0] != claim_id:
+            self._once = (claim_id, super().consolidate(claim_id))
+        return self._once[1]
+
+
 def fingerprint(index: RemitIndex, claim_id: str, below: int) -> str:
     """What the payers before level `below` decided (their standing adjudications), as a hash."""
     records = [r for r in index.records.get(claim_id, []) if LEVEL.get(r.status, 0) < below]
@@ -179,7 +189,7 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
             claim_row: tuple | None, payment_rows: list[tuple], emitted: list) -> None:
     seen = [r[4] for r in payment_rows] + ([claim_row[7]] if claim_row else [])
     result.first_seen[claim_id] = min(seen) if seen else ""
-    index = RemitIndex()
+    index = _ClaimIndex()
     by_input: list[tuple[str, list[ClaimPayment]]] = []
     for _cid, name, header_key, body, _received, input_id in payment_rows:
         payment = ClaimPayment.model_validate_json(zlib.decompress(bytes(body)))

@@ -109,7 +109,9 @@ def post_claim(claim: Claim, index: RemitIndex, roster: Roster | None, base: Pat
         payments = [(a.payment, a.files[-1] if a.files else "") for a in remits.adjudications]
     else:
         payments = [(r.payment(index.headers), r.file) for r in records]
-    out = ClaimPosting(claim_id, items=cob_denials(claim_id, payments))
+    # COB denials need a later payer's answer, or two payers for "both deny as secondary"
+    later = len(payments) > 1 or any(a.level >= 2 for a in remits.adjudications)
+    out = ClaimPosting(claim_id, items=cob_denials(claim_id, payments) if later else [])
     standing = {a.level: a for a in remits.adjudications}
     top = max(standing) if standing else 0
     answered_last = any(LEVEL.get(r.status, 0) == last_level for r in records)

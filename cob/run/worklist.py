@@ -129,11 +129,11 @@ def cob_denials(claim_id: str, payments: Iterable[tuple[ClaimPayment, str]], min
         if status is ClaimStatus.REVERSAL:
             continue
         payer = payer_key(payment.header)
-        if says_other_primary(payment):
+        codes = carcs(payment)
+        if "22" in codes or payment.name("PR") is not None:  # says another payer is primary
             deniers[payer] = payment
         if LEVEL.get(status, 0) < min_level:
             continue
-        codes = carcs(payment)
         remarks = rarcs(payment)
         for carc in sorted(codes & set(COB_CARCS)):
             if (carc, payer) not in seen:
