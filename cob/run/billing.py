@@ -79,7 +79,8 @@ class StateSecondaryRun(SecondaryRun):
         fresh = destination.payer_id not in self.spools
         spool = super()._spool(destination, claim)
         if fresh and (spool.final.exists() or self.state.output_taken(self._relative(spool.final))):
-            spool.final = spool.final.with_name(f"{spool.final.stem}-{spool.info.sender.id.strip()}.837")
+            spool.final = spool.final.with_name(f"{spool.final.stem}-{spool.info.sender.id.strip()}"
+                                                f"{spool.final.suffix}")  # .837, or .pdf for a paper payer
         return spool
 
     def _relative(self, path: Path) -> str:

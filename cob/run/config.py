@@ -66,6 +66,12 @@ ack_wait_days = 7
 # Order-of-benefits facts (JSON); claims billed against the rules are held. Optional.
 # order_facts = "order-facts.json"
 
+[paper]
+# Destination payers that take paper only: their claims are printed (CMS-1500 02/12 data for the red form,
+# then each prior payer's EOB) to outbox/paper/<payer>-<ISA13>.pdf instead of sent as 837P.
+# payers = ["AUTOINS01"]
+# proof = false   # true: draw the form's boxes and captions too (a plain-paper proof copy)
+
 [run]
 # Input files parsed in parallel processes; 0 = the number of CPUs. `cob run --workers N` overrides.
 workers = 0
@@ -116,6 +122,8 @@ class RunConfig:
     include_patient_names: bool = False
     underpayment_tolerance: Decimal = Decimal("1.00")
     deadlines: DeadlineRules = field(default_factory=DeadlineRules)
+    paper_payers: frozenset[str] = frozenset()
+    paper_proof: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -164,6 +172,7 @@ _KEYS: dict[str, set[str]] = {
     "run": {"workers", "settle_seconds"},
     "report": {"include_patient_names", "underpayment_tolerance"},
     "deadlines": {"warn_days", "medicare", "default", "payers"},
+    "paper": {"payers", "proof"},
 }
 
 
@@ -220,7 +229,11 @@ def load_config(path: str | Path) -> RunConfig:
         settle_seconds=get("run", "settle_seconds", 0, (int, float)),
         include_patient_names=get("report", "include_patient_names", False, bool),
         underpayment_tolerance=Decimal(str(get("report", "underpayment_tolerance", 1, (int, float)))),
+        paper_payers=frozenset(get("paper", "payers", [], list)),
+        paper_proof=get("paper", "proof", False, bool),
     )
+    if not all(isinstance(p, str) and p for p in config.paper_payers):
+        raise ConfigError(f"{path}: paper.payers must be a list of payer ids")
     try:
         config.deadlines = rules_from_toml(path, data.get("deadlines", {}))
     except DeadlineConfigError as exc:
