@@ -13,6 +13,14 @@ from .posting import PostingState
 
 @dataclass
 class AfterPaymentStatus:
+    """After-payment work across the whole state (`after_payment_status` builds it; `cob status` renders
+    `lines()` or `to_dict()`, the morning page reads the fields). Every entry is a plain dict of strings
+    and numbers: deadlines {claim_id, payer, rule, due, days_left, past}; unacknowledged {claim_id, payer,
+    generation, output, sent_at, days, ack_999}; balances_final {claim_id, last_payer, patient_owes,
+    final_at}; balances_reopened {claim_id, last_payer, updated_at}; worklist {claim_id, kind, payer, says,
+    action, opened_at, evidence} (kind: carc_<code>, both_deny_as_secondary, recoupment, underpaid,
+    ack_rejected_999 / ack_rejected_277CA). The whole balance of one claim: `PostingState(db).balance(id)`."""
+
     deadlines: list[dict[str, Any]] = field(default_factory=list)  # unfiled, due within the window or past
     unacknowledged: list[dict[str, Any]] = field(default_factory=list)  # sent, no 277CA after ack_wait_days
     ack_wait_days: int = 7
@@ -77,5 +85,5 @@ def after_payment_status(db, now: dt.datetime, within_days: int, ack_wait_days: 
         balances_final=[{"claim_id": c, "last_payer": p, "patient_owes": o, "final_at": f}
                         for c, p, o, f in posted.final_balances()],
         balances_reopened=[{"claim_id": c, "last_payer": p, "updated_at": u} for c, p, u in posted.reopened_balances()],
-        worklist=[{"claim_id": c, "kind": k, "payer": p, "says": s, "action": a, "opened_at": o}
-                  for c, k, p, s, a, o in posted.open_items()])
+        worklist=[{"claim_id": c, "kind": k, "payer": p, "says": s, "action": a, "opened_at": o, "evidence": e}
+                  for c, k, p, s, a, o, e in posted.open_items()])

@@ -37,7 +37,7 @@ from cob.schemas.coverage import CoverageRoster as Roster, load_roster
 
 from .balances import Balance, compute_balance
 from .deadlines import Deadline, DeadlineRules, deadline_for
-from .worklist import WorkItem, cob_denials, recoupment, underpaid
+from .worklist import WorkItem, cob_denials, prior_payer_impact, recoupment, underpaid
 
 DEFAULT_TOLERANCE = Decimal("1.00")
 
@@ -139,6 +139,11 @@ def post_claim(claim: Claim, index: RemitIndex, roster: Roster | None, base: Pat
             adj = standing[top]
             out.items.append(underpaid(claim_id, adj.payer, out.check.method, out.check.expected, out.check.paid,
                                        adj.payment, adj.files[-1] if adj.files else None))
+    if top >= 2 and out.check is None and not any(i.payer == standing[top].payer for i in out.items):
+        adj = standing[top]
+        item = prior_payer_impact(claim_id, adj.payment, adj.files[-1] if adj.files else None)
+        if item is not None:
+            out.items.append(item)
     out.deadline = deadline_for(claim, chain, remits, settings.deadlines)
     if out.balance is not None and settings.include_patient_names:
         out.balance.patient_name = _patient_name(claim)
@@ -253,20 +258,27 @@ class PostingState:
         self.db.execute("UPDATE filing_deadlines SET filed = 0, updated_at = ? WHERE claim_id = ? AND payer = ?",
                         (when, claim_id, payer))
 
+    # The listings below are what `cob status` (and the morning page, through `afterpay_status`) show;
+    # amounts come back as the decimal strings they were stored as.
+
     def final_balances(self) -> list[tuple]:
         """(claim_id, last_payer, patient_owes, final_at) of claims whose patient balance is final."""
         return self.db.query("SELECT claim_id, last_payer, patient_owes, final_at FROM patient_balances "
                              "WHERE status = 'final' ORDER BY claim_id")
 
     def reopened_balances(self) -> list[tuple]:
+        """(claim_id, last_payer, updated_at) of balances a recoupment reopened."""
         return self.db.query("SELECT claim_id, last_payer, updated_at FROM patient_balances "
                              "WHERE status = 'reopened' ORDER BY claim_id")
 
     def open_items(self) -> list[tuple]:
-        """(claim_id, kind, payer, says, action, opened_at) of the open worklist."""
-        return self.db.query("SELECT claim_id, kind, payer, says, action, opened_at FROM worklist "
-                             "WHERE closed_at IS NULL ORDER BY opened_at, claim_id, kind")
+        """(claim_id, kind, payer, says, action, opened_at, evidence) of the open worklist, oldest first;
+        `evidence` is the dict `worklist.evidence` built (payer, CLP02, claim number, CAS, RARCs, file)."""
+        return [(c, k, p, s, a, o, json.loads(e) if e else {}) for c, k, p, s, a, o, e in self.db.query(
+            "SELECT claim_id, kind, payer, says, action, opened_at, evidence FROM worklist "
+            "WHERE closed_at IS NULL ORDER BY opened_at, claim_id, kind")]
 
     def balance(self, claim_id: str) -> dict | None:
+        """The claim's whole balance (`Balance.to_json`: per payer and line), or None when none is recorded."""
         row = self.db.one("SELECT data FROM patient_balances WHERE claim_id = ?", (claim_id,))
         return json.loads(row[0]) if row else None

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from cob.billing.consolidate import LEVEL, payer_key
-from cob.schemas.codes import ClaimStatus
+from cob.schemas.codes import CasGroup, ClaimStatus
 from cob.schemas.remit import ClaimPayment
 
 #: CARC -> (what it says, the next action). 16 counts only with RARC MA04 (or N4 / N479 / MA92).
@@ -151,6 +151,26 @@ def cob_denials(claim_id: str, payments: Iterable[tuple[ClaimPayment, str]], min
         items.insert(0, WorkItem(claim_id, "both_deny_as_secondary", ",".join(payers), BOTH_DENY[0], BOTH_DENY[1],
                                  {"payers": [evidence(deniers[p]) for p in payers]}))
     return items
+
+
+PRIOR_IMPACT = ("the payer paid nothing, citing the prior payer's payment (CARC 23), and left {pr} to the patient",
+                "check the payer's COB method (give its benefit_terms in the roster and cob checks it): if it pays "
+                "less than its own benefit allows, appeal with the primary's 835; if not, bill the patient what it "
+                "left as PR")
+
+
+def prior_payer_impact(claim_id: str, payment: ClaimPayment, file: str | None = None) -> WorkItem | None:
+    """CARC 23 as a denial: a later payer paid nothing because of the prior payer's payment, yet left the
+    patient something. CARC 23 is on nearly every secondary remittance (it carries the primary's share),
+    so only a zero payment counts, and `posting` asks this only when no estimate check could confirm or
+    refute the payer's figure (an unflagged check means the payer's own method gives nothing either)."""
+    if payment.clp.status is ClaimStatus.REVERSAL or payment.clp.paid != 0 or "23" not in carcs(payment):
+        return None
+    left = sum((t for c in _all_cas(payment) if c.group is CasGroup.PATIENT for _r, t, _q in c.trios()), Decimal(0))
+    if left <= 0:
+        return None
+    return WorkItem(claim_id, "carc_23", payer_key(payment.header), PRIOR_IMPACT[0].format(pr=left), PRIOR_IMPACT[1],
+                    evidence(payment, file))
 
 
 def recoupment(claim_id: str, payer: str, payment: ClaimPayment, file: str | None = None) -> WorkItem:

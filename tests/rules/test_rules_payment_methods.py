@@ -128,6 +128,17 @@ def test_clhia_second_payer_published_formula():
     assert (e.secondary_pays, e.patient_balance) == (D("20.00"), D("0.00"))
 
 
+def test_clhia_second_payer_the_published_eye_exam():
+    # CLHIA's consumer guide states the rule ("the lowest of the amount that would have been payable had it
+    # been the first plan, or 100% of the eligible expenses minus the benefits paid by the first plan"), and
+    # an insurer's page that restates it works it out: an eye exam of 100, the member's plan covers 75, the
+    # remainder 25 goes to the spouse's plan "and would be paid". The spouse's plan covers 80% as first
+    # payer: lesser of 80 and 100 - 75 = 25 -> 25; the patient owes nothing.
+    p = adj(charge="100", allowed="100", paid="75", coinsurance="25", secondary_allowed="100")
+    e = est("clhia_second_payer", p)
+    assert (e.secondary_pays, e.patient_balance) == (D("25.00"), D("0.00"))
+
+
 def test_clhia_second_payer_when_its_own_benefit_is_the_lesser():
     # First payer 50% of 100 = 50 (patient 50); this plan 40% -> 40; lesser of 40 and 100 - 50 = 50 -> 40; patient 10.
     p = adj(charge="100", allowed="100", paid="50", coinsurance="50", secondary_allowed="100")

@@ -119,6 +119,12 @@ def test_secondary_denies_carc_22_goes_to_the_worklist(make_site):
     assert "next: rebill with the corrected order" in result.summary_path.read_text()
     status = CliRunner().invoke(main, ["status", "--config", str(site.config_path)])
     assert "S01" in status.stdout and "carc_22" in status.stdout
+    # the evidence is kept with the item: `cob status --format json` (and the morning page) show it
+    payload = json.loads(CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format",
+                                                   "json"]).stdout)
+    (open_item,) = payload["worklist"]
+    assert (open_item["kind"], open_item["evidence"]["payer_claim_number"], open_item["evidence"]["file"]) == (
+        "carc_22", "SEC0002", "afterpay-secondary-denies-22.835")
 
 
 def test_secondary_recoups_and_the_balance_reopens(make_site):
@@ -301,7 +307,8 @@ def test_277ca_rejection_is_listed_first_and_unfiles_the_claim(make_site):
     status = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--deadline-within", "90",
                                        "--format", "json"], env={"COB_NOW": "2026-03-10T08:00:00"})
     payload = json.loads(status.stdout)
-    assert [(w["claim_id"], w["kind"]) for w in payload["worklist"]] == [("S01", "ack_rejected_277CA")]
+    assert [(w["claim_id"], w["kind"], w["evidence"]) for w in payload["worklist"]] == [
+        ("S01", "ack_rejected_277CA", {"file": "reject.277", "generation": 0})]
     # rejected means not filed: the 90-day deadline from the primary's payment (2026-03-05) is watched again
     assert [(d["claim_id"], d["due"]) for d in payload["deadlines"]] == [("S01", "2026-06-03")]
     assert status.exit_code == 1

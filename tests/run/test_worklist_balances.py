@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -9,8 +11,10 @@ from cob.billing.build import payer_chain
 from cob.billing.consolidate import RemitIndex
 from cob.edi.reader import X12Reader
 from cob.run.balances import compute_balance
+from cob.run.posting import PostingSettings, post_claim
 from cob.run.worklist import cob_denials
 from cob.schemas.claim import Claim
+from cob.schemas.coverage import load_roster
 from cob.schemas.remit import ClaimPayment
 
 DATA = Path(__file__).parent / "data"
@@ -76,3 +80,96 @@ def test_medicaid_last_payer_leaves_only_its_copay(tmp_path):
     assert balance.write_off == D("110")
     assert [(ln.line, ln.patient_owes, ln.write_off) for ln in balance.lines] == [(1, D("0"), D("80")),
                                                                                    (2, D("3"), D("30"))]
+
+
+def tertiary_claim(tmp_path):
+    """afterpay.837 with a third payer, THIRD PLAN (33333), in a second 2320 (SBR01 T)."""
+    text = (DATA / "afterpay.837").read_text().replace(
+        "NM1*PR*2*SECOND PAYER INC*****PI*22222~",
+        "NM1*PR*2*SECOND PAYER INC*****PI*22222~SBR*T*18*GRP300******CI~OI***Y***Y~"
+        "NM1*IL*1*TESTER*ALEX****MI*TER789~NM1*PR*2*THIRD PLAN*****PI*33333~").replace("SE*33*0001", "SE*37*0001")
+    (tmp_path / "t.837").write_text(text)
+    (claim,) = [c for c in X12Reader(tmp_path / "t.837") if isinstance(c, Claim)]
+    return claim
+
+
+def test_with_a_tertiary_the_balance_is_final_only_when_the_tertiary_answers(tmp_path):
+    # Primary (afterpay-primary.835): paid 116, CO 100, PR 34. Secondary (afterpay-secondary-paid.835): paid 24
+    # (20 + 4), OA 23 216, PR 10 (line 2's deductible). The tertiary is the last payer: the secondary's PR 10 is
+    # not the patient's yet. The tertiary pays 6 of line 2 and leaves PR 2 4 (coinsurance): the patient owes 4;
+    # write-off 250 - 116 - 24 - 6 - 4 = 100 (the primary's CO).
+    claim = tertiary_claim(tmp_path)
+    assert [p.level for p in payer_chain(claim).payers] == [1, 2, 3]
+    index = RemitIndex()
+    index.add_file("primary.835", [p for p in X12Reader(DATA / "afterpay-primary.835") if isinstance(p, ClaimPayment)])
+    index.add_file("secondary.835", [p for p in X12Reader(DATA / "afterpay-secondary-paid.835")
+                                     if isinstance(p, ClaimPayment)])
+    settings = PostingSettings()
+    after_secondary = post_claim(claim, index, None, None, {}, settings)
+    assert after_secondary is not None and after_secondary.balance is None
+    # still to file with the tertiary: its default rule, 90 days from the secondary's payment 2026-03-20
+    assert (after_secondary.deadline.payer, after_secondary.deadline.due) == ("33333", dt.date(2026, 6, 18))
+
+    tertiary = remit(tmp_path, "t.835", "33333", "CLP*S01*3*250*6*4*12*TER0001",
+                     ["SVC*HC:99214*200*0**1", "CAS*OA*23*200", "REF*6R*S01L1",
+                      "SVC*HC:87880:QW*50*6**2", "CAS*OA*23*40", "CAS*PR*2*4", "REF*6R*S01L2"], bpr="6")
+    index.add_file("t.835", tertiary)
+    posting = post_claim(claim, index, None, None, {}, settings)
+    balance = posting.balance
+    assert (balance.status, balance.last_payer, balance.last_level) == ("final", "33333", 3)
+    assert [(p.payer, p.paid, p.contractual, p.patient_responsibility, p.other) for p in balance.payers] == [
+        ("PRIMPLAN", D("116"), D("100"), D("34"), D("0")),
+        ("22222", D("24"), D("0"), D("10"), D("216")),
+        ("33333", D("6"), D("0"), D("4"), D("240"))]
+    assert (balance.patient_owes, balance.write_off) == (D("4"), D("100"))
+    assert [(ln.line, [p.paid for p in ln.payers], ln.patient_owes, ln.write_off) for ln in balance.lines] == [
+        (1, [D("100"), D("20"), D("0")], D("0"), D("80")),
+        (2, [D("16"), D("4"), D("6")], D("4"), D("20"))]
+    assert posting.items == []
+
+
+ZERO_23 = ["SVC*HC:99214*200*0**1", "CAS*OA*23*180", "CAS*PR*3*20", "REF*6R*S01L1",
+           "SVC*HC:87880:QW*50*0**2", "CAS*OA*23*36", "CAS*PR*1*10*1*2*4", "REF*6R*S01L2"]
+
+
+def posted_after_zero_23(tmp_path, roster=None):
+    """The secondary pays nothing, OA 23 180 + 36 (the primary's share), and leaves the primary's PR 34."""
+    (claim,) = [c for c in X12Reader(DATA / "afterpay.837") if isinstance(c, Claim)]
+    index = RemitIndex()
+    index.add_file("primary.835", [p for p in X12Reader(DATA / "afterpay-primary.835") if isinstance(p, ClaimPayment)])
+    index.add_file("z.835", remit(tmp_path, "z.835", "22222", "CLP*S01*2*250*0*34*12*SEC0009", ZERO_23))
+    return post_claim(claim, index, roster, tmp_path, {}, PostingSettings())
+
+
+def test_a_secondary_paying_nothing_for_the_prior_payment_goes_to_the_worklist(tmp_path):
+    # No benefit terms to check it against: a person verifies. The balance is final all the same (the
+    # patient owes the 34 the secondary left as PR; write-off 250 - 116 - 0 - 34 = 100).
+    posting = posted_after_zero_23(tmp_path)
+    (item,) = posting.items
+    assert (item.kind, item.payer) == ("carc_23", "22222")
+    assert item.says == "the payer paid nothing, citing the prior payer's payment (CARC 23), and left 34 to the patient"
+    assert item.action.startswith("check the payer's COB method")
+    assert item.evidence["payer_claim_number"] == "SEC0009" and item.evidence["file"] == "z.835"
+    assert (posting.balance.status, posting.balance.patient_owes, posting.balance.write_off) == ("final", D("34"),
+                                                                                                 D("100"))
+
+
+def test_carc_23_is_no_job_when_the_payers_own_method_gives_nothing_either(tmp_path):
+    # Hard non-duplication, secondary allowed 140: N2 = 0.8 x 140 = 112 < P1 116 -> 0; it paid 0: as expected.
+    path = tmp_path / "roster.json"
+    path.write_text(json.dumps({"coverages": [{
+        "claim_id": "S01", "sequence": "S", "payer_name": "SECOND PAYER INC", "payer_id": "22222",
+        "subscriber_last_name": "TESTER", "subscriber_id": "SEC456", "relationship": "18", "filing_indicator": "CI",
+        "benefit_terms": {"method": "non_duplication", "secondary_allowed": "140"}}]}))
+    posting = posted_after_zero_23(tmp_path, load_roster(path))
+    assert (posting.check.expected, posting.check.paid, posting.check.flagged) == (D("0.00"), D("0"), False)
+    assert posting.items == []
+
+
+def test_carc_23_on_a_paying_secondary_is_no_job(tmp_path):
+    # afterpay-secondary-paid.835 carries OA 23 on both lines but pays 24
+    (claim,) = [c for c in X12Reader(DATA / "afterpay.837") if isinstance(c, Claim)]
+    index = RemitIndex()
+    for name in ("afterpay-primary.835", "afterpay-secondary-paid.835"):
+        index.add_file(name, [p for p in X12Reader(DATA / name) if isinstance(p, ClaimPayment)])
+    assert post_claim(claim, index, None, None, {}, PostingSettings()).items == []
