@@ -7,6 +7,8 @@ import json
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
+
 from cob.billing.build import payer_chain
 from cob.billing.consolidate import RemitIndex
 from cob.edi.reader import X12Reader
@@ -173,3 +175,42 @@ def test_carc_23_on_a_paying_secondary_is_no_job(tmp_path):
     for name in ("afterpay-primary.835", "afterpay-secondary-paid.835"):
         index.add_file(name, [p for p in X12Reader(DATA / name) if isinstance(p, ClaimPayment)])
     assert post_claim(claim, index, None, None, {}, PostingSettings()).items == []
+
+
+def test_a_negative_payment_from_the_secondary_reopens_the_balance(tmp_path):
+    # After paying 24 (SEC0001), the secondary sends a later claim payment of -24 (20 and 4 taken back, OA 23
+    # 220 + 54): the money is recouped, the claim goes on the worklist and the balance is reopened (the
+    # patient owes nothing until a corrected payment stands).
+    (claim,) = [c for c in X12Reader(DATA / "afterpay.837") if isinstance(c, Claim)]
+    index = RemitIndex()
+    for name in ("afterpay-primary.835", "afterpay-secondary-paid.835"):
+        index.add_file(name, [p for p in X12Reader(DATA / name) if isinstance(p, ClaimPayment)])
+    index.add_file("n.835", remit(tmp_path, "n.835", "22222", "CLP*S01*2*250*-24*0*12*SEC0001R",
+                                  ["SVC*HC:99214*200*-20**1", "CAS*OA*23*220", "REF*6R*S01L1",
+                                   "SVC*HC:87880:QW*50*-4**2", "CAS*OA*23*54", "REF*6R*S01L2"]))
+    posting = post_claim(claim, index, None, None, {}, PostingSettings())
+    (item,) = posting.items
+    assert (item.kind, item.payer, item.evidence["paid"], item.evidence["file"]) == ("recoupment", "22222", "-24",
+                                                                                     "n.835")
+    assert (posting.balance.status, posting.balance.patient_owes) == ("reopened", D("0"))
+    assert [(p.payer, p.paid) for p in posting.balance.payers] == [("PRIMPLAN", D("116")), ("22222", D("-24"))]
+
+
+@pytest.mark.parametrize("carc, action", [
+    ("24", "bill the managed-care plan that holds the capitation"),
+    ("109", "check eligibility and send the claim to the correct payer"),
+    ("19", "bill the workers' compensation carrier first"),
+    ("20", "bill the liability carrier first"),
+    ("21", "bill the no-fault (auto) carrier first"),
+    ("200", "check eligibility dates; bill the payer that covered the date of service"),
+    ("B1", "check the plan's visit limits; appeal with documentation"),
+])
+def test_each_cob_carc_of_a_secondary_has_its_next_action(tmp_path, carc, action):
+    body = ["SVC*HC:99214*200*0**1", f"CAS*CO*{carc}*200", "REF*6R*S01L1",
+            "SVC*HC:87880:QW*50*0**2", f"CAS*CO*{carc}*50", "REF*6R*S01L2"]
+    payments = remit(tmp_path, "s.835", "22222", "CLP*S01*2*250*0*0*12*P9", body)
+    (item,) = cob_denials("S01", [(p, "s.835") for p in payments])
+    assert (item.kind, item.payer) == (f"carc_{carc}", "22222")
+    assert item.action.startswith(action)
+    assert {(c["group"], c["reason"], c["amount"]) for c in item.evidence["cas"]} == {("CO", carc, "200"),
+                                                                                     ("CO", carc, "50")}
