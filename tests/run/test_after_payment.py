@@ -55,6 +55,30 @@ def with_roster(make_site):
     return site
 
 
+def assert_balance_files(site, result):
+    """The balance files of the night the secondary's 835 (SEC0001) was posted: amounts of the module doc."""
+    stem = result.report_path.name.removeprefix("run-").removesuffix(".json")
+    rows = list(csv.DictReader((site.root / "reports" / f"patient-balances-{stem}.csv").open()))
+    claim_rows = [(r["payer"], r["paid"], r["contractual"], r["payer_patient_responsibility"], r["other_adjustments"],
+                   r["patient_owes"], r["write_off"]) for r in rows if r["line"] == ""]
+    assert claim_rows == [("PRIMPLAN", "116", "100", "34", "0", "", ""),
+                          ("22222", "24", "0", "10", "216", "10", "100")]
+    line_rows = [(r["line"], r["procedure"], r["charge"], r["payer"], r["paid"], r["contractual"],
+                  r["payer_patient_responsibility"], r["patient_owes"], r["write_off"]) for r in rows if r["line"] != ""]
+    assert line_rows == [("1", "99214", "200", "PRIMPLAN", "100", "80", "20", "", ""),
+                         ("1", "99214", "200", "22222", "20", "0", "0", "0", "80"),
+                         ("2", "87880", "50", "PRIMPLAN", "16", "20", "14", "", ""),
+                         ("2", "87880", "50", "22222", "4", "0", "10", "10", "20")]
+    assert {(r["claim_id"], r["status"], r["service_from"], r["service_to"]) for r in rows} == {
+        ("S01", "final", "2026-02-15", "2026-02-15")}
+    assert [r["payer_claim_number"] for r in rows if r["line"] == ""] == ["ICN0001", "SEC0001"]
+    text = (site.root / "reports" / f"patient-balances-{stem}.json").read_text()
+    assert "patient_name" not in rows[0] and "TESTER" not in text
+    (balance,) = json.loads(text)["balances"]
+    assert (balance["claim_id"], balance["charge"], balance["patient_owes"], balance["write_off"],
+            balance["medicaid_write_off"]) == ("S01", "250", "10", "100", "0")
+
+
 def test_secondary_pays_partly_and_the_patient_balance_is_final(make_site):
     site = with_roster(make_site)
     night1(site)
@@ -68,21 +92,7 @@ def test_secondary_pays_partly_and_the_patient_balance_is_final(make_site):
     (check,) = section["estimate_checks"]
     assert (check["expected"], check["paid"], check["flagged"]) == ("19.20", "24", False)
 
-    stem = result.report_path.name.removeprefix("run-").removesuffix(".json")
-    rows = list(csv.DictReader((site.root / "reports" / f"patient-balances-{stem}.csv").open()))
-    claim_rows = [(r["payer"], r["paid"], r["contractual"], r["payer_patient_responsibility"], r["other_adjustments"],
-                   r["patient_owes"], r["write_off"]) for r in rows if r["line"] == ""]
-    assert claim_rows == [("PRIMPLAN", "116", "100", "34", "0", "", ""),
-                          ("22222", "24", "0", "10", "216", "10", "100")]
-    line_rows = [(r["line"], r["procedure"], r["charge"], r["payer"], r["paid"], r["patient_owes"], r["write_off"])
-                 for r in rows if r["line"] != ""]
-    assert line_rows == [("1", "99214", "200", "PRIMPLAN", "100", "", ""),
-                         ("1", "99214", "200", "22222", "20", "0", "80"),
-                         ("2", "87880", "50", "PRIMPLAN", "16", "", ""),
-                         ("2", "87880", "50", "22222", "4", "10", "20")]
-    assert {r["service_from"] for r in rows} == {"2026-02-15"}
-    assert [r["payer_claim_number"] for r in rows if r["line"] == ""] == ["ICN0001", "SEC0001"]
-    assert "patient_name" not in rows[0] and "TESTER" not in (site.root / "reports" / f"patient-balances-{stem}.json").read_text()
+    assert_balance_files(site, result)
     assert "Patient balances final: 1 claim(s)" in result.summary_path.read_text()
 
     status = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "json"])
@@ -284,6 +294,10 @@ def test_the_whole_cycle_over_several_nights(make_site):
     night3 = site.run(now=NIGHT3)
     section = night3.report.run.after_payment
     assert section["balances_final"] == [{"claim_id": "S01", "patient_owes": "10", "last_payer": "22222"}]
+    assert_balance_files(site, night3)
+    # MOB estimate 0.8 x (140 - 116) = 19.20 against 24 paid: not an underpayment, nothing on the worklist
+    assert [(c["expected"], c["paid"], c["flagged"]) for c in section["estimate_checks"]] == [("19.20", "24", False)]
+    assert section["worklist"] == []
     status = CliRunner().invoke(main, ["status", "--config", str(site.config_path)],
                                 env={"COB_NOW": "2026-03-22T08:00:00"})
     assert "S01  patient owes 10  (last payer 22222" in status.stdout
