@@ -91,7 +91,8 @@ class Balance:
         return json.loads(json.dumps(asdict(self), default=str))
 
 
-def _is_medicaid(chain: PayerChain, level: int) -> bool:
+def is_medicaid(chain: PayerChain, level: int) -> bool:
+    """The payer at `level` is Medicaid (SBR09 MC): what it leaves beyond its copay is written off."""
     payer = chain.at(level)
     return payer is not None and payer.sbr.filing_indicator == ClaimFilingIndicator.MEDICAID
 
@@ -136,7 +137,7 @@ def compute_balance(claim: Claim, chain: PayerChain, remits: ClaimRemits, status
         out.payers.append(_amounts(adj.payment, adj.payer, level))
     if last is None:
         return out
-    medicaid = _is_medicaid(chain, last_level)
+    medicaid = is_medicaid(chain, last_level)
     last_cas = list(last.payment.adjustments) + [c for s in last.payment.services for c in s.adjustments]
     if medicaid:
         out.patient_owes, out.medicaid_write_off = _medicaid_split(last.payment, last_cas)

@@ -35,7 +35,7 @@ from cob.schemas.claim import Claim
 from cob.schemas.codes import ClaimStatus
 from cob.schemas.coverage import CoverageRoster as Roster, load_roster
 
-from .balances import Balance, compute_balance
+from .balances import Balance, compute_balance, is_medicaid
 from .deadlines import Deadline, DeadlineRules, deadline_for
 from .worklist import WorkItem, cob_denials, prior_payer_impact, recoupment, underpaid
 
@@ -139,7 +139,10 @@ def post_claim(claim: Claim, index: RemitIndex, roster: Roster | None, base: Pat
             adj = standing[top]
             out.items.append(underpaid(claim_id, adj.payer, out.check.method, out.check.expected, out.check.paid,
                                        adj.payment, adj.files[-1] if adj.files else None))
-    if top >= 2 and out.check is None and not any(i.payer == standing[top].payer for i in out.items):
+    # a later payer's zero for the prior payment (CARC 23) no check vouches for; Medicaid's is routine (lesser-of,
+    # and what it leaves is written off, not billed)
+    if top >= 2 and out.check is None and not any(i.payer == standing[top].payer for i in out.items) \
+            and not is_medicaid(chain, top):
         adj = standing[top]
         item = prior_payer_impact(claim_id, adj.payment, adj.files[-1] if adj.files else None)
         if item is not None:

@@ -168,6 +168,21 @@ def test_carc_23_is_no_job_when_the_payers_own_method_gives_nothing_either(tmp_p
     assert posting.items == []
 
 
+def test_medicaid_paying_nothing_for_the_prior_payment_is_no_job(tmp_path):
+    # The same zero from a Medicaid secondary is its lesser-of at work: the 34 is written off except the
+    # copay (PR 3 20), which the patient owes; write-off 250 - 116 - 20 = 114.
+    text = (DATA / "afterpay.837").read_text().replace("SBR*S*18*GRP200******CI", "SBR*S*18*GRP200******MC")
+    (tmp_path / "m.837").write_text(text)
+    (claim,) = [c for c in X12Reader(tmp_path / "m.837") if isinstance(c, Claim)]
+    index = RemitIndex()
+    index.add_file("primary.835", [p for p in X12Reader(DATA / "afterpay-primary.835") if isinstance(p, ClaimPayment)])
+    index.add_file("z.835", remit(tmp_path, "z.835", "22222", "CLP*S01*2*250*0*34*MC*MCD9", ZERO_23))
+    posting = post_claim(claim, index, None, None, {}, PostingSettings())
+    assert posting.items == []
+    b = posting.balance
+    assert (b.status, b.patient_owes, b.medicaid_write_off, b.write_off) == ("final", D("20"), D("14"), D("114"))
+
+
 def test_carc_23_on_a_paying_secondary_is_no_job(tmp_path):
     # afterpay-secondary-paid.835 carries OA 23 on both lines but pays 24
     (claim,) = [c for c in X12Reader(DATA / "afterpay.837") if isinstance(c, Claim)]
