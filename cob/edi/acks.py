@@ -8,8 +8,11 @@ REF*1K the payer's claim number.
 
 This module only reads (X12 facts into plain dataclasses, code meanings in plain words, paraphrased from
 the implementation guides and the code lists); which claims they answer is `cob.run.acks`'s business.
-Reading is tolerant by design: an acknowledgment is small and answers something we sent, so a
-structural oddity is recorded (`problems`) rather than making the answer unreadable.
+Each set is walked through its IG with the one `Walker` (pyx12's 999.5010X231.A1 and 277.5010.X214 maps), so
+the loop a segment belongs to comes from the guide, not from guessing: a 277CA's STC is the claim's verdict
+in 2200D and a line's in 2220D. Reading is tolerant by design: an acknowledgment is small and answers
+something we sent, so a walk problem is recorded (`problems`, segment number and message) rather than
+making the answer unreadable; a segment the walk cannot place is not used.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import X12SyntaxError
+from .ig.tables import load_table
 from .tokens import SegmentReader
+from .walk import PROBLEM_CODES, Walker, WalkPolicy
+
+#: ST01 -> the implementation guide an acknowledgment is walked with
+GUIDES = {"999": "005010X231A1", "277": "005010X214"}
+#: every walk problem is recorded, none stops the reading
+_TOLERANT = WalkPolicy(warnings=PROBLEM_CODES)
 
 #: IK5-01 / AK9-01
 SET_STATUS = {"A": "accepted", "E": "accepted with errors", "M": "rejected (message authentication failed)",
@@ -167,8 +177,8 @@ def read_acknowledgments(path: str | Path) -> list[Acknowledgment]:
     group: GroupAck | None = None
     current_set: SetAck | None = None
     claim: ClaimAck | None = None
-    level = ""
-    for el, _no in reader:
+    walker: Walker | None = None
+    for el, no in reader:
         sid = el[0]
         comp = reader.delimiters.component
 
@@ -178,11 +188,28 @@ def read_acknowledgments(path: str | Path) -> list[Acknowledgment]:
             ack = Acknowledgment("", f"{at(5)}:{at(6)}", f"{at(7)}:{at(8)}", at(13))
             out.append(ack)
             continue
-        if ack is None:
+        if ack is None or sid in ("GS", "GE", "IEA"):
             continue
         if sid == "ST":
             ack.kind = at(1)
-        elif sid == "AK1":
+            claim = None
+            guide = GUIDES.get(at(1))
+            walker = Walker(load_table(guide), comp, _TOLERANT) if guide is not None else None
+            if walker is not None:
+                walker.start()
+            else:
+                ack.problems.append(f"segment {no}: transaction set {at(1)} is not a 999 or 277CA")
+            continue
+        if walker is None:
+            continue
+        step, problems = walker.step(el)
+        ack.problems += [f"segment {no} ({sid}): {p.message}" for p in problems]
+        loop = step.loop_id if step.seg is not None else None
+        if sid == "SE" or loop is None:
+            if sid == "SE":
+                walker = None
+            continue
+        if sid == "AK1":
             group = GroupAck(at(1), at(2), at(3))
             ack.groups.append(group)
         elif sid == "AK2" and group is not None:
@@ -201,15 +228,12 @@ def read_acknowledgments(path: str | Path) -> list[Acknowledgment]:
         elif sid == "AK9" and group is not None:
             group.status = at(1)
             group.codes = [c for c in el[5:10] if c]
-        elif sid == "HL":
-            level = at(3)
-            claim = None
-        elif sid == "NM1" and level == "20" and at(1) == "PR":
+        elif sid == "NM1" and loop == "2100A" and at(1) == "PR":
             ack.source = at(9)
-        elif sid == "TRN" and level == "PT":
+        elif sid == "TRN" and loop == "2200D":
             claim = ClaimAck(at(2))
             ack.claims.append(claim)
-        elif sid == "STC" and claim is not None and level == "PT":
+        elif sid == "STC" and claim is not None and loop == "2200D":
             for i in (1, 10, 11):  # STC01, STC10, STC11: up to three statuses
                 parts = at(i).split(comp) if at(i) else []
                 if parts:
@@ -217,10 +241,9 @@ def read_acknowledgments(path: str | Path) -> list[Acknowledgment]:
                                                           parts[2] if len(parts) > 2 else ""))
             claim.action = claim.action or at(3)
             claim.charge = claim.charge or at(4)
-        elif sid == "REF" and claim is not None and at(1) == "1K":
+        elif sid == "REF" and claim is not None and loop == "2200D" and at(1) == "1K":
             claim.payer_claim_number = at(2)
-        elif sid == "SVC":
-            level = "SVC"  # line-level statuses (2220D) are not claim verdicts; the claim's STC decides
+        # a line's statuses (STC in 2220D) are not the claim's verdict: the claim's STC decides
     for a in out:
         if not a.kind:
             a.problems.append("no transaction set")
