@@ -229,3 +229,16 @@ def test_each_cob_carc_of_a_secondary_has_its_next_action(tmp_path, carc, action
     assert item.action.startswith(action)
     assert {(c["group"], c["reason"], c["amount"]) for c in item.evidence["cas"]} == {("CO", carc, "200"),
                                                                                      ("CO", carc, "50")}
+
+
+def test_a_medicare_secondary_is_due_12_months_after_the_date_of_service(tmp_path):
+    # The secondary is Medicare Part B (SBR09 MB): the default Medicare rule counts 12 months from the
+    # earliest date of service, 2026-02-15 -> 2027-02-15 (the primary's payment date does not matter).
+    text = (DATA / "afterpay.837").read_text().replace("SBR*S*18*GRP200******CI", "SBR*S*18*GRP200******MB")
+    (tmp_path / "mb.837").write_text(text)
+    (claim,) = [c for c in X12Reader(tmp_path / "mb.837") if isinstance(c, Claim)]
+    index = RemitIndex()
+    index.add_file("primary.835", [p for p in X12Reader(DATA / "afterpay-primary.835") if isinstance(p, ClaimPayment)])
+    d = post_claim(claim, index, None, None, {}, PostingSettings()).deadline
+    assert (d.payer, d.rule, d.start, d.due) == ("22222", "12 months from service", dt.date(2026, 2, 15),
+                                                 dt.date(2027, 2, 15))
