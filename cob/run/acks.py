@@ -63,7 +63,7 @@ class AckResult:
     claim_id: str
     payer: str
     kind: str  # 999 | 277CA
-    status: str  # accepted | rejected | unmatched
+    status: str  # accepted | rejected | unmatched | malformed (walk problems of the file, read all the same)
     reason: str
     source: str  # file name
 
@@ -89,6 +89,10 @@ class AckState:
                 continue
             for ack in record[1]:
                 out += self._one(ack, file, now, run_id)
+                if ack.problems:  # read all the same (tolerant); said so that the sender can be told
+                    more = f" (and {len(ack.problems) - 3} more)" if len(ack.problems) > 3 else ""
+                    out.append(AckResult("", ack.source or ack.sender, "999" if ack.kind == "999" else "277CA",
+                                         "malformed", "; ".join(ack.problems[:3]) + more, file))
         return out
 
     def _one(self, ack: Acknowledgment, file: str, now: dt.datetime, run_id: int | None) -> list[AckResult]:
@@ -183,8 +187,9 @@ class AckState:
 
 
 def ack_section(results: list[AckResult], unacknowledged: list[dict[str, Any]], wait_days: int) -> dict[str, Any]:
-    """The report's `acknowledgments`: rejected first, then accepted, unmatched, unacknowledged."""
+    """The report's `acknowledgments`: rejected first, then accepted, unmatched, malformed, unacknowledged."""
     return {"rejected": [r.to_json() for r in results if r.status == "rejected"],
             "accepted": [r.to_json() for r in results if r.status == "accepted"],
             "unmatched": [r.to_json() for r in results if r.status == "unmatched"],
+            "malformed": [r.to_json() for r in results if r.status == "malformed"],
             "unacknowledged": unacknowledged, "ack_wait_days": wait_days}

@@ -60,6 +60,10 @@ def summary_lines(section: dict[str, Any] | None, limit: int = 50) -> list[str]:
     accepted = acks.get("accepted") or []
     if accepted:
         lines += ["", f"Accepted by an acknowledgment: {len(accepted)} claim(s)"]
+    malformed = acks.get("malformed") or []
+    if malformed:
+        lines += ["", f"Acknowledgments read despite structural problems: {len(malformed)} (tell the sender)"]
+        lines += [f"  {m['source']}  {m['reason']}" for m in malformed[:limit]]
     late = acks.get("unacknowledged") or []
     if late:
         lines += ["", f"Not acknowledged after {acks.get('ack_wait_days')} days: {len(late)} claim(s)"]

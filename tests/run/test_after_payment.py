@@ -284,7 +284,7 @@ def test_the_whole_cycle_over_several_nights(make_site):
     # inputs are read in name order: ack.277 before ack.999
     assert [(a["claim_id"], a["payer"], a["kind"], a["status"]) for a in acks["accepted"]] == [
         ("S01", "22222", "277CA", "accepted"), ("S01", "22222", "999", "accepted")]
-    assert acks["rejected"] == [] and acks["unacknowledged"] == []
+    assert acks["rejected"] == [] and acks["unacknowledged"] == [] and acks["malformed"] == []
     assert {"ack.277", "ack.999"} <= set(site.listing("archive"))
     late = CliRunner().invoke(main, ["status", "--config", str(site.config_path), "--format", "json"],
                               env={"COB_NOW": "2026-03-20T08:00:00"})
@@ -326,6 +326,22 @@ def test_277ca_rejection_is_listed_first_and_unfiles_the_claim(make_site):
     # rejected means not filed: the 90-day deadline from the primary's payment (2026-03-05) is watched again
     assert [(d["claim_id"], d["due"]) for d in payload["deadlines"]] == [("S01", "2026-06-03")]
     assert status.exit_code == 1
+
+
+def test_a_malformed_277ca_is_read_and_its_problems_reported(make_site):
+    # the 277CA without its 2100D patient name (NM1*QC): the claim's verdict is read all the same
+    site = make_site()
+    night1(site)
+    (site.inbox / "short.277").write_text(ack_277("S01", "A1:20:PR").replace("NM1*QC*1*TESTER*ALEX****MI*SEC456~", "")
+                                          .replace("SE*26*0001", "SE*25*0001"))
+    result = site.run(now=NIGHT2)
+    acks = result.report.run.after_payment["acknowledgments"]
+    assert [(a["claim_id"], a["kind"], a["status"]) for a in acks["accepted"]] == [("S01", "277CA", "accepted")]
+    assert acks["malformed"] == [{"claim_id": "", "payer": "22222", "kind": "277CA", "status": "malformed",
+                                  "reason": "segment 23 (TRN): required loop 2100D (Patient Name) is missing",
+                                  "source": "short.277"}]
+    assert ("  short.277  segment 23 (TRN): required loop 2100D (Patient Name) is missing"
+            in result.summary_path.read_text().splitlines())
 
 
 def test_999_rejection_rejects_the_claims_of_the_file(make_site):
