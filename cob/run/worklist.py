@@ -12,7 +12,9 @@ Recognised too:
   NM1*PR): neither will pay until the patient's coordination record is fixed with both;
 - *recoupment*: the last payer reversed its payment (CLP02=22) with no correction standing, or a payment
   is negative: the money is taken back and the patient balance reopened (`balances`);
-- *underpaid*: the payer paid less than its own method says (`posting` compares with the estimate).
+- *underpaid*: the payer paid less than its own method says (`posting` compares with the estimate);
+- *CARC 23 as a denial* (`prior_payer_impact`): a later payer paid nothing for the prior payer's payment
+  yet left the patient something, and no estimate check can tell whether its method agrees.
 
 This module is pure (payments in, items out); `posting` records the items and closes those whose cause
 is gone.
@@ -67,7 +69,8 @@ RECOUPED = ("the payer took its payment back (reversal CLP02=22 or a negative pa
 
 @dataclass
 class WorkItem:
-    """One job on the worklist: `kind` (a CARC, 'both_deny_as_secondary', 'recoupment', 'underpaid'),
+    """One job on the worklist: `kind` (carc_<CARC>, 'both_deny_as_secondary', 'recoupment', 'underpaid';
+    `acks` adds ack_rejected_999 / ack_rejected_277CA),
     the payer it concerns, what the 835 says, the next action and the evidence."""
 
     claim_id: str
