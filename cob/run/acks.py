@@ -29,6 +29,8 @@ from typing import Any, Iterable
 from cob.edi.acks import GROUP_ERRORS, SET_STATUS, Acknowledgment, ack_kind, read_acknowledgments
 from cob.edi.errors import X12SyntaxError
 
+from .inbox import shown
+
 ACK_KINDS = ("999", "277")
 
 
@@ -40,12 +42,13 @@ def parse_ack_file(result, source: Path, work_dir: str):
         result.error = str(exc.error)
         return result
     except (OSError, UnicodeError) as exc:
-        result.error = f"{source.name}: cannot read: {getattr(exc, 'strerror', None) or exc}"
+        result.error = f"{shown(source.name)}: cannot read: {getattr(exc, 'strerror', None) or exc}"
         return result
     if not acks or not any(a.groups or a.claims for a in acks):
-        result.error = f"{source.name}: an acknowledgment that answers nothing (no AK1 group, no claim status)"
+        result.error = f"{shown(source.name)}: an acknowledgment that answers nothing (no AK1 group, no claim status)"
         return result
-    fd, spool = tempfile.mkstemp(prefix=f"{source.name}.", suffix=".records", dir=work_dir)
+    # not named after the input (as `ingest.parse_file`): a name near the 255-byte limit leaves no room
+    fd, spool = tempfile.mkstemp(prefix="input-", suffix=".records", dir=work_dir)
     with os.fdopen(fd, "wb") as out:
         pickle.dump(("ack", acks), out, protocol=pickle.HIGHEST_PROTOCOL)
     result.kind = acks[0].kind

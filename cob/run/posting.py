@@ -206,13 +206,15 @@ class PostingState:
             if p.balance is not None:
                 b = p.balance
                 final_at = when if b.status == "final" else None
+                data = b.to_json()
+                data.pop("patient_name", None)  # names go to the balance files only, never into the state
                 self.db.execute(
                     "INSERT INTO patient_balances (claim_id, status, last_payer, patient_owes, data, final_at, "
                     "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET "
                     "status = excluded.status, last_payer = excluded.last_payer, "
                     "patient_owes = excluded.patient_owes, data = excluded.data, final_at = excluded.final_at, "
                     "updated_at = excluded.updated_at, run_id = excluded.run_id",
-                    (b.claim_id, b.status, b.last_payer, str(b.patient_owes), json.dumps(b.to_json()), final_at,
+                    (b.claim_id, b.status, b.last_payer, str(b.patient_owes), json.dumps(data), final_at,
                      when, run_id))
             keep = {(i.kind, i.payer) for i in p.items}
             # an acknowledgment's rejection stays until an acceptance (acks.py) closes it

@@ -109,8 +109,20 @@ def test_patient_names_only_when_asked(make_site):
     drop(site, "afterpay-secondary-paid.835")
     result = site.run(now=NIGHT3)
     stem = result.report_path.name.removeprefix("run-").removesuffix(".json")
-    rows = list(csv.DictReader((site.root / "reports" / f"patient-balances-{stem}.csv").open()))
+    files = [site.root / "reports" / f"patient-balances-{stem}.{ext}" for ext in ("csv", "json")]
+    rows = list(csv.DictReader(files[0].open()))
     assert {r["patient_name"] for r in rows} == {"TESTER, ALEX"}
+    (balance,) = json.loads(files[1].read_text())["balances"]
+    assert balance["patient_name"] == "TESTER, ALEX"
+    # the state never holds the name, whatever the setting
+    state = site.state()
+    try:
+        assert "patient_name" not in PostingState(state.db).balance("S01")
+    finally:
+        state.close()
+    # the two files hold names because the operator asked for them; the suite's PHI guard checks the rest
+    for path in files:
+        path.unlink()
 
 
 def test_secondary_denies_carc_22_goes_to_the_worklist(make_site):
