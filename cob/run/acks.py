@@ -80,7 +80,7 @@ def _iso(when: dt.datetime) -> str:
 
 
 class AckState:
-    """The `acknowledgments` table (migration 4) over the run's database; call inside a transaction."""
+    """The `acknowledgments` table (migration 5; keyed by claim identity as migration 2 keys claims) over the run's database; call inside a transaction."""
 
     def __init__(self, db):
         self.db = db
@@ -127,48 +127,60 @@ class AckState:
                     f"; {GROUP_ERRORS.get(c, 'code ' + c)}" for c in group.codes)
             if not accepted and verdicts == {True, False}:
                 reason += " (some sets of the file were accepted: check which claims)"
-            for claim_id, payer, generation in self.db.query(
-                    "SELECT claim_id, payer_id, generation FROM emitted WHERE output = ? ORDER BY claim_id", (output,)):
-                out.append(self._save(claim_id, payer, generation, "999", accepted, reason, file, now, run_id))
+            for claim_id, payer, generation, key in self.db.query(
+                    "SELECT claim_id, payer_id, generation, claim_key FROM emitted WHERE output = ? "
+                    "ORDER BY claim_id, claim_key", (output,)):
+                out.append(self._save(claim_id, payer, generation, "999", accepted, reason, file, now, run_id, key))
         for claim in ack.claims:
-            rows = self.db.query("SELECT payer_id, generation, level FROM emitted WHERE claim_id = ? "
+            rows = self.db.query("SELECT payer_id, generation, level, claim_key FROM emitted WHERE claim_id = ? "
                                  "ORDER BY level, generation", (claim.claim_id,))
             if not rows:
                 out.append(AckResult(claim.claim_id, ack.source, "277CA", "unmatched",
                                      "a 277CA for a claim cob did not send", file))
                 continue
             chosen = [r for r in rows if r[0] == ack.source] or rows
-            payer, generation, _level = chosen[-1]
+            payer, generation, _level, key = chosen[-1]
             if not (claim.accepted or claim.rejected):
                 continue  # a status that is neither (e.g. pending): nothing to record
+            keys = {r[3] for r in chosen if r[0] == payer}
+            if len(keys) > 1:
+                # TRN02 is CLM01 only: several claims of this CLM01 (providers or visits, migration 2) were
+                # sent to this payer, and the 277CA does not say which one it answers; never guess
+                out.append(AckResult(claim.claim_id, payer, "277CA", "unmatched",
+                                     f"a 277CA for CLM01 {claim.claim_id}, which {len(keys)} claims cob sent to payer "
+                                     f"{payer} share (other providers or visits): not tied to any of them", file))
+                continue
             out.append(self._save(claim.claim_id, payer, generation, "277CA", claim.accepted, claim.reason(), file,
-                                  now, run_id))
+                                  now, run_id, key))
         return out
 
     def _save(self, claim_id: str, payer: str, generation: int, kind: str, accepted: bool, reason: str, file: str,
-              now: dt.datetime, run_id: int | None) -> AckResult:
+              now: dt.datetime, run_id: int | None, claim_key: str = "") -> AckResult:
         from .posting import PostingState
 
         when = _iso(now)
         status = "accepted" if accepted else "rejected"
         self.db.execute(
-            "INSERT INTO acknowledgments (claim_id, payer, generation, kind, status, reason, file, received_at, run_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id, payer, generation, kind) DO UPDATE SET "
+            "INSERT INTO acknowledgments (claim_id, claim_key, payer, generation, kind, status, reason, file, "
+            "received_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (claim_id, claim_key, payer, generation, kind) DO UPDATE SET "
             "status = excluded.status, reason = excluded.reason, file = excluded.file, "
             "received_at = excluded.received_at, run_id = excluded.run_id",
-            (claim_id, payer, generation, kind, status, reason, file, when, run_id))
+            (claim_id, claim_key, payer, generation, kind, status, reason, file, when, run_id))
         posted = PostingState(self.db)
         if accepted:
-            self.db.execute("UPDATE worklist SET closed_at = ?, updated_at = ? WHERE claim_id = ? AND payer = ? AND "
-                            "kind = ? AND closed_at IS NULL", (when, when, claim_id, payer, f"ack_rejected_{kind}"))
+            self.db.execute("UPDATE worklist SET closed_at = ?, updated_at = ? WHERE claim_id = ? AND claim_key = ? "
+                            "AND payer = ? AND kind = ? AND closed_at IS NULL",
+                            (when, when, claim_id, claim_key, payer, f"ack_rejected_{kind}"))
         else:
-            posted.unfile(claim_id, payer, when)
+            posted.unfile(claim_id, claim_key, payer, when)
             self.db.execute(
-                "INSERT INTO worklist (claim_id, kind, payer, says, action, evidence, opened_at, updated_at, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id, kind, payer) DO UPDATE SET "
+                "INSERT INTO worklist (claim_id, claim_key, kind, payer, says, action, evidence, opened_at, "
+                "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (claim_id, claim_key, kind, payer) DO UPDATE SET "
                 "says = excluded.says, evidence = excluded.evidence, updated_at = excluded.updated_at, "
                 "closed_at = NULL, run_id = excluded.run_id",
-                (claim_id, f"ack_rejected_{kind}", payer, reason,
+                (claim_id, claim_key, f"ack_rejected_{kind}", payer, reason,
                  "correct what the acknowledgment names and send the claim again (it was not filed)",
                  json.dumps({"file": file, "generation": generation}), when, when, run_id))
         return AckResult(claim_id, payer, kind, status, reason, file)
@@ -178,12 +190,13 @@ class AckState:
         limit = _iso(now - dt.timedelta(days=wait_days))
         rows = self.db.query(
             "SELECT e.claim_id, e.payer_id, e.generation, e.output, e.emitted_at, "
-            "(SELECT a.status FROM acknowledgments a WHERE a.claim_id = e.claim_id AND a.payer = e.payer_id AND "
-            " a.generation = e.generation AND a.kind = '999') FROM emitted e "
+            "(SELECT a.status FROM acknowledgments a WHERE a.claim_id = e.claim_id AND a.claim_key = e.claim_key "
+            " AND a.payer = e.payer_id AND a.generation = e.generation AND a.kind = '999') FROM emitted e "
             "WHERE e.emitted_at < ? AND e.generation = (SELECT MAX(g.generation) FROM emitted g WHERE "
-            "g.claim_id = e.claim_id AND g.payer_id = e.payer_id) AND NOT EXISTS (SELECT 1 FROM acknowledgments a "
-            "WHERE a.claim_id = e.claim_id AND a.payer = e.payer_id AND a.generation = e.generation AND "
-            "a.kind = '277CA') ORDER BY e.emitted_at, e.claim_id", (limit,))
+            "g.claim_id = e.claim_id AND g.claim_key = e.claim_key AND g.payer_id = e.payer_id) AND NOT EXISTS "
+            "(SELECT 1 FROM acknowledgments a WHERE a.claim_id = e.claim_id AND a.claim_key = e.claim_key AND "
+            "a.payer = e.payer_id AND a.generation = e.generation AND a.kind = '277CA') "
+            "ORDER BY e.emitted_at, e.claim_id, e.claim_key", (limit,))
         return [{"claim_id": c, "payer": p, "generation": g, "output": o, "sent_at": s,
                  "days": (now - dt.datetime.fromisoformat(s)).days, "ack_999": a or "none"}
                 for c, p, g, o, s, a in rows]

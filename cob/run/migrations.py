@@ -59,31 +59,79 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                isa13 INTEGER NOT NULL, output TEXT NOT NULL, emitted_at TEXT NOT NULL, run_id INTEGER,
                UNIQUE (claim_id, payer_id, generation))""",
     ]),
-    (2, "after payment: patient balances, COB worklist, estimate checks", [
+    # Issue 14: a claim is CLM01 + its submitter and billing provider + its visit (service dates, patient), so
+    # two practices' claims, or one patient's weekly visits, with one CLM01 are distinct claims. Tables whose
+    # UNIQUE key changes are rebuilt (SQLite cannot drop a constraint): new table, rows copied in id order,
+    # old table dropped, new one renamed. Rows from before have empty keys and keep being found by CLM01.
+    (2, "claim identity", [
+        """CREATE TABLE claims_v2 (id {id}, claim_id TEXT NOT NULL, payer_id TEXT NOT NULL,
+               payer_rank INTEGER NOT NULL, input_id INTEGER NOT NULL REFERENCES inputs (id), seq INTEGER NOT NULL,
+               header_hash TEXT, provider_hash TEXT, body {blob} NOT NULL,
+               first_received_at TEXT NOT NULL, received_at TEXT NOT NULL,
+               provider_key TEXT NOT NULL DEFAULT '', visit_key TEXT NOT NULL DEFAULT '',
+               UNIQUE (claim_id, provider_key, visit_key, payer_id))""",
+        """INSERT INTO claims_v2 (claim_id, payer_id, payer_rank, input_id, seq, header_hash, provider_hash, body,
+               first_received_at, received_at)
+           SELECT claim_id, payer_id, payer_rank, input_id, seq, header_hash, provider_hash, body,
+               first_received_at, received_at FROM claims ORDER BY id""",
+        "DROP TABLE claims",
+        "ALTER TABLE claims_v2 RENAME TO claims",
+        "CREATE INDEX claims_claim ON claims (claim_id)",
+        # the latest decision per claim identity; `warnings`: duplicate payments ignored (and from which
+        # file), liability not carried, one per line
+        """CREATE TABLE claim_status_v2 (id {id}, claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               status TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, destination_payer TEXT,
+               first_seen TEXT NOT NULL, updated_at TEXT NOT NULL, run_id INTEGER, warnings TEXT NOT NULL DEFAULT '',
+               UNIQUE (claim_id, claim_key))""",
+        """INSERT INTO claim_status_v2 (claim_id, status, reason, detail, destination_payer, first_seen, updated_at,
+               run_id)
+           SELECT claim_id, status, reason, detail, destination_payer, first_seen, updated_at, run_id
+           FROM claim_status ORDER BY claim_id""",
+        "DROP TABLE claim_status",
+        "ALTER TABLE claim_status_v2 RENAME TO claim_status",
+        """CREATE TABLE emitted_v2 (id {id}, claim_id TEXT NOT NULL, payer_id TEXT NOT NULL,
+               generation INTEGER NOT NULL, frequency TEXT NOT NULL, level INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+               sender TEXT NOT NULL, isa13 INTEGER NOT NULL, output TEXT NOT NULL, emitted_at TEXT NOT NULL,
+               run_id INTEGER, claim_key TEXT NOT NULL DEFAULT '',
+               UNIQUE (claim_id, claim_key, payer_id, generation))""",
+        """INSERT INTO emitted_v2 (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13,
+               output, emitted_at, run_id)
+           SELECT claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, output, emitted_at,
+               run_id FROM emitted ORDER BY id""",
+        "DROP TABLE emitted",
+        "ALTER TABLE emitted_v2 RENAME TO emitted",
+    ]),
+    # Issue 17, after payment. Claims are keyed as migration 2 keys them: CLM01 (`claim_id`) and the claim
+    # identity key (`claim_key`, `ClaimIdentity.key`: provider and visit; '' for claims from before migration 2),
+    # so two practices' claims with one CLM01 get two balances, two deadlines, two worklist entries.
+    (3, "after payment: patient balances, COB worklist, estimate checks", [
         # the latest patient balance per claim (final or reopened), as JSON of `balances.Balance`
-        """CREATE TABLE patient_balances (claim_id TEXT PRIMARY KEY, status TEXT NOT NULL, last_payer TEXT NOT NULL,
-               patient_owes TEXT NOT NULL, data TEXT NOT NULL, final_at TEXT, updated_at TEXT NOT NULL,
-               run_id INTEGER)""",
+        """CREATE TABLE patient_balances (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               status TEXT NOT NULL, last_payer TEXT NOT NULL, patient_owes TEXT NOT NULL, data TEXT NOT NULL,
+               final_at TEXT, updated_at TEXT NOT NULL, run_id INTEGER, PRIMARY KEY (claim_id, claim_key))""",
         # jobs for a person (COB denials, recoupments, underpayments); closed_at set when the cause is gone
-        """CREATE TABLE worklist (id {id}, claim_id TEXT NOT NULL, kind TEXT NOT NULL, payer TEXT NOT NULL,
-               says TEXT NOT NULL, action TEXT NOT NULL, evidence TEXT NOT NULL, opened_at TEXT NOT NULL,
-               updated_at TEXT NOT NULL, closed_at TEXT, run_id INTEGER, UNIQUE (claim_id, kind, payer))""",
+        """CREATE TABLE worklist (id {id}, claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               kind TEXT NOT NULL, payer TEXT NOT NULL, says TEXT NOT NULL, action TEXT NOT NULL,
+               evidence TEXT NOT NULL, opened_at TEXT NOT NULL, updated_at TEXT NOT NULL, closed_at TEXT,
+               run_id INTEGER, UNIQUE (claim_id, claim_key, kind, payer))""",
         # a later payer's payment against cob's estimate of it (its own method)
-        """CREATE TABLE estimate_checks (claim_id TEXT NOT NULL, payer TEXT NOT NULL, method TEXT NOT NULL,
-               expected TEXT NOT NULL, paid TEXT NOT NULL, flagged INTEGER NOT NULL, checked_at TEXT NOT NULL,
-               run_id INTEGER, PRIMARY KEY (claim_id, payer))""",
+        """CREATE TABLE estimate_checks (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               payer TEXT NOT NULL, method TEXT NOT NULL, expected TEXT NOT NULL, paid TEXT NOT NULL,
+               flagged INTEGER NOT NULL, checked_at TEXT NOT NULL, run_id INTEGER,
+               PRIMARY KEY (claim_id, claim_key, payer))""",
     ]),
-    (3, "filing deadlines", [
+    (4, "filing deadlines", [
         # the next payer's timely-filing deadline per claim; filed = 1 once sent to it (0 again if rejected)
-        """CREATE TABLE filing_deadlines (claim_id TEXT PRIMARY KEY, payer TEXT NOT NULL, rule TEXT NOT NULL,
-               start_date TEXT NOT NULL, due_date TEXT NOT NULL, filed INTEGER NOT NULL DEFAULT 0,
-               updated_at TEXT NOT NULL)""",
+        """CREATE TABLE filing_deadlines (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               payer TEXT NOT NULL, rule TEXT NOT NULL, start_date TEXT NOT NULL, due_date TEXT NOT NULL,
+               filed INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, PRIMARY KEY (claim_id, claim_key))""",
     ]),
-    (4, "acknowledgments", [
-        # the latest 999 / 277CA answer per claim, payer, generation and kind (acks.py)
-        """CREATE TABLE acknowledgments (claim_id TEXT NOT NULL, payer TEXT NOT NULL, generation INTEGER NOT NULL,
-               kind TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, file TEXT NOT NULL,
-               received_at TEXT NOT NULL, run_id INTEGER, PRIMARY KEY (claim_id, payer, generation, kind))""",
+    (5, "acknowledgments", [
+        # the latest 999 / 277CA answer per claim (identity), payer, generation and kind (acks.py)
+        """CREATE TABLE acknowledgments (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               payer TEXT NOT NULL, generation INTEGER NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+               reason TEXT NOT NULL, file TEXT NOT NULL, received_at TEXT NOT NULL, run_id INTEGER,
+               PRIMARY KEY (claim_id, claim_key, payer, generation, kind))""",
     ]),
 ]
 

@@ -13,8 +13,9 @@ claim payments (the billing step has them loaded already, so posting reads nothi
   `[report] underpayment_tolerance` puts the claim on the worklist (`underpaid`).
 
 `PostingState` writes what was found in the billing transaction (SQL of the after-payment tables of
-migration 2): one balance row per claim, worklist items upserted by (claim, kind, payer) and closed when
-their cause is gone, one estimate check per (claim, payer). Everything here is ids, codes and amounts;
+migrations 3-5): one balance row per claim, worklist items upserted by (claim, kind, payer) and closed when
+their cause is gone, one estimate check per (claim, payer), where a claim is its CLM01 and claim identity
+key (provider and visit, as migration 2 keys claims). Everything here is ids, codes and amounts;
 patient names appear only in the balance files and only with `[report] include_patient_names = true`.
 """
 
@@ -60,6 +61,7 @@ class EstimateCheck:
 @dataclass
 class ClaimPosting:
     claim_id: str
+    claim_key: str = ""  # `ClaimIdentity.key` (provider and visit): which claim of the CLM01 (migration 2)
     balance: Balance | None = None
     items: list[WorkItem] = field(default_factory=list)
     check: EstimateCheck | None = None
@@ -85,9 +87,11 @@ class Poster:
         self.schedules: dict = {}
         self.postings: list[ClaimPosting] = []
 
-    def observe(self, claim: Claim, index: RemitIndex) -> None:
+    def observe(self, claim: Claim, index: RemitIndex, claim_key: str = "") -> None:
+        """`index` holds the payments matched to this claim only; `claim_key` its identity within the CLM01."""
         posting = post_claim(claim, index, self.roster, self.base, self.schedules, self.settings)
         if posting is not None:
+            posting.claim_key = claim_key
             self.postings.append(posting)
 
 
@@ -189,18 +193,21 @@ def _iso(when: dt.datetime) -> str:
 
 
 class PostingState:
-    """The after-payment tables (migration 2) over the run's `State.db`; call inside its transaction."""
+    """The after-payment tables (migrations 3-5) over the run's `State.db`; call inside its transaction. Rows
+    are keyed as migration 2 keys claims: CLM01 and claim identity key (two practices' claims with one CLM01
+    are two balances)."""
 
     def __init__(self, db):
         self.db = db
 
     def record(self, postings: list[ClaimPosting], now: dt.datetime, run_id: int | None,
-               filed: set[tuple[str, str]] = frozenset(), skipped: set[str] = frozenset()) -> None:
-        """Write the postings; `filed`: (claim, payer) sent by this billing step (their deadline is met);
-        `skipped`: claims the billing step skipped (crossover, nothing left to bill, ...): nothing to file."""
+               filed: set[tuple[str, str, str]] = frozenset(), skipped: set[tuple[str, str]] = frozenset()) -> None:
+        """Write the postings; `filed`: (claim, claim key, payer) sent by this billing step (their deadline is
+        met); `skipped`: (claim, claim key) the billing step skipped (crossover, nothing left to bill, ...):
+        nothing to file."""
         when = _iso(now)
         for p in postings:
-            if p.claim_id in skipped or (p.balance is not None and p.balance.status == "final"):
+            if (p.claim_id, p.claim_key) in skipped or (p.balance is not None and p.balance.status == "final"):
                 p.deadline = None
             self._deadline(p, when, filed)
             if p.balance is not None:
@@ -209,59 +216,68 @@ class PostingState:
                 data = b.to_json()
                 data.pop("patient_name", None)  # names go to the balance files only, never into the state
                 self.db.execute(
-                    "INSERT INTO patient_balances (claim_id, status, last_payer, patient_owes, data, final_at, "
-                    "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET "
+                    "INSERT INTO patient_balances (claim_id, claim_key, status, last_payer, patient_owes, data, "
+                    "final_at, updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (claim_id, claim_key) DO UPDATE SET "
                     "status = excluded.status, last_payer = excluded.last_payer, "
                     "patient_owes = excluded.patient_owes, data = excluded.data, final_at = excluded.final_at, "
                     "updated_at = excluded.updated_at, run_id = excluded.run_id",
-                    (b.claim_id, b.status, b.last_payer, str(b.patient_owes), json.dumps(data), final_at,
+                    (b.claim_id, p.claim_key, b.status, b.last_payer, str(b.patient_owes), json.dumps(data), final_at,
                      when, run_id))
             keep = {(i.kind, i.payer) for i in p.items}
             # an acknowledgment's rejection stays until an acceptance (acks.py) closes it
-            for kind, payer in self.db.query("SELECT kind, payer FROM worklist WHERE claim_id = ? AND "
-                                             "closed_at IS NULL AND kind NOT LIKE ?", (p.claim_id, "ack_rejected%")):
+            for kind, payer in self.db.query("SELECT kind, payer FROM worklist WHERE claim_id = ? AND claim_key = ? "
+                                             "AND closed_at IS NULL AND kind NOT LIKE ?",
+                                             (p.claim_id, p.claim_key, "ack_rejected%")):
                 if (kind, payer) not in keep:
                     self.db.execute("UPDATE worklist SET closed_at = ?, updated_at = ? WHERE claim_id = ? AND "
-                                    "kind = ? AND payer = ?", (when, when, p.claim_id, kind, payer))
+                                    "claim_key = ? AND kind = ? AND payer = ?",
+                                    (when, when, p.claim_id, p.claim_key, kind, payer))
             for i in p.items:
                 self.db.execute(
-                    "INSERT INTO worklist (claim_id, kind, payer, says, action, evidence, opened_at, updated_at, "
-                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id, kind, payer) DO UPDATE SET "
+                    "INSERT INTO worklist (claim_id, claim_key, kind, payer, says, action, evidence, opened_at, "
+                    "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (claim_id, claim_key, kind, payer) DO UPDATE SET "
                     "says = excluded.says, action = excluded.action, evidence = excluded.evidence, "
                     "updated_at = excluded.updated_at, closed_at = NULL, run_id = excluded.run_id",
-                    (i.claim_id, i.kind, i.payer, i.says, i.action, json.dumps(i.evidence), when, when, run_id))
+                    (i.claim_id, p.claim_key, i.kind, i.payer, i.says, i.action, json.dumps(i.evidence), when, when, run_id))
             if p.check is not None:
                 c = p.check
                 self.db.execute(
-                    "INSERT INTO estimate_checks (claim_id, payer, method, expected, paid, flagged, checked_at, "
-                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id, payer) DO UPDATE SET "
+                    "INSERT INTO estimate_checks (claim_id, claim_key, payer, method, expected, paid, flagged, "
+                    "checked_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (claim_id, claim_key, payer) DO UPDATE SET "
                     "method = excluded.method, expected = excluded.expected, paid = excluded.paid, "
                     "flagged = excluded.flagged, checked_at = excluded.checked_at, run_id = excluded.run_id",
-                    (c.claim_id, c.payer, c.method, str(c.expected), str(c.paid), int(c.flagged), when, run_id))
+                    (c.claim_id, p.claim_key, c.payer, c.method, str(c.expected), str(c.paid), int(c.flagged), when, run_id))
 
-    def _deadline(self, p: ClaimPosting, when: str, filed: set[tuple[str, str]]) -> None:
+    def _deadline(self, p: ClaimPosting, when: str, filed: set[tuple[str, str, str]]) -> None:
         d = p.deadline
         if d is None:
-            self.db.execute("DELETE FROM filing_deadlines WHERE claim_id = ?", (p.claim_id,))
+            self.db.execute("DELETE FROM filing_deadlines WHERE claim_id = ? AND claim_key = ?",
+                            (p.claim_id, p.claim_key))
             return
-        sent = (d.claim_id, d.payer) in filed or self.db.one(
-            "SELECT 1 FROM emitted WHERE claim_id = ? AND payer_id = ?", (d.claim_id, d.payer)) is not None
+        # an emission from before migration 2 has no key ('') and stands for every claim of its CLM01
+        sent = (d.claim_id, p.claim_key, d.payer) in filed or self.db.one(
+            "SELECT 1 FROM emitted WHERE claim_id = ? AND claim_key IN (?, '') AND payer_id = ?",
+            (d.claim_id, p.claim_key, d.payer)) is not None
         self.db.execute(
-            "INSERT INTO filing_deadlines (claim_id, payer, rule, start_date, due_date, filed, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET payer = excluded.payer, "
+            "INSERT INTO filing_deadlines (claim_id, claim_key, payer, rule, start_date, due_date, filed, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (claim_id, claim_key) DO UPDATE SET payer = excluded.payer, "
             "rule = excluded.rule, start_date = excluded.start_date, due_date = excluded.due_date, "
             "filed = excluded.filed, updated_at = excluded.updated_at",
-            (d.claim_id, d.payer, d.rule, d.start.isoformat(), d.due.isoformat(), int(sent), when))
+            (d.claim_id, p.claim_key, d.payer, d.rule, d.start.isoformat(), d.due.isoformat(), int(sent), when))
 
     def unfiled_deadlines(self) -> list[tuple]:
         """(claim_id, payer, rule, start_date, due_date) of claims not yet filed with their next payer."""
         return self.db.query("SELECT claim_id, payer, rule, start_date, due_date FROM filing_deadlines "
                              "WHERE filed = 0 ORDER BY due_date, claim_id")
 
-    def unfile(self, claim_id: str, payer: str, when: str) -> None:
+    def unfile(self, claim_id: str, claim_key: str, payer: str, when: str) -> None:
         """An acknowledgment rejected the claim: it is not filed with that payer after all."""
-        self.db.execute("UPDATE filing_deadlines SET filed = 0, updated_at = ? WHERE claim_id = ? AND payer = ?",
-                        (when, claim_id, payer))
+        self.db.execute("UPDATE filing_deadlines SET filed = 0, updated_at = ? WHERE claim_id = ? AND claim_key = ? "
+                        "AND payer = ?", (when, claim_id, claim_key, payer))
 
     # The listings below are what `cob status` (and the morning page, through `afterpay_status`) show;
     # amounts come back as the decimal strings they were stored as.
@@ -269,12 +285,12 @@ class PostingState:
     def final_balances(self) -> list[tuple]:
         """(claim_id, last_payer, patient_owes, final_at) of claims whose patient balance is final."""
         return self.db.query("SELECT claim_id, last_payer, patient_owes, final_at FROM patient_balances "
-                             "WHERE status = 'final' ORDER BY claim_id")
+                             "WHERE status = 'final' ORDER BY claim_id, claim_key")
 
     def reopened_balances(self) -> list[tuple]:
         """(claim_id, last_payer, updated_at) of balances a recoupment reopened."""
         return self.db.query("SELECT claim_id, last_payer, updated_at FROM patient_balances "
-                             "WHERE status = 'reopened' ORDER BY claim_id")
+                             "WHERE status = 'reopened' ORDER BY claim_id, claim_key")
 
     def open_items(self) -> list[tuple]:
         """(claim_id, kind, payer, says, action, opened_at, evidence) of the open worklist, oldest first;
@@ -283,7 +299,12 @@ class PostingState:
             "SELECT claim_id, kind, payer, says, action, opened_at, evidence FROM worklist "
             "WHERE closed_at IS NULL ORDER BY opened_at, claim_id, kind")]
 
-    def balance(self, claim_id: str) -> dict | None:
-        """The claim's whole balance (`Balance.to_json`: per payer and line), or None when none is recorded."""
-        row = self.db.one("SELECT data FROM patient_balances WHERE claim_id = ?", (claim_id,))
+    def balance(self, claim_id: str, claim_key: str | None = None) -> dict | None:
+        """The claim's whole balance (`Balance.to_json`: per payer and line), or None when none is recorded;
+        without `claim_key`, the first of the CLM01's claims (by key)."""
+        if claim_key is None:
+            row = self.db.one("SELECT data FROM patient_balances WHERE claim_id = ? ORDER BY claim_key", (claim_id,))
+        else:
+            row = self.db.one("SELECT data FROM patient_balances WHERE claim_id = ? AND claim_key = ?",
+                              (claim_id, claim_key))
         return json.loads(row[0]) if row else None
