@@ -20,7 +20,7 @@ from .posting import ClaimPosting
 
 
 def after_payment(postings: list[ClaimPosting], acks: dict[str, Any] | None = None,
-                  filed: set[tuple[str, str]] = frozenset(), today: dt.date | None = None,
+                  filed: set[tuple[str, str, str]] = frozenset(), today: dt.date | None = None,
                   warn_days: int = 14) -> dict[str, Any]:
     """The run's after-payment section: rejected/accepted/unacknowledged claims (`acks`), worklist items,
     estimate checks, balances final or reopened this run, and the claims decided this run that are not
@@ -29,7 +29,7 @@ def after_payment(postings: list[ClaimPosting], acks: dict[str, Any] | None = No
     deadlines = []
     for p in postings:
         d = p.deadline
-        if d is None or today is None or (d.claim_id, d.payer) in filed:
+        if d is None or today is None or (d.claim_id, p.claim_key, d.payer) in filed:
             continue
         days = (d.due - today).days
         if days <= warn_days:
