@@ -111,7 +111,30 @@ Examples:
   cob estimate --adjudication adjudications.json      # each row with the next payer's "terms"
   cob estimate --remit remit.835 --coverage roster.json --format json
   cat adjudications.json | cob estimate --adjudication -
+  cob estimate --schema roster                        # JSON Schema of the roster (adjudication, facts too)
 """
+
+SCHEMAS = ("adjudication", "roster", "facts")
+
+
+def input_schema(kind: str) -> dict:
+    """JSON Schema of an input file of `cob estimate` / `cob secondary` / `cob run`: the adjudication
+    list, the coverage roster (JSON form; CSV takes the same columns) and the order-facts file."""
+    from pydantic import TypeAdapter
+
+    if kind == "adjudication":
+        from cob.schemas.order import EstimateInput
+
+        return TypeAdapter(list[EstimateInput]).json_schema()
+    if kind == "roster":
+        from pydantic import create_model
+
+        from cob.schemas.coverage import RosterCoverage
+
+        return create_model("Roster", coverages=(list[RosterCoverage], ...)).model_json_schema()
+    from cob.billing.expected import OrderFactsFile
+
+    return OrderFactsFile.model_json_schema()
 
 
 @click.command("estimate", epilog=EPILOG_ESTIMATE)
@@ -123,13 +146,21 @@ Examples:
 @click.option("--remit", type=click.Path(dir_okay=False, path_type=Path), help="The payer's 835.")
 @click.option("--coverage", type=click.Path(dir_okay=False, path_type=Path),
               help="Coverage roster whose entries give the next payer's benefit_terms.")
+@click.option("--schema", "schema", type=click.Choice(SCHEMAS), default=None,
+              help="Print the JSON Schema of an input file (adjudication list, roster, order facts) and exit.")
 @format_option()
 @output_options
-def estimate(adjudication: str | None, remit: Path | None, coverage: Path | None, fmt: str, out: Output) -> None:
+def estimate(adjudication: str | None, remit: Path | None, coverage: Path | None, schema: str | None, fmt: str,
+             out: Output) -> None:
     """Expected payment of the next payer and the patient's final balance, per claim.
 
-    Exit 0 when every claim is estimated, 1 when some claim lacks a fact its method needs, 2 on bad input.
+    Every claim is listed: estimated, or why not (no next payer in the roster, no benefit terms, a fact
+    the method needs). Exit 0 when every claim is estimated, 1 when some claim is not (or none could be),
+    2 on bad input.
     """
+    if schema is not None:
+        out.data(json.dumps(input_schema(schema), indent=2))
+        return
     try:
         if remit is not None or coverage is not None:
             from cob.billing.expected import estimate_remit
@@ -159,4 +190,6 @@ def estimate(adjudication: str | None, remit: Path | None, coverage: Path | None
             out.data(f"{err['claim_id']}: not estimated: {err['message']}")
     out.detail(f"{len(found.estimates) + len(found.errors)} claims: {len(found.estimates)} estimated, "
                f"{len(found.errors)} not estimated")
-    raise click.exceptions.Exit(EXIT_UNDETERMINED if found.errors else EXIT_OK)
+    if not found.estimates:
+        out.error("cob estimate: no claim could be estimated")
+    raise click.exceptions.Exit(EXIT_UNDETERMINED if found.errors or not found.estimates else EXIT_OK)

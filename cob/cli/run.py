@@ -150,6 +150,7 @@ Examples:
   cob status --config /srv/cob/cob.toml --format json | jq .stale
   cob status --config /srv/cob/cob.toml -q               # only the STALE claims (cron mail)
   cob status --config /srv/cob/cob.toml --format html > needs-a-person.html
+  cob status --config /srv/cob/cob.toml --deadline-within 7   # exit 1 when a filing deadline is that near
 """
 
 
@@ -160,11 +161,16 @@ Examples:
                     "needs a person across the whole state, one self-contained file).",
                choices=("text", "json", "html"))
 @click.option("--stale-only", is_flag=True, help="List only claims waiting longer than max_wait_days.")
+@click.option("--deadline-within", type=click.IntRange(0, None), default=None, metavar="N",
+              help="List claims not yet filed with their next payer whose filing deadline is within N days "
+                   "(or past), and exit 1 when there is one (for a monitor).")
 @output_options
-def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
+def status(config_path: str, fmt: str, stale_only: bool, deadline_within: int | None, out: Output) -> None:
     """List what waits and why (claims without their 835, 835s without their claim, held claims);
-    claims waiting longer than the configured age are marked STALE, and who holds the run lock. Exit 0;
-    with --stale-only, 1 when a claim is stale (a cron line that mails); 2 when the state cannot be read."""
+    claims waiting longer than the configured age are marked STALE, and who holds the run lock; the COB
+    worklist, final patient balances, filing deadlines near or past, claims sent and never acknowledged.
+    Exit 0; with --stale-only, 1 when a claim is stale (a cron line that mails); with --deadline-within N,
+    1 when a claim's filing deadline is within N days or past; 2 when the state cannot be read."""
     from cob.run.status import status_report
 
     config = _config(config_path)
@@ -172,9 +178,9 @@ def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
         if fmt == "html":
             from cob.run.page import status_page
 
-            out.data(status_page(config, _now()), nl=False)
+            out.data(status_page(config, _now(), deadline_within=deadline_within), nl=False)
             return
-        report = status_report(config, _now(), stale_only=stale_only)
+        report = status_report(config, _now(), stale_only=stale_only, deadline_within=deadline_within)
     except ConfigError as exc:
         out.error(f"cob: {exc}")
         sys.exit(2)
@@ -185,6 +191,10 @@ def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
     else:
         out.data(report.text(limit=None if out.verbose else 200), nl=False)
     if stale_only and report.stale:
+        sys.exit(1)
+    if deadline_within is not None and report.after_payment.deadlines:
+        out.error(f"cob status: {len(report.after_payment.deadlines)} claim(s) not filed within "
+                  f"{deadline_within} days of their filing deadline")
         sys.exit(1)
 
 

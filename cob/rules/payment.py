@@ -71,7 +71,13 @@ class _Calc:
 
 
 def _secondary_allowed(primary: PrimaryAdjudication, terms: BenefitTerms) -> Decimal:
+    """A2: the adjudication's own, else the one the roster's terms give for the claim."""
+    if primary.secondary_allowed is None and terms.secondary_allowed is not None:
+        return terms.secondary_allowed
     if primary.secondary_allowed is None:
+        if terms.fee_schedule is not None:
+            raise EstimateInputError(primary.claim_id, "secondary_allowed",
+                                     "a fee schedule prices the 835's lines: use cob estimate --remit --coverage")
         raise EstimateInputError(
             primary.claim_id,
             "secondary_allowed",
@@ -267,6 +273,110 @@ def _medigap(primary: PrimaryAdjudication, terms: BenefitTerms) -> _Calc:
     return _Calc(pays, primary.patient_responsibility - pays, steps=steps)
 
 
+def _soft_non_duplication_1(primary: PrimaryAdjudication, terms: BenefitTerms) -> _Calc:
+    """Soft non-dup I: hard non-dup, except the patient never owes more than the secondary's own cost share.
+
+    The secondary pays max(N2 - P1, PR1 - (A2 - N2)): its benefit in excess of the primary payment, or, when
+    that leaves the patient more than the plan alone would have (A2 - N2: its deductible, copay and
+    coinsurance), enough to bring the patient down to that. Between hard non-dup (the first term) and
+    standard COB. [The name's definition varies by payer; reference section 5 marks it UNCERTAIN.]
+    """
+    steps: list[str] = []
+    n2 = _normal_benefit(primary, terms, steps)
+    a2 = _secondary_allowed(primary, terms)
+    pr1 = primary.patient_responsibility
+    excess = max(ZERO, n2 - primary.paid)
+    own_share = max(ZERO, a2 - n2)
+    protect = max(ZERO, pr1 - own_share)
+    pays = max(excess, protect)
+    steps.append(f"non-dup: max(0, N2 {_m(n2)} - P1 {_m(primary.paid)}) = {_m(excess)}")
+    steps.append(f"patient keeps at most the plan's own cost share A2 - N2 = {_m(own_share)}: "
+                 f"PR1 {_m(pr1)} - {_m(own_share)} = {_m(protect)}")
+    steps.append(f"S = max({_m(excess)}, {_m(protect)}) = {_m(pays)}")
+    pays = _cap_at_patient(pays, pr1, steps)
+    return _Calc(pays, pr1 - pays, steps=steps)
+
+
+def _soft_non_duplication_2(primary: PrimaryAdjudication, terms: BenefitTerms) -> _Calc:
+    """Soft non-dup II: non-dup whose normal benefit is priced on the higher of the two allowed amounts.
+
+    S = max(0, N2' - P1) with N2' = plan share x (max(A1, A2) - unmet deductible - copay): a provider in
+    network with the primary whose fee there is higher than the secondary's is not cut down to the
+    secondary's fee before the primary payment is subtracted. [Definition varies by payer; see section 5.]
+    """
+    steps: list[str] = []
+    a2 = _secondary_allowed(primary, terms)
+    base_allowed = max(primary.allowed, a2)
+    base = max(ZERO, base_allowed - primary.unmet_deductible - terms.copay)
+    n2 = cents(base * terms.plan_share)
+    steps.append(
+        f"N2' = {_pct(terms.plan_share)} x max(0, max(A1 {_m(primary.allowed)}, A2 {_m(a2)}) - unmet deductible "
+        f"{_m(primary.unmet_deductible)} - copay {_m(terms.copay)}) = {_m(n2)}"
+    )
+    pays = max(ZERO, n2 - primary.paid)
+    steps.append(f"S = max(0, N2' {_m(n2)} - P1 {_m(primary.paid)}) = {_m(pays)}")
+    pays = _cap_at_patient(pays, primary.patient_responsibility, steps)
+    return _Calc(pays, primary.patient_responsibility - pays, steps=steps)
+
+
+def _regular_medicare_cob(primary: PrimaryAdjudication, terms: BenefitTerms) -> _Calc:
+    """A plan secondary to Medicare coordinating up to the Medicare allowance: S = min(N2, MA - Medicare paid).
+
+    MA, the Medicare allowance, is Medicare's allowed amount before sequestration (paid + PR + CO 253:
+    the 2% cut is a Medicare reduction the provider writes off, never the patient's). N2 is the plan's
+    normal benefit on its own allowed amount when the roster gives one, else on the Medicare allowance.
+    """
+    steps: list[str] = []
+    ma = primary.allowed + primary.sequestration
+    steps.append(f"Medicare allowance MA = allowed {_m(primary.allowed)} + sequestration "
+                 f"{_m(primary.sequestration)} = {_m(ma)}")
+    a2 = primary.secondary_allowed if primary.secondary_allowed is not None else ma
+    base = max(ZERO, a2 - primary.unmet_deductible - terms.copay)
+    n2 = cents(base * terms.plan_share)
+    steps.append(f"N2 = {_pct(terms.plan_share)} x max(0, {_m(a2)} - unmet deductible "
+                 f"{_m(primary.unmet_deductible)} - copay {_m(terms.copay)}) = {_m(n2)}")
+    unpaid = max(ZERO, ma - primary.paid)
+    pays = min(n2, unpaid)
+    steps.append(f"S = min(N2 {_m(n2)}, MA - Medicare paid {_m(primary.paid)} = {_m(unpaid)}) = {_m(pays)}")
+    pays = _cap_at_patient(pays, primary.patient_responsibility, steps)
+    return _Calc(pays, primary.patient_responsibility - pays, steps=steps)
+
+
+def _pro_rata(primary: PrimaryAdjudication, terms: BenefitTerms) -> _Calc:
+    """CLHIA pro-rata, when no order rule decides: the plans share the eligible expense in proportion to
+    what each would pay alone. This plan's share = min(E, N1 + N2) x N2 / (N1 + N2), never more than what
+    the other plan's payment left of E. N1 is the other plan's normal benefit (``other_plan_benefit``;
+    absent, its payment P1 is taken as its normal benefit)."""
+    steps: list[str] = []
+    n2 = _normal_benefit(primary, terms, steps)
+    e = _allowable_expense(primary, terms, steps)
+    n1 = terms.other_plan_benefit if terms.other_plan_benefit is not None else primary.paid
+    steps.append(f"N1 (the other plan alone) = {_m(n1)}")
+    both = n1 + n2
+    total = min(e, both)
+    share = cents(total * n2 / both) if both > 0 else ZERO
+    steps.append(f"share = min(E {_m(e)}, N1 + N2 = {_m(both)}) x N2 / (N1 + N2) = {_m(share)}")
+    left = max(ZERO, e - primary.paid)
+    pays = min(share, left)
+    if pays < share:
+        steps.append(f"limited to what the other plan's payment left of E: E - P1 = {_m(left)}")
+    pays = _cap_at_patient(pays, primary.patient_responsibility, steps)
+    return _Calc(pays, primary.patient_responsibility - pays, steps=steps)
+
+
+def _clhia_second_payer(primary: PrimaryAdjudication, terms: BenefitTerms) -> _Calc:
+    """CLHIA second payer: the lesser of what it would have paid as first payer (N2) and 100% of the
+    eligible expense (this plan's allowed amount, A2) less the first payer's payment."""
+    steps: list[str] = []
+    n2 = _normal_benefit(primary, terms, steps)
+    e = _secondary_allowed(primary, terms)
+    left = max(ZERO, e - primary.paid)
+    pays = min(n2, left)
+    steps.append(f"S = min(N2 {_m(n2)}, 100% of eligible {_m(e)} - P1 {_m(primary.paid)} = {_m(left)}) = {_m(pays)}")
+    pays = _cap_at_patient(pays, primary.patient_responsibility, steps)
+    return _Calc(pays, primary.patient_responsibility - pays, steps=steps)
+
+
 METHODS: dict[PaymentMethod, Callable[[PrimaryAdjudication, BenefitTerms], _Calc]] = {
     PaymentMethod.STANDARD: _standard,
     PaymentMethod.NON_DUPLICATION: _non_duplication,
@@ -275,6 +385,11 @@ METHODS: dict[PaymentMethod, Callable[[PrimaryAdjudication, BenefitTerms], _Calc
     PaymentMethod.MEDICARE_SECONDARY: _medicare_secondary,
     PaymentMethod.MEDICAID: _medicaid,
     PaymentMethod.MEDIGAP: _medigap,
+    PaymentMethod.SOFT_NON_DUPLICATION_1: _soft_non_duplication_1,
+    PaymentMethod.SOFT_NON_DUPLICATION_2: _soft_non_duplication_2,
+    PaymentMethod.REGULAR_MEDICARE_COB: _regular_medicare_cob,
+    PaymentMethod.PRO_RATA: _pro_rata,
+    PaymentMethod.CLHIA_SECOND_PAYER: _clhia_second_payer,
 }
 
 

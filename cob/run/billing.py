@@ -67,6 +67,9 @@ class BillingResult:
     emissions: list[Emission] = field(default_factory=list)
     first_seen: dict[str, str] = field(default_factory=dict)
     run: "StateSecondaryRun | None" = None
+    #: called with each claim, its own remittances (those matched to it) and its claim identity key
+    #: (`posting.Poster.observe`: post later payers' 835s)
+    observer: Callable[[Claim, RemitIndex, str], None] | None = None
 
 
 class StateSecondaryRun(SecondaryRun):
@@ -136,6 +139,16 @@ class _Contexts:
         return obj
 
 
+class _ClaimIndex(RemitIndex):
+    """The remittances of the one claim being decided: its consolidation is computed once and shared by
+    the observer (posting) and triage, which both ask for it (decoding payments is most of their cost)."""
+
+    def consolidate(self, claim_id: str):
+        if getattr(self, "_once", None) is None or self._once[0] != claim_id:
+            self._once = (claim_id, super().consolidate(claim_id))
+        return self._once[1]
+
+
 def fingerprint(index: RemitIndex, claim_id: str, below: int) -> str:
     """What the payers before level `below` decided (their standing adjudications), as a hash."""
     records = [r for r in index.records.get(claim_id, []) if LEVEL.get(r.status, 0) < below]
@@ -157,7 +170,8 @@ def _below(index: RemitIndex, claim_id: str, level: int) -> RemitIndex:
 
 
 def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_facts: Path | None,
-         progress: Callable[[int], None] | None = None) -> BillingResult:
+         progress: Callable[[int], None] | None = None,
+         observer: Callable[[Claim, RemitIndex, str], None] | None = None) -> BillingResult:
     """Decide every dirty claim, one outcome each (its status is the claim's next state, recorded by
     `State.decide_claims`; a claim without one would stay dirty); billed claims are spooled (outputs stay
     unpublished temp files)."""
@@ -169,7 +183,7 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
         from cob.billing.expected import load_order_facts
 
         run.facts = load_order_facts(order_facts)
-    result = BillingResult(run=run)
+    result = BillingResult(run=run, observer=observer)
     contexts = _Contexts(state)
     ids = state.dirty_ids()
     for start in range(0, len(ids), CHUNK):
@@ -201,7 +215,7 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
     CLP01 are matched to them (`cob.billing.match.match_claims`), then each claim is decided with its own."""
     seen = [r[4] for r in payment_rows] + [r[7] for r in claim_rows.values()]
     result.first_seen[claim_id] = min(seen) if seen else ""
-    index = RemitIndex()
+    index = RemitIndex()  # the CLM01 group; each claim's own payments get a `_ClaimIndex` (`_own`)
     by_input: list[tuple[str, list[ClaimPayment]]] = []
     for _cid, name, header_key, body, _received, input_id in payment_rows:
         payment = ClaimPayment.model_validate_json(zlib.decompress(bytes(body)))
@@ -237,6 +251,8 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
             _add(result, held.outcome, key)
             continue
         own = _own(index, claim_id, mine.records if group is not None else [])
+        if result.observer is not None:
+            result.observer(claim, own, key)  # posting sees this claim's own payments, never its CLM01's others
         mark = len(result.outcomes)
         _decide_claim(run, result, claim, own, [e for e in emitted if e.claim_key in (key, "")], row[6], key)
         for outcome in result.outcomes[mark:]:
@@ -252,8 +268,9 @@ def _add(result: BillingResult, outcome: ClaimOutcome, key: str) -> None:
 
 
 def _own(index: RemitIndex, claim_id: str, records: list) -> RemitIndex:
-    """The payments matched to one claim, as an index of their own (headers shared)."""
-    own = RemitIndex()
+    """The payments matched to one claim, as an index of their own (headers shared): a `_ClaimIndex`, so the
+    observer (posting) and triage share its one consolidation."""
+    own = _ClaimIndex()
     own.headers = index.headers
     own.records = {claim_id: list(records)} if records else {}
     return own

@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from cob.edi.envelope import Party
+
+from .deadlines import DeadlineConfigError, DeadlineRules, rules_from_toml
 
 CONFIG_NAME = "cob.toml"
 FOLDERS = ("inbox", "outbox", "archive", "rejected", "reports")
@@ -59,6 +62,9 @@ url = "sqlite:///cob-state.db"
 # A claim whose 835 has not arrived (or an 835 whose claim has not) waits; past this many days it is
 # reported as stale by `cob status` and in each run's report.
 max_wait_days = 30
+# A claim sent this many days ago that no 277CA has answered is listed as unacknowledged (999 and 277CA
+# files dropped into the inbox are tied back to the claims sent).
+ack_wait_days = 7
 # Coverage roster (JSON or CSV) for claims whose original lists no other payer; optional.
 # coverage = "coverage.csv"
 # Order-of-benefits facts (JSON); claims billed against the rules are held. Optional.
@@ -80,15 +86,26 @@ settle_seconds = 60
 # gives up then too. A lock whose holder's process is gone is taken over at once.
 max_run_minutes = 720
 
+[report]
+# Reports, patient-balances-<run>.csv/.json and the HTML pages (run-*.html, `cob status --format html`) name
+# claims by claim id only; true adds the patient's name to the balance files and the pages (keep them private).
+include_patient_names = false
+# A later payer paying less than its own method says (roster benefit_terms) by more than this is flagged.
+underpayment_tolerance = 1.00
+
+[deadlines]
+# Timely filing with the payer cob bills next: "N days|months from service|prior_payment" (the prior
+# payer's 835 payment date). `cob status` warns warn_days before; `--deadline-within N` exits 1.
+warn_days = 14
+medicare = "12 months from service"         # payers billed as SBR09 MA / MB
+default = "90 days from prior_payment"      # every other payer
+# [deadlines.payers]
+# 22222 = "60 days from prior_payment"      # by payer id, before the two above
+
 [files]
 # Mode of everything cob creates (outbox files, state database, reports, archive/, rejected/; folders get
 # x where r is given). 0600 keeps PHI private whatever the umask; widen on purpose, e.g. "0640".
 mode = "0600"
-
-[report]
-# Reports name claims by claim id only; true adds the patient's name to the HTML pages (run-*.html and
-# `cob status --format html`). Keep such pages private.
-include_patient_names = false
 """
 
 
@@ -111,16 +128,19 @@ class RunConfig:
     sender: Party | None = None
     receiver: Party | None = None
     max_wait_days: int = 30
+    ack_wait_days: int = 7
     coverage: Path | None = None
     order_facts: Path | None = None
     workers: int = 0
     settle_seconds: float = 60  # see `settle`: a safe default, never 0
     max_run_minutes: float = 720
+    include_patient_names: bool = False  # [report]: patient names in the balance files and on the HTML pages
+    underpayment_tolerance: Decimal = Decimal("1.00")
+    deadlines: DeadlineRules = field(default_factory=DeadlineRules)
     file_mode: int = 0o600  # [files] mode; see cob.run.files
     other_submitters: str = "quarantine"  # or "separate"; see cob.run.submitters
     paper_payers: frozenset[str] = frozenset()
     paper_proof: bool = False
-    include_patient_names: bool = False  # [report]: patient names on the HTML pages
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -165,11 +185,12 @@ _KEYS: dict[str, set[str]] = {
     "folders": {"inbox", "outbox", "payer_subfolders", "archive", "rejected", "reports"},
     "interchange": {"sender", "receiver", "other_submitters"},
     "state": {"url"},
-    "claims": {"max_wait_days", "coverage", "order_facts"},
+    "claims": {"max_wait_days", "coverage", "order_facts", "ack_wait_days"},
     "run": {"workers", "settle_seconds", "max_run_minutes"},
+    "report": {"include_patient_names", "underpayment_tolerance"},
+    "deadlines": {"warn_days", "medicare", "default", "payers"},
     "files": {"mode"},
     "paper": {"payers", "proof"},
-    "report": {"include_patient_names"},
 }
 
 
@@ -219,21 +240,27 @@ def load_config(path: str | Path) -> RunConfig:
         sender=_party(path, "sender", get("interchange", "sender", None, str)),
         receiver=_party(path, "receiver", get("interchange", "receiver", None, str)),
         max_wait_days=get("claims", "max_wait_days", 30, int),
+        ack_wait_days=get("claims", "ack_wait_days", 7, int),
         coverage=_optional_path(base, get("claims", "coverage", None, str)),
         order_facts=_optional_path(base, get("claims", "order_facts", None, str)),
         workers=get("run", "workers", 0, int),
         settle_seconds=get("run", "settle_seconds", 60, (int, float)),
         max_run_minutes=get("run", "max_run_minutes", 720, (int, float)),
+        include_patient_names=get("report", "include_patient_names", False, bool),
+        underpayment_tolerance=Decimal(str(get("report", "underpayment_tolerance", 1, (int, float)))),
         file_mode=_file_mode(path, get("files", "mode", "0600", str)),
         other_submitters=get("interchange", "other_submitters", "quarantine", str),
         paper_payers=frozenset(get("paper", "payers", [], list)),
         paper_proof=get("paper", "proof", False, bool),
-        include_patient_names=get("report", "include_patient_names", False, bool),
     )
     if not all(isinstance(p, str) and p for p in config.paper_payers):
         raise ConfigError(f"{path}: paper.payers must be a list of payer ids")
-    if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
-        raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
+    try:
+        config.deadlines = rules_from_toml(path, data.get("deadlines", {}))
+    except DeadlineConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    if config.max_wait_days < 0 or config.ack_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
+        raise ConfigError(f"{path}: max_wait_days, ack_wait_days, workers and settle_seconds must not be negative")
     if not 0 < config.max_run_minutes < 10 ** 6:
         raise ConfigError(f"{path}: run.max_run_minutes must be a number of minutes above 0")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]

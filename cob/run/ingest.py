@@ -32,6 +32,7 @@ from cob.schemas.claim import Claim
 from cob.schemas.remit import ClaimPayment
 
 from . import faults, signals
+from .acks import is_ack_file, parse_ack_file
 from .submitters import pair_of
 from .inbox import shown
 
@@ -127,6 +128,8 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     except OSError as exc:
         result.error = f"{shown(source.name)}: cannot read: {exc.strerror or exc}"
         return result
+    if is_ack_file(source):  # a 999 or 277CA answering what we sent (acks.py)
+        return parse_ack_file(result, source, work_dir)
     try:
         # not named after the input: a name near the 255-byte limit leaves no room for a prefix
         fd, spool = tempfile.mkstemp(prefix="input-", suffix=".records", dir=work_dir)

@@ -101,6 +101,38 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "DROP TABLE emitted",
         "ALTER TABLE emitted_v2 RENAME TO emitted",
     ]),
+    # Issue 17, after payment. Claims are keyed as migration 2 keys them: CLM01 (`claim_id`) and the claim
+    # identity key (`claim_key`, `ClaimIdentity.key`: provider and visit; '' for claims from before migration 2),
+    # so two practices' claims with one CLM01 get two balances, two deadlines, two worklist entries.
+    (3, "after payment: patient balances, COB worklist, estimate checks", [
+        # the latest patient balance per claim (final or reopened), as JSON of `balances.Balance`
+        """CREATE TABLE patient_balances (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               status TEXT NOT NULL, last_payer TEXT NOT NULL, patient_owes TEXT NOT NULL, data TEXT NOT NULL,
+               final_at TEXT, updated_at TEXT NOT NULL, run_id INTEGER, PRIMARY KEY (claim_id, claim_key))""",
+        # jobs for a person (COB denials, recoupments, underpayments); closed_at set when the cause is gone
+        """CREATE TABLE worklist (id {id}, claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               kind TEXT NOT NULL, payer TEXT NOT NULL, says TEXT NOT NULL, action TEXT NOT NULL,
+               evidence TEXT NOT NULL, opened_at TEXT NOT NULL, updated_at TEXT NOT NULL, closed_at TEXT,
+               run_id INTEGER, UNIQUE (claim_id, claim_key, kind, payer))""",
+        # a later payer's payment against cob's estimate of it (its own method)
+        """CREATE TABLE estimate_checks (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               payer TEXT NOT NULL, method TEXT NOT NULL, expected TEXT NOT NULL, paid TEXT NOT NULL,
+               flagged INTEGER NOT NULL, checked_at TEXT NOT NULL, run_id INTEGER,
+               PRIMARY KEY (claim_id, claim_key, payer))""",
+    ]),
+    (4, "filing deadlines", [
+        # the next payer's timely-filing deadline per claim; filed = 1 once sent to it (0 again if rejected)
+        """CREATE TABLE filing_deadlines (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               payer TEXT NOT NULL, rule TEXT NOT NULL, start_date TEXT NOT NULL, due_date TEXT NOT NULL,
+               filed INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, PRIMARY KEY (claim_id, claim_key))""",
+    ]),
+    (5, "acknowledgments", [
+        # the latest 999 / 277CA answer per claim (identity), payer, generation and kind (acks.py)
+        """CREATE TABLE acknowledgments (claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               payer TEXT NOT NULL, generation INTEGER NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+               reason TEXT NOT NULL, file TEXT NOT NULL, received_at TEXT NOT NULL, run_id INTEGER,
+               PRIMARY KEY (claim_id, claim_key, payer, generation, kind))""",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -522,16 +522,16 @@ def write_run_pages(data: PageData, reports_dir: Path, stem: str, with_names: bo
     return page, write_index(reports_dir, current=(stem, data.report))
 
 
-def status_page(config, now: dt.datetime | None = None) -> str:
+def status_page(config, now: dt.datetime | None = None, deadline_within: int | None = None) -> str:
     """`cob status --format html`: the "needs a person" view of the whole state (the library call the CLI
-    makes; it only passes options)."""
+    makes; it only passes options; `deadline_within` as `cob status --deadline-within`)."""
     from .claim_facts import claim_facts
     from .state import State
     from .states import ClaimState, InputState
     from .status import status_report
 
     now = now or dt.datetime.now()
-    status = status_report(config, now)
+    status = status_report(config, now, deadline_within=deadline_within)
     state = State.open(config.state_url, config.sqlite_path)
     try:
         rejected = state.db.query("SELECT claim_id, status, reason, detail, destination_payer FROM claim_status "

@@ -95,6 +95,8 @@ class RunMeta(_Model):
     recovered_outputs: list[str] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    #: acknowledgments, COB worklist, estimate checks, patient balances (`afterpay_report.after_payment`)
+    after_payment: Optional[dict[str, Any]] = None
 
 
 class RunBatchReport(RunReport):
@@ -112,6 +114,9 @@ class RunBatchReport(RunReport):
         lines = [f"{title} #{r.run_id} started {r.started_at}, finished {r.finished_at}, exit {r.exit_code}",
                  f"Input files: {len(r.inputs)} ({counts[d.ARCHIVED]} new, {counts[d.DUPLICATE]} duplicate, "
                  f"{counts[d.REJECTED]} quarantined, {counts[d.CARRIED_OVER]} carried over from an interrupted run)"]
+        from .afterpay_report import summary_lines
+
+        lines += summary_lines(r.after_payment, limit)
         # the claim sections of the `cob secondary` summary (inputs are listed below, with where they went)
         body = RunReport.build([], self.claims).human_summary(limit).splitlines()
         cut = next((n for n, line in enumerate(body) if line.startswith("Output files")), len(body))

@@ -52,8 +52,11 @@ from .inbox import EntryKind, classify, fs_path, kept_name, shown, stored
 from .preflight import check_site
 from .submitters import Submitters
 from .billing import BillingResult, bill, sender_key
+from .acks import ACK_KINDS, AckState, ack_section
+from .afterpay_report import after_payment, write_balance_files
 from .config import RunConfig
 from .failures import WorkerDied, check_state_path, state_errors
+from .posting import Poster, PostingSettings, PostingState
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
 from .leftovers import clean_stale_temp_files
 from .lock import LockBusy, LockStuck, RunLock
@@ -149,6 +152,9 @@ class _Run:
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
         self.page_path: Path | None = None
+        self.postings: list = []  # `posting.ClaimPosting`s committed by this run's billing step
+        self.filed: set[tuple[str, str, str]] = set()  # (claim, claim key, payer) sent by this run
+        self.acks: list = []  # `acks.AckResult`s of the 999 / 277CA files read this run
         self.looks: dict[Path, Look] = {}  # each input as the scan saw it (`settle`)
         self.took_over: str | None = None  # the dead holder of the lock this run replaced
         self.exit_override: int | None = None  # 128 + signal when stopped; 3 when a worker died
@@ -402,7 +408,7 @@ class _Run:
             return
         name = shown(path.name)
         dest = self._destination(self.config.archive, path.name)
-        record_input(self.state, parsed, path, dest, self.now, self.run_id)
+        record_input(self.state, parsed, path, dest, self.now, self.run_id, acks=self.acks)
         faults.checkpoint("input committed")
         self.dispositions.append(InputDisposition(file=name, sha256=parsed.sha256, kind=parsed.kind,
                                                   disposition=Disposition.of(InputState.INGESTED),
@@ -473,8 +479,11 @@ class _Run:
             self._raise_control_floor()
         bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
+        poster = Poster(config.coverage, PostingSettings(config.include_patient_names, config.underpayment_tolerance,
+                                                         config.deadlines))
         try:
-            result = bill(state, options, config.coverage, config.order_facts, progress=bar.update)
+            result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,
+                          observer=poster.observe)
             signals.check()
         except OSError as exc:
             self._discard(result)
@@ -511,6 +520,10 @@ class _Run:
                 state.decide_claims([(o.claim_id, o.status, o.reason, o.detail, o.destination_payer,
                                       result.first_seen.get(o.claim_id) or _iso(self.now), key, "\n".join(o.warnings))
                                      for o, key in zip(result.outcomes, result.claim_keys)], self.now, self.run_id)
+                PostingState(state.db).record(
+                    poster.postings, self.now, self.run_id, {(r[0], r[9], r[1]) for r in rows},
+                    {(o.claim_id, key) for o, key in zip(result.outcomes, result.claim_keys)
+                     if o.status == OutcomeStatus.SKIPPED})
                 state.close_batch(self.now)
                 faults.checkpoint("batch written, before commit")
         except OSError as exc:
@@ -526,9 +539,13 @@ class _Run:
         if not self.options.dry_run:  # the second place, before any of these numbers is published
             controls.write(config.outbox, {k: v for k, v in run.last_isa.items()})
         self.billing = result  # only now: what the report lists as billed is committed
+        self.postings = poster.postings
+        self.filed = {(r[0], r[9], r[1]) for r in rows}
         for o in self.outputs:
             self.log.event("output", payer_id=o.payer_id, file=o.file, isa13=o.isa13, claims=o.claims)
         self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
+        self.log.event("posted", balances=sum(1 for p in self.postings if p.balance is not None),
+                       worklist=sum(len(p.items) for p in self.postings), acks=len(self.acks))
 
     def _raise_control_floor(self) -> None:
         """Never number below the control-number file (`controls`): lift the database to it."""
@@ -614,7 +631,12 @@ class _Run:
                        batch_time=_iso(self.batch_time) if hasattr(self, "batch_time") else None,
                        inputs=self.dispositions, outputs=self.outputs, stale=stale,
                        max_wait_days=self.config.max_wait_days, recovered_outputs=self.recovered,
-                       problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()})
+                       problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()},
+                       after_payment=after_payment(self.postings, self._ack_section(), filed=self.filed,
+                                                   today=self.now.date(),
+                                                   warn_days=self.config.deadlines.warn_days))
+        write_balance_files(self.postings, self.config.reports, stem.removeprefix("run-"),
+                            self.config.include_patient_names)
         base = RunReport.build(self.inputs, outcomes)
         report = RunBatchReport(inputs=base.inputs, claims=base.claims, summary=base.summary, run=meta)
         page_data = self._page_data(report)
@@ -670,6 +692,10 @@ class _Run:
         self.errors.append(f"cob run: the HTML report was not written ({why}); the JSON and text reports were")
         self.log.event("page_failed", error=why)
 
+    def _ack_section(self) -> dict:
+        wait = self.config.ack_wait_days
+        return ack_section(self.acks, AckState(self.state.db).unacknowledged(self.now, wait), wait)
+
     def _stale(self) -> list[StaleClaim]:
         limit = self.now - dt.timedelta(days=self.config.max_wait_days)
         out = []
@@ -684,21 +710,29 @@ class _Run:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.datetime, run_id: int) -> int:
+def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.datetime, run_id: int,
+                 acks: list | None = None) -> int:
     """`Inputs.record` one parsed input: its claims and payments (marked dirty) in one transaction that also
-    opens or joins the batch; the spool is removed. Returns the input's id (`adopt` uses it too)."""
+    opens or joins the batch, or a 999 / 277CA tied back to what was sent in that same transaction (`acks.py`;
+    its `AckResult`s appended to `acks`); the spool is removed. Returns the input's id (`adopt` uses it too)."""
+    name = shown(path.name)
     try:
         with state.transaction():
-            input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=shown(path.name), size=parsed.size,
+            input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=name, size=parsed.size,
                                        kind=parsed.kind, reason=None, now=now, run_id=run_id,
                                        inbox_path=stored(path), dest_path=str(dest), claims=parsed.claims,
                                        payments=parsed.payments)
-            for blobs, claims, payments in _chunks(read_records(parsed.spool)):
-                state.add_blobs(blobs)
-                state.add_claims(claims, input_id, now)
-                state.add_payments(payments, input_id, now)
-                state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
-            state.join_batch(now, run_id)
+            if parsed.kind in ACK_KINDS:
+                results = AckState(state.db).record(read_records(parsed.spool), name, now, run_id)
+                if acks is not None:
+                    acks += results
+            else:
+                for blobs, claims, payments in _chunks(read_records(parsed.spool)):
+                    state.add_blobs(blobs)
+                    state.add_claims(claims, input_id, now)
+                    state.add_payments(payments, input_id, now)
+                    state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
+                state.join_batch(now, run_id)
             faults.checkpoint("input written, before commit")
     finally:
         Path(parsed.spool).unlink(missing_ok=True)

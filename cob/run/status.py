@@ -11,6 +11,7 @@ import datetime as dt
 import socket
 from dataclasses import dataclass, field
 
+from .afterpay_status import AfterPaymentStatus, after_payment_status
 from .config import RunConfig
 from .failures import check_state_path, state_errors
 from .lock import current_holder, pid_alive
@@ -40,6 +41,7 @@ class StatusReport:
     waiting: list[Waiting] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     runs: list[tuple] = field(default_factory=list)
+    after_payment: AfterPaymentStatus = field(default_factory=AfterPaymentStatus)
     lock: str = "free"  # who holds the run lock (pid, host, start time), or why it is free
 
     @property
@@ -51,7 +53,7 @@ class StatusReport:
                 "waiting": [w.__dict__ for w in self.waiting],
                 "stale": [w.claim_id for w in self.stale],
                 "last_runs": [dict(zip(("run_id", "started_at", "finished_at", "status", "exit_code"), r))
-                              for r in self.runs], "lock": self.lock}
+                              for r in self.runs], "lock": self.lock, **self.after_payment.to_dict()}
 
     def text(self, limit: int | None = 200) -> str:
         """The whole report for a person; `limit` claims listed at most (None: all)."""
@@ -73,6 +75,7 @@ class StatusReport:
         lines += [_line(w) for w in shown]
         if len(self.waiting) > len(shown):
             lines.append(f"  … and {len(self.waiting) - len(shown)} more (--format json or --verbose lists all)")
+        lines += self.after_payment.lines(limit)
         return "\n".join(lines) + "\n"
 
     def stale_text(self) -> str:
@@ -85,19 +88,22 @@ def _line(w: Waiting) -> str:
     return f"  {mark}{w.claim_id}  {w.days} days  {w.reason}  {w.detail}"
 
 
-def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only: bool = False) -> StatusReport:
-    """What waits and why, with staleness measured at `now` (`stale_only`: only the stale claims wait)."""
+def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only: bool = False,
+                  deadline_within: int | None = None) -> StatusReport:
+    """What waits and why, with staleness measured at `now` (`stale_only`: only the stale claims wait).
+    Unfiled claims due within `deadline_within` days (default: `[deadlines] warn_days`) are listed."""
     now = now or dt.datetime.now()
     check_state_path(config)
     with state_errors(config):
         state = State.open(config.state_url, config.sqlite_path)
         try:
-            return _report(config, state, now, stale_only)
+            return _report(config, state, now, stale_only, deadline_within)
         finally:
             state.close()
 
 
-def _report(config: RunConfig, state: State, now: dt.datetime, stale_only: bool) -> StatusReport:
+def _report(config: RunConfig, state: State, now: dt.datetime, stale_only: bool,
+            deadline_within: int | None = None) -> StatusReport:
     holder, held = current_holder(config.sqlite_path, None if config.sqlite_path else config.state_url)
     if holder is None:
         lock = "free"
@@ -112,6 +118,9 @@ def _report(config: RunConfig, state: State, now: dt.datetime, stale_only: bool)
         since = dt.datetime.fromisoformat(first_seen)
         report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
                                       since < limit))
+    report.after_payment = after_payment_status(
+        state.db, now, config.deadlines.warn_days if deadline_within is None else deadline_within,
+        config.ack_wait_days)
     if stale_only:
         report.waiting = report.stale
     return report

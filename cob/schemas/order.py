@@ -301,6 +301,11 @@ class PaymentMethod(StrEnum):
     MEDICARE_SECONDARY = "medicare_secondary"  # 42 CFR 411.33 lowest-of
     MEDICAID = "medicaid"  # lesser-of
     MEDIGAP = "medigap"  # Medicare supplement plan letters
+    SOFT_NON_DUPLICATION_1 = "soft_non_duplication_1"  # non-dup, patient never owes more than the plan's own cost-share
+    SOFT_NON_DUPLICATION_2 = "soft_non_duplication_2"  # non-dup on the higher of the two allowed amounts
+    REGULAR_MEDICARE_COB = "regular_medicare_cob"  # plan after Medicare: up to the Medicare allowance
+    PRO_RATA = "pro_rata"  # CLHIA: no order rule applies, plans share in proportion to their benefits
+    CLHIA_SECOND_PAYER = "clhia_second_payer"  # CLHIA: min(first-payer benefit, 100% eligible - first paid)
 
 
 class MedigapPlan(StrEnum):
@@ -352,11 +357,20 @@ class BenefitTerms(_Strict):
     reserve_balance: Money = Decimal("0")
     carve_out_form: Literal["non_duplication", "maintenance_of_benefits"] = "non_duplication"
     medigap_plan: MedigapPlan | None = None
+    #: pro-rata: what the OTHER plan would pay with no other coverage (its normal benefit); absent: the
+    #: other plan's actual payment is taken as its normal benefit (it paid as if alone)
+    other_plan_benefit: Money | None = None
+    #: roster only (`cob estimate --remit --coverage`, `cob run`): the payer's allowed amount for the claim,
+    #: or a fee schedule file (CSV procedure,modifier,amount; path relative to the roster) that prices its lines
+    secondary_allowed: Money | None = None
+    fee_schedule: str | None = None
 
     @model_validator(mode="after")
     def _plan_letter(self) -> BenefitTerms:
         if self.method is PaymentMethod.MEDIGAP and self.medigap_plan is None:
             raise ValueError("medigap_plan is required when method is medigap")
+        if self.secondary_allowed is not None and self.fee_schedule is not None:
+            raise ValueError("give secondary_allowed or fee_schedule, not both")
         return self
 
 
@@ -380,6 +394,8 @@ class PrimaryAdjudication(_Strict):
     copay: Money = Decimal("0")
     noncovered_patient: Money = Decimal("0")
     contractual: Money = Decimal("0")
+    #: Medicare's 2% sequestration (CO 253): part of the Medicare allowance although nobody pays it
+    sequestration: Money = Decimal("0")
     secondary_allowed: Money | None = Field(
         default=None, validation_alias=AliasChoices("secondary_allowed", "medicare_fee_schedule")
     )

@@ -56,10 +56,10 @@ def test_init_writes_a_config_that_works_as_written(tmp_path, sample_set):
     assert len(list((site / "archive").iterdir())) == 10
     outputs = sorted(p.name for p in (site / "outbox").iterdir())
     assert len(outputs) == 7 and all(re.fullmatch(r"\d{5}-\d{9}\.837", n) for n in outputs)
-    reports = sorted(p.name for p in (site / "reports").iterdir())
-    # index.html and nights.json (the morning pages over the nights), then the run's page, report, log, summary
-    assert [r.rsplit(".", 1)[-1] for r in reports] == ["html", "json", "html", "json", "jsonl", "txt"]
-    report = json.loads((site / "reports" / reports[3]).read_text())
+    reports = sorted(p.name for p in (site / "reports").iterdir() if p.name.startswith("run-"))
+    # the run's page, report, log, summary (index.html, nights.json and patient-balances-* beside them)
+    assert [r.rsplit(".", 1)[-1] for r in reports] == ["html", "json", "jsonl", "txt"]
+    report = json.loads((site / "reports" / reports[1]).read_text())
     assert report["summary"]["billed"] == 21 and report["summary"]["held"] == 1
     assert report["run"]["exit_code"] == 0 and len(report["run"]["outputs"]) == 7
 
@@ -164,7 +164,8 @@ def test_log_and_reports_carry_no_phi(make_site, sample_set):
     phi = {p for p in phi if len(p) >= 4}
     assert len(phi) > 40
     texts = {p.name: p.read_text() for p in site.root.joinpath("reports").iterdir()}
-    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt", "html"}  # html: the run page, index
+    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt", "html", "csv"}  # html: pages; csv: balances
+    assert any(n.startswith("patient-balances-") for n in texts)
     for name, text in texts.items():
         leaked = sorted(p for p in phi if p in text)
         assert not leaked, f"{name} holds PHI: {leaked[:3]}"

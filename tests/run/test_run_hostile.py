@@ -532,7 +532,7 @@ def test_control_characters_in_names_never_reach_the_terminal(tmp_path):
     assert proc.returncode == 1 and "internal error" not in proc.stderr
     out = proc.stdout + proc.stderr
     assert not any(c in out for c in "\x1b\x07\x9b"), out
-    report = json.loads(next((site.root / "reports").glob("*.json")).read_text())
+    report = json.loads(next((site.root / "reports").glob("run-*.json")).read_text())
     assert "c\\x1b[2J\\x07\\x0aFAKE\\x9b.837" in {i["file"] for i in report["run"]["inputs"]}
     assert "quarantined junk\\x1b]0;x\\x07.txt" in proc.stderr
     assert sorted(os.listdir(site.root / "rejected")) == ["junk\\x1b]0;x\\x07.txt", "junk\\x1b]0;x\\x07.txt.reason.txt"]

@@ -148,7 +148,7 @@ def test_migration_2_keeps_the_claims_decisions_and_emissions_of_a_version_1_dat
                    "VALUES ('PCN1', 'held', 'awaiting_remittance', 'd', 't0', 't1')")
         db.execute("INSERT INTO emitted (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, "
                    "output, emitted_at) VALUES ('PCN1', '22222', 0, '1', 2, 'fp', 'ZZ:S', 7, 'o.837', 't')")
-    assert migrations.migrate(db) == 1
+    assert migrations.migrate(db) == 4  # 2 (claim identity), then after payment's 3-5 (issue 17)
     assert db.query("SELECT claim_id, payer_id, provider_key, visit_key FROM claims") == [("PCN1", "11111", "", "")]
     assert db.query("SELECT claim_id, claim_key, reason, warnings FROM claim_status") == [
         ("PCN1", "", "awaiting_remittance", "")]
@@ -180,3 +180,48 @@ def test_a_regenerated_era_after_billing_is_a_duplicate_not_a_replacement(make_s
     assert (claim_id, status, reason) == ("P426", "skipped", "already_adjudicated")
     assert warnings == ("duplicate payment ignored: era-regenerated.835 segment 14 repeats era.835 segment 14 "
                         "(payer PRIMPLAN, CLP07 ICN426, same amounts)")
+
+
+def test_two_practices_with_one_claim_id_get_two_patient_balances(make_site):
+    """Issue 17 after issue 14: the after-payment tables key a claim as migration 2 does (CLM01 and claim
+    identity), so practice A's and B's V100 each get their own balance. Night 1: both primaries pay (A: 120 =
+    80 + CO 20 + PR 20; B: 130 = 90 + CO 20 + PR 20), both billed to 22222. Night 2: the secondary answers
+    each (CLP02 2): A pays 15 and leaves PR 5; B pays 20 and leaves nothing."""
+    site = make_site()
+    _drop(site, "a.837", claim_file([Visit("V100", "20260302", "120")], npi=NPI_A))
+    _drop(site, "b.837", claim_file([Visit("V100", "20260302", "130", last="OTHER", first="SAM", member="PRIM999")],
+                                    npi=NPI_B, isa13="000000102"))
+    _drop(site, "era-a.835", remit_file([Payment("V100", "ICNA", "20260302", "120", "80", "20", "20")],
+                                        payee_npi=NPI_A))
+    _drop(site, "era-b.835", remit_file([Payment("V100", "ICNB", "20260302", "130", "90", "20", "20",
+                                                 last="OTHER", first="SAM")], payee_npi=NPI_B, isa13="000000202",
+                                        check="CHK0002"))
+    first = site.run()
+    assert [(c.status.value, c.reason) for c in first.report.claims] == [("billed", "secondary_billed")] * 2
+    second_payer = ("SECOND PAYER INC", "22222")
+    _drop(site, "sec-a.835", remit_file([Payment("V100", "SECA", "20260302", "120", "15", "0", "5", status="2")],
+                                        payee_npi=NPI_A, isa13="000000301", check="CHK0301", paid_on="20260420",
+                                        payer=second_payer))
+    _drop(site, "sec-b.835", remit_file([Payment("V100", "SECB", "20260302", "130", "20", "0", "0", status="2",
+                                                 last="OTHER", first="SAM")],
+                                        payee_npi=NPI_B, isa13="000000302", check="CHK0302", paid_on="20260420",
+                                        payer=second_payer))
+    site.run(now=NOW + dt.timedelta(days=20))
+    state = site.state()
+    try:
+        keys = {r[0] for r in state.db.query("SELECT provider_key || '#' || visit_key FROM claims "
+                                             "WHERE claim_id = 'V100'")}
+        assert len(keys) == 2 and "#" not in keys
+        rows = state.db.query("SELECT claim_key, status, last_payer, patient_owes FROM patient_balances "
+                              "WHERE claim_id = 'V100' ORDER BY patient_owes")
+        assert len(rows) == 2 and {r[0] for r in rows} == set(keys)  # one balance per claim identity
+        assert [r[1:] for r in rows] == [("final", "22222", "0"), ("final", "22222", "5")]
+        # each balance is its own practice's: B (charge 130) owes 0, A (charge 120) owes 5
+        from cob.run.posting import PostingState
+
+        posted = PostingState(state.db)
+        charges = {r[0]: D(posted.balance("V100", r[0])["charge"]) for r in rows}
+        assert sorted((charges[r[0]], r[3]) for r in rows) == [(D("120"), "5"), (D("130"), "0")]
+        assert state.db.scalar("SELECT COUNT(*) FROM filing_deadlines WHERE claim_id = 'V100'") == 0  # both final
+    finally:
+        state.close()

@@ -23,6 +23,7 @@ MAP_FILES = {
     "005010X222A1": "837.5010.X222.A1.xml",
     "005010X221A1": "835.5010.X221.A1.xml",
     "005010X231A1": "999.5010X231.A1.xml",
+    "005010X214": "277.5010.X214.xml",  # 277CA, read (never validated or written) by cob.edi.acks
 }
 
 #: part of the cache key: bumped whenever what is pickled changes shape or module. "5": the classes moved
