@@ -86,13 +86,14 @@ def share_out(claim_files: list[Path], workers: int) -> dict[str, int]:
 
 @dataclasses.dataclass
 class _Part:
-    """One worker's output for one destination payer: a complete interchange in a private file."""
+    """One worker's output for one destination payer and guide: a complete interchange in a private file."""
 
     payer_id: str
     tmp: str
     readdressed: Any  # TransactionHeader before this file's own BHT
     info: Any  # InterchangeInfo
     entries: list[tuple[int, int, int, str]]  # (outcome index in the worker's list, first seg, last seg, source)
+    guide: str = Claim.GUIDE  # 837P or 837I
 
 
 @dataclasses.dataclass
@@ -182,7 +183,7 @@ def _bill_share(run: Run, paid_at: list[dict[str, int]], bad: set[int]) -> _Shar
     for spool in run.spools.values():
         spool.close()
         parts.append(_Part(spool.payer_id, str(spool.tmp), spool.readdressed, spool.info,
-                           [(position[id(o)], a, b, src) for o, a, b, src in spool.entries]))
+                           [(position[id(o)], a, b, src) for o, a, b, src in spool.entries], spool.guide))
     remitted = []
     for cid in run.index.claim_ids():
         key = min((r, at[cid]) for r, at in enumerate(paid_at) if r not in bad and cid in at)
@@ -267,19 +268,19 @@ def _join_outputs(run: Run, shares: list[_Share], kept: Callable[[Key], bool], w
     checks = None
     if run.options.validate and can_fork():
         checks = run.checks = OutputChecks(ig_errors, workers)
-    by_payer: dict[str, list[tuple[Key, int, _Part]]] = {}
+    by_payer: dict[tuple[str, str], list[tuple[Key, int, _Part]]] = {}
     for w, share in enumerate(shares):
         for part in share.parts:
             live = [share.keys[n] for n, *_ in part.entries if kept(share.keys[n])]
             if live:  # a part whose claims all lie past a claim file's problem: a serial run never wrote them
-                by_payer.setdefault(part.payer_id, []).append((live[0], w, part))
+                by_payer.setdefault((part.payer_id, part.guide), []).append((live[0], w, part))
     joins = []
-    for payer_id, pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
+    for (payer_id, guide), pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
         pieces.sort(key=lambda p: p[0])
         first = pieces[0][2]
         spool = Spool(run.out_dir_for(payer_id), payer_id, run.allocate_isa(first.info.sender), first.info,
-                      first.readdressed, run.when)
-        run.spools[payer_id] = spool
+                      first.readdressed, run.when, guide=guide)
+        run.spools[spool.key] = spool
         joins.append((sum(Path(part.tmp).stat().st_size for *_, part in pieces), spool, pieces))
     # biggest first: each is checked as soon as it is complete, while the parent joins the next
     for _size, spool, pieces in sorted(joins, key=lambda j: -j[0]):

@@ -36,7 +36,8 @@ from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunRepo
 from .build import PayerInfo
 from .consolidate import RemitIndex
 from .expected import OrderFacts, OrderFactsError, load_order_facts
-from .output import OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, validate_files
+from .output import (OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, spool_key,
+                     validate_files)
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
 from .triage import Decision, member_id, triage
@@ -229,7 +230,8 @@ class SecondaryRun:
 
     def _spool(self, destination: PayerInfo, claim: Claim) -> Spool:
         payer_id = destination.payer_id
-        spool = self.spools.get(payer_id)
+        key = spool_key(payer_id, claim)  # one output per destination payer and transaction type
+        spool = self.spools.get(key)
         if spool is None:
             env = claim.header.envelope if claim.header is not None else None
             sender = self.options.sender or EnvParty(env.sender_qualifier or "ZZ", env.sender_id or "SENDER")
@@ -237,8 +239,8 @@ class SecondaryRun:
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
             spool = Spool(self.out_dir_for(payer_id), payer_id, self.allocate_isa(sender), info,
-                          destination_header(claim.header, claim, destination), self.when)
-            self.spools[payer_id] = spool
+                          destination_header(claim.header, claim, destination), self.when, guide=claim.GUIDE)
+            self.spools[key] = spool
         return spool
 
     def out_dir_for(self, payer_id: str) -> Path:

@@ -25,10 +25,11 @@ from cob.schemas.order import OrderRequest
 from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome
 
-from .build import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain
+from .build import (CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain,
+                    tell_msp)
 from .checks import BALANCING_CODES, check_claim, errors
 from .consolidate import ClaimRemits
-from .expected import check_order, expected_payment, is_medicare, terms_for
+from .expected import check_order, expected_payment, terms_for
 from .match import LineMatch, check_coverage, match_lines
 
 FORWARDED = {ClaimStatus.PRIMARY_FORWARDED, ClaimStatus.SECONDARY_FORWARDED, ClaimStatus.TERTIARY_FORWARDED}
@@ -108,9 +109,10 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
     except CannotBuild as exc:
         status = "rejected" if exc.reason == "balancing_failed" else "held"
         return result(status, exc.reason, exc.detail, destination)
-    if msp_type is not None and is_medicare(destination.sbr.filing_indicator) \
-            and built.subscriber.sbr.insurance_type is None:
-        built.subscriber.sbr.insurance_type = msp_type  # the rules say why Medicare is not first
+    try:
+        tell_msp(built, destination, chain, msp_type, coverages)  # why Medicare is not first, if it is next
+    except CannotBuild as exc:
+        return result("held", exc.reason, exc.detail, destination)
     findings = errors(check_claim(built))
     if findings:
         reason = "balancing_failed" if any(f.code in BALANCING_CODES for f in findings) else "cob_check_failed"

@@ -106,7 +106,10 @@ class Claim837:
 
 
 #: the segments `parse_837` reads; a claim's others (N3, DMG, PRV, OI, ...) are passed over at once
-_PARSED = frozenset({"CAS", "DTP", "AMT", "SVD", "LX", "SV1", "SBR", "NM1", "CLM", "REF", "HI", "N1", "N4"})
+_PARSED = frozenset({"CAS", "DTP", "AMT", "SVD", "LX", "SV1", "SBR", "NM1", "CLM", "REF", "HI", "N1", "N4",
+                     "SV2", "CL1"})
+#: the 837I's guide: its claims are told by content (CL1, required in its 2300, or an SV2 line)
+_X223 = "005010X223A2"
 
 
 def parse_837(ctx: ClaimContext) -> Claim837:
@@ -182,6 +185,14 @@ def parse_837(ctx: ClaimContext) -> Claim837:
         elif sid == "SV1":
             if loop == "2400" and line is not None:
                 v = elements[2] if len(elements) > 2 else ""
+                line.charge = memo[v] if v in memo else amount_of(v)
+                line.charge_at = seg
+            coded.append(seg)
+        elif sid == "SV2" or sid == "CL1":  # an 837I claim: SV203 is the line charge
+            if view.guide != _X223:
+                view.guide, view.charge_element = _X223, "SV203"
+            if sid == "SV2" and loop == "2400" and line is not None:
+                v = elements[3] if len(elements) > 3 else ""
                 line.charge = memo[v] if v in memo else amount_of(v)
                 line.charge_at = seg
             coded.append(seg)
