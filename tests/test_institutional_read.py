@@ -70,7 +70,7 @@ def test_inpatient_claim_reads_into_the_institutional_loops():
     assert claim.charge == Decimal("12000")
     assert claim.facility_type == "11" and claim.frequency == "1" and claim.bill_type == "111"
     assert claim.inpatient
-    assert (claim.cl1.admission_type, claim.cl1.admission_source, claim.cl1.patient_status) == ("1", "7", "01")
+    assert (claim.cl1.admission_type, claim.cl1.admission_source, claim.cl1.patient_status) == ("1", "1", "01")
     assert claim.statement_period == (date(2026, 3, 1), date(2026, 3, 5))
     assert [(d.qualifier, d.format, d.value) for d in claim.dates] == [
         ("434", "RD8", "20260301-20260305"), ("435", "DT", "202603010800")]

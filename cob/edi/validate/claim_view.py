@@ -176,6 +176,8 @@ def parse_837(ctx: ClaimContext) -> Claim837:
                 line.adjudications.append(adj)
             block = SvdBlock(len(dates) - 1)
             c.svd_blocks.append(block)
+            if view.guide == _X223:
+                coded.append(seg)  # SVD04: an 837I revenue code
         elif sid == "LX":
             if loop == "2400":
                 line = LineView(elements[1] if len(elements) > 1 else "", seg)

@@ -46,6 +46,7 @@ from cob.edi.codesets import (
 
 from .context import ClaimContext, LocatedSegment
 from .findings import ERROR, WARNING
+from . import snip5_institutional
 from .claim_view import Claim837, parse_837
 
 SNIP = 5
@@ -58,10 +59,10 @@ SEGMENT_IDS = frozenset({"NM1", "N1", "N4"})
 _CAS_REASON_POS = (2, 5, 8, 11, 14, 17)
 _MOA_RARC_POS = (3, 4, 5, 6, 7)
 _MIA_RARC_POS = (5, 20, 21, 22, 23)
-_ICD10_QUALS = frozenset({"ABK", "ABF"})
+_ICD10_QUALS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})  # (the last three: 837I admitting, reason, E-code)
 #: CLM05-3 (code source 235, NUBC frequency of bill) values that apply to a professional claim
 FREQUENCY_CODES_837P = frozenset({"1", "6", "7", "8"})
-_ICD9_QUALS = frozenset({"BK", "BF"})
+_ICD9_QUALS = frozenset({"BK", "BF", "BJ", "PR", "BN"})
 
 SegmentProblem = tuple[str, str, int, "int | None", str, "str | None"]
 
@@ -234,9 +235,14 @@ def _check_835(ctx: ClaimContext) -> None:
 def _check_837(ctx: ClaimContext) -> None:
     c = parse_837(ctx)
     sep = ctx.component_sep
+    institutional = c.view.charge_element == "SV203"  # an 837I: its UB-04 codes are snip5_institutional's
     for seg in c.coded:
         elements = seg[1]
         sid = elements[0]
+        if institutional and sid in snip5_institutional.SEGMENT_IDS:
+            snip5_institutional.check(ctx, seg, sep)
+            if sid != "HI":
+                continue
         if sid == "NM1":
             if len(elements) > 8 and elements[8] == "XX":
                 _report_segment(ctx, seg)
