@@ -28,9 +28,11 @@ from typing import Callable
 
 from cob.edi.envelope import Party as EnvParty
 from cob.billing.consolidate import LEVEL, RemitIndex, consolidate
+from cob.billing.output import spool_key
 from cob.billing.secondary import SecondaryOptions, SecondaryRun
 from cob.schemas.claim import BillingProvider, Claim, TransactionHeader
 from cob.schemas.codes import ClaimStatus
+from cob.schemas.institutional import claim_model
 from cob.schemas.coverage import load_roster
 from cob.schemas.remit import ClaimPayment, PaymentHeader
 from cob.schemas.report import ClaimOutcome, OutcomeStatus
@@ -51,7 +53,7 @@ class Emission:
     frequency: str
     level: int
     fingerprint: str
-    spool_key: str  # destination payer id (one spool per payer)
+    spool_key: str  # destination payer id and transaction type (one spool per both: `output.spool_key`)
     outcome: ClaimOutcome  # billed unless IG validation took the claim out again
 
 
@@ -74,10 +76,11 @@ class StateSecondaryRun(SecondaryRun):
     def _spool(self, destination, claim):
         """As `SecondaryRun._spool`, but a file name already used (another sender's interchange with the same
         ISA13 to the same payer) gets the sender id in its name instead of replacing that file."""
-        fresh = destination.payer_id not in self.spools
+        fresh = spool_key(destination.payer_id, claim) not in self.spools
         spool = super()._spool(destination, claim)
         if fresh and (spool.final.exists() or self.state.output_taken(self._relative(spool.final))):
-            spool.final = spool.final.with_name(f"{spool.final.stem}-{spool.info.sender.id.strip()}.837")
+            spool.final = spool.final.with_name(
+                f"{spool.final.stem}-{spool.info.sender.id.strip()}{spool.final.suffix}")
         return spool
 
     def _relative(self, path: Path) -> str:
@@ -192,7 +195,8 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
             claim_id=claim_id, status="held", reason="original_claim_missing",
             detail="an 835 answers this claim, but no original 837P claim with this CLM01 has arrived yet"))
         return
-    claim = Claim.model_validate_json(zlib.decompress(bytes(claim_row[5])))
+    body = zlib.decompress(bytes(claim_row[5]))
+    claim = claim_model(body).model_validate_json(body)  # an 837P or 837I claim
     claim.header = contexts.get(TransactionHeader, claim_row[3])
     claim.billing_provider = contexts.get(BillingProvider, claim_row[4])
     source = claim_row[6]
@@ -216,8 +220,8 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
         else:
             run.spool_claim(claim, built, outcome, destination, source)
             result.emissions.append(Emission(claim_id, destination.payer_id, 0, "1", destination.level,
-                                             fingerprint(index, claim_id, destination.level), destination.payer_id,
-                                             outcome))
+                                             fingerprint(index, claim_id, destination.level),
+                                             spool_key(destination.payer_id, claim), outcome))
     result.outcomes.append(outcome)
 
 
@@ -246,7 +250,7 @@ def _replacement(run: StateSecondaryRun, result: BillingResult, claim: Claim, in
                       f"payer's 835 changed its payment; " + outcome.detail)
     run.spool_claim(claim, built, outcome, destination, source)
     result.emissions.append(Emission(claim_id, prior.payer_id, prior.generation + 1, "7", prior.level, now_fp,
-                                     prior.payer_id, outcome))
+                                     spool_key(prior.payer_id, claim), outcome))
     result.outcomes.append(outcome)
 
 

@@ -49,6 +49,12 @@ def is_inpatient(facility_type: str | None) -> bool:
         and facility_type[1] in "12"
 
 
+def claim_model(body: bytes) -> type[Claim]:
+    """The model a claim's stored JSON (`model_dump_json`) is read back with: an 837I claim's lines have
+    the key "sv2" (SV2 is required on every 837I line; an 837P line has none), told by content."""
+    return InstitutionalClaim if b'"sv2":' in body else Claim
+
+
 class InstitutionalServiceLine(ServiceLineBase):
     """Loop 2400 service line of the 837I: LX, SV2 (revenue code, HCPCS, charge, unit basis, units),
     DTP*472, REF*6R, ..., with 2420A-D line providers and the 2430 prior-payer adjudications."""
