@@ -65,3 +65,16 @@ def test_inpatient_choice_is_by_claim_index():
         def __init__(self, index):
             self.index = index
     assert [is_inpatient(_C(i)) for i in range(6)] == [True, False, False, True, False, False]
+
+
+def test_cob_fixtures_institutional_writes_837i(tmp_path):
+    from click.testing import CliRunner
+
+    from cob.cli import main
+
+    result = CliRunner().invoke(main, ["fixtures", "--out", str(tmp_path), "--claims", "20", "--institutional"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "claims-0001.837i", "manifest.jsonl", "remit-0001.835", "remit-0001.reprocessed.835", "remit2-0001.835"]
+    [first] = list(X12Reader(tmp_path / "claims-0001.837i"))[:1]
+    assert isinstance(first, InstitutionalClaim)
