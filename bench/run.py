@@ -313,11 +313,20 @@ class Bench:
                 continue
             twin = next((f for f in self.figures if f.group == "secondary" and f.label == figure.label
                          and f.data.startswith("generator ")), None)
-            mine, theirs = figure.speed("head"), twin.speed("head") if twin else None
-            if mine and theirs:
-                self.notes.append(f"837I vs 837P, {figure.label}: {mine:,.0f} vs {theirs:,.0f} claims/s "
-                                  f"(head, medians) = {100 * mine / theirs:.0f} % of the 837P figure "
-                                  f"({'within' if mine >= 0.8 * theirs else 'NOT within'} 20 %)")
+            if twin is None:
+                continue
+            for what, mine, theirs in (
+                    ("wall", figure.speed("head"), twin.speed("head")),
+                    ("CPU", _per_cpu(figure), _per_cpu(twin))):
+                if mine and theirs:
+                    self.notes.append(f"837I vs 837P, {figure.label}: {mine:,.0f} vs {theirs:,.0f} claims per "
+                                      f"{what} second (head, medians) = {100 * mine / theirs:.0f} % of the 837P "
+                                      f"figure ({'within' if mine >= 0.8 * theirs else 'NOT within'} 20 %)")
+
+
+def _per_cpu(figure: Figure) -> float | None:
+    cpu = figure.median("head", "cpu")
+    return figure.size / cpu if cpu else None
 
 
 def data_label(ds: data.DataSet, small: bool = False) -> str:
