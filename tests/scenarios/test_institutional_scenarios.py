@@ -361,3 +361,29 @@ def test_837p_and_837i_in_one_drop_give_one_file_per_payer_and_type(tmp_path):
     for path in (tmp_path / "out").iterdir():
         assert not validate_file(path).errors
         assert_valid_x12(path)
+
+
+def test_msp_type_from_the_order_facts_becomes_the_value_code(tmp_path):
+    """No roster: the order-of-benefits facts say the EGHP (50 employees, active) pays before Medicare
+    (entitled by age), so the MSP type is 12 working aged: HI BE 12 with the EGHP's 6000."""
+    claims = write(tmp_path, "msp.837i", x12(_837_HEAD, MSP_837I, 260))
+    remit = write(tmp_path, "msp.835", x12(_835_HEAD, MSP_835, 261, paid="6000", date="20260320",
+                                          payer="EMPLOYER PLAN"))
+    facts = write(tmp_path, "facts.json", json.dumps({"patients": [{"claim_id": "MSP300", "request": {
+        "claim": {"service_date": "2026-03-02", "work_related": False, "auto_accident": False, "liability": False},
+        "patient": {"first_name": "ALEX", "birth_date": "1955-01-01"},
+        "coverages": [
+            {"id": "11111", "kind": "employer_group", "relationship": "self", "status": "active",
+             "employer_size": 50, "start_date": "2015-01-01"},
+            {"id": "MCRA1", "kind": "medicare", "relationship": "self", "medicare_basis": "age",
+             "start_date": "2020-01-01"}]}}]}))
+    out = tmp_path / "out"
+    report = run_secondary([claims], [remit], SecondaryOptions(out_dir=out, now=NOW), order_facts=facts)
+    r = Run(report, out)
+    assert r.status("MSP300") == ("billed", "secondary_billed")
+    claim = institutional(r, "MSP300")
+    assert claim.value_codes == {"80": D("2"), "12": D("6000")}
+    assert claim.subscriber.sbr.insurance_type is None
+    for path in r.outputs():
+        assert not validate_file(path).errors
+        assert_valid_x12(path)
