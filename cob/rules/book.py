@@ -1,4 +1,4 @@
-"""The COB rule book: every rule a coordination-of-benefits 837P claim must satisfy, written once.
+"""The COB rule book: every rule a coordination-of-benefits 837P or 837I claim must satisfy, written once.
 
 Two programs judge COB claims and must never disagree: `cob validate` (SNIP 3 and 4 over the raw
 segments of any 837P) and `cob secondary` (the pre-write check on every claim it builds, before the

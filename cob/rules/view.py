@@ -1,4 +1,4 @@
-"""The small read-only view of an 837P claim that the COB rule book (`cob.rules.book`) judges.
+"""The small read-only view of an 837P or 837I claim that the COB rule book (`cob.rules.book`) judges.
 
 The rule book must give one answer whether the claim is raw X12 read by the validator (`cob validate`,
 segments as lists of strings) or pydantic models built by `cob secondary`. So it reads neither: each
