@@ -1,4 +1,5 @@
-"""Streaming readers: 837P -> `Claim` objects, 837I -> `InstitutionalClaim` objects, 835 -> `ClaimPayment` / `ProviderAdjustment` objects.
+"""Streaming readers: 837P -> `Claim` objects, 837I -> `InstitutionalClaim` objects, 835 -> `ClaimPayment` /
+`ProviderAdjustment` objects.
 
 One generic engine serves both: the envelope reader yields segments, the walker the validator uses
 (`cob.edi.walk.Walker`) places each in its IG loop, and `RawLoop`s collect them. When an *emitted* loop

@@ -323,7 +323,8 @@ def _balancing(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
             if paid + adjusted != sv102:
                 out.append(Violation(
                     "cob_line_balance",
-                    f"line {line.number or '?'}: charge ({view.charge_element}) {money(sv102)} != payer {payer_id or '(no id)'} "
+                    f"line {line.number or '?'}: charge ({view.charge_element}) {money(sv102)} != "
+                    f"payer {payer_id or '(no id)'} "
                     f"paid (SVD02) {money(paid)} + line adjustments (CAS) {money(adjusted)} "
                     f"= {money(paid + adjusted)}",
                     adjs[0].at, "SVD02", 2, payer=payer_id, line=line.number))
