@@ -118,3 +118,21 @@ def test_999_for_an_837i_names_the_x223a2_set_and_passes_pyx12(tmp_path):
     assert "AK9*R*1*1*0" in segments
     ok, errors = pyx12_validate(ack)
     assert ok, errors
+
+
+@pytest.mark.parametrize("edits,expected", [
+    ((), []),
+    # line 2: 200 != 40 + 150; AMT*D 40 = 0 + 40 - 0 holds, but CLM02 1000 != 40 + 800 + 150 = 990
+    ((("CAS*OA*23*160~", "CAS*OA*23*150~"),),
+     [("cob_line_balance", "error", "22222", 2), ("cob_claim_balance", "error", "22222", None)]),
+    ((("AMT*D*840~", "AMT*D*850~"),), [("cob_claim_balance", "error", "11111", None)]),
+    ((("REF*F8*SECICN3~", "DTP*573*D8*20260325~\nREF*F8*SECICN3~"), ("SE*56*0001", "SE*57*0001")),
+     [("adjudication_date_level", "error", "22222", None)]),
+], ids=["balanced", "line", "amt_d", "date_both_levels"])
+def test_validator_and_pre_write_check_agree_on_an_837i(tmp_path, edits, expected):
+    """The one rule book over the raw 837I (cob validate) and over its models (cob secondary's check)."""
+    from test_rule_parity import _models, _raw
+
+    path = edited(tmp_path, "cob-read.837i", *edits) if edits else INST / "cob-read.837i"
+    assert sorted(_raw(path), key=str) == sorted(expected, key=str)
+    assert sorted(_models(path), key=str) == sorted(expected, key=str)
