@@ -159,6 +159,9 @@ def finish_spool(spool: Spool, problems: list[Finding], bad_claim_files: set[str
             for outcome, *_ in spool.entries:
                 outcome.output = None
             return None
+        printer = getattr(spool, "print_claims", None)
+        if printer is not None:  # a paper payer (cob.billing.paper): the kept claims are printed, not sent
+            return printer(keep, defer)
         if defer:
             ready = rewrite(spool, keep, defer=True) if drop else spool.tmp
             _fsync(ready)

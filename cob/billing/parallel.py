@@ -66,6 +66,7 @@ class Run(Protocol):
     def claim_file_failed(self, path: Path, message: str, outcomes: list[ClaimOutcome]) -> None: ...
     def add_missing_originals(self, claim_ids: Iterable[str], seen: set[str]) -> None: ...
     def out_dir_for(self, payer_id: str) -> Path: ...
+    def new_spool(self, payer_id: str, isa: int, info: Any, header: Any, guide: str = Claim.GUIDE) -> Spool: ...
     def allocate_isa(self, sender: Party) -> int: ...
 
 
@@ -93,6 +94,7 @@ class _Part:
     readdressed: Any  # TransactionHeader before this file's own BHT
     info: Any  # InterchangeInfo
     entries: list[tuple[int, int, int, str]]  # (outcome index in the worker's list, first seg, last seg, source)
+    printed: list = dataclasses.field(default_factory=list)  # a paper payer's pages of each entry (paper.py)
     guide: str = Claim.GUIDE  # 837P or 837I
 
 
@@ -183,7 +185,8 @@ def _bill_share(run: Run, paid_at: list[dict[str, int]], bad: set[int]) -> _Shar
     for spool in run.spools.values():
         spool.close()
         parts.append(_Part(spool.payer_id, str(spool.tmp), spool.readdressed, spool.info,
-                           [(position[id(o)], a, b, src) for o, a, b, src in spool.entries], spool.guide))
+                           [(position[id(o)], a, b, src) for o, a, b, src in spool.entries],
+                           getattr(spool, "printed", []), spool.guide))
     remitted = []
     for cid in run.index.claim_ids():
         key = min((r, at[cid]) for r, at in enumerate(paid_at) if r not in bad and cid in at)
@@ -278,8 +281,7 @@ def _join_outputs(run: Run, shares: list[_Share], kept: Callable[[Key], bool], w
     for (payer_id, guide), pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
         pieces.sort(key=lambda p: p[0])
         first = pieces[0][2]
-        spool = Spool(run.out_dir_for(payer_id), payer_id, run.allocate_isa(first.info.sender), first.info,
-                      first.readdressed, run.when, guide=guide)
+        spool = run.new_spool(payer_id, run.allocate_isa(first.info.sender), first.info, first.readdressed, guide)
         run.spools[spool.key] = spool
         joins.append((sum(Path(part.tmp).stat().st_size for *_, part in pieces), spool, pieces))
     # biggest first: each is checked as soon as it is complete, while the parent joins the next
@@ -291,6 +293,8 @@ def _join_outputs(run: Run, shares: list[_Share], kept: Callable[[Key], bool], w
             spool.add_copies(Path(part.tmp), [share.outcomes[n] for n, *_ in part.entries],
                              [source for *_, source in part.entries],
                              [share.providers[n] for n, *_ in part.entries])
+            if part.printed:  # a paper payer: its claims' pages follow its entries
+                spool.printed.extend(part.printed)
         if checks is not None:
             spool.close()
             checks.submit(spool.tmp)

@@ -10,7 +10,8 @@ This module runs the stages; each stage has its own module:
 - output (`output.py`): billed claims written to a spool file per destination payer, each spool validated
   against the implementation guide (cob.edi.validate), claims with IG problems and claims from a claim file
   that turned out malformed taken out, and the file fsynced and renamed into place (or, for `cob run`, left
-  ready), so nothing rejected ever reaches the output folder.
+  ready), so nothing rejected ever reaches the output folder. A destination payer that takes paper gets the
+  same spool and gate, and its kept claims are printed to a PDF instead (`paper.py`, cob.paper).
 
 Big inputs are read and billed by several processes (`parallel.py`), whose outputs are joined into the
 spools a serial run would have written.
@@ -28,7 +29,7 @@ from cob.edi.errors import X12SyntaxError, read_problem
 from cob.edi.reader import X12Reader
 from cob.edi.writer import InterchangeInfo, atomic_output
 from cob.progress import Progress, Steps
-from cob.schemas.claim import Claim
+from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.coverage import CoverageRoster, RosterError, load_roster
 from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
@@ -38,6 +39,7 @@ from .consolidate import RemitIndex
 from .expected import OrderFacts, OrderFactsError, load_order_facts
 from .output import (OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, spool_key,
                      validate_files)
+from .paper import PaperSpool
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
 from .triage import Decision, member_id, triage
@@ -62,6 +64,10 @@ class SecondaryOptions:
     workers: int | None = None
     #: `progress(done, total, label)` per input file read and per output checked (the CLI draws a bar)
     progress: Progress | None = None
+    #: destination payer ids that take paper: their claims are printed (CMS-1500 + the prior payers' EOBs)
+    #: to out_dir/paper/<payer>-<ISA13>.pdf instead of sent as 837P (cob.billing.paper)
+    paper_payers: frozenset[str] = frozenset()
+    paper_proof: bool = False  # draw the form's boxes and captions too (a plain-paper proof copy)
 
 
 @dataclass
@@ -238,10 +244,25 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = Spool(self.out_dir_for(payer_id), payer_id, self.allocate_isa(sender), info,
-                          destination_header(claim.header, claim, destination), self.when, guide=claim.GUIDE)
+            spool = self.new_spool(payer_id, self.allocate_isa(sender), info,
+                                   destination_header(claim.header, claim, destination), claim.GUIDE)
             self.spools[key] = spool
         return spool
+
+    def new_spool(self, payer_id: str, isa: int, info: InterchangeInfo, header: TransactionHeader,
+                  guide: str = Claim.GUIDE) -> Spool:
+        """A destination payer's output of one guide: an 837P spool, or for a payer that takes paper a
+        `PaperSpool` (the CMS-1500 is the professional form: an 837I, whose paper form is the UB-04, which
+        cob does not print, is written as an 837I spool for a paper payer too)."""
+        if payer_id in self.options.paper_payers and guide == Claim.GUIDE:
+            return PaperSpool(self.options.out_dir, payer_id, isa, info, header, self.when, self.prior_payments,
+                              self.options.paper_proof)
+        return Spool(self.out_dir_for(payer_id), payer_id, isa, info, header, self.when, guide=guide)
+
+    def prior_payments(self, claim_id: str) -> list[ClaimPayment]:
+        """The standing 835 claim payments of a claim's earlier payers, by level (its EOB pages on paper)."""
+        remits = self.index.consolidate(claim_id)
+        return [a.payment for a in sorted(remits.adjudications, key=lambda a: a.level)] if remits else []
 
     def out_dir_for(self, payer_id: str) -> Path:
         out_dir = self.options.out_dir

@@ -200,6 +200,7 @@ Examples:
   cob secondary --claims c.837 --remit primary.835 --remit secondary.835 --out out/   # tertiary
   cob secondary --claims c.837 --remit r.835 --coverage roster.csv --out out/ --control-start 1001
   cob secondary --claims in/ --remit in/ --out out/ --report - -q | jq .summary   # JSON report on stdout
+  cob secondary --claims c.837 --remit r.835 --out out/ --paper SECPAY   # SECPAY's claims: out/paper/*.pdf
 """
 
 
@@ -233,10 +234,15 @@ def _party(value: str | None):
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes to read, bill and validate with (default: one per CPU, up to 4, for inputs of 4 MB "
                    "or more; 1 for smaller ones).")
+@click.option("--paper", "paper", multiple=True, metavar="PAYER_ID",
+              help="A destination payer that takes paper (repeatable, or comma-separated): its claims are printed "
+                   "as CMS-1500 forms with the prior payers' EOBs to OUT/paper/<payer>-<ISA13>.pdf, not sent as 837P.")
+@click.option("--paper-proof", is_flag=True,
+              help="Draw the form's boxes and captions too, for a proof copy on plain paper (not for the red form).")
 @output_options
 def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | None, order_facts: str | None,
               out_dir: str, report_path: str | None, sender: str | None, receiver: str | None, control_start: int,
-              workers: int | None, out: Output) -> None:
+              workers: int | None, paper: tuple[str, ...], paper_proof: bool, out: Output) -> None:
     """Build secondary (or tertiary) 837P / 837I claims from original claims and the payers' 835s.
 
     Every claim is reported as billed, skipped, held or rejected with a reason. A claim that fails COB
@@ -246,7 +252,9 @@ def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | 
     from cob.billing.secondary import SecondaryOptions, bill_paths
 
     options = SecondaryOptions(out_dir=Path(out_dir), sender=_party(sender), receiver=_party(receiver),
-                               control_start=control_start, workers=workers, progress=out.progress)
+                               control_start=control_start, workers=workers, progress=out.progress,
+                               paper_payers=frozenset(p.strip() for v in paper for p in v.split(",") if p.strip()),
+                               paper_proof=paper_proof)
     report_to = sys.stdout if report_path == "-" else report_path
     result = bill_paths(claims, remits, options, coverage, order_facts, report_to=report_to)
     for note in result.notes:

@@ -79,8 +79,8 @@ class StateSecondaryRun(SecondaryRun):
         fresh = spool_key(destination.payer_id, claim) not in self.spools
         spool = super()._spool(destination, claim)
         if fresh and (spool.final.exists() or self.state.output_taken(self._relative(spool.final))):
-            spool.final = spool.final.with_name(
-                f"{spool.final.stem}-{spool.info.sender.id.strip()}{spool.final.suffix}")
+            spool.final = spool.final.with_name(f"{spool.final.stem}-{spool.info.sender.id.strip()}"
+                                                f"{spool.final.suffix}")  # .837, .837i, or .pdf for a paper payer
         return spool
 
     def _relative(self, path: Path) -> str:

@@ -60,6 +60,12 @@ max_wait_days = 30
 # Order-of-benefits facts (JSON); claims billed against the rules are held. Optional.
 # order_facts = "order-facts.json"
 
+[paper]
+# Destination payers that take paper only: their claims are printed (CMS-1500 02/12 data for the red form,
+# then each prior payer's EOB) to outbox/paper/<payer>-<ISA13>.pdf instead of sent as 837P.
+# payers = ["AUTOINS01"]
+# proof = false   # true: draw the form's boxes and captions too (a plain-paper proof copy)
+
 [run]
 # Input files parsed in parallel processes; 0 = the number of CPUs. `cob run --workers N` overrides.
 workers = 0
@@ -91,6 +97,8 @@ class RunConfig:
     order_facts: Path | None = None
     workers: int = 0
     settle_seconds: float = 0
+    paper_payers: frozenset[str] = frozenset()
+    paper_proof: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -137,6 +145,7 @@ _KEYS: dict[str, set[str]] = {
     "state": {"url"},
     "claims": {"max_wait_days", "coverage", "order_facts"},
     "run": {"workers", "settle_seconds"},
+    "paper": {"payers", "proof"},
 }
 
 
@@ -190,7 +199,11 @@ def load_config(path: str | Path) -> RunConfig:
         order_facts=_optional_path(base, get("claims", "order_facts", None, str)),
         workers=get("run", "workers", 0, int),
         settle_seconds=get("run", "settle_seconds", 0, (int, float)),
+        paper_payers=frozenset(get("paper", "payers", [], list)),
+        paper_proof=get("paper", "proof", False, bool),
     )
+    if not all(isinstance(p, str) and p for p in config.paper_payers):
+        raise ConfigError(f"{path}: paper.payers must be a list of payer ids")
     if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
     if not config.is_postgres and config.state_url.startswith(("mysql", "http")):

@@ -357,7 +357,8 @@ class _Run:
             scratch = out_dir = Path(_mkdtemp(self.work))
         options = SecondaryOptions(out_dir=out_dir, sender=config.sender, receiver=config.receiver,
                                    validate=self.options.validate, now=self.batch_time,
-                                   payer_subfolders=config.payer_subfolders, defer_publish=True)
+                                   payer_subfolders=config.payer_subfolders, defer_publish=True,
+                                   paper_payers=config.paper_payers, paper_proof=config.paper_proof)
         bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
         try:
