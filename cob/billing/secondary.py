@@ -222,6 +222,8 @@ class SecondaryRun:
         """Write a built claim into its destination payer's output (opened on first use)."""
         spool = self._spool(destination, claim)
         outcome.output = str(spool.final)
+        if destination.payer_id in self.options.paper_payers and claim.GUIDE != Claim.GUIDE:
+            outcome.detail = _join(outcome.detail, PAPER_837I_NOTE.format(payer=destination.payer_id))
         spool.add(built, outcome, source)
         return spool
 
@@ -284,6 +286,15 @@ def _hold_for_file(outcome: ClaimOutcome) -> None:
     outcome.reason = "input_file_error"
     outcome.detail = "the claim file it came from is malformed; nothing from it is billed"
     outcome.output = None
+
+
+#: the report's word on an 837I for a payer named for paper (`new_spool`): billed as an 837I, not printed
+PAPER_837I_NOTE = ("payer {payer} is named for paper, but cob prints only the CMS-1500 (837P): this 837I is "
+                   "written as EDI (.837i); send it by the clearinghouse's drop to paper or bill a UB-04 by hand")
+
+
+def _join(detail: str, note: str) -> str:
+    return f"{detail}; {note}" if detail else note
 
 
 def run_secondary(claims: Iterable[Path], remits: Iterable[Path], options: SecondaryOptions,

@@ -387,3 +387,28 @@ def test_msp_type_from_the_order_facts_becomes_the_value_code(tmp_path):
     for path in r.outputs():
         assert not validate_file(path).errors
         assert_valid_x12(path)
+
+
+def test_an_837i_for_a_paper_payer_is_billed_as_837i_and_the_report_says_so(tmp_path):
+    """SECPAY is named for paper. Its 837P claim (PCN123) is printed on a CMS-1500; the 837I (INP100) is not
+    put on the professional form: it is written as an 837I like any other payer's, and its outcome says so."""
+    drop = tmp_path / "claims"
+    drop.mkdir()
+    (drop / "a.x12").write_bytes((DATA / "original-claim.837").read_bytes())
+    (drop / "b.x12").write_bytes((INST / "inpatient.837i").read_bytes())
+    remits = [DATA / "primary-remit.835", INST / "inpatient-primary.835"]
+    from cob.billing.secondary import PAPER_837I_NOTE, bill_paths
+    out = tmp_path / "out"
+    result = bill_paths([drop], remits, SecondaryOptions(out_dir=out, now=NOW, paper_payers=frozenset({"SECPAY"})))
+    outcomes = {c.claim_id: c for c in result.report.claims}
+    pcn, inp = outcomes["PCN123"], outcomes["INP100"]
+    assert (pcn.status.value, Path(pcn.output).relative_to(out).as_posix()) == ("billed", "paper/SECPAY-000000001.pdf")
+    assert (inp.status.value, Path(inp.output).relative_to(out).as_posix()) == ("billed", "SECPAY-000000002.837i")
+    assert inp.detail.endswith(PAPER_837I_NOTE.format(payer="SECPAY"))
+    assert "paper" not in pcn.detail
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "SECPAY-000000002.837i", "paper/SECPAY-000000001.pdf"]
+    [claim] = list(read_claims(out / "SECPAY-000000002.837i"))
+    assert isinstance(claim, InstitutionalClaim) and claim.claim_id == "INP100"
+    assert not validate_file(out / "SECPAY-000000002.837i").errors
+    assert_valid_x12(out / "SECPAY-000000002.837i")
