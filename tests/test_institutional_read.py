@@ -152,3 +152,24 @@ def test_institutional_835_reads_facility_drg_mia_moa_and_revenue_codes():
         "11", "1", "280", Decimal("1.2345"))
     assert inp.mia.covered_days == Decimal("4") and inp.mia.pps_operating_outlier == Decimal("150")
     assert inp.mia.drg_amount == Decimal("8250") and inp.services == []
+
+
+def test_procedures_spans_and_icd9_qualifiers_read_and_round_trip(tmp_path):
+    """procedures.837i: INP300 with ICD-10-PCS principal (BBR) and two other procedures (BBQ) and two
+    occurrence spans (BI); ICD900, a 2015 stay, with the ICD-9 qualifiers BK, BR and BQ."""
+    src = INST / "procedures.837i"
+    ok, errors = pyx12_validate(src)
+    assert ok, errors
+    inp, icd9 = list(read_claims(src))
+    assert [(c.qualifier, c.code, c.date_format, c.date) for c in inp.procedures] == [
+        ("BBR", "0DTN4ZZ", "D8", "20260302"), ("BBQ", "0DJD8ZZ", "D8", "20260301"),
+        ("BBQ", "BW40ZZZ", "D8", "20260301")]
+    assert inp.occurrence_spans == [("70", "20260201-20260210"), ("74", "20260115-20260118")]
+    assert inp.value_codes == {"80": Decimal("3")} and inp.occurrence_codes == [] and inp.drg is None
+    assert icd9.principal_diagnosis == "5609"
+    assert [(c.qualifier, c.code, c.date) for c in icd9.procedures] == [
+        ("BR", "4562", "20150902"), ("BQ", "8703", "20150901")]
+    assert icd9.statement_period == (date(2015, 9, 1), date(2015, 9, 3))
+    dst = tmp_path / "out.837i"
+    rewrite(src, dst)
+    assert canonical_segments(dst) == canonical_segments(src)

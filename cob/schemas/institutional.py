@@ -146,6 +146,17 @@ class InstitutionalClaim(Claim):
         return [(c.code, c.date) for c in self.codes(OCCURRENCE_CODE) if c.code]
 
     @property
+    def occurrence_spans(self) -> list[tuple[str, str | None]]:
+        """HI*BI occurrence span codes with their RD8 from-through dates (UB-04 form locators 35-36)."""
+        return [(c.code, c.date) for c in self.codes(OCCURRENCE_SPAN) if c.code]
+
+    @property
+    def procedures(self) -> list[HealthCareCode]:
+        """The principal procedure (HI*BBR, ICD-9 BR) then the other procedures (BBQ / BQ), with their dates
+        (UB-04 form locator 74)."""
+        return self.codes(*PRINCIPAL_PROCEDURE) + self.codes(*OTHER_PROCEDURE)
+
+    @property
     def statement_period(self):
         """DTP*434 statement covers period (start, end) as dates."""
         dtp = next((d for d in self.dates if d.qualifier == "434"), None)
