@@ -412,3 +412,21 @@ def test_an_837i_for_a_paper_payer_is_billed_as_837i_and_the_report_says_so(tmp_
     assert isinstance(claim, InstitutionalClaim) and claim.claim_id == "INP100"
     assert not validate_file(out / "SECPAY-000000002.837i").errors
     assert_valid_x12(out / "SECPAY-000000002.837i")
+
+
+def test_msp_esrd_value_code_replaces_the_claims_own(tmp_path):
+    """ESRD coordination period (roster MSP type 13). The original already carries value code 13 with a
+    figure of its own (500); the secondary states the EGHP's actual payment instead: 13 = 6000, once."""
+    body = [s.replace("HI*BE:80:::2", "HI*BE:80:::2*BE:13:::500") for s in MSP_837I]
+    claims = write(tmp_path, "esrd.837i", x12(_837_HEAD, body, 270))
+    remit = write(tmp_path, "esrd.835", x12(_835_HEAD, MSP_835, 271, paid="6000", date="20260320",
+                                           payer="EMPLOYER PLAN"))
+    roster = write(tmp_path, "roster.json", json.dumps({"coverages": [
+        {"claim_id": "MSP300", "sequence": "S", "payer_name": "MEDICARE PART A", "payer_id": "MCRA1",
+         "subscriber_last_name": "TESTER", "subscriber_id": "1EG4TE5MK72", "relationship": "18",
+         "filing_indicator": "MA", "medicare_secondary_type": "13"}]}))
+    r = bill(tmp_path, [claims], [remit], coverage=roster)
+    assert r.status("MSP300") == ("billed", "secondary_billed")
+    claim = institutional(r, "MSP300")
+    assert [(c.code, c.amount) for c in claim.codes("BE")] == [("80", "2"), ("13", "6000")]
+    assert destination(claim)["sbr05"] is None
