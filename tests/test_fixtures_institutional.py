@@ -55,7 +55,9 @@ def test_generated_837i_and_835s_validate_and_bill_like_the_837p(tmp_path):
         else:  # line level: every line a 2430 per adjudicated payer, SVD04 its revenue code
             for line in claim.lines:
                 assert [a.svd.revenue_code for a in line.adjudications][:1] == [line.revenue_code]
-    for path in outputs:
+    for path in outputs:  # every 837I written passes cob validate and pyx12's X223A2 map
+        result = validate_file(path)
+        assert not result.errors and not result.warnings, (path.name, [f.message for f in result.findings][:3])
         ok, errors = pyx12_validate(path)
         assert ok, (path.name, errors[:3])
 

@@ -9,6 +9,8 @@ from cob.billing.secondary import SecondaryOptions, run_secondary
 from cob.edi.reader import X12Reader
 from cob.edi.validate import validate_file
 
+from pyx12_oracle import pyx12_validate
+
 from .conftest import NOW
 
 DATA = Path(__file__).parent.parent / "data"
@@ -42,8 +44,10 @@ def test_run_bills_837p_and_837i_from_one_drop(make_site, tmp_path):
     names = sorted(p.name for p in site.outbox.iterdir())
     assert names == ["SECPAY-000000001.837i", "SECPAY-000000002.837"]  # (a run bills in CLM01 order)
     assert _claims(site.outbox) == {"PCN123": (".837", "Claim"), "INP100": (".837i", "InstitutionalClaim")}
-    for path in site.outbox.iterdir():
+    for path in site.outbox.iterdir():  # both pass cob validate and pyx12 (X222A1 / X223A2 maps)
         assert not validate_file(path).errors
+        ok, errors = pyx12_validate(path)
+        assert ok, (path.name, errors[:3])
     # the same claims as `cob secondary` builds from the same files
     drop = tmp_path / "drop"
     secondary = tmp_path / "secondary"
