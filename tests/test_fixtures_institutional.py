@@ -80,3 +80,21 @@ def test_cob_fixtures_institutional_writes_837i(tmp_path):
         "claims-0001.837i", "manifest.jsonl", "remit-0001.835", "remit-0001.reprocessed.835", "remit2-0001.835"]
     [first] = list(X12Reader(tmp_path / "claims-0001.837i"))[:1]
     assert isinstance(first, InstitutionalClaim)
+
+
+def test_workers_bill_837i_and_837p_mixed_as_a_serial_run_does(tmp_path):
+    """Several processes over a drop of generated 837I claims plus a hand-written 837P one: the same outcomes
+    and byte-identical 837I and 837P files as one process (the workers' parts are joined per payer and type)."""
+    from conftest import DATA
+    from test_parallel import NOW, _outcomes
+
+    inst = generate(tmp_path / "i", seed=5, claims=120, claims_per_file=120, institutional=True)
+    claims = [*inst.claims_files, DATA / "original-claim.837"]
+    remits = [*inst.remit_files, DATA / "primary-remit.835"]
+    runs = {w: run_secondary(claims, remits, SecondaryOptions(out_dir=tmp_path / f"w{w}", workers=w, now=NOW))
+            for w in (1, 2)}
+    assert _outcomes(runs[2]) == _outcomes(runs[1])
+    written = {w: {p.name: p.read_bytes() for p in sorted((tmp_path / f"w{w}").iterdir())} for w in (1, 2)}
+    assert written[2] == written[1]
+    assert {name.rsplit(".", 1)[1] for name in written[1]} == {"837", "837i"}
+    assert runs[1].summary.billed > 80
