@@ -136,3 +136,21 @@ def test_validator_and_pre_write_check_agree_on_an_837i(tmp_path, edits, expecte
     path = edited(tmp_path, "cob-read.837i", *edits) if edits else INST / "cob-read.837i"
     assert sorted(_raw(path), key=str) == sorted(expected, key=str)
     assert sorted(_models(path), key=str) == sorted(expected, key=str)
+
+
+def test_snip5_occurrence_and_span_codes(tmp_path):
+    """procedures.837i's INP300: spans 70 (0201-0210) and 74 (0115-0118). A span whose through date comes
+    before its from date, a three-character occurrence code and a one-character span code."""
+    path = edited(tmp_path, "procedures.837i",
+                  ("BI:74:RD8:20260115-20260118", "BI:74:RD8:20260118-20260115"),
+                  ("BI:70:RD8", "BI:7:RD8"),
+                  ("HI*BE:80:::3", "HI*BH:011:D8:20260301~\nHI*BE:80:::3"), ("SE*54*0001", "SE*55*0001"))
+    assert found(path) == [
+        (5, "error", "ub04_code_format", "HI", "HI01-02"),  # BI:7
+        (5, "error", "occurrence_span_backwards", "HI", "HI02-04"),  # BI:74 0118-0115
+        (5, "error", "ub04_code_format", "HI", "HI01-02"),  # BH:011
+        (5, "warning", "icd9_qualifier", "HI", "HI01-01"),  # ICD900's BK (the 837P's rule, not date-aware)
+    ]
+    result = validate_file(path, parallel=False)
+    assert [f.message for f in result.findings if f.code == "occurrence_span_backwards"] == [
+        "HI02-4: occurrence span 74 ends before it starts"]

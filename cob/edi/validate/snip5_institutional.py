@@ -93,6 +93,10 @@ def _hi(ctx: ClaimContext, seg: LocatedSegment, sep: str) -> None:
             if qual == "BE" and not (parts[4] if len(parts) > 4 else ""):
                 ctx.finding(SNIP, "value_code_amount_missing", f"{where}-5: value code {code} has no amount",
                             seg, element=f"{where}-05", element_pos=pos, component_pos=5, ik4="2")
+            elif qual == "BI" and _span_backwards(parts):
+                ctx.finding(SNIP, "occurrence_span_backwards", f"{where}-4: occurrence span {code} ends "
+                            "before it starts", seg, element=f"{where}-04", element_pos=pos, component_pos=4,
+                            ik4="8")
         elif qual in _PCS:
             if not ub04.icd10_pcs_ok(code):
                 ctx.finding(SNIP, "icd10_pcs_format", f"{where}-2 is not an ICD-10-PCS code (format)", seg,
@@ -102,6 +106,15 @@ def _hi(ctx: ClaimContext, seg: LocatedSegment, sep: str) -> None:
                 ctx.finding(SNIP, "drg_format", f"{where}-2 is not an MS-DRG (three digits)", seg,
                             element=f"{where}-02", element_pos=pos, component_pos=2, ik4=IK4_PATTERN,
                             severity=WARNING)
+
+
+def _span_backwards(parts: list[str]) -> bool:
+    """An RD8 occurrence span (UB-04 form locators 35-36: from and through dates) whose through date is
+    before its from date (CCYYMMDD-CCYYMMDD compares as text; SNIP 2 has checked the format)."""
+    if len(parts) < 4 or parts[2] != "RD8":
+        return False
+    start, _, end = parts[3].partition("-")
+    return len(start) == len(end) == 8 and start > end
 
 
 __all__ = ["SEGMENT_IDS", "check", "ERROR"]
