@@ -154,7 +154,7 @@ class SecondaryRun:
             if claim_id not in seen:
                 self.outcomes.append(ClaimOutcome(
                     claim_id=claim_id, status="held", reason="original_claim_missing",
-                    detail="an 835 answers this claim, but no original 837P claim with this CLM01 was given"))
+                    detail="an 835 answers this claim, but no original claim (837P or 837I) with this CLM01 was given"))
 
     def finish_outputs(self) -> None:
         """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output."""

@@ -193,7 +193,7 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
     if claim_row is None:
         result.outcomes.append(ClaimOutcome(
             claim_id=claim_id, status="held", reason="original_claim_missing",
-            detail="an 835 answers this claim, but no original 837P claim with this CLM01 has arrived yet"))
+            detail="an 835 answers this claim, but no original claim (837P or 837I) with this CLM01 has arrived yet"))
         return
     body = zlib.decompress(bytes(claim_row[5]))
     claim = claim_model(body).model_validate_json(body)  # an 837P or 837I claim
