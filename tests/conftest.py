@@ -55,3 +55,17 @@ def sample(name: str) -> Path:
 @pytest.fixture
 def cob_claim_path() -> Path:
     return DATA / "cob-claim.837"
+
+
+@pytest.fixture(autouse=True)
+def _no_patient_data_in_what_cob_writes(request):
+    """Issue 13 "Done when": after each test that used tmp_path, no report, log, reason file or state text it
+    made holds a patient's name, member id, birth date or street (see tests/phi_guard.py)."""
+    yield
+    root = request.node.funcargs.get("tmp_path")  # torn down by now, its folder is still there
+    if root is None or os.environ.get("COB_PHI_GUARD") == "0":
+        return
+    from phi_guard import leaks_under
+
+    leaked = leaks_under(root)
+    assert leaked == {}, f"patient data in what cob wrote: {leaked}"

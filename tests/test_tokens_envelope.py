@@ -290,6 +290,7 @@ def test_every_code_is_in_the_one_list():
     assert emitted == set(CODES)
     assert {c: (e.ta1, e.ak9, e.ik5) for c, e in CODES.items() if e.ta1 or e.ak9 or e.ik5} == {
         "no_isa": ("023", None, None), "isa_incomplete": ("023", None, None), "isa_width": ("022", None, None),
+        "segment_too_long": ("024", None, None),
         "iea_missing": ("023", None, None), "isa_control_duplicate": ("025", None, None),
         "group_unterminated": ("024", None, None), "iea_control_mismatch": ("001", None, None),
         "iea_count": ("021", None, None), "ge_missing": (None, "3", None), "gs_control_duplicate": (None, "6", None),

@@ -27,7 +27,7 @@ from typing import IO, Callable, Iterable
 from cob.edi.envelope import Party as EnvParty
 from cob.edi.errors import X12SyntaxError, read_problem
 from cob.edi.reader import X12Reader
-from cob.edi.writer import InterchangeInfo, atomic_output
+from cob.edi.writer import DelimiterInDataError, InterchangeInfo, atomic_output
 from cob.progress import Progress, Steps
 from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.coverage import CoverageRoster, RosterError, load_roster
@@ -224,7 +224,10 @@ class SecondaryRun:
         outcome.output = str(spool.final)
         if destination.payer_id in self.options.paper_payers and claim.GUIDE != Claim.GUIDE:
             outcome.detail = _join(outcome.detail, PAPER_837I_NOTE.format(payer=destination.payer_id))
-        spool.add(built, outcome, source)
+        try:
+            spool.add(built, outcome, source)
+        except DelimiterInDataError:  # nothing of the claim was written; the others go on
+            _reject_unwritable(outcome)
         return spool
 
     def triage(self, claim: Claim) -> Decision:
@@ -279,6 +282,15 @@ class SecondaryRun:
         number = self.next_isa
         self.next_isa += 1
         return number
+
+
+def _reject_unwritable(outcome: ClaimOutcome) -> None:
+    """A claim whose data holds one of the output's delimiters (e.g. the original's component separator
+    inside a simple element): it cannot be written as X12, so it is rejected, without quoting the value."""
+    outcome.status = OutcomeStatus.REJECTED
+    outcome.reason = "write_failed"
+    outcome.detail = "a value of the claim contains an X12 delimiter (the original holds a separator inside an element)"
+    outcome.output = None
 
 
 def _hold_for_file(outcome: ClaimOutcome) -> None:

@@ -56,7 +56,14 @@ def init(directory: str, out: Output) -> None:
     `cob run --config DIRECTORY/cob.toml`. An existing cob.toml is kept.
     """
     existed = os.path.exists(os.path.join(directory, "cob.toml"))
-    path = init_folder(directory)
+    try:
+        path = init_folder(directory)
+    except ConfigError as exc:
+        out.error(f"cob: {exc}")
+        sys.exit(2)
+    except OSError as exc:  # e.g. a parent folder that is read-only: say which path
+        out.error(f"cob: cannot create {exc.filename or directory}: {exc.strerror or exc}")
+        sys.exit(2)
     out.info(f"{'kept existing' if existed else 'wrote'} {path}")
     out.info(f"drop 835 and 837P files into {path.parent / 'inbox'}, then: cob run --config {path}")
     for name in ("inbox", "outbox", "archive", "rejected", "reports"):

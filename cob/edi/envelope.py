@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from .errors import X12Error, X12SyntaxError
-from .tokens import ENVELOPE_IDS, ISA_WIDTHS, Delimiters, SegmentReader
+from .errors import X12Error, X12SyntaxError, shown_id
+from .tokens import ENVELOPE_IDS, ISA_WIDTHS, MAX_SEGMENT, Delimiters, SegmentReader
 
 
 @dataclass(slots=True)
@@ -151,6 +151,8 @@ CODES: dict[str, EnvelopeCode] = {c.code: c for c in (
     EnvelopeCode("no_isa", "something other than an ISA follows an interchange's IEA (fatal)", "isa", ta1="023"),
     EnvelopeCode("isa_incomplete", "an ISA without its 16 elements and terminator: nothing after it can be read",
                  "isa", ta1="023"),
+    EnvelopeCode("segment_too_long", f"a segment longer than {MAX_SEGMENT} characters (no segment terminator: not "
+                 "X12 text; reading stops there, with bounded memory)", "isa", ta1="024"),
     EnvelopeCode("isa_width", "an ISA element is not its fixed width, or the ISA is not fixed width (it is read "
                  "by its separators)", "isa", ta1="022"),
     # interchange
@@ -183,6 +185,14 @@ CODES: dict[str, EnvelopeCode] = {c.code: c for c in (
     EnvelopeCode("se_control_mismatch", "SE02 differs from ST02", "st", ik5="3"),
     EnvelopeCode("se_count", "SE01 differs from the number of segments ST..SE", "st", ik5="4"),
 )}
+
+
+def _number(value: str | None) -> str | None:
+    """A control number or count as a message shows it: digits (at most 9) as they are, anything else is not
+    one and is not quoted (a mutated or foreign file may hold a name there)."""
+    if not value:
+        return value
+    return value if value.isdigit() and len(value) <= 9 and value.isascii() else "(not a number)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +289,8 @@ class EnvelopeMachine:
             return self._end_interchange(seg_no, seg_id)
         if self.transaction is not None:
             return _NONE
-        return [_problem("outside_transaction", f"segment {seg_id} outside a transaction set (ST..SE)", seg_no,
-                         seg_id, level="gs" if self.group is not None else self._outer())]
+        return [_problem("outside_transaction", f"segment {shown_id(seg_id)} outside a transaction set (ST..SE)",
+                         seg_no, shown_id(seg_id), level="gs" if self.group is not None else self._outer())]
 
     def end_of_file(self, last_seg_no: int) -> list[EnvelopeProblem]:
         """The file ends after segment `last_seg_no`: trailers that never came, or no segment at all."""
@@ -297,14 +307,14 @@ class EnvelopeMachine:
         st = self.transaction
         self.transaction = None
         last = seg_no - 1 if seg_id == "ISA" else seg_no if seg_no is not None else last_seg_no
-        return [_problem("se_missing", f"transaction set {st.control_number} has no SE trailer", seg_no, "SE",
+        return [_problem("se_missing", f"transaction set {_number(st.control_number)} has no SE trailer", seg_no, "SE",
                          st_segment_no=last - st.segment_no + 1 if last is not None else None)]
 
     def _end_group(self, seg_no: int | None, seg_id: str | None,
                    last_seg_no: int | None = None) -> list[EnvelopeProblem]:
         out = self.end_set(seg_no, seg_id, last_seg_no) if self.transaction is not None else []
         if self.group is not None:
-            out.append(_problem("ge_missing", f"functional group {self.group.control_number} has no GE trailer",
+            out.append(_problem("ge_missing", f"functional group {_number(self.group.control_number)} has no GE trailer",
                                 seg_no, "GE"))
             self.group = None
         return out
@@ -313,7 +323,7 @@ class EnvelopeMachine:
                          last_seg_no: int | None = None) -> list[EnvelopeProblem]:
         out = self._end_group(seg_no, seg_id, last_seg_no)
         if self.interchange is not None:
-            out.append(_problem("iea_missing", f"interchange {self.interchange.control_number} has no IEA trailer",
+            out.append(_problem("iea_missing", f"interchange {_number(self.interchange.control_number)} has no IEA trailer",
                                 seg_no, "IEA"))
             self.interchange = None
         return out
@@ -376,7 +386,7 @@ class EnvelopeMachine:
                                 st_segment_no=count))
         value = _el(elements, 1)
         if value != str(count):
-            out.append(_problem("se_count", f"SE01 says {value or 'nothing'}, the set has {count} segments", seg_no,
+            out.append(_problem("se_count", f"SE01 says {_number(value) or 'nothing'}, the set has {count} segments", seg_no,
                                 "SE", "SE01", st_segment_no=count))
         return out
 
@@ -396,7 +406,7 @@ class EnvelopeMachine:
             out.append(_problem("ge_control_mismatch", "GE02 does not match GS06", seg_no, "GE", "GE02"))
         value = _el(elements, 1)
         if value != str(self.sets):
-            out.append(_problem("ge_count", f"GE01 says {value or 'nothing'}, the group has {self.sets} transaction "
+            out.append(_problem("ge_count", f"GE01 says {_number(value) or 'nothing'}, the group has {self.sets} transaction "
                                 "sets", seg_no, "GE", "GE01"))
         return out
 
@@ -411,7 +421,7 @@ class EnvelopeMachine:
             out.append(_problem("iea_control_mismatch", "IEA02 does not match ISA13", seg_no, "IEA", "IEA02"))
         value = _el(elements, 1)
         if value != str(self.groups):
-            out.append(_problem("iea_count", f"IEA01 says {value or 'nothing'}, the interchange has {self.groups} "
+            out.append(_problem("iea_count", f"IEA01 says {_number(value) or 'nothing'}, the interchange has {self.groups} "
                                 "groups", seg_no, "IEA", "IEA01"))
         return out
 

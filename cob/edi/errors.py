@@ -7,8 +7,22 @@ values of patient segments (names, member ids): only ids of claims, control numb
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+_VALID_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9]")
+
+
+def shown_id(segment_id: str) -> str:
+    """A segment id as messages show it. A real id (2-3 capitals and digits) as it is; anything else is text
+    that is not X12 (a roster line after an ISA, a name where an id should be), so at most its first three
+    characters, others than letters and digits as "?", and "..." when there was more: never the data."""
+    if _VALID_ID.fullmatch(segment_id):
+        return segment_id
+    return _UNSAFE.sub("?", segment_id[:3]) + ("..." if len(segment_id) > 3 else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +37,10 @@ class X12Error:
     claim_id: str | None = None
     severity: str = "error"
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.segment_id is not None and _VALID_ID.fullmatch(self.segment_id) is None:
+            object.__setattr__(self, "segment_id", shown_id(self.segment_id))
 
     def __str__(self) -> str:
         where = f"segment {self.segment_no}" if self.segment_no is not None else "end of file"

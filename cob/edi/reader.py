@@ -14,7 +14,7 @@ finding; which of them are errors and which warnings is the `WalkPolicy` (by def
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -77,6 +77,34 @@ def kind_of(txn: TransactionSet) -> Kind | None:
 
 #: `RawLoop.model` of an emitted loop that `select` declined: it is neither kept nor built
 _DECLINED = object()
+#: the problems a lenient reader lists for one claim: past that many (a claim of 100,000 service lines
+#: against the guide's 50 has 99,950 loop_repeat problems) one line says the rest are not listed
+MAX_CLAIM_PROBLEMS = 100
+
+
+class _Sink(list):
+    """The segment (and child loop) list of a claim that will not be built (a lenient reader found a
+    problem in it, e.g. past an IG repeat limit): keeps the claim's first segment, for its id, and drops
+    what is appended, so memory stays bounded whatever the claim's length. `problems` counts the
+    problems reported for the claim (see `MAX_CLAIM_PROBLEMS`)."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self, first: list) -> None:
+        super().__init__(first[:1])
+        self.problems = 0
+
+    def append(self, _item: Any) -> None:
+        pass
+
+
+def _sink(stack: list[RawLoop], claim: RawLoop) -> _Sink:
+    """Stop keeping the segments and child loops of `claim` and of every loop open inside it; returns the
+    claim's sink (its problem count)."""
+    for raw in stack[next(i for i, r in enumerate(stack) if r is claim):]:
+        if type(raw.segments) is not _Sink:
+            raw.segments, raw.children = _Sink(raw.segments), _Sink([])
+    return claim.segments  # type: ignore[return-value]
 
 #: Context loops are never attached to their parents' children (they would pile up in memory).
 _DETACHED = {"2000A", "2000B", "2000C", "2300", "2000", "2100", "DETAIL", "FOOTER"}
@@ -138,6 +166,7 @@ class X12Reader:
         self.name = self.name or str(self.path)
         #: index in `pushes` of the loop a problem of the step being taken concerns (see `_walk`)
         self._bad_push: int | None = None
+        self._overflow = False  # a claim went past MAX_CLAIM_PROBLEMS: the caller skips the rest of it
 
     def _fail(self, err: X12Error) -> None:
         self.errors.append(err)
@@ -210,6 +239,11 @@ class X12Reader:
             step = walker.next.get(key)
             if step is None or not advance(step):
                 step = self._walk(walker, elements, key, seg_no, st_no, stack, kind)
+                segments = stack[-1].segments  # a bad claim's open loops now keep nothing (`_Sink`)
+                if self._overflow and emit_at >= 0:  # past MAX_CLAIM_PROBLEMS: the rest of the claim unread
+                    self._overflow = False
+                    walker.skip(emit_at)
+                    env.segments.skip_until(kind.stops)
                 if step.seg is None and walker.complete is not None:
                     env.segments.skip_until(kind.stops)  # not placed, inside a claim skipped: skip on
             if trace is not None:
@@ -272,6 +306,15 @@ class X12Reader:
                 continue
             if where is not None:
                 where.bad = True
+                if where.loop_id == kind.emit and not self.strict:
+                    listed = _sink(stack, where)
+                    listed.problems += 1
+                    if listed.problems > MAX_CLAIM_PROBLEMS:
+                        if listed.problems == MAX_CLAIM_PROBLEMS + 1:
+                            self._fail(replace(err, message=f"more than {MAX_CLAIM_PROBLEMS} problems in this "
+                                                            "claim: the rest of it is not read", code="claim_problems"))
+                            self._overflow = True
+                        continue
             self._fail(err)
         return step
 

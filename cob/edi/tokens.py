@@ -21,6 +21,10 @@ from typing import Iterator
 from .errors import X12Error, X12SyntaxError
 
 CHUNK = 1 << 20
+#: the longest segment read (characters). The longest 5010 837P/835/999 segment is well under 3,000; text
+#: that runs on without a terminator (a roster or a report pasted after an ISA, a binary file) is refused
+#: once this long, so memory and time stay bounded whatever the line's length (code `segment_too_long`).
+MAX_SEGMENT = 1 << 16
 #: segment ids of the interchange, group and transaction envelopes
 ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _WS = " \t\r\n\x00"
@@ -162,15 +166,19 @@ class RawSegments:
                     parts = buf[:stop].split(term) if stop >= 0 else buf.split(term)
                     buf = buf[stop + 1:] if stop >= 0 else ""
                     batch = _clean(parts)
+                    _check_lengths(batch, self.name, n)
                     n += len(batch)
                     yield batch
                     break
                 parts = buf.split(term)
                 rest = parts.pop()
                 batch = _clean(parts)
+                _check_lengths(batch, self.name, n)
                 n += len(batch)
                 if batch:
                     yield batch
+                if len(rest) > MAX_SEGMENT:
+                    _too_long(self.name, n + 1)
                 if eof:
                     tail = _clean([rest])
                     if tail:  # a last segment without its terminator
@@ -183,6 +191,17 @@ class RawSegments:
                 if layout:
                     more = more.replace("\n", "").replace("\r", "")
                 buf = rest + more
+
+
+def _check_lengths(batch: list[str], name: str, n: int) -> None:
+    """Refuse a segment longer than `MAX_SEGMENT` (one C-level pass over the lengths per chunk)."""
+    if batch and max(map(len, batch)) > MAX_SEGMENT:
+        _too_long(name, n + 1 + next(i for i, raw in enumerate(batch) if len(raw) > MAX_SEGMENT))
+
+
+def _too_long(name: str, seg_no: int) -> None:
+    raise X12SyntaxError(X12Error(name, seg_no, None, f"segment longer than {MAX_SEGMENT} characters (no segment "
+                                  "terminator?): not read", code="segment_too_long"))
 
 
 def _clean(parts: list[str]) -> list[str]:

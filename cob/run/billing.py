@@ -28,7 +28,7 @@ from typing import Callable
 
 from cob.edi.envelope import Party as EnvParty
 from cob.billing.consolidate import LEVEL, RemitIndex, consolidate
-from cob.billing.output import spool_key
+from cob.billing.output import safe_name
 from cob.billing.secondary import SecondaryOptions, SecondaryRun
 from cob.schemas.claim import BillingProvider, Claim, TransactionHeader
 from cob.schemas.codes import ClaimStatus
@@ -39,6 +39,7 @@ from cob.schemas.report import ClaimOutcome, OutcomeStatus
 from cob.schemas.segments import REF
 
 from . import faults
+from .submitters import spool_key
 from .state import State
 
 CHUNK = 500
@@ -53,7 +54,7 @@ class Emission:
     frequency: str
     level: int
     fingerprint: str
-    spool_key: str  # destination payer id and transaction type (one spool per both: `output.spool_key`)
+    spool_key: str  # the output interchange (`submitters.spool_key`: payer, sender, receiver, submitter)
     outcome: ClaimOutcome  # billed unless IG validation took the claim out again
 
 
@@ -76,11 +77,25 @@ class StateSecondaryRun(SecondaryRun):
     def _spool(self, destination, claim):
         """As `SecondaryRun._spool`, but a file name already used (another sender's interchange with the same
         ISA13 to the same payer) gets the sender id in its name instead of replacing that file."""
-        fresh = spool_key(destination.payer_id, claim) not in self.spools
-        spool = super()._spool(destination, claim)
-        if fresh and (spool.final.exists() or self.state.output_taken(self._relative(spool.final))):
-            spool.final = spool.final.with_name(f"{spool.final.stem}-{spool.info.sender.id.strip()}"
-                                                f"{spool.final.suffix}")  # .837, .837i, or .pdf for a paper payer
+        key = spool_key(destination.payer_id, claim)
+        spool = self.spools.get(key)
+        if spool is not None:
+            return spool
+        mine, self.spools = self.spools, {}  # one interchange per payer *and* sender, receiver, submitter
+        try:
+            spool = super()._spool(destination, claim)
+        finally:
+            self.spools = mine
+        self.spools[key] = spool
+        others = {s.final for s in self.spools.values() if s is not spool}
+        if spool.final in others or spool.final.exists() or self.state.output_taken(self._relative(spool.final)):
+            # the sender id is made a safe name (an ISA06 may hold "/"), and a clash of that too gets a number
+            base, n = f"{spool.final.stem}-{safe_name(spool.info.sender.id.strip())}", 1
+            while (spool.final in others or spool.final.exists()
+                   or self.state.output_taken(self._relative(spool.final))):
+                n += 1
+                suffix = spool.final.suffix  # .837, .837i, or .pdf for a paper payer
+                spool.final = spool.final.with_name(f"{base}{suffix}" if n == 2 else f"{base}-{n}{suffix}")
         return spool
 
     def _relative(self, path: Path) -> str:

@@ -45,6 +45,10 @@ reports = "reports"
 # Control numbers (ISA13/GS06) are kept per sender in the state database and never reused.
 # sender = "ZZ:RBS001"
 # receiver = "ZZ:ACMECLEAR01"
+# An 837 from another submitter (ISA06/ISA08 other than those of the first 837 this site read) is
+# quarantined: its claims must not leave under our interchange. "separate": bill them in interchanges of
+# their own (one per payer, sender, receiver and submitter).
+other_submitters = "quarantine"
 
 [state]
 # SQLite file beside the folders by default. For several machines sharing the folders, PostgreSQL:
@@ -71,6 +75,11 @@ max_wait_days = 30
 workers = 0
 # Ignore inbox files modified less than this many seconds ago (an SFTP upload still in progress).
 settle_seconds = 0
+
+[files]
+# Mode of everything cob creates (outbox files, state database, reports, archive/, rejected/; folders get
+# x where r is given). 0600 keeps PHI private whatever the umask; widen on purpose, e.g. "0640".
+mode = "0600"
 """
 
 
@@ -97,6 +106,8 @@ class RunConfig:
     order_facts: Path | None = None
     workers: int = 0
     settle_seconds: float = 0
+    file_mode: int = 0o600  # [files] mode; see cob.run.files
+    other_submitters: str = "quarantine"  # or "separate"; see cob.run.submitters
     paper_payers: frozenset[str] = frozenset()
     paper_proof: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -141,10 +152,11 @@ def sqlite_path(url: str, base: Path) -> Path:
 
 _KEYS: dict[str, set[str]] = {
     "folders": {"inbox", "outbox", "payer_subfolders", "archive", "rejected", "reports"},
-    "interchange": {"sender", "receiver"},
+    "interchange": {"sender", "receiver", "other_submitters"},
     "state": {"url"},
     "claims": {"max_wait_days", "coverage", "order_facts"},
     "run": {"workers", "settle_seconds"},
+    "files": {"mode"},
     "paper": {"payers", "proof"},
 }
 
@@ -199,6 +211,8 @@ def load_config(path: str | Path) -> RunConfig:
         order_facts=_optional_path(base, get("claims", "order_facts", None, str)),
         workers=get("run", "workers", 0, int),
         settle_seconds=get("run", "settle_seconds", 0, (int, float)),
+        file_mode=_file_mode(path, get("files", "mode", "0600", str)),
+        other_submitters=get("interchange", "other_submitters", "quarantine", str),
         paper_payers=frozenset(get("paper", "payers", [], list)),
         paper_proof=get("paper", "proof", False, bool),
     )
@@ -206,15 +220,30 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: paper.payers must be a list of payer ids")
     if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
-    if not config.is_postgres and config.state_url.startswith(("mysql", "http")):
-        raise ConfigError(f"{path}: state.url must be a sqlite: path or a postgresql:// URL")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]
     if len(set(folders)) != len(folders):
         raise ConfigError(f"{path}: inbox, outbox, archive and rejected must be different folders")
+    if config.other_submitters not in ("quarantine", "separate"):
+        raise ConfigError(f"{path}: interchange.other_submitters must be \"quarantine\" or \"separate\"")
+    from .preflight import check_values
+
+    check_values(config)
     for coverage_file in (config.coverage, config.order_facts):
         if coverage_file is not None and not coverage_file.is_file():
             raise ConfigError(f"{path}: {coverage_file} does not exist")
     return config
+
+
+def _file_mode(path: Path, value: str) -> int:
+    """`[files] mode`: octal, owner read and write, no execute bit and nothing writable by others."""
+    try:
+        mode = int(value, 8)
+    except ValueError:
+        mode = -1
+    if mode < 0 or mode & ~0o664 or mode & 0o600 != 0o600:
+        raise ConfigError(f"{path}: files.mode must be an octal file mode such as \"0600\" or \"0640\" "
+                          "(owner read and write; no execute bits; not writable by others)")
+    return mode
 
 
 def _optional_path(base: Path, value: str | None) -> Path | None:
@@ -234,14 +263,21 @@ def _party(path: Path, key: str, value: str | None) -> Party | None:
 def init_folder(directory: str | Path) -> Path:
     """Create DIR/inbox, outbox, archive, rejected, reports and a commented DIR/cob.toml that works as
     written. An existing cob.toml is left alone (returns its path); folders are created when missing."""
-    directory = Path(directory).resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in FOLDERS:
-        (directory / name).mkdir(exist_ok=True)
-    config = directory / CONFIG_NAME
-    if not config.exists():
-        from cob.edi.writer import atomic_output
+    from .files import created_with
 
-        with atomic_output(config) as fh:
-            fh.write(TEMPLATE.format(config=config))
+    directory = Path(directory).resolve()
+    for folder in (directory, *(directory / name for name in FOLDERS)):
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{folder} is a file, not a folder: cob init needs {directory} and its "
+                              f"{', '.join(FOLDERS)} folders")
+    with created_with():  # 0700 folders, a 0600 cob.toml, whatever the umask
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in FOLDERS:
+            (directory / name).mkdir(exist_ok=True)
+        config = directory / CONFIG_NAME
+        if not config.exists():
+            from cob.edi.writer import atomic_output
+
+            with atomic_output(config) as fh:
+                fh.write(TEMPLATE.format(config=config))
     return config

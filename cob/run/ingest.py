@@ -14,12 +14,14 @@ any one of them); context loops shared by many claims (the transaction header, t
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import pickle
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -30,6 +32,8 @@ from cob.schemas.claim import Claim
 from cob.schemas.remit import ClaimPayment
 
 from . import faults
+from .submitters import pair_of
+from .inbox import shown
 
 HASH_CHUNK = 1 << 20
 CLAIM_EXCLUDE = {"header", "billing_provider"}
@@ -53,6 +57,8 @@ class Parsed:
     claims: int = 0
     payments: int = 0
     seconds: float = 0.0
+    #: (sender, receiver) of each interchange its 837 claims came in (see `cob.run.submitters`)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -60,7 +66,12 @@ def hash_file(path: Path) -> tuple[str, int]:
     faults.check_readable(path)
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as fh:
+    # never through a link, never blocking on a FIFO: whatever replaced the file since it was classified
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    with os.fdopen(fd, "rb") as fh:
         while chunk := fh.read(HASH_CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -90,13 +101,14 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     try:
         faults.check_readable(source)
         if not looks_like_x12(source):
-            result.error = f"{source.name}: not an X12 file (it does not start with ISA)"
+            result.error = f"{shown(source.name)}: not an X12 file (it does not start with ISA)"
             return result
     except OSError as exc:
-        result.error = f"{source.name}: cannot read: {exc.strerror or exc}"
+        result.error = f"{shown(source.name)}: cannot read: {exc.strerror or exc}"
         return result
     try:
-        fd, spool = tempfile.mkstemp(prefix=f"{source.name}.", suffix=".records", dir=work_dir)
+        # not named after the input: a name near the 255-byte limit leaves no room for a prefix
+        fd, spool = tempfile.mkstemp(prefix="input-", suffix=".records", dir=work_dir)
         out = os.fdopen(fd, "wb", buffering=1 << 20)
     except OSError as exc:
         raise WorkFailure(f"cannot write to the work folder {work_dir}: {exc.strerror or exc}") from None
@@ -105,10 +117,16 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     try:
         with out:
             seq = 0
+            last_header = None
             for item in _items(reader, source, result):
                 seq += 1
                 try:
                     if isinstance(item, Claim):
+                        if item.header is not last_header:
+                            last_header = item.header
+                            pair = pair_of(item.header)
+                            if pair is not None and pair not in result.pairs:
+                                result.pairs.append(pair)
                         payer = item.payer.name.id if item.payer is not None else ""
                         rank = item.subscriber.sbr.payer_sequence.rank if item.subscriber is not None else 1
                         record = ("claim", item.claim_id, payer or "", rank, seq,
@@ -138,7 +156,7 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     result.kind = "+".join(kinds) if kinds else None
     if result.claims == 0 and result.payments == 0:
         Path(spool).unlink(missing_ok=True)
-        result.error = f"{source.name}: holds no 837P claim and no 835 claim payment"
+        result.error = f"{shown(source.name)}: holds no 837P claim and no 835 claim payment"
         return result
     result.spool = spool
     result.seconds = time.perf_counter() - started
@@ -158,11 +176,11 @@ def _items(reader: X12Reader, source: Path, result: Parsed) -> Iterator[Claim | 
             if isinstance(item, (Claim, ClaimPayment)):
                 yield item
     except X12SyntaxError as exc:
-        raise _BadInput(str(exc.error)) from None
+        raise _BadInput(str(replace(exc.error, file=shown(exc.error.file)))) from None
     except UnicodeError:
-        raise _BadInput(f"{source.name}: not readable as text") from None
+        raise _BadInput(f"{shown(source.name)}: not readable as text") from None
     except OSError as exc:
-        raise _BadInput(f"{source.name}: cannot read: {exc.strerror or exc}") from None
+        raise _BadInput(f"{shown(source.name)}: cannot read: {exc.strerror or exc}") from None
 
 
 def read_records(spool: str) -> Iterator[tuple]:

@@ -160,10 +160,14 @@ class RunLog:
     def __init__(self, path: Path | None):
         self.path = path
         self._fh = None
+        self.error: OSError | None = None  # why the log stopped being written, if it did
         self._t0 = time.perf_counter()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "a", encoding="utf-8")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = open(path, "a", encoding="utf-8")
+            except OSError as exc:  # a read-only or full reports folder: reported at the end of the run
+                self.error = exc
 
     def event(self, name: str, **fields: Any) -> None:
         if self._fh is None:
@@ -173,12 +177,28 @@ class RunLog:
                 raise TypeError(f"log field {key} must be a plain value")
         record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
                   "elapsed_s": round(time.perf_counter() - self._t0, 3), "event": name, **fields}
-        self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._fh.flush()
+        try:
+            self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._fh.flush()
+        except OSError as exc:  # the reports folder is full: the run goes on, and says so at its end
+            self.error = exc
+            self.close_quietly()
+
+    def close_quietly(self) -> None:
+        """Close after a write to the reports folder failed (full disk): what could be written stays."""
+        if self._fh is not None:
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+            self._fh = None
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            except OSError as exc:
+                self.error = exc
+            self.close_quietly()
             self._fh = None

@@ -46,6 +46,10 @@ from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
 from . import faults
+from .files import created_with, make_private
+from .inbox import EntryKind, classify, fs_path, kept_name, shown, stored
+from .preflight import check_site
+from .submitters import Submitters
 from .billing import BillingResult, bill, sender_key
 from .config import RunConfig
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
@@ -85,8 +89,12 @@ class RunResult:
 def run_batch(config: RunConfig, options: RunOptions | None = None) -> RunResult:
     """Everything `cob run` does. Returns instead of exiting; see module doc."""
     options = options or RunOptions()
-    for folder in (*config.inboxes, config.outbox, config.archive, config.rejected, config.reports):
-        folder.mkdir(parents=True, exist_ok=True)
+    check_site(config)  # ConfigError (exit 2): a missing folder, an unusable roster or order facts
+    with created_with(config.file_mode):
+        return _locked_run(config, options)
+
+
+def _locked_run(config: RunConfig, options: RunOptions) -> RunResult:
     lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
     try:
         lock.acquire(wait=options.wait)
@@ -120,6 +128,7 @@ class _Run:
         self.billing: BillingResult | None = None
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
+        self.submitters = Submitters(config, state)
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -154,7 +163,7 @@ class _Run:
         except WorkFailure as exc:
             self._fail(str(exc))
         except OSError as exc:
-            self._fail(f"run stopped: {exc.strerror or exc}; nothing is lost, the next run continues")
+            self._fail(f"run stopped: {_os_problem(exc)}; nothing is lost, the next run continues")
         return self._finish(stem)
 
     def _fail(self, message: str) -> None:
@@ -171,8 +180,8 @@ class _Run:
         self._clean_temp_files()
         leftovers: set[Path] = set()
         for row in self.state.unmoved_inputs():
-            source = Path(row.inbox_path)
-            if source.exists() and (row.sha256 is None or _sha_or_none(source) in (row.sha256, None)):
+            source = fs_path(row.inbox_path)
+            if os.path.lexists(source) and (row.sha256 is None or _sha_or_none(source) in (row.sha256, None)):
                 leftovers.add(source)
                 self._carry(row)
             else:  # moved before the interruption, or removed by someone: nothing left to move
@@ -225,18 +234,32 @@ class _Run:
     # -------------------------------------------------------------------------------------------- ingest
 
     def _scan(self, leftovers: set[Path]) -> list[Path]:
-        """Input files present now: regular, not hidden, settled; in inbox order, then name order."""
+        """Input files present now: regular, not hidden, settled; in inbox order, then name order. Links and
+        names that are not UTF-8 are quarantined here (never opened); folders and FIFOs are reported."""
         out: list[Path] = []
         limit = time.time() - self.config.settle_seconds
         for inbox in self.config.inboxes:
-            for f in sorted(inbox.iterdir()):
-                if f.name.startswith(".") or f in leftovers or not f.is_file():
+            for entry in classify(inbox):
+                f = entry.path
+                if entry.kind is EntryKind.HIDDEN or f in leftovers:
+                    continue
+                if entry.kind in (EntryKind.LINK, EntryKind.BAD_NAME):
+                    self._reject(f, None, None, f"{entry.shown}: {entry.reason}")
+                    continue
+                if entry.kind is not EntryKind.FILE:
+                    self._report_skipped(entry.shown, entry.reason)
                     continue
                 if self.config.settle_seconds and f.stat().st_mtime > limit:
-                    self.log.event("input_not_settled", file=f.name)
+                    self.log.event("input_not_settled", file=entry.shown)
                     continue
                 out.append(f)
         return out
+
+    def _report_skipped(self, name: str, reason: str) -> None:
+        """An inbox entry that is not read and not moved (a folder, a FIFO): said every run, not hidden."""
+        self.problems.append(f"inbox entry {name} skipped: {reason}")
+        self.errors.append(f"cob run: inbox entry {name} skipped: {reason}")
+        self.log.event("input_skipped", file=name, reason=reason)
 
     def _ingest(self, leftovers: set[Path]) -> None:
         files = self._scan(leftovers)
@@ -247,7 +270,7 @@ class _Run:
             try:
                 sha, size = hash_file(path)
             except OSError as exc:
-                self._reject(path, None, None, f"{path.name}: cannot read: {exc.strerror or exc}")
+                self._reject(path, None, None, f"{shown(path.name)}: cannot read: {exc.strerror or exc}")
                 continue
             faults.checkpoint("input hashed")
             if sha in seen or self.state.ingested(sha) is not None:
@@ -281,13 +304,19 @@ class _Run:
         if parsed.error is not None:
             self._reject(path, parsed.sha256, parsed.size, parsed.error)
             return
+        foreign = self.submitters.foreign(parsed.pairs)
+        if foreign is not None:
+            Path(parsed.spool).unlink(missing_ok=True)
+            self._reject(path, parsed.sha256, parsed.size, f"{shown(path.name)}: {foreign}")
+            return
         state = self.state
+        name = shown(path.name)
         dest = self._destination(self.config.archive, path.name)
         try:
             with state.transaction():
-                input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=path.name, size=parsed.size,
+                input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=name, size=parsed.size,
                                            kind=parsed.kind, reason=None, now=self.now, run_id=self.run_id,
-                                           inbox_path=str(path), dest_path=str(dest), claims=parsed.claims,
+                                           inbox_path=stored(path), dest_path=str(dest), claims=parsed.claims,
                                            payments=parsed.payments)
                 for blobs, claims, payments in _chunks(read_records(parsed.spool)):
                     state.add_blobs(blobs)
@@ -299,48 +328,53 @@ class _Run:
         finally:
             Path(parsed.spool).unlink(missing_ok=True)
         faults.checkpoint("input committed")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=parsed.sha256, kind=parsed.kind,
+        self.dispositions.append(InputDisposition(file=name, sha256=parsed.sha256, kind=parsed.kind,
                                                   disposition=Disposition.of(InputState.INGESTED),
                                                   moved_to=str(dest),
                                                   claims=parsed.claims, payments=parsed.payments))
-        self.inputs.append(_input_result(path.name, parsed.kind, None))
-        self.log.event("input", file=path.name, kind=parsed.kind, claims=parsed.claims, payments=parsed.payments,
+        self.inputs.append(_input_result(name, parsed.kind, None))
+        self.log.event("input", file=name, kind=parsed.kind, claims=parsed.claims, payments=parsed.payments,
                        bytes=parsed.size, parse_s=round(parsed.seconds, 3))
 
     def _destination(self, folder: Path, name: str) -> Path:
-        """A name in `folder` that no file and no recorded input uses (a suffix on a clash)."""
+        """A name in `folder` that no file and no recorded input uses (a suffix on a clash); a name that is
+        not UTF-8 or too long to derive names from is made safe (`inbox.kept_name`)."""
+        name = kept_name(name)
         dest = folder / name
         n = 1
-        while dest.exists() or dest.with_name(dest.name + ".reason.txt").exists() or self.state.dest_taken(str(dest)):
+        while (os.path.lexists(dest) or dest.with_name(dest.name + ".reason.txt").exists()
+               or self.state.dest_taken(str(dest))):
             n += 1
             dest = folder / f"{name}.{n}"
         return dest
 
     def _reject(self, path: Path, sha: str | None, size: int | None, reason: str) -> None:
         dest = self._destination(self.config.rejected, path.name)
+        name = shown(path.name)
         with self.state.transaction():
-            self.state.add_input(Inputs.reject, sha256=sha, name=path.name, size=size, kind=None, reason=reason,
-                                 now=self.now, run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
+            self.state.add_input(Inputs.reject, sha256=sha, name=name, size=size, kind=None, reason=reason,
+                                 now=self.now, run_id=self.run_id, inbox_path=stored(path), dest_path=str(dest))
         faults.checkpoint("input rejected")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=sha,
+        self.dispositions.append(InputDisposition(file=name, sha256=sha,
                                                   disposition=Disposition.of(InputState.REJECTED),
                                                   moved_to=str(dest), reason=reason))
-        self.inputs.append(_input_result(path.name, None, reason))
-        self.errors.append(f"cob run: quarantined {path.name}: {reason}")
-        self.log.event("input_rejected", file=path.name, moved_to=dest.name, reason=reason)
+        self.inputs.append(_input_result(name, None, reason))
+        self.errors.append(f"cob run: quarantined {name}: {reason}")
+        self.log.event("input_rejected", file=name, moved_to=dest.name, reason=reason)
 
     def _duplicate(self, path: Path, sha: str, size: int) -> None:
         dest = self._destination(self.config.archive / "duplicates", path.name)
+        name = shown(path.name)
         with self.state.transaction():
-            self.state.add_input(Inputs.mark_duplicate, sha256=sha, name=path.name, size=size, kind=None,
+            self.state.add_input(Inputs.mark_duplicate, sha256=sha, name=name, size=size, kind=None,
                                  reason="same content as an input already processed", now=self.now,
-                                 run_id=self.run_id, inbox_path=str(path), dest_path=str(dest))
+                                 run_id=self.run_id, inbox_path=stored(path), dest_path=str(dest))
         faults.checkpoint("duplicate recorded")
-        self.dispositions.append(InputDisposition(file=path.name, sha256=sha,
+        self.dispositions.append(InputDisposition(file=name, sha256=sha,
                                                   disposition=Disposition.of(InputState.DUPLICATE),
                                                   moved_to=str(dest)))
-        self.inputs.append(_input_result(path.name, None, None))
-        self.log.event("input_duplicate", file=path.name, moved_to=dest.name)
+        self.inputs.append(_input_result(name, None, None))
+        self.log.event("input_duplicate", file=name, moved_to=dest.name)
 
     # -------------------------------------------------------------------------------------------- bill
 
@@ -425,13 +459,14 @@ class _Run:
 
     def _move_inputs(self) -> None:
         for row in self.state.unmoved_inputs():
-            source, dest = Path(row.inbox_path), Path(row.dest_path)
+            source, dest = fs_path(row.inbox_path), Path(row.dest_path)
             verb = Inputs.move(row.state)
             if verb is Inputs.quarantine:
                 with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
                     fh.write(_reason_text(row, self.now))
-            if source.exists():
+            if os.path.lexists(source):
                 _move_whole(source, dest)
+                make_private(dest, self.config.file_mode)
                 faults.checkpoint("input moved")
             self.state.move_input(row, verb)
             faults.checkpoint("input marked moved")
@@ -461,13 +496,24 @@ class _Run:
             self.state.db.rollback_outer()
         else:
             self.state.finish_run(self.run_id, finished, "failed" if self.failed else "ok", exit_code)
-        json_path, text_path = write_reports(report, self.config.reports, stem)
-        faults.checkpoint("reports written")
+        try:
+            json_path, text_path = write_reports(report, self.config.reports, stem)
+            faults.checkpoint("reports written")
+        except OSError as exc:  # our own output folder, not an input: said so, and the run is not "ok"
+            self.errors.append(f"cob run: cannot write the run's report into the reports folder "
+                               f"{self.config.reports}: {exc.strerror or exc}; the run's work is committed, "
+                               "only its report is missing")
+            self.log.close_quietly()
+            return RunResult(max(exit_code, 1), self.run_id, report, None, None, self.log.path, errors=self.errors)
         s = report.summary
         self.log.event("run_end", exit_code=exit_code, claims=s.claims, billed=s.billed, skipped=s.skipped,
                        held=s.held, rejected=s.rejected, inputs=len(self.dispositions), stale=len(stale),
                        outputs=len(self.outputs), **{k: round(v, 3) for k, v in self.timings.items()})
         self.log.close()
+        if self.log.error is not None:
+            self.errors.append(f"cob run: cannot write the run's log {self.log.path}: "
+                               f"{self.log.error.strerror or self.log.error} (the reports folder, not an input)")
+            exit_code = max(exit_code, 1)
         return RunResult(exit_code, self.run_id, report, json_path, text_path, self.log.path,
                          errors=self.errors)
 
@@ -492,6 +538,12 @@ def _iso(when: dt.datetime) -> str:
 def _input_result(name: str, kind: str | None, error: str | None) -> InputResult:
     k = kind if kind in ("837", "835") else "unknown"
     return InputResult(file=name, kind=k, status="error" if error else "ok", error=error)
+
+
+def _os_problem(exc: OSError) -> str:
+    """An OS error with the path it concerns (a read-only inbox names the inbox file, not just EROFS)."""
+    where = f" ({shown(str(exc.filename))})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _sha_or_none(path: Path) -> str | None:
@@ -529,9 +581,10 @@ def _move_whole(source: Path, dest: Path) -> None:
         if exc.errno != 18:  # EXDEV: another file system
             raise
         tmp = dest.with_name(f".{dest.name}.moving")
-        shutil.copy2(source, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        shutil.copy2(source, tmp, follow_symlinks=False)
+        if not tmp.is_symlink():
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, dest)
         os.unlink(source)
     for folder in {dest.parent, source.parent}:

@@ -69,6 +69,7 @@ never the values found, because roster values are names, member ids and birth da
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -254,6 +255,15 @@ def _json_entries(path: Path, text: str) -> list[_Entry]:
     return [_Entry(i, f"coverages[{i}]", data) for i, data in enumerate(document["coverages"])]
 
 
+_COLUMN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+
+
+def _column_names(header: list[str], names: list[str]) -> str:
+    """Column names as a message quotes them. A first line without a header is a data row (member ids,
+    names): what does not look like a column name is shown by its position only."""
+    return ", ".join(name if _COLUMN_NAME.fullmatch(name) else f"#{header.index(name) + 1}" for name in names)
+
+
 def _csv_entries(path: Path, text: str) -> list[_Entry]:
     """CSV rows as dicts with their line number (header = line 1); empty cells left out."""
     reader = csv.DictReader(text.splitlines(keepends=True))
@@ -262,10 +272,10 @@ def _csv_entries(path: Path, text: str) -> list[_Entry]:
     fields = set(RosterCoverage.model_fields)
     unknown = [name for name in header if name not in fields]
     if unknown:
-        raise RosterError(path, 1, f"unknown column(s): {', '.join(unknown)}", label="line 1")
+        raise RosterError(path, 1, f"unknown column(s): {_column_names(header, unknown)}", label="line 1")
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
-        raise RosterError(path, 1, f"repeated column(s): {', '.join(duplicated)}", label="line 1")
+        raise RosterError(path, 1, f"repeated column(s): {_column_names(header, duplicated)}", label="line 1")
     entries: list[_Entry] = []
     for row in reader:
         line = reader.line_num
