@@ -87,8 +87,16 @@ def test_claims_with_ig_errors_are_taken_out_and_the_rest_is_written_as_before(i
     assert set(rejected) == drop
     for outcome in rejected.values():
         assert outcome.reason == "ig_invalid" and outcome.output is None
-        assert re.fullmatch(r"segment \d+: SNIP 2 element_invalid_code: N402 \([A-Za-z ]+\): "
-                            r"not a valid code", outcome.detail)
+        # the input file and CLM segment of the original, then every problem by loop and segment id (the bad
+        # state is in 2010BA, and in 2330A too where the subscriber is copied there): each found by SNIP 2 and 5
+        m = re.fullmatch(r"the claim built from \S+\.837 segment \d+ \(loop 2300\) failed implementation-guide "
+                         r"validation, (\d+) problem\(s\): (.*)", outcome.detail)
+        assert m, outcome.detail
+        items = m.group(2).split("; ")
+        assert len(items) == int(m.group(1)) and len(items) in (2, 4)
+        assert all(re.fullmatch(r"loop (2010BA|2330A) N4 \(segment \d+ of the built claim\): (SNIP 2 "
+                                r"element_invalid_code: N402 \([A-Za-z ]+\): not a valid code|SNIP 5 state_invalid: "
+                                r"N402 is not a US state or territory code)", item) for item in items), items
     gated = _written(tmp_path / "gated")
     assert set(gated) == set(outputs)
     for name, text in gated.items():

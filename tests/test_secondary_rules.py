@@ -36,7 +36,8 @@ def test_claim_billed_against_the_order_rules_is_held(tmp_path):
     (outcome,) = report.claims
     assert (outcome.status, outcome.reason) == ("held", "order_of_benefits")
     assert outcome.detail == ("by the active_vs_inactive rule payer SECPAY pays before payer 11111, "
-                              "but the claim bills 11111 first")
+                              "but the claim bills 11111 first; received: the earlier payers' 835s and the order-of-benefits facts; "
+                              "missing: a claim that bills the payers in the rules' order")
     assert list((tmp_path / "out").glob("*.837")) == []
 
 

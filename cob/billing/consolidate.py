@@ -12,6 +12,7 @@ payment (a preset dictionary): they share most of their text, so each keeps only
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +20,8 @@ from typing import Iterable
 
 from cob.schemas.codes import ClaimStatus
 from cob.schemas.remit import ClaimPayment, PaymentHeader
+
+from .identity import HeaderFacts, PaymentFacts, header_facts, payment_facts
 
 #: CLP02 -> the payer's place in the order of benefits when it adjudicated (1 primary, 2 secondary, ...).
 LEVEL = {
@@ -63,6 +66,14 @@ class RemitRecord:
     file: str
     payload: bytes  # ClaimPayment JSON without the header, zlib-compressed (a night's remits stay small)
     dictionary: bytes  # the preset dictionary `payload` was compressed with, shared by its file's records
+    facts: PaymentFacts | None = None  # what it says about the claim it answers (`identity.py`: matching)
+    digest: bytes = b""  # its amounts (`amounts_digest`): equal digests from one payer are one payment twice
+    segment: int | None = None  # segment number of its CLP in `file`
+
+    @property
+    def where(self) -> str:
+        """The file and segment of its CLP, for messages."""
+        return f"{self.file} segment {self.segment}" if self.segment else self.file
 
     def payment(self, headers: "HeaderStore") -> ClaimPayment:
         payment = ClaimPayment.model_validate_json(
@@ -163,7 +174,7 @@ class RemitIndex:
         staged: list[RemitRecord] = []
         #: id of a payment header -> (its key in `headers`, its payer, its payment date's ordinal): the
         #: payments of one check share their header, so these are worked out once per header
-        header_keys: dict[int, tuple[int, str, int]] = {}
+        header_keys: dict[int, tuple[int, str, int, HeaderFacts]] = {}
         new_headers: list[PaymentHeader] = []
         sequence = self._sequence
         dictionary = b""
@@ -175,7 +186,7 @@ class RemitIndex:
             if shared is None:
                 paid_on = header.payment_date if header is not None else None
                 shared = header_keys[id(header)] = (len(self.headers) + len(new_headers), payer_key(header),
-                                                    paid_on.toordinal() if paid_on else 0)
+                                                    paid_on.toordinal() if paid_on else 0, header_facts(header))
                 new_headers.append(header)
             clp = payment.clp
             moa, mia = payment.moa, payment.mia  # (MA15 in MOA, or in MIA for an inpatient claim)
@@ -187,7 +198,9 @@ class RemitIndex:
                 claim_id=clp.patient_control_number, status=clp.status, payer=shared[1],
                 payer_claim_number=clp.payer_claim_control_number or "", charge=clp.charge, paid=clp.paid,
                 sequence=sequence, header_key=shared[0], paid_on=shared[2], split=split,
-                file=file, payload=_compress(text, dictionary), dictionary=dictionary))
+                file=file, payload=_compress(text, dictionary), dictionary=dictionary,
+                facts=payment_facts(payment, shared[3]), digest=amounts_digest(payment),
+                segment=payment.source.segment_no))
         self.headers.add_file(new_headers)
         self._sequence = sequence
         for record in staged:
@@ -227,7 +240,24 @@ def _date_key(record: RemitRecord, headers: dict[int, PaymentHeader]):
     return (date.toordinal() if date else 0, record.sequence)
 
 
-def consolidate(claim_id: str, records: list[RemitRecord], headers: HeaderStore) -> ClaimRemits:
+def amounts_digest(payment: ClaimPayment) -> bytes:
+    """The payment's identity as issue 14 defines a duplicate: CLP01, CLP02, CLP07 and every amount (claim
+    and line CAS, each service with its code, line control number and dates). The envelope, the file, the
+    header and informational segments are left out, so the same payment in a renamed copy or a regenerated
+    ERA (new ISA13, new check date) has the same digest; a split part (other lines) or another visit does not."""
+    clp = payment.clp
+    parts = [repr((clp.patient_control_number, clp.status.value, clp.charge, clp.paid, clp.patient_responsibility,
+                   clp.payer_claim_control_number))]
+    parts += [repr(c.element_values()) for c in payment.adjustments]
+    for service in payment.services:
+        parts.append(repr((service.svc.element_values(), service.control_number,
+                           [(d.qualifier, d.date) for d in service.dates],
+                           [c.element_values() for c in service.adjustments])))
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).digest()
+
+
+def consolidate(claim_id: str, records: list[RemitRecord], headers: HeaderStore,
+                claim_charge: Decimal | None = None) -> ClaimRemits:
     """Net reversals, merge split claims, drop predeterminations; one `Adjudication` per payer level.
 
     Payers identify themselves inconsistently across 835s (REF*2U in one, only N1/TRN in the next), so a
@@ -254,7 +284,7 @@ def consolidate(claim_id: str, records: list[RemitRecord], headers: HeaderStore)
     for record in standing:
         by_level.setdefault(LEVEL[record.status], []).append(record)
     for level in sorted(by_level):
-        out.adjudications.append(_standing(level, by_level[level], headers, out))
+        out.adjudications.append(_standing(level, by_level[level], headers, out, claim_charge))
     return out
 
 
@@ -276,9 +306,16 @@ def _reversed(reversal: RemitRecord, standing: list[RemitRecord]) -> RemitRecord
 
 
 def _standing(level: int, standing: list[RemitRecord], headers: HeaderStore,
-              out: ClaimRemits) -> Adjudication:
-    """Several standing answers at one level: split parts are merged; otherwise the latest one wins."""
-    if len(standing) > 1 and any(r.split for r in standing):
+              out: ClaimRemits, claim_charge: Decimal | None = None) -> Adjudication:
+    """Several standing answers at one level: split parts are merged; otherwise the latest one wins.
+
+    Parts are known by MA15, or without it (pyx12's code list even rejects MA15 in MOA) from the parts
+    themselves: parts (other CLP07s or other lines: a payment twice was dropped as a duplicate before) whose
+    charges add up to the claim's charge (the records given are those matched to this one claim, so another
+    visit's payment is not among them)."""
+    unmarked_split = claim_charge is not None and len(standing) > 1 and \
+        sum((r.charge for r in standing), Decimal(0)) == claim_charge and all(r.charge < claim_charge for r in standing)
+    if len(standing) > 1 and (unmarked_split or any(r.split for r in standing)):
         parts = [r.payment(headers) for r in standing]
         merged = merge_split(parts)
         return Adjudication(standing[-1].payer, level, merged.clp.status, merged, len(parts),

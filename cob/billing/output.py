@@ -26,11 +26,12 @@ from cob.edi.copier import copy_claims
 from cob.edi.envelope import CounterControlNumbers
 from cob.edi.validate import validate_file
 from cob.edi.validate.findings import Finding
-from cob.edi.writer import Claim837Writer, InterchangeInfo, atomic_output, file_mode, publish
+from cob.edi.writer import Claim837Writer, InterchangeInfo, atomic_output, file_mode
 from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.report import ClaimOutcome, OutcomeStatus
 
 from .build import PayerInfo
+from .nightly import output_name, publish_new
 from .processes import PARALLEL_BYTES, can_fork, receive
 
 #: (outcome, first segment, last segment, claim file it came from) of each claim in a spool
@@ -41,6 +42,11 @@ def spool_key(payer_id: str, claim: Claim) -> str:
     """Which output a claim built for `payer_id` goes to: one per destination payer and transaction type
     (an 837P spool is keyed by the payer id alone, an 837I one by the payer id and its type)."""
     return payer_id if claim.CLAIM_TYPE == "P" else f"{payer_id}\t837{claim.CLAIM_TYPE}"
+
+
+def output_suffix(guide: str) -> str:
+    """The file suffix of an output written by `guide`: `.837` for the 837P, `.837i` for the 837I."""
+    return ".837" if guide == Claim.GUIDE else ".837i"
 
 
 class Spool:
@@ -56,8 +62,7 @@ class Spool:
         self.header = header.model_copy(update={"bht": header.bht.model_copy(update={
             "reference_id": f"COB{isa:09d}", "date": when.date(), "time": when.strftime("%H%M"),
             "purpose_code": "00", "transaction_type": "CH"})})
-        suffix = ".837" if guide == Claim.GUIDE else ".837i"
-        self.final = out_dir / f"{safe_name(payer_id)}-{isa:09d}{suffix}"
+        self.final = out_dir / output_name(payer_id, isa, output_suffix(guide))
         fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".spool", dir=out_dir)
         os.fchmod(fd, file_mode())
         self.tmp = Path(tmp)
@@ -139,19 +144,20 @@ def finish_spool(spool: Spool, problems: list[Finding], bad_claim_files: set[str
         if source in bad_claim_files:
             outcome.output = None  # (a worker's claim is held before the join names its output file)
             drop.add(n)
+    found: dict[int, list[Finding]] = {}
     for problem in problems:
         hit = [n for n, (_o, a, b, _s) in enumerate(spool.entries)
                if problem.segment_no is not None and a <= problem.segment_no <= b]
-        targets = hit or list(range(len(spool.entries)))  # an envelope problem fails them all
-        for n in targets:
-            outcome = spool.entries[n][0]
-            if outcome.status == OutcomeStatus.BILLED:
-                outcome.status = OutcomeStatus.REJECTED
-                outcome.reason = "ig_invalid"
-                outcome.detail = (f"segment {problem.segment_no or '-'}: SNIP {problem.snip} "
-                                  f"{problem.code}: {problem.message}")
-                outcome.output = None
-            drop.add(n)
+        for n in hit or range(len(spool.entries)):  # an envelope problem fails them all
+            found.setdefault(n, []).append(problem)
+    for n, mine in found.items():
+        outcome, first, _last, source = spool.entries[n]
+        if outcome.status == OutcomeStatus.BILLED:
+            outcome.status = OutcomeStatus.REJECTED
+            outcome.reason = "ig_invalid"
+            outcome.detail = ig_detail(outcome.original or source, first, mine)
+            outcome.output = None
+        drop.add(n)
     keep = [n for n in range(len(spool.entries)) if n not in drop]
     try:
         if not keep:
@@ -166,19 +172,36 @@ def finish_spool(spool: Spool, problems: list[Finding], bad_claim_files: set[str
             ready = rewrite(spool, keep, defer=True) if drop else spool.tmp
             _fsync(ready)
             return ready
-        if drop:
-            rewrite(spool, keep)
-        else:
-            publish(spool.tmp, spool.final)
+        ready = rewrite(spool, keep, defer=True) if drop else spool.tmp
+        try:
+            publish_new(ready, spool.final)  # never over a file already there
+        finally:
+            ready.unlink(missing_ok=True)
     except OSError as exc:
         spool.tmp.unlink(missing_ok=True)
         if defer:
             raise  # cob run rolls the whole batch back and retries it next run
+        why = "a file of that name already exists (not overwritten)" if isinstance(exc, FileExistsError) \
+            else (exc.strerror or str(exc))
         for n in keep:
             outcome = spool.entries[n][0]
             outcome.status, outcome.reason, outcome.output = OutcomeStatus.REJECTED, "write_failed", None
-            outcome.detail = f"the output file could not be written: {exc.strerror or exc}"
+            outcome.detail = f"our output file {spool.final} could not be written: {why}"
     return None
+
+
+def ig_detail(origin: str, first: int, problems: list[Finding]) -> str:
+    """Every IG problem of a claim built from the original at `origin` (file and CLM segment), each by the
+    loop and segment id where it is in the built claim (`first` is its first segment in the never-published
+    output: positions are given within the claim)."""
+    listed = []
+    for p in problems:
+        where = f"loop {p.loop or '-'} {p.segment_id or 'segment'}"
+        if p.segment_no is not None and p.segment_no >= first:
+            where += f" (segment {p.segment_no - first + 1} of the built claim)"
+        listed.append(f"{where}: SNIP {p.snip} {p.code}: {p.message}")
+    return (f"the claim built from {origin} (loop 2300) failed implementation-guide validation, "
+            f"{len(problems)} problem(s): " + "; ".join(listed))
 
 
 def rewrite(spool: Spool, keep: Iterable[int], defer: bool = False) -> Path:

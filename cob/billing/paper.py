@@ -5,7 +5,7 @@ IG gate. So a `PaperSpool` is a `Spool` (the claims are written into its temp 83
 cob.edi.validate like any other), and only at the end, instead of publishing the 837P, the claims the gate
 kept are printed (`print_claims`, called by `output.finish_spool`): each claim's CMS-1500 forms
 (`cob.paper.cms1500`) followed by an EOB page per prior payer's 835 claim payment (`cob.paper.eob`), into
-`<out>/paper/<payer id>-<ISA13>.pdf` (temp file, fsync, rename; `cob run`: left as a ready temp file that
+`<out>/paper/<payer id>-<ISA13>.pdf` (temp file, fsync, linked into place, never over a file there; `cob run`: left as a ready temp file that
 it renames after its state commit). The temp 837P is then removed: nothing of a paper payer's claims is
 sent as EDI. The ISA13 (this run's control number for the payer) names the file as it names an 837P; `cob
 run` keeps control numbers in its state and never reuses one, so its runs never write the same name.
@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from cob.edi.writer import InterchangeInfo, file_mode, publish
+from cob.edi.writer import InterchangeInfo, file_mode
 from cob.paper.cms1500 import DoesNotFit, claim_forms
 from cob.paper.eob import eob_pages
 from cob.paper.render import PaperClaim, render
@@ -32,9 +32,15 @@ from cob.schemas.claim import Claim, TransactionHeader
 from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome, OutcomeStatus, Reason
 
+from .nightly import publish_new
 from .output import Spool, safe_name
 
 PAPER_FOLDER = "paper"
+
+
+def paper_path(out_dir: Path, payer_id: str, isa: int) -> Path:
+    """Where a paper payer's PDF numbered `isa` is published (`cob secondary` skips numbers whose name exists)."""
+    return out_dir / PAPER_FOLDER / f"{safe_name(payer_id)}-{isa:09d}.pdf"
 
 
 class PaperSpool(Spool):
@@ -45,7 +51,7 @@ class PaperSpool(Spool):
         folder = out_dir / PAPER_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         super().__init__(folder, payer_id, isa, info, header, when)
-        self.final = folder / f"{safe_name(payer_id)}-{isa:09d}.pdf"
+        self.final = paper_path(out_dir, payer_id, isa)
         self.payments = payments
         self.proof = proof
         self.printed: list[PaperClaim] = []  # one per entry, in the same order
@@ -75,7 +81,7 @@ class PaperSpool(Spool):
                 fh.flush()
                 os.fsync(fh.fileno())
             if not defer:
-                publish(tmp, self.final)
+                publish_new(tmp, self.final)  # never over a file already there
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -54,6 +54,7 @@ class Run(Protocol):
     options: Any  # SecondaryOptions
     inputs: list[InputResult]
     outcomes: list[ClaimOutcome]
+    orphans: list[ClaimOutcome]
     index: RemitIndex
     spools: dict[str, Spool]
     select: Callable[[str], bool] | None
@@ -65,9 +66,11 @@ class Run(Protocol):
     def bill_claim(self, claim: Claim, source: str) -> None: ...
     def claim_file_failed(self, path: Path, message: str, outcomes: list[ClaimOutcome]) -> None: ...
     def add_missing_originals(self, claim_ids: Iterable[str], seen: set[str]) -> None: ...
+    def flush_pending(self) -> None: ...
     def out_dir_for(self, payer_id: str) -> Path: ...
     def new_spool(self, payer_id: str, isa: int, info: Any, header: Any, guide: str = Claim.GUIDE) -> Spool: ...
     def allocate_isa(self, sender: Party) -> int: ...
+    def free_isa(self, payer_id: str, sender: Party, guide: str = Claim.GUIDE) -> int: ...
 
 
 # --------------------------------------------------------------------------------------------- sharing out
@@ -109,6 +112,7 @@ class _Share:
     failures: dict[int, tuple[str, int]]  # claim file index -> (problem, segment number)
     remitted: list[tuple[Key, str]]  # the worker's claim ids in the remittance index, where first paid
     parts: list[_Part]
+    orphans: list[ClaimOutcome]  # payments no claim of their CLM01 took (matching)
 
 
 def _work(run: Run, k: int, owner: dict[str, int], workdir: Path, conn) -> None:
@@ -180,6 +184,7 @@ def _bill_share(run: Run, paid_at: list[dict[str, int]], bad: set[int]) -> _Shar
                 providers.append((f, reader.context_at.get("2000A", 0)))
         except (X12SyntaxError, OSError) as exc:
             failures[f] = read_problem(path, exc)
+    run.flush_pending()
     position = {id(o): n for n, o in enumerate(run.outcomes)}
     parts = []
     for spool in run.spools.values():
@@ -191,7 +196,7 @@ def _bill_share(run: Run, paid_at: list[dict[str, int]], bad: set[int]) -> _Shar
     for cid in run.index.claim_ids():
         key = min((r, at[cid]) for r, at in enumerate(paid_at) if r not in bad and cid in at)
         remitted.append((key, cid))
-    return _Share(run.outcomes, keys, providers, seen, failures, remitted, parts)
+    return _Share(run.outcomes, keys, providers, seen, failures, remitted, parts, run.orphans)
 
 
 # --------------------------------------------------------------------------------------------- the parent
@@ -253,6 +258,7 @@ def _join(run: Run, shares: list[_Share], workers: int) -> None:
 
     placed = sorted((key, w, n) for w, share in enumerate(shares) for n, key in enumerate(share.keys))
     run.outcomes.extend(shares[w].outcomes[n] for key, w, n in placed if kept(key))
+    run.outcomes.extend(o for share in shares for o in share.orphans)
     for f, path in enumerate(run.claims):
         if f in failures:
             mine = [shares[w].outcomes[n] for key, w, n in placed if key[0] == f and kept(key)]
@@ -281,7 +287,8 @@ def _join_outputs(run: Run, shares: list[_Share], kept: Callable[[Key], bool], w
     for (payer_id, guide), pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
         pieces.sort(key=lambda p: p[0])
         first = pieces[0][2]
-        spool = run.new_spool(payer_id, run.allocate_isa(first.info.sender), first.info, first.readdressed, guide)
+        spool = run.new_spool(payer_id, run.free_isa(payer_id, first.info.sender, guide), first.info,
+                              first.readdressed, guide)
         run.spools[spool.key] = spool
         joins.append((sum(Path(part.tmp).stat().st_size for *_, part in pieces), spool, pieces))
     # biggest first: each is checked as soon as it is complete, while the parent joins the next

@@ -35,16 +35,20 @@ from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunReport
 
 from .build import PayerInfo
-from .consolidate import RemitIndex
+from .consolidate import RemitIndex, consolidate
 from .expected import OrderFacts, OrderFactsError, load_order_facts
-from .output import (OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, spool_key,
-                     validate_files)
-from .paper import PaperSpool
+from .output import (OutputChecks, Spool, destination_header, finish_spool, ig_errors, output_suffix, safe_name,
+                     spool_key, validate_files)
+from .paper import PaperSpool, paper_path
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
+from .match import ClaimPayments, GroupMatch, match_claims
+from .nightly import (COUNTER_NAME, ControlCounter, OutputLocationError, check_locations, drop_repeated_inputs,
+                      output_name)
 from .triage import Decision, member_id, triage
 
-__all__ = ["SecondaryOptions", "SecondaryRun", "run_secondary", "default_workers", "PARALLEL_BYTES"]
+__all__ = ["SecondaryOptions", "SecondaryRun", "run_secondary", "default_workers", "PARALLEL_BYTES",
+           "held_by_matching", "note_matching", "orphan_outcomes", "claim_label"]
 
 
 @dataclass
@@ -64,6 +68,9 @@ class SecondaryOptions:
     workers: int | None = None
     #: `progress(done, total, label)` per input file read and per output checked (the CLI draws a bar)
     progress: Progress | None = None
+    #: the file that keeps the last ISA13 per sender across runs (`nightly.ControlCounter`); None: numbers start
+    #: at `control_start` every run (`bill_paths`, the CLI's call, defaults it to `out_dir/.cob-control.json`)
+    control_file: Path | None = None
     #: destination payer ids that take paper: their claims are printed (CMS-1500 + the prior payers' EOBs)
     #: to out_dir/paper/<payer>-<ISA13>.pdf instead of sent as 837P (cob.billing.paper)
     paper_payers: frozenset[str] = frozenset()
@@ -102,13 +109,22 @@ class SecondaryRun:
         self.facts: OrderFacts | None = None
         self.spools: dict[str, Spool] = {}
         self.next_isa = self.options.control_start
+        self.counter = ControlCounter.load(self.options.control_file) if self.options.control_file else None
         self.bad_claim_files: set[str] = set()
         self.ready: list[tuple[Spool, Path]] = []  # defer_publish: (spool, fsynced temp holding its final text)
         self.select: Callable[[str], bool] | None = None  # a worker's share of the claim ids (cob.billing.parallel)
         self.checks: OutputChecks | None = None  # checks already started on finished (joined) spools
+        #: CLM01s that more than one claim of the claim files carries (`repeated_ids`), and how many: their
+        #: claims are decided together once all have been read (a payment must be matched among them)
+        self.repeated: dict[str, int] = {}
+        #: claims of a repeated CLM01 read so far: (claim, claim file, the outcome's index in `outcomes`)
+        self.pending: dict[str, list[tuple[Claim, str, int]]] = {}
+        #: payments no claim of their CLM01 took (`original_claim_missing`), reported after the claims
+        self.orphans: list[ClaimOutcome] = []
 
     def run(self) -> RunReport:
         self.start()
+        self.repeated = repeated_ids(self.claims)  # (before the workers fork: they inherit it)
         workers = self.worker_count()
         steps = Steps(self.options.progress, len(self.remits) + len(self.claims), "reading inputs")
         try:
@@ -124,6 +140,8 @@ class SecondaryRun:
                 for path in self.claims:
                     self._read_claims(path, seen)
                     steps.update()
+                self.flush_pending()
+                self.outcomes.extend(self.orphans)
                 self.add_missing_originals(self.index.claim_ids(), seen)
             self.finish_outputs()
         finally:
@@ -154,13 +172,17 @@ class SecondaryRun:
             if claim_id not in seen:
                 self.outcomes.append(ClaimOutcome(
                     claim_id=claim_id, status="held", reason="original_claim_missing",
-                    detail="an 835 answers this claim, but no original claim (837P or 837I) with this CLM01 was given"))
+                    detail="received: an 835 payment with this CLP01; missing: the original claim (837P or 837I) "
+                           "with this CLM01 (none of the claim files given carries it)"))
 
     def finish_outputs(self) -> None:
-        """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output."""
+        """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output. The
+        control numbers used are saved first, so no later run can reuse one whatever happens next."""
         spools = list(self.spools.values())
         for spool in spools:
             spool.close()
+        if self.counter is not None and spools:
+            self.counter.save()
         if self.options.validate:
             workers = self.options.workers if self.options.workers is not None else default_workers()
             steps = Steps(self.options.progress, len(spools), "checking outputs")
@@ -210,30 +232,94 @@ class SecondaryRun:
     # ------------------------------------------------------------------------------------------ claims
 
     def bill_claim(self, claim: Claim, source: str) -> None:
-        """Triage one claim and spool it when it is billed."""
-        outcome, built, destination = self.triage(claim)
-        self.outcomes.append(outcome)
-        if built is None or destination is None:
+        """Triage one claim and spool it when it is billed. A claim whose CLM01 other claims carry too waits
+        (its outcome's place kept) until all of them are read, then they are matched and decided together."""
+        claim_id = claim.claim_id
+        count = self.repeated.get(claim_id, 1)
+        if count > 1:
+            group = self.pending.setdefault(claim_id, [])
+            group.append((claim, source, len(self.outcomes)))
+            self.outcomes.append(ClaimOutcome(claim_id=claim_id, status="held", reason="awaiting_remittance",
+                                              detail="not decided yet"))  # its place in the report's order
+            if len(group) >= count:
+                self._bill_group(self.pending.pop(claim_id))
             return
-        self.spool_claim(claim, built, outcome, destination, source)
+        self._bill_group([(claim, source, None)])
+
+    def flush_pending(self) -> None:
+        """Decide the claims still waiting for others of their CLM01 (a claim file stopped early)."""
+        for claim_id in list(self.pending):
+            self._bill_group(self.pending.pop(claim_id))
+
+    def _bill_group(self, group: list[tuple[Claim, str, int | None]]) -> None:
+        claims = [c for c, _s, _n in group]
+        decisions, orphans = self.decide(claims, [claim_label(c, s) for c, s, _n in group])
+        for (claim, source, place), (outcome, built, destination) in zip(group, decisions):
+            if source in self.bad_claim_files:
+                _hold_for_file(outcome)
+                built = None
+            if place is None:
+                self.outcomes.append(outcome)
+            else:
+                self.outcomes[place] = outcome
+            if built is not None and destination is not None:
+                self.spool_claim(claim, built, outcome, destination, source)
+        self.orphans.extend(orphans)
 
     def spool_claim(self, claim: Claim, built: Claim, outcome: ClaimOutcome, destination: PayerInfo,
                     source: str) -> Spool:
-        """Write a built claim into its destination payer's output (opened on first use)."""
-        spool = self._spool(destination, claim)
-        outcome.output = str(spool.final)
+        """Write a built claim into its destination payer's output of its transaction type (opened on first
+        use). A failure to write there is our output's problem (`OutputLocationError`), never the claim file's."""
         if destination.payer_id in self.options.paper_payers and claim.GUIDE != Claim.GUIDE:
             outcome.detail = _join(outcome.detail, PAPER_837I_NOTE.format(payer=destination.payer_id))
         try:
-            spool.add(built, outcome, source)
-        except DelimiterInDataError:  # nothing of the claim was written; the others go on
-            _reject_unwritable(outcome)
+            spool = self._spool(destination, claim)
+            outcome.output = str(spool.final)
+            try:
+                spool.add(built, outcome, source)
+            except DelimiterInDataError:  # nothing of the claim was written; the others go on
+                _reject_unwritable(outcome)
+        except OSError as exc:
+            raise OutputLocationError(f"cannot write to {self.options.out_dir}: {exc.strerror or exc}") from None
         return spool
 
     def triage(self, claim: Claim) -> Decision:
-        """`triage.triage` of one claim, fed from this run's remittances, roster and order facts."""
+        """The decision on one claim alone (no other claim of its CLM01): `decide([claim])`."""
+        return self.decide([claim], [claim_label(claim, "")])[0][0]
+
+    def decide(self, claims: list[Claim], labels: list[str]) -> tuple[list[Decision], list[ClaimOutcome]]:
+        """Decide the claims that share one CLM01: this run's payments with it as CLP01 matched to them
+        (`match_group`), then each claim triaged with its own payments (`triage.triage`). Also returns an
+        `original_claim_missing` outcome per payment no claim took."""
+        claim_id = claims[0].claim_id
+        group = self.match_group(claims, labels)
+        if group is None:
+            decisions = [self._triage(c, None) for c in claims]
+            for decision, label in zip(decisions, labels):
+                decision.outcome.original = label
+            return decisions, []
+        decisions: list[Decision] = []
+        for claim, mine, label in zip(claims, group.claims, labels):
+            decision = held_by_matching(claim_id, mine)
+            if decision is None:
+                decision = unconfirmed(self._triage(claim, consolidate(claim_id, mine.records, self.index.headers,
+                                                                       claim.charge)), mine)
+            note_matching(decision.outcome, mine, label)
+            decisions.append(decision)
+        return decisions, orphan_outcomes(claim_id, group, len(claims))
+
+    def match_group(self, claims: list[Claim], labels: list[str]) -> GroupMatch | None:
+        """This run's payments with the claims' CLM01 as CLP01 matched to them; None when there are none."""
+        records = self.index.records.get(claims[0].claim_id, [])
+        if not records:
+            return None
+        headers = self.index.headers
+        return match_claims(claims, records, lambda r: r.payment(headers), labels)
+
+    def _triage(self, claim: Claim, remits) -> Decision:
+        """`triage.triage` of one claim with its matched remittances, this run's roster and order facts."""
         member = member_id(claim) if self.roster is not None or self.facts is not None else None
-        return triage(claim, self.index.consolidate(claim.claim_id),
+        return triage(claim, remits,
                       self.roster.lookup(claim.claim_id, member) if self.roster is not None else None,
                       self.facts.lookup(claim.claim_id, member) if self.facts is not None else None)
 
@@ -249,7 +335,7 @@ class SecondaryRun:
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = self.new_spool(payer_id, self.allocate_isa(sender), info,
+            spool = self.new_spool(payer_id, self.free_isa(payer_id, sender, claim.GUIDE), info,
                                    destination_header(claim.header, claim, destination), claim.GUIDE)
             self.spools[key] = spool
         return spool
@@ -277,11 +363,90 @@ class SecondaryRun:
         return out_dir
 
     def allocate_isa(self, sender: EnvParty) -> int:
-        """The next ISA13 for an interchange from `sender`. A plain counter here; `cob run` keeps one
-        counter per sender in its state database."""
+        """The next ISA13 for an interchange from `sender`: from the counter file when there is one (per
+        sender, across runs), else a plain counter from `control_start`; `cob run` keeps one counter per
+        sender in its state database."""
+        if self.counter is not None:
+            return self.counter.allocate(sender, self.options.control_start)
         number = self.next_isa
         self.next_isa += 1
         return number
+
+    def output_path(self, payer_id: str, isa: int, guide: str = Claim.GUIDE) -> Path:
+        """Where `new_spool` publishes a destination payer's output of `guide` numbered `isa` (837P, 837I
+        `.837i`, or a paper payer's PDF: only 837P claims are printed)."""
+        if payer_id in self.options.paper_payers and guide == Claim.GUIDE:
+            return paper_path(self.options.out_dir, payer_id, isa)
+        return self.out_dir_for(payer_id) / output_name(payer_id, isa, output_suffix(guide))
+
+    def free_isa(self, payer_id: str, sender: EnvParty, guide: str = Claim.GUIDE) -> int:
+        """The next ISA13 whose output file name (of `guide`'s transaction type) is free: an existing file is
+        never overwritten (a number whose name is taken is used up, not reused)."""
+        number = self.allocate_isa(sender)
+        while self.output_path(payer_id, number, guide).exists():
+            number = self.allocate_isa(sender)
+        return number
+
+
+def held_by_matching(claim_id: str, mine: ClaimPayments) -> Decision | None:
+    """The hold matching itself decides for a claim (ambiguous, mismatching, or only other visits paid)."""
+    if mine.hold is not None:
+        return Decision(ClaimOutcome(claim_id=claim_id, status="held", reason=mine.hold[0], detail=mine.hold[1]),
+                        None, None)
+    if not mine.records:
+        return Decision(ClaimOutcome(
+            claim_id=claim_id, status="held", reason="awaiting_remittance",
+            detail=f"received {mine.others} 835 payment(s) with this CLP01, each for another claim with this "
+                   "CLM01 (other visit, patient or provider); missing: the payment for this claim"), None, None)
+    return None
+
+
+def unconfirmed(decision: Decision, mine: ClaimPayments) -> Decision:
+    """A claim about to be billed from a payment that gives no service date is held instead: nothing in the
+    payment says it is this visit's (the CLM01 may be reused; the TR3 asks for DTM*232/233 when the lines
+    carry no DTM*472). Holds decided from such a payment stand (they bill nothing)."""
+    if decision.built is None or not mine.undated:
+        return decision
+    received = "; ".join(f"{r.where} (payer {r.payer}, CLP07 {r.payer_claim_number or '-'})" for r in mine.undated)
+    return Decision(ClaimOutcome(
+        claim_id=decision.outcome.claim_id, status="held", reason="claim_mismatch",
+        destination_payer=decision.outcome.destination_payer,
+        detail=f"received a payment with this CLP01 that gives no service dates: {received}; missing: its "
+               "service dates (DTM*232/233 or DTM*472), which confirm the visit it pays"), None, None)
+
+
+def note_matching(outcome: ClaimOutcome, mine: ClaimPayments, label: str | None) -> None:
+    """Duplicates ignored go on the claim's outcome as warnings; `label` (file and segment of the original)
+    says where the claim came from (and tells apart claims sharing a CLM01)."""
+    outcome.warnings.extend(d.note for d in mine.duplicates)
+    if label is not None:
+        outcome.original = label
+
+
+def orphan_outcomes(claim_id: str, group: GroupMatch, claims: int) -> list[ClaimOutcome]:
+    """One `original_claim_missing` per payment no claim of its CLM01 took (another visit's payment)."""
+    return [ClaimOutcome(
+        claim_id=claim_id, status="held", reason="original_claim_missing",
+        detail=f"the payment in {record.where} (payer {record.payer}, CLP07 {record.payer_claim_number or '-'}) "
+               f"matches none of the {claims} claim(s) with this CLM01 ({why or 'no claim confirms it'}); "
+               "missing: the original claim of the visit it pays") for record, why in group.orphans]
+
+
+def claim_label(claim: Claim, source: str) -> str:
+    """Where an original claim is, for messages: its file and the segment number of its CLM."""
+    where = claim.source.file or source or "the claim file"
+    return f"{where} segment {claim.source.segment_no}" if claim.source.segment_no else where
+
+
+def repeated_ids(claim_files: Iterable[Path]) -> dict[str, int]:
+    """CLM01s carried by more than one claim of `claim_files`, with their counts (a regex scan, about 1 GB/s;
+    a claim it misses is decided alone, and a group it over-counts is decided when the files end)."""
+    from collections import Counter
+
+    from cob.edi.scan import scan_claim_ids
+
+    counts = Counter(cid for path in claim_files for cid in scan_claim_ids(path))
+    return {cid: n for cid, n in counts.items() if n > 1}
 
 
 def _reject_unwritable(outcome: ClaimOutcome) -> None:
@@ -338,16 +503,29 @@ def bill_paths(claims: Iterable[str | Path], remits: Iterable[str | Path], optio
     text stream (the CLI's stdout for `--report -`)."""
     from cob.edi.inputs import expand_paths
 
+    claims, remits = list(claims), list(remits)
+    if options.control_file is None:
+        options.control_file = options.out_dir / COUNTER_NAME
+    check_locations(options.out_dir, [*claims, *remits],
+                    Path(report_to) if isinstance(report_to, (str, Path)) else None, options.control_file)
     notes: list[str] = []
-    claim_files = expand_paths(claims, notes, kind="837")
-    remit_files = expand_paths(remits, notes, kind="835")
+    seen: dict[str, Path] = {}
+    claim_files, repeated = drop_repeated_inputs(expand_paths(claims, notes, kind="837"), seen)
+    remit_files, repeated_remits = drop_repeated_inputs(expand_paths(remits, notes, kind="835"), seen)
     report = run_secondary(claim_files, remit_files, options, Path(coverage) if coverage else None,
                            Path(order_facts) if order_facts else None)
+    if repeated or repeated_remits:
+        report = RunReport.build(report.inputs + [
+            InputResult(file=str(path), kind=kind, status="duplicate", duplicate_of=str(first))
+            for kind, pairs in (("837", repeated), ("835", repeated_remits)) for path, first in pairs], report.claims)
     if report_to is not None:
         if isinstance(report_to, (str, Path)):
-            with atomic_output(report_to) as fh:
-                fh.write(report.to_json())
-                fh.write("\n")
+            try:
+                with atomic_output(report_to) as fh:
+                    fh.write(report.to_json())
+                    fh.write("\n")
+            except OSError as exc:
+                raise OutputLocationError(f"cannot write the report to {report_to}: {exc.strerror or exc}") from None
         else:
             report_to.write(report.to_json())
             report_to.write("\n")

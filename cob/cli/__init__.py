@@ -230,7 +230,9 @@ def _party(value: str | None):
 @click.option("--sender", help="ISA sender as QUALIFIER:ID (default: the original file's ISA sender).")
 @click.option("--receiver", help="ISA receiver as QUALIFIER:ID (default: the original file's ISA receiver).")
 @click.option("--control-start", default=1, show_default=True, type=click.IntRange(1, 999_999_999),
-              help="First ISA13/GS06 control number to use.")
+              help="Lowest ISA13/GS06 control number to use.")
+@click.option("--control-file", type=click.Path(dir_okay=False),
+              help="File keeping the last ISA13 per sender across runs (default: OUT/.cob-control.json).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes to read, bill and validate with (default: one per CPU, up to 4, for inputs of 4 MB "
                    "or more; 1 for smaller ones).")
@@ -242,21 +244,29 @@ def _party(value: str | None):
 @output_options
 def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | None, order_facts: str | None,
               out_dir: str, report_path: str | None, sender: str | None, receiver: str | None, control_start: int,
-              workers: int | None, paper: tuple[str, ...], paper_proof: bool, out: Output) -> None:
+              control_file: str | None, workers: int | None, paper: tuple[str, ...], paper_proof: bool,
+              out: Output) -> None:
     """Build secondary (or tertiary) 837P / 837I claims from original claims and the payers' 835s.
 
     Every claim is reported as billed, skipped, held or rejected with a reason. A claim that fails COB
-    balancing or implementation-guide validation is rejected and never written. Exit 0 when every input
-    was readable and nothing was rejected, 1 otherwise.
+    balancing or implementation-guide validation is rejected and never written. Control numbers continue
+    from the last run's (per sender), and no existing output file is ever overwritten. Exit 0 when every
+    input was readable and nothing was rejected, 1 otherwise, 2 when an output location cannot be written.
     """
+    from cob.billing.nightly import OutputLocationError
     from cob.billing.secondary import SecondaryOptions, bill_paths
 
     options = SecondaryOptions(out_dir=Path(out_dir), sender=_party(sender), receiver=_party(receiver),
                                control_start=control_start, workers=workers, progress=out.progress,
+                               control_file=Path(control_file) if control_file else None,
                                paper_payers=frozenset(p.strip() for v in paper for p in v.split(",") if p.strip()),
                                paper_proof=paper_proof)
     report_to = sys.stdout if report_path == "-" else report_path
-    result = bill_paths(claims, remits, options, coverage, order_facts, report_to=report_to)
+    try:
+        result = bill_paths(claims, remits, options, coverage, order_facts, report_to=report_to)
+    except OutputLocationError as exc:
+        out.error(f"cob secondary: {exc}")
+        sys.exit(2)
     for note in result.notes:
         out.info(note)
     report = result.report

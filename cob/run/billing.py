@@ -28,8 +28,10 @@ from typing import Callable
 
 from cob.edi.envelope import Party as EnvParty
 from cob.billing.consolidate import LEVEL, RemitIndex, consolidate
+from cob.billing.match import ClaimPayments
 from cob.billing.output import safe_name
-from cob.billing.secondary import SecondaryOptions, SecondaryRun
+from cob.billing.secondary import (SecondaryOptions, SecondaryRun, claim_label, held_by_matching, note_matching,
+                                   orphan_outcomes)
 from cob.schemas.claim import BillingProvider, Claim, TransactionHeader
 from cob.schemas.codes import ClaimStatus
 from cob.schemas.institutional import claim_model
@@ -56,11 +58,13 @@ class Emission:
     fingerprint: str
     spool_key: str  # the output interchange (`submitters.spool_key`: payer, sender, receiver, submitter)
     outcome: ClaimOutcome  # billed unless IG validation took the claim out again
+    claim_key: str = ""  # `ClaimIdentity.key`: which claim of the CLM01
 
 
 @dataclass
 class BillingResult:
     outcomes: list[ClaimOutcome] = field(default_factory=list)
+    claim_keys: list[str] = field(default_factory=list)  # each outcome's claim identity key ('' none)
     emissions: list[Emission] = field(default_factory=list)
     first_seen: dict[str, str] = field(default_factory=dict)
     run: "StateSecondaryRun | None" = None
@@ -171,9 +175,10 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
     ids = state.dirty_ids()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        claims: dict[str, tuple] = {}
+        claims: dict[str, dict[str, tuple]] = {}
         for row in state.claims_for(chunk):
-            claims.setdefault(row[0], row)  # lowest payer rank (the original to the primary), latest first
+            # per claim identity, the lowest payer rank (the original to the primary), latest first
+            claims.setdefault(row[0], {}).setdefault(f"{row[8]}#{row[9]}", row)
         payments: dict[str, list[tuple]] = {}
         for row in state.payments_for(chunk):
             payments.setdefault(row[0], []).append(row)
@@ -181,7 +186,7 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
         for row in state.emitted_for(chunk):
             emitted.setdefault(row.claim_id, []).append(row)
         for claim_id in chunk:
-            _decide(run, result, contexts, claim_id, claims.get(claim_id), payments.get(claim_id, []),
+            _decide(run, result, contexts, claim_id, claims.get(claim_id, {}), payments.get(claim_id, []),
                     emitted.get(claim_id, []))
             faults.checkpoint("claim decided")
         if progress is not None:
@@ -191,8 +196,10 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
 
 
 def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, claim_id: str,
-            claim_row: tuple | None, payment_rows: list[tuple], emitted: list) -> None:
-    seen = [r[4] for r in payment_rows] + ([claim_row[7]] if claim_row else [])
+            claim_rows: dict[str, tuple], payment_rows: list[tuple], emitted: list) -> None:
+    """Decide every claim with this CLM01 (each claim identity: provider and visit): the payments with it as
+    CLP01 are matched to them (`cob.billing.match.match_claims`), then each claim is decided with its own."""
+    seen = [r[4] for r in payment_rows] + [r[7] for r in claim_rows.values()]
     result.first_seen[claim_id] = min(seen) if seen else ""
     index = RemitIndex()
     by_input: list[tuple[str, list[ClaimPayment]]] = []
@@ -205,23 +212,66 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
             by_input.append(((input_id, name), [payment]))
     for (_input_id, name), group in by_input:
         index.add_file(name, group)
-    if claim_row is None:
-        result.outcomes.append(ClaimOutcome(
+    if not claim_rows:
+        _add(result, ClaimOutcome(
             claim_id=claim_id, status="held", reason="original_claim_missing",
-            detail="an 835 answers this claim, but no original claim (837P or 837I) with this CLM01 has arrived yet"))
+            detail="received: an 835 payment with this CLP01; missing: the original claim (837P or 837I) with this "
+                   "CLM01 (none has arrived yet)"), "")
         return
-    body = zlib.decompress(bytes(claim_row[5]))
-    claim = claim_model(body).model_validate_json(body)  # an 837P or 837I claim
-    claim.header = contexts.get(TransactionHeader, claim_row[3])
-    claim.billing_provider = contexts.get(BillingProvider, claim_row[4])
-    source = claim_row[6]
+    rows = sorted(claim_rows.items(), key=lambda kv: (kv[1][7], kv[0]))  # visits in the order they arrived
+    claims: list[Claim] = []
+    for _key, row in rows:
+        body = zlib.decompress(bytes(row[5]))
+        claim = claim_model(body).model_validate_json(body)  # an 837P or 837I claim
+        claim.header = contexts.get(TransactionHeader, row[3])
+        claim.billing_provider = contexts.get(BillingProvider, row[4])
+        claims.append(claim)
+    labels = [claim_label(c, row[6]) for c, (_k, row) in zip(claims, rows)]
+    run.index = index
+    group = run.match_group(claims, labels)
+    for n, (claim, (key, row)) in enumerate(zip(claims, rows)):
+        mine = group.claims[n] if group is not None else ClaimPayments()
+        label = labels[n]
+        held = held_by_matching(claim_id, mine) if group is not None else None
+        if held is not None:
+            note_matching(held.outcome, mine, label)
+            _add(result, held.outcome, key)
+            continue
+        own = _own(index, claim_id, mine.records if group is not None else [])
+        mark = len(result.outcomes)
+        _decide_claim(run, result, claim, own, [e for e in emitted if e.claim_key in (key, "")], row[6], key)
+        for outcome in result.outcomes[mark:]:
+            note_matching(outcome, mine, label)
+    if group is not None:
+        for (record, _why), outcome in zip(group.orphans, orphan_outcomes(claim_id, group, len(claims))):
+            _add(result, outcome, f"payment {record.where}")
+
+
+def _add(result: BillingResult, outcome: ClaimOutcome, key: str) -> None:
+    result.outcomes.append(outcome)
+    result.claim_keys.append(key)
+
+
+def _own(index: RemitIndex, claim_id: str, records: list) -> RemitIndex:
+    """The payments matched to one claim, as an index of their own (headers shared)."""
+    own = RemitIndex()
+    own.headers = index.headers
+    own.records = {claim_id: list(records)} if records else {}
+    return own
+
+
+def _decide_claim(run: StateSecondaryRun, result: BillingResult, claim: Claim, index: RemitIndex,
+                  emitted: list, source: str, key: str) -> None:
+    """One claim with its own payments: a replacement when what it was billed from changed, else triage
+    (never twice to one payer)."""
+    claim_id = claim.claim_id
     latest: dict[str, object] = {}
     for row in emitted:
         latest[row.payer_id] = row  # ordered by generation: the last one stands
     for row in sorted(latest.values(), key=lambda r: r.level):
         now_fp = fingerprint(index, claim_id, row.level)
         if now_fp != row.fingerprint:
-            _replacement(run, result, claim, index, row, now_fp, source)
+            _replacement(run, result, claim, index, row, now_fp, source, key)
             return
     run.index = index
     outcome, built, destination = run.triage(claim)
@@ -236,28 +286,29 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
             run.spool_claim(claim, built, outcome, destination, source)
             result.emissions.append(Emission(claim_id, destination.payer_id, 0, "1", destination.level,
                                              fingerprint(index, claim_id, destination.level),
-                                             spool_key(destination.payer_id, claim), outcome))
-    result.outcomes.append(outcome)
+                                             spool_key(destination.payer_id, claim), outcome, key))
+    _add(result, outcome, key)
 
 
 def _replacement(run: StateSecondaryRun, result: BillingResult, claim: Claim, index: RemitIndex, prior,
-                 now_fp: str, source: str) -> None:
+                 now_fp: str, source: str, key: str = "") -> None:
     """The payers before `prior.payer_id` changed their decision after it was billed (see module doc)."""
     claim_id = claim.claim_id
     run.index = _below(index, claim_id, prior.level)
     outcome, built, destination = run.triage(claim)
     what = f"after the claim was billed to payer {prior.payer_id} ({prior.output}), an earlier payer's 835 changed"
     if outcome.status != OutcomeStatus.BILLED or destination is None or destination.payer_id != prior.payer_id:
-        result.outcomes.append(ClaimOutcome(
+        _add(result, ClaimOutcome(
             claim_id=claim_id, status="held", reason="replacement_held", destination_payer=prior.payer_id,
-            detail=f"{what}; it now reads {outcome.reason}: {outcome.detail}"))
+            detail=f"{what}; received: that 835, with which the claim now reads {outcome.reason}: {outcome.detail}; "
+                   "missing: a person's decision on the claim already sent (void or correct it by hand)"), key)
         return
     number = _payer_claim_number(index, claim_id, prior.level)
     if not number:
-        result.outcomes.append(ClaimOutcome(
+        _add(result, ClaimOutcome(
             claim_id=claim_id, status="held", reason="replacement_held", destination_payer=prior.payer_id,
-            detail=f"{what}; a replacement claim (CLM05-3=7) needs payer {prior.payer_id}'s own claim number "
-                   "(CLP07 of its 835), which has not arrived"))
+            detail=f"{what}; received: that 835; missing: payer {prior.payer_id}'s own claim number (CLP07 of its "
+                   f"835), which a replacement claim (CLM05-3=7) needs"), key)
         return
     built.clm.location.frequency = "7"
     built.refs = [r for r in built.refs if r.qualifier != "F8"] + [REF(qualifier="F8", value=number)]
@@ -265,8 +316,8 @@ def _replacement(run: StateSecondaryRun, result: BillingResult, claim: Claim, in
                       f"payer's 835 changed its payment; " + outcome.detail)
     run.spool_claim(claim, built, outcome, destination, source)
     result.emissions.append(Emission(claim_id, prior.payer_id, prior.generation + 1, "7", prior.level, now_fp,
-                                     spool_key(prior.payer_id, claim), outcome))
-    result.outcomes.append(outcome)
+                                     spool_key(prior.payer_id, claim), outcome, key))
+    _add(result, outcome, key)
 
 
 def _payer_claim_number(index: RemitIndex, claim_id: str, level: int) -> str | None:

@@ -132,7 +132,8 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
                         record = ("claim", item.claim_id, payer or "", rank, seq,
                                   _blob(item.header, blobs, out), _blob(item.billing_provider, blobs, out),
                                   zlib.compress(item.model_dump_json(exclude=CLAIM_EXCLUDE,
-                                                                     exclude_none=True).encode(), 1))
+                                                                     exclude_none=True).encode(), 1),
+                                  *_identity(item))
                         result.claims += 1
                     else:
                         clp = item.clp
@@ -161,6 +162,14 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
     result.spool = spool
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _identity(claim: Claim) -> tuple[str, str]:
+    """(provider key, visit key) of a claim: the state database keeps claims by CLM01 and these (issue 14)."""
+    from cob.billing.identity import claim_identity
+
+    identity = claim_identity(claim)
+    return identity.provider, identity.visit
 
 
 class _BadInput(Exception):

@@ -59,6 +59,48 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                isa13 INTEGER NOT NULL, output TEXT NOT NULL, emitted_at TEXT NOT NULL, run_id INTEGER,
                UNIQUE (claim_id, payer_id, generation))""",
     ]),
+    # Issue 14: a claim is CLM01 + its submitter and billing provider + its visit (service dates, patient), so
+    # two practices' claims, or one patient's weekly visits, with one CLM01 are distinct claims. Tables whose
+    # UNIQUE key changes are rebuilt (SQLite cannot drop a constraint): new table, rows copied in id order,
+    # old table dropped, new one renamed. Rows from before have empty keys and keep being found by CLM01.
+    (2, "claim identity", [
+        """CREATE TABLE claims_v2 (id {id}, claim_id TEXT NOT NULL, payer_id TEXT NOT NULL,
+               payer_rank INTEGER NOT NULL, input_id INTEGER NOT NULL REFERENCES inputs (id), seq INTEGER NOT NULL,
+               header_hash TEXT, provider_hash TEXT, body {blob} NOT NULL,
+               first_received_at TEXT NOT NULL, received_at TEXT NOT NULL,
+               provider_key TEXT NOT NULL DEFAULT '', visit_key TEXT NOT NULL DEFAULT '',
+               UNIQUE (claim_id, provider_key, visit_key, payer_id))""",
+        """INSERT INTO claims_v2 (claim_id, payer_id, payer_rank, input_id, seq, header_hash, provider_hash, body,
+               first_received_at, received_at)
+           SELECT claim_id, payer_id, payer_rank, input_id, seq, header_hash, provider_hash, body,
+               first_received_at, received_at FROM claims ORDER BY id""",
+        "DROP TABLE claims",
+        "ALTER TABLE claims_v2 RENAME TO claims",
+        "CREATE INDEX claims_claim ON claims (claim_id)",
+        # the latest decision per claim identity; `warnings`: duplicate payments ignored (and from which
+        # file), liability not carried, one per line
+        """CREATE TABLE claim_status_v2 (id {id}, claim_id TEXT NOT NULL, claim_key TEXT NOT NULL DEFAULT '',
+               status TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, destination_payer TEXT,
+               first_seen TEXT NOT NULL, updated_at TEXT NOT NULL, run_id INTEGER, warnings TEXT NOT NULL DEFAULT '',
+               UNIQUE (claim_id, claim_key))""",
+        """INSERT INTO claim_status_v2 (claim_id, status, reason, detail, destination_payer, first_seen, updated_at,
+               run_id)
+           SELECT claim_id, status, reason, detail, destination_payer, first_seen, updated_at, run_id
+           FROM claim_status ORDER BY claim_id""",
+        "DROP TABLE claim_status",
+        "ALTER TABLE claim_status_v2 RENAME TO claim_status",
+        """CREATE TABLE emitted_v2 (id {id}, claim_id TEXT NOT NULL, payer_id TEXT NOT NULL,
+               generation INTEGER NOT NULL, frequency TEXT NOT NULL, level INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+               sender TEXT NOT NULL, isa13 INTEGER NOT NULL, output TEXT NOT NULL, emitted_at TEXT NOT NULL,
+               run_id INTEGER, claim_key TEXT NOT NULL DEFAULT '',
+               UNIQUE (claim_id, claim_key, payer_id, generation))""",
+        """INSERT INTO emitted_v2 (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13,
+               output, emitted_at, run_id)
+           SELECT claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, output, emitted_at,
+               run_id FROM emitted ORDER BY id""",
+        "DROP TABLE emitted",
+        "ALTER TABLE emitted_v2 RENAME TO emitted",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -423,11 +423,12 @@ class _Run:
                         continue
                     spool = run.spools[e.spool_key]
                     rows.append((e.claim_id, e.payer_id, e.generation, e.frequency, e.level, e.fingerprint,
-                                 sender_key(spool.info.sender), spool.isa, self._rel_out(spool.final, out_dir)))
+                                 sender_key(spool.info.sender), spool.isa, self._rel_out(spool.final, out_dir),
+                                 e.claim_key))
                 state.add_emitted(rows, self.now, self.run_id)
                 state.decide_claims([(o.claim_id, o.status, o.reason, o.detail, o.destination_payer,
-                                      result.first_seen.get(o.claim_id) or _iso(self.now))
-                                     for o in result.outcomes], self.now, self.run_id)
+                                      result.first_seen.get(o.claim_id) or _iso(self.now), key, "\n".join(o.warnings))
+                                     for o, key in zip(result.outcomes, result.claim_keys)], self.now, self.run_id)
                 state.close_batch(self.now)
                 faults.checkpoint("batch written, before commit")
         except OSError as exc:

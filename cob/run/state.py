@@ -70,6 +70,7 @@ class EmittedRow:
     fingerprint: str
     isa13: int
     output: str
+    claim_key: str = ""  # `ClaimIdentity.key` ('' before migration 2)
 
 
 class State:
@@ -147,16 +148,19 @@ class State:
         self.db.executemany("INSERT INTO blobs (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", rows)
 
     def add_claims(self, rows: Sequence[tuple], input_id: int, now: dt.datetime) -> None:
-        """rows: (claim_id, payer_id, payer_rank, seq, header_hash, provider_hash, body). A claim sent again
-        to the same payer (a resubmission) replaces the stored one; its first arrival time is kept."""
+        """rows: (claim_id, payer_id, payer_rank, seq, header_hash, provider_hash, body[, provider_key,
+        visit_key]). A claim is its CLM01, provider and visit (`cob.billing.identity.claim_identity`): the same
+        claim sent again to the same payer (a resubmission) replaces the stored one, its first arrival time
+        kept; another visit or another provider's claim with the same CLM01 is another row."""
         when = iso(now)
         self.db.executemany(
             "INSERT INTO claims (claim_id, payer_id, payer_rank, input_id, seq, header_hash, provider_hash, body, "
-            "first_received_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (claim_id, payer_id) DO UPDATE SET payer_rank = excluded.payer_rank, "
+            "first_received_at, received_at, provider_key, visit_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (claim_id, provider_key, visit_key, payer_id) DO UPDATE SET payer_rank = excluded.payer_rank, "
             "input_id = excluded.input_id, seq = excluded.seq, header_hash = excluded.header_hash, "
             "provider_hash = excluded.provider_hash, body = excluded.body, received_at = excluded.received_at",
-            [(r[0], r[1], r[2], input_id, r[3], r[4], r[5], r[6], when, when) for r in rows])
+            [(r[0], r[1], r[2], input_id, r[3], r[4], r[5], r[6], when, when,
+              r[7] if len(r) > 7 else "", r[8] if len(r) > 8 else "") for r in rows])
 
     def add_payments(self, rows: Sequence[tuple], input_id: int, now: dt.datetime) -> None:
         """rows: (claim_id, seq, status, payer, payer_claim_number, header_hash, body)."""
@@ -203,10 +207,13 @@ class State:
         return [r[0] for r in self.db.query("SELECT claim_id FROM dirty ORDER BY claim_id")]
 
     def claims_for(self, claim_ids: Sequence[str]) -> list[tuple]:
-        """(claim_id, payer_id, payer_rank, header_hash, provider_hash, body, input name, first_received_at)."""
+        """(claim_id, payer_id, payer_rank, header_hash, provider_hash, body, input name, first_received_at,
+        provider_key, visit_key): every claim identity of these CLM01s, each lowest payer rank and latest first."""
         return self._in("SELECT c.claim_id, c.payer_id, c.payer_rank, c.header_hash, c.provider_hash, c.body, "
-                        "i.name, c.first_received_at FROM claims c JOIN inputs i ON i.id = c.input_id "
-                        "WHERE c.claim_id IN ({}) ORDER BY c.claim_id, c.payer_rank, c.id DESC", claim_ids)
+                        "i.name, c.first_received_at, c.provider_key, c.visit_key FROM claims c "
+                        "JOIN inputs i ON i.id = c.input_id "
+                        "WHERE c.claim_id IN ({}) ORDER BY c.claim_id, c.provider_key, c.visit_key, c.payer_rank, "
+                        "c.id DESC", claim_ids)
 
     def payments_for(self, claim_ids: Sequence[str]) -> list[tuple]:
         """(claim_id, input name, header_hash, body, received_at) in arrival order."""
@@ -216,8 +223,8 @@ class State:
 
     def emitted_for(self, claim_ids: Sequence[str]) -> list[EmittedRow]:
         return [EmittedRow(*r) for r in self._in(
-            "SELECT claim_id, payer_id, generation, frequency, level, fingerprint, isa13, output FROM emitted "
-            "WHERE claim_id IN ({}) ORDER BY claim_id, level, generation", claim_ids)]
+            "SELECT claim_id, payer_id, generation, frequency, level, fingerprint, isa13, output, claim_key "
+            "FROM emitted WHERE claim_id IN ({}) ORDER BY claim_id, level, generation", claim_ids)]
 
     def _in(self, sql: str, ids: Sequence[str]) -> list[tuple]:
         if not ids:
@@ -255,26 +262,37 @@ class State:
             self.db.execute("UPDATE outputs SET published = ? WHERE id = ?", (_PUBLISHED[row.state], row.id))
 
     def add_emitted(self, rows: Sequence[tuple], now: dt.datetime, run_id: int) -> None:
-        """rows: (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, output)."""
+        """rows: (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, output[,
+        claim_key])."""
         self.db.executemany(
             "INSERT INTO emitted (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, "
-            "output, emitted_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*r, iso(now), run_id) for r in rows])
+            "output, emitted_at, run_id, claim_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*r[:9], iso(now), run_id, r[9] if len(r) > 9 else "") for r in rows])
 
     def decide_claims(self, rows: Sequence[tuple], now: dt.datetime, run_id: int) -> None:
         """Each dirty claim's decision (its verb in `states.DECISIONS`: bill, skip, hold or reject) becomes
         its state; the claims leave `dirty`. rows: (claim_id, OutcomeStatus, reason, detail,
-        destination_payer, first_seen); only claims read as dirty by this billing step."""
+        destination_payer, first_seen[, claim_key, warnings]); only claims read as dirty by this billing step.
+        `claim_key` tells apart the claims of one CLM01 (`ClaimIdentity.key`); `warnings` (one per line) keep
+        e.g. which file a duplicate payment came from."""
         when = iso(now)
         dirty = ClaimState.DIRTY
+        keys: dict[str, set[str]] = {}
+        for r in rows:
+            keys.setdefault(r[0], set()).add(r[6] if len(r) > 6 else "")
+        for claim_id, decided in keys.items():  # every claim of a CLM01 is decided again: drop what no longer is
+            self.db.execute(f"DELETE FROM claim_status WHERE claim_id = ? AND claim_key NOT IN "
+                            f"({', '.join('?' * len(decided))})", (claim_id, *sorted(decided)))
         self.db.executemany(
             "INSERT INTO claim_status (claim_id, status, reason, detail, destination_payer, first_seen, "
-            "updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO UPDATE SET "
+            "updated_at, run_id, claim_key, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (claim_id, claim_key) DO UPDATE SET "
             "status = excluded.status, reason = excluded.reason, detail = excluded.detail, "
             "destination_payer = excluded.destination_payer, updated_at = excluded.updated_at, "
-            "run_id = excluded.run_id",
-            [(r[0], DECISIONS[r[1]](dirty, r[0]).value, *r[2:], when, run_id) for r in rows])
-        self.db.executemany("DELETE FROM dirty WHERE claim_id = ?", [(r[0],) for r in rows])
+            "run_id = excluded.run_id, warnings = excluded.warnings",
+            [(r[0], DECISIONS[r[1]](dirty, r[0]).value, *r[2:6], when, run_id,
+              r[6] if len(r) > 6 else "", r[7] if len(r) > 7 else "") for r in rows])
+        self.db.executemany("DELETE FROM dirty WHERE claim_id = ?", [(c,) for c in dict.fromkeys(r[0] for r in rows)])
 
     # ------------------------------------------------------------------------------------------ status
 
@@ -310,10 +328,11 @@ class State:
             "inputs": sorted(q("SELECT sha256, name, status, kind, claims, payments, moved FROM inputs "
                                "WHERE status <> ?", dup)),
             "duplicates": sorted(q("SELECT sha256, name, moved FROM inputs WHERE status = ?", dup)),
-            "claims": sorted(q("SELECT claim_id, payer_id, payer_rank FROM claims")),
+            "claims": sorted(q("SELECT claim_id, payer_id, payer_rank, provider_key, visit_key FROM claims")),
             "adjudications": sorted(q("SELECT claim_id, status, payer, payer_claim_number FROM adjudications")),
             "dirty": sorted(q("SELECT claim_id FROM dirty")),
-            "claim_status": sorted(q("SELECT claim_id, status, reason, detail, destination_payer FROM claim_status")),
+            "claim_status": sorted(q("SELECT claim_id, status, reason, detail, destination_payer, claim_key, warnings "
+                                     "FROM claim_status")),
             "control_numbers": sorted(q("SELECT sender, last_isa FROM control_numbers")),
             "outputs": sorted(q("SELECT sender, isa13, payer_id, path, claims, published FROM outputs")),
             "emitted": sorted(q("SELECT claim_id, payer_id, generation, frequency, level, fingerprint, sender, "

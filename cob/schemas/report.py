@@ -59,6 +59,8 @@ class Reason(StrEnum):
     ADJUDICATION_INCOMPLETE = "adjudication_incomplete"
     REVERSAL_PENDING = "reversal_pending"
     AMBIGUOUS_LINE_MATCH = "ambiguous_line_match"
+    AMBIGUOUS_CLAIM_MATCH = "ambiguous_claim_match"
+    ORDER_OF_BENEFITS_ANSWER = "order_of_benefits_answer"
     LINE_CHARGE_MISMATCH = "line_charge_mismatch"
     CLAIM_MISMATCH = "claim_mismatch"
     CANNOT_REPRESENT = "cannot_represent"
@@ -81,6 +83,15 @@ class Reason(StrEnum):
     def description(self) -> str:
         return REASONS[self][1]
 
+    @property
+    def next_action(self) -> str:
+        return NEXT_ACTIONS[self]
+
+    @property
+    def waiting(self) -> bool:
+        """Held only until the other half arrives: counted in summaries, not listed for a person."""
+        return self in WAITING
+
 
 _B, _S, _H, _R = OutcomeStatus.BILLED, OutcomeStatus.SKIPPED, OutcomeStatus.HELD, OutcomeStatus.REJECTED
 
@@ -100,6 +111,10 @@ REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
     Reason.ADJUDICATION_INCOMPLETE: (_H, "The prior payer has not finished the claim (lines or split parts missing)."),
     Reason.REVERSAL_PENDING: (_H, "The prior payer reversed the claim and the corrected payment is not in yet."),
     Reason.AMBIGUOUS_LINE_MATCH: (_H, "Remittance lines cannot be matched to the billed lines with certainty."),
+    Reason.AMBIGUOUS_CLAIM_MATCH: (_H, "A remittance fits several claims with this claim id equally (same patient, "
+                                       "dates, charge, payer and lines); no claim is billed with it."),
+    Reason.ORDER_OF_BENEFITS_ANSWER: (_H, "A payer answered at another level than it was billed at (CLP02), or "
+                                          "forwarded the claim to a payer the claim does not list."),
     Reason.LINE_CHARGE_MISMATCH: (_H, "The prior payer's line charges differ from the billed line charges."),
     Reason.CLAIM_MISMATCH: (_H, "The remittance does not agree with the original claim (charge, dates or payer)."),
     Reason.CANNOT_REPRESENT: (_H, "The prior payer's decision does not fit the 837P limits (too many adjustments)."),
@@ -116,6 +131,52 @@ REASONS: dict[Reason, tuple[OutcomeStatus, str]] = {
 }
 
 
+#: reason -> what a person (or nobody) does next
+NEXT_ACTIONS: dict[Reason, str] = {
+    Reason.SECONDARY_BILLED: "None: send the output file; watch for the payer's 835.",
+    Reason.TERTIARY_BILLED: "None: send the output file; watch for the payer's 835.",
+    Reason.CROSSOVER_DONE: "None: wait for the crossover payer's 835.",
+    Reason.NO_FURTHER_COVERAGE: "None, unless the patient has other coverage: then add it to the claim or roster.",
+    Reason.NOTHING_LEFT_TO_BILL: "None.",
+    Reason.ALREADY_ADJUDICATED: "None.",
+    Reason.PREDETERMINATION_ONLY: "Wait for the payer's real adjudication.",
+    Reason.AWAITING_REMITTANCE: "Wait; follow up with the payer if its 835 is overdue.",
+    Reason.PATIENT_NOT_IDENTIFIED: "Check the patient's eligibility and member id with the payer; correct and rebill.",
+    Reason.NOT_PAYER_CLAIM: "Confirm the patient's coverage and the order of payers; bill the right payer.",
+    Reason.OTHER_PAYER_PRIMARY: "Find the payer that pays first; correct the order of payers (SBR01) and rebill.",
+    Reason.ADJUDICATION_INCOMPLETE: "Ask the payer named in the detail for its missing remittance (lines, split part).",
+    Reason.REVERSAL_PENDING: "Wait for the corrected payment; call the payer if it does not come.",
+    Reason.AMBIGUOUS_LINE_MATCH: "Compare the remittance lines with the claim's lines and post them by hand.",
+    Reason.AMBIGUOUS_CLAIM_MATCH: "Decide which visit the named remittance pays (check the payer's portal); give "
+                                  "the claims distinct claim ids (CLM01) in the practice-management system.",
+    Reason.LINE_CHARGE_MISMATCH: "Compare the payer's line charges with the claim; ask the payer to reprocess.",
+    Reason.CLAIM_MISMATCH: "Check the named remittance: it belongs to another visit, patient or provider, or "
+                           "the claim was changed after it was sent.",
+    Reason.CANNOT_REPRESENT: "Bill this claim by hand (paper or the payer's portal).",
+    Reason.ORIGINAL_CLAIM_MISSING: "Wait for the original claim file, or supply it.",
+    Reason.COVERAGE_CONFLICT: "Correct the coverage roster or the claim's other payers.",
+    Reason.INPUT_FILE_ERROR: "Fix or re-export the named claim file and run again.",
+    Reason.ORDER_OF_BENEFITS: "Confirm the order of payers with the patient and payers; correct the claim.",
+    Reason.ORDER_OF_BENEFITS_ANSWER: "Call the payer named in the detail: correct the order of payers on the "
+                                     "claim (SBR01), or ask the payer to reprocess at the level it was billed.",
+    Reason.REPLACEMENT_HELD: "Wait for the next payer's 835 (its claim number), or send the replacement by hand.",
+    Reason.BALANCING_FAILED: "Report the claim to cob's maintainers (a defect); bill it by hand meanwhile.",
+    Reason.COB_CHECK_FAILED: "Report the claim to cob's maintainers (a defect); bill it by hand meanwhile.",
+    Reason.IG_INVALID: "Check the named segment of the original claim; fix the original or report a defect.",
+    Reason.WRITE_FAILED: "Fix the output folder (space, permissions) and run again.",
+}
+
+#: held reasons that only wait for the other half (a remittance, an original): a count, not a list
+WAITING = frozenset({Reason.AWAITING_REMITTANCE, Reason.ORIGINAL_CLAIM_MISSING})
+
+
+def reason_table() -> list[dict[str, str]]:
+    """Every reason code with its status, meaning and next action: the one table both report renderers
+    (`cob secondary`, `cob run`) print and put in the JSON report."""
+    return [{"reason": r.value, "status": r.status.value, "meaning": r.description, "next_action": r.next_action}
+            for r in Reason]
+
+
 class _Report(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -125,8 +186,10 @@ class InputResult(_Report):
 
     file: str
     kind: Literal["837", "835", "roster", "unknown"]
-    status: Literal["ok", "error"]
+    status: Literal["ok", "error", "duplicate"]
     error: Optional[str] = None
+    #: status "duplicate": the earlier input with the same content (this one was not read)
+    duplicate_of: Optional[str] = None
 
     @model_validator(mode="after")
     def _error_iff_failed(self) -> "InputResult":
@@ -148,6 +211,15 @@ class ClaimOutcome(_Report):
     payer_sequence: Optional[str] = None
     expected_payment: Optional[Decimal] = None  # the destination payer's expected payment (benefit terms given)
     patient_balance: Optional[Decimal] = None  # what the patient owes after it
+    #: where the original claim is: its file and the segment number of its CLM (tells apart claims sharing a CLM01)
+    original: Optional[str] = None
+    #: things a person should know about a decided claim (duplicate payments ignored, liability not carried)
+    warnings: list[str] = Field(default_factory=list)
+    #: a billed claim's money: its charge (CLM02), what the earlier payers paid (their AMT*D) and the balance
+    #: billed to the destination (charge - paid)
+    charge: Optional[Decimal] = None
+    prior_paid: Optional[Decimal] = None
+    balance_billed: Optional[Decimal] = None
 
     @model_validator(mode="after")
     def _known_reason(self) -> "ClaimOutcome":
@@ -161,8 +233,20 @@ class ClaimOutcome(_Report):
         return self
 
 
+class PayerMoney(_Report):
+    """What went to one destination payer: claims billed, their charges, the earlier payers' payments on
+    them, and the balance billed."""
+
+    claims: int = 0
+    charges: Decimal = Decimal(0)
+    prior_paid: Decimal = Decimal(0)
+    balance_billed: Decimal = Decimal(0)
+
+
 class RunSummary(_Report):
-    """Counts over a run (see `RunReport.build`)."""
+    """Counts over a run (see `RunReport.build`). `need_person`: held claims a person must work (all held
+    reasons but the `WAITING` ones) and rejected claims; `waiting`: held claims that only wait for their other
+    half; `held_by_reason`: every held claim by reason; `money`: billed claims per destination payer."""
 
     claims: int = 0
     billed: int = 0
@@ -173,14 +257,29 @@ class RunSummary(_Report):
     input_errors: int = 0
     outputs: dict[str, int] = Field(default_factory=dict)
     by_reason: dict[str, int] = Field(default_factory=dict)
+    need_person: int = 0
+    waiting: int = 0
+    held_by_reason: dict[str, int] = Field(default_factory=dict)
+    money: dict[str, PayerMoney] = Field(default_factory=dict)
+
+
+class ReasonDoc(_Report):
+    """One row of the reason table the JSON report carries: a code, its status, meaning and next action."""
+
+    reason: str
+    status: str
+    meaning: str
+    next_action: str
 
 
 class RunReport(_Report):
-    """The whole report: inputs, claims, and the summary computed from them."""
+    """The whole report: inputs, claims, the summary computed from them, and the table of reason codes
+    (`reasons`: every code with its meaning and next action, so a reader of the JSON needs no manual)."""
 
     inputs: list[InputResult] = Field(default_factory=list)
     claims: list[ClaimOutcome] = Field(default_factory=list)
     summary: RunSummary = Field(default_factory=RunSummary)
+    reasons: list[ReasonDoc] = Field(default_factory=lambda: [ReasonDoc(**r) for r in reason_table()])
 
     @classmethod
     def build(cls, inputs: list[InputResult], claims: list[ClaimOutcome]) -> "RunReport":
@@ -199,7 +298,21 @@ def _summarize(inputs: list[InputResult], claims: list[ClaimOutcome]) -> RunSumm
     status = Counter(c.status for c in claims)
     outputs = Counter(c.output for c in claims if c.output is not None)
     reasons = Counter(c.reason for c in claims)
+    held = Counter(c.reason for c in claims if c.status is OutcomeStatus.HELD)
+    waiting = sum(n for r, n in held.items() if Reason(r).waiting)
+    money: dict[str, PayerMoney] = {}
+    for c in claims:
+        if c.status is OutcomeStatus.BILLED:
+            m = money.setdefault(c.destination_payer or "(unknown payer)", PayerMoney())
+            m.claims += 1
+            m.charges += c.charge or 0
+            m.prior_paid += c.prior_paid or 0
+            m.balance_billed += c.balance_billed or 0
     return RunSummary(
+        need_person=sum(held.values()) - waiting + status[OutcomeStatus.REJECTED],
+        waiting=waiting,
+        held_by_reason=dict(sorted(held.items())),
+        money=dict(sorted(money.items())),
         claims=len(claims),
         billed=status[OutcomeStatus.BILLED],
         skipped=status[OutcomeStatus.SKIPPED],
@@ -216,14 +329,22 @@ def _summarize(inputs: list[InputResult], claims: list[ClaimOutcome]) -> RunSumm
 
 
 def _human_lines(report: RunReport, limit: int) -> list[str]:
+    """The morning read, for `cob secondary` and (with its own header) `cob run`: what needs a person first
+    and in full, then what only waits (a count), held claims by reason, money per payer, the rest."""
     s = report.summary
     lines = [
         f"cob secondary: {_plural(s.claims, 'claim')}: {s.billed} billed, {s.skipped} skipped, "
         f"{s.held} held, {s.rejected} rejected",
         f"Inputs: {_plural(s.inputs, 'file')}, {s.input_errors} with errors",
     ]
-    lines += _claim_section(report, OutcomeStatus.HELD, "Held (need a person)", limit)
-    lines += _claim_section(report, OutcomeStatus.REJECTED, "Rejected (built but failed checks or writing)", limit)
+    lines += _person_section(report)
+    if s.waiting:
+        parts = ", ".join(f"{r}: {n}" for r, n in s.held_by_reason.items() if Reason(r).waiting)
+        lines += ["", f"Waiting for the other half (no action yet): {s.waiting} ({parts})"]
+    if s.held_by_reason:
+        lines += ["", "Held by reason:"] + [f"  {r}: {n}" for r, n in s.held_by_reason.items()]
+    lines += _money_section(report)
+    lines += _warning_section(report, limit)
     lines += _skipped_section(report)
     lines += _input_error_section(report)
     lines += _output_section(report)
@@ -234,14 +355,48 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _claim_section(report: RunReport, status: OutcomeStatus, title: str, limit: int) -> list[str]:
-    claims = [c for c in report.claims if c.status is status]
+def _person_section(report: RunReport) -> list[str]:
+    """Every claim a person must work (held for a reason other than waiting, or rejected), in full, with
+    where its original is and the next action."""
+    claims = [c for c in report.claims if c.status is OutcomeStatus.REJECTED or
+              (c.status is OutcomeStatus.HELD and not Reason(c.reason).waiting)]
     if not claims:
         return []
-    out = ["", f"{title}: {len(claims)}"]
-    out += [f"  {c.claim_id}  {c.reason}  {c.detail}" for c in claims[:limit]]
+    out = ["", f"Need a person: {len(claims)}"]
+    for c in claims:
+        out.append(f"  {c.claim_id}  {c.status.value}  {c.reason}  {c.detail}")
+        if c.original:
+            out.append(f"      original: {c.original}")
+        out.append(f"      next: {Reason(c.reason).next_action}")
+    return out
+
+
+def _money_section(report: RunReport) -> list[str]:
+    money = report.summary.money
+    if not money:
+        return []
+    out = ["", "Billed per destination payer (claims, charges, earlier payers paid, balance billed):"]
+    for payer, m in money.items():
+        out.append(f"  {payer}: {_plural(m.claims, 'claim')}, charges {_amount(m.charges)}, paid "
+                   f"{_amount(m.prior_paid)}, balance billed {_amount(m.balance_billed)}")
+    return out
+
+
+def _amount(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _warning_section(report: RunReport, limit: int) -> list[str]:
+    """Decided claims with something to know (duplicate payments ignored, liability not carried)."""
+    claims = [c for c in report.claims if c.warnings]
+    if not claims:
+        return []
+    out = ["", f"Warnings on {_plural(len(claims), 'claim')}:"]
+    for c in claims[:limit]:
+        out += [f"  {c.claim_id}  {c.status.value}  {w}" for w in c.warnings]
     if len(claims) > limit:
-        out.append(f"  … and {len(claims) - limit} more")
+        out.append(f"  … and {len(claims) - limit} more claims with warnings (in the JSON report)")
     return out
 
 

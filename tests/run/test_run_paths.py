@@ -35,6 +35,8 @@ def test_835_first_claim_later(make_site, sample_set):
     site.drop(sample_set, "*.835")
     first = site.run()
     assert first.report.summary.claims == 24 and set(first.report.summary.by_reason) == {"original_claim_missing"}
+    assert {c.detail for c in first.report.claims} == {"received: an 835 payment with this CLP01; missing: the original "
+                                                       "claim (837P or 837I) with this CLM01 (none has arrived yet)"}
     site.drop(sample_set, "claims-*.837")
     second = site.run(now=NOW + dt.timedelta(days=1))
     assert second.report.summary.billed == 21
@@ -111,7 +113,8 @@ def test_reversal_after_billing_is_replaced(make_site, sample_set):
     second = site.run(now=NOW + dt.timedelta(days=5))
     outcome = {c.claim_id: c for c in second.report.claims}[claim_id]
     assert outcome.status == "held" and outcome.reason == "replacement_held"
-    assert "needs payer 77027's own claim number" in outcome.detail
+    assert outcome.detail.endswith("; received: that 835; missing: payer 77027's own claim number (CLP07 of its 835), "
+                                   "which a replacement claim (CLM05-3=7) needs")
     assert second.report.run.outputs == []
     (site.inbox / "secondary-77027.835").write_text(
         secondary_835(sample_set / "remit-0003.reprocessed.835", claim_id, "77027", "SEC-ICN-777"))

@@ -20,7 +20,7 @@ def test_migrations_are_numbered_and_recorded(make_site):
         assert current_version(state.db) == LATEST
         assert migrate(state.db) == 0  # already current: nothing applied again
         rows = state.db.query("SELECT version, name FROM schema_version ORDER BY version")
-        assert rows == [(1, "initial state")]
+        assert rows == [(1, "initial state"), (2, "claim identity")]
         with state.transaction():
             state.db.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                              (LATEST + 1, "from the future", "2030-01-01"))

@@ -475,6 +475,10 @@ def test_15_no_835_for_claim_and_835_for_no_claim(tmp_path: Path):
     r = run(tmp_path, ["s15_unmatched.837"], ["s15_unmatched.835"])
     assert r.status("S15A") == ("held", "awaiting_remittance")
     assert r.status("S15X") == ("held", "original_claim_missing")
+    assert r.outcome("S15X").detail == ("received: an 835 payment with this CLP01; missing: the original claim "
+                                        "(837P or 837I) with this CLM01 (none of the claim files given carries it)")
+    assert r.outcome("S15A").detail.startswith("received: no 835 payment with CLP01 S15A; missing: the remittance of "
+                                               "payer ")
     assert r.outputs() == []
 
 
@@ -533,7 +537,7 @@ def test_17_cli_exit_code_1_for_a_malformed_835(tmp_path: Path):
     assert "segment 21" in errors[0]["error"]
     assert {c["claim_id"]: (c["status"], c["reason"]) for c in doc["claims"]} == {
         "S17A": ("billed", "secondary_billed"), "S17B": ("held", "awaiting_remittance")}
-    assert sorted(p.name for p in out.iterdir()) == ["22222-000000001.837"]
+    assert sorted(p.name for p in out.iterdir()) == [".cob-control.json", "22222-000000001.837"]
 
 
 # ------------------------------------------------------------------------------------------------ 18
@@ -555,10 +559,11 @@ def test_18_output_naming_and_control_start(tmp_path: Path):
     assert result.exit_code == 0, result.output
     # one interchange per destination payer, in claim order: S18A -> 22222, S18B -> 55555;
     # nothing else (no spool or temp file) in the folder
-    assert sorted(p.name for p in out.iterdir()) == ["22222-000001001.837", "55555-000001002.837"]
+    assert sorted(p.name for p in out.iterdir()) == [".cob-control.json", "22222-000001001.837",
+                                                     "55555-000001002.837"]
     assert _isa13(out / "22222-000001001.837") == ("000001001", "000001001")
     assert _isa13(out / "55555-000001002.837") == ("000001002", "000001002")
-    for path in out.iterdir():
+    for path in out.glob("*.837"):
         assert_valid_x12(path)
     doc = json.loads(report.read_text())
     assert {c["claim_id"]: (c["status"], c["reason"], Path(c["output"]).name) for c in doc["claims"]} == {
@@ -575,7 +580,8 @@ def test_18_output_naming_and_control_start(tmp_path: Path):
 
 def test_19_claim_level_only_adjudication(tmp_path: Path):
     """The primary answered without 2110 loops (CO-45 30 and PR-1 30 at claim level): no 2430 at all,
-    DTP*573 in 2330B and AMT*EAF in 2320 (§1.9 rule 5: 150 = 90 + 30 + 30)."""
+    DTP*573 in 2330B and AMT*EAF in 2320 (§1.9 rule 5: 150 = 90 + 30 + 30). Without lines the 835 dates
+    the claim with DTM*232/233 (the TR3 requires them then; issue 14 bills no payment without dates)."""
     r = run(tmp_path, ["s19_claim_level_only.837"], ["s19_claim_level_only.835"])
     assert r.status("S19") == ("billed", "secondary_billed")
     claim = r.claim("S19")

@@ -21,6 +21,8 @@ class ClaimCollection:
         if seg_id == "CLM" or seg_id == "CLP":
             self._close_claim()
             self.claim_id = elements[1] if len(elements) > 1 else None
+            if self.claim_ids is not None and self.claim_id:
+                self.claim_ids.note(self.seg_no, seg_id, self.claim_id)  # `repeats`: ids seen twice
             self.result.claims += 1
             self.claims_in_set += 1
             if self.rules:

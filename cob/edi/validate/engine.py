@@ -40,6 +40,7 @@ from cob.edi.ig.tables import (
 from cob.edi.tokens import DEFAULT_DELIMITERS, Delimiters, RawSegments
 from cob.edi.walk import SEGMENT_ID, Walker
 
+from . import repeats
 from .claims import ClaimCollection
 from .codes import _IK4_NAMES
 from .codes import snip_of_ik4 as _snip_of_ik4
@@ -84,6 +85,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self.name = name or str(path)
         self.snip = frozenset(snip)
         self.rules = bool(self.snip & {3, 4, 5})
+        #: (segment number, CLM/CLP, claim id) of every claim, for the repeated-id warning (`repeats`, SNIP 4)
+        self.claim_ids: repeats.ClaimIds | None = repeats.ClaimIds() if 4 in self.snip else None
         self.max_errors = max_errors
         self.progress = progress
         self.result = FileResult(file=self.name)
@@ -181,6 +184,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
                 self._read(fh)
             if self.rule_pool is not None:
                 self.rule_pool.finish(self)
+            if self.claim_ids:  # file-level warnings after the rest (no interchange's: no TA1, no 999)
+                self.result.findings.extend(repeats.findings(self.name, self.claim_ids))
         except _Stop:
             self.result.truncated = True
         except OSError as exc:

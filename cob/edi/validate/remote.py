@@ -226,7 +226,8 @@ def _rules_worker(inbox, outbox, snip: frozenset[int], done, path: Path, name: s
                 results.extend(sets.check(*args))
             done.value += units
         claims = sets.claims if sets is not None else 0
-        outbox.send_bytes(pickle.dumps((results, claims), protocol=pickle.HIGHEST_PROTOCOL))
+        ids = sets.v.claim_ids if sets is not None else None  # the claims of the sets checked here
+        outbox.send_bytes(pickle.dumps((results, claims, ids), protocol=pickle.HIGHEST_PROTOCOL))
     except (EOFError, BrokenPipeError):
         pass  # the engine stopped early (error limit, unreadable file): nothing to report
 
@@ -378,8 +379,10 @@ class RulePool:
         if self.batch:
             self._send()
         self.inbox_w.send_bytes(b"")
-        results, claims = pickle.loads(self.outbox_r.recv_bytes())
+        results, claims, ids = pickle.loads(self.outbox_r.recv_bytes())
         v.result.claims += claims
+        if v.claim_ids is not None and ids is not None:
+            v.claim_ids.extend(ids)
         for slot, found, st_found, trailer_missing in sorted(results, key=lambda r: r[0], reverse=True):
             pos, st, st_pos = self.slots[slot]
             v.result.findings[pos:pos] = found
