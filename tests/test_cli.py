@@ -106,7 +106,7 @@ def test_no_module_outside_cli_imports_click():
 
 def test_every_command_help_has_examples_and_the_common_options():
     names = main.list_commands(None)
-    assert names == ["estimate", "fixtures", "init", "order", "parse", "run", "secondary", "status", "validate"]
+    assert names == ["codesets", "estimate", "fixtures", "init", "order", "parse", "run", "secondary", "status", "validate"]
     for name in names:
         text = invoke(name, "--help").output
         assert "Examples:" in text, name

@@ -36,6 +36,7 @@ LAZY_COMMANDS = {
     "init": "cob.cli.run:init",
     "run": "cob.cli.run:run",
     "status": "cob.cli.run:status",
+    "codesets": "cob.cli.codesets:codesets",
 }
 
 

@@ -395,6 +395,13 @@ class EnvelopeMachine:
         process, see cob.edi.validate.remote), this one only counts it."""
         self.transaction = None
 
+    def leave_interchange(self) -> None:
+        """Close the open interchange at its IEA unchecked: the caller did not read its content (an X12
+        version it does not read, reported once at the ISA), so its counts mean nothing here."""
+        self.interchange = None
+        self.group = None
+        self.transaction = None
+
     def ge(self, elements: list[str], seg_no: int) -> list[EnvelopeProblem]:
         """Close the open group at its GE: GE02 against GS06, GE01 against the sets it held."""
         gs = self.group

@@ -29,6 +29,7 @@ from cob.schemas.segments import PLB, SEGMENT_MODELS
 
 from .envelope import EnvelopeReader, TransactionSet, sniff  # noqa: F401 - sniff re-exported
 from .errors import X12Error, X12SyntaxError
+from .guides import interchange_problem, transaction_problem
 from .ig.tables import FIRST_ELEMENT, load_table
 from .loops import RawLoop, assemble
 from .walk import DEFAULT_POLICY, WARNING, Problem, Step, Walker, WalkPolicy
@@ -203,10 +204,14 @@ class X12Reader:
                     skip = True
                     continue
                 isa_version = txn.group.interchange.isa[12] if len(txn.group.interchange.isa) > 12 else ""
-                if isa_version != "00501":
-                    self._fail(X12Error(self.name, seg_no, "ST", f"interchange version {isa_version or '(none)'}"
-                                        f" is not 00501; only 005010 files are read", code="version",
-                                        st_segment_no=st_no))
+                # the validator's answers (cob.edi.guides), so that reading and validating agree
+                problem = interchange_problem(isa_version)
+                code = "version"
+                if problem is None:
+                    problem = transaction_problem(txn.group.version, txn.id, readable=True)
+                    code = "transaction_not_supported"
+                if problem is not None:
+                    self._fail(X12Error(self.name, seg_no, "ST", problem, code=code, st_segment_no=st_no))
                     skip = True
                     continue
                 if not txn.version.startswith(kind.version[:10]):

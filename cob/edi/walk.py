@@ -210,8 +210,13 @@ class _Planner:
             for child in sorted((c for c in node.children if c.pos >= node_pos), key=lambda c: c.pos):
                 if isinstance(child, SegmentDef):
                     if child.id == elements[0] and child.matches(elements, comp):
-                        # `node` is open, so a "missing" note about it could never fire: discard
-                        if self._loop_match(node, elements, [], depth_of):
+                        # `node` is open, so a "missing" note about it could never fire: discard.
+                        # Its first segment again starts a new iteration -- unless that segment may
+                        # repeat within one (max use > 1): X12 never lets a loop's trigger repeat, so
+                        # such a "loop" is a table area of the map, not a loop. The 835 footer is one:
+                        # PLB repeats (six adjustments each) in one Table 3, which pyx12 counts as
+                        # footer loops (loop_repeat) -- see tests/validate/differential_disagreements.json.
+                        if child.max_use == 1 and self._loop_match(node, elements, [], depth_of):
                             pushes = self._goto(node, elements)
                             return Step(pushes[1], len(pop_list) + 1, tuple(pushes[0]), True, tuple(checks))
                         return Step(child, len(pop_list), (), False, tuple(checks))

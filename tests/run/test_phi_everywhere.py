@@ -156,13 +156,11 @@ def test_cob_secondary_writes_no_patient_data(tmp_path, values):
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("roster-after-isa.837", marks=pytest.mark.xfail(
-        reason="cob validate prints the malformed segment's text (segment_text): issue 13 item 11, another "
-               "engineer's change", strict=False)),
+    "roster-after-isa.837",  # issue 13 item 11: the malformed segment's text is masked (validate/masking.py)
     "se01-member-id.837", "st02-street.837", "bad-dmg.837"])
 def test_cob_validate_writes_no_patient_data(tmp_path, values, name):
-    """The envelope and reading problems this issue names (the masking of a malformed segment's text in
-    `cob validate`'s output is issue 13 item 11, another change)."""
+    """The envelope and reading problems this issue names, and a malformed segment's text (issue 13 item
+    11): nothing of the patient in `cob validate`'s output, text or JSON."""
     _hostile_inputs(tmp_path)
     for fmt in ("text", "json"):
         proc = _cli("validate", "--format", fmt, "-v", str(tmp_path / name))

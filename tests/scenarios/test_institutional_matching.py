@@ -33,7 +33,7 @@ def stay(start: str, end: str) -> list[str]:
         f"DTP*434*RD8*{start}-{end}",
         f"DTP*435*D8*{start}",
         "CL1*2*1*01",
-        "HI*ABK:K359",
+        "HI*ABK:K3580",
         "NM1*71*1*HEART*PAT****XX*1234567893",
         "SBR*S*18*GRP200******CI",
         "OI***Y***Y",

@@ -432,6 +432,11 @@ def _segment_ops(b: _Builder, kind: str) -> None:
     for sid, qual, loop in dupes:
         for i in b.find(sid, qual, loop, tag="duplicate"):
             b.insert("duplicate_segment", i + 1, list(segs[i]), f"{sid} repeated past its maximum use", ik3="5")
+    # a second PLB: the 835 lets PLB repeat (six adjustments each), pyx12 calls it a second footer loop
+    # (not a control mutation, since pyx12 rejects it; the disagreement is listed with its reason)
+    if kind == "835":
+        for i in b.find("PLB", tag="repeat_plb"):
+            b.insert("repeat_plb", i + 1, list(segs[i]), "a second PLB (PLB may repeat in the 835 footer)")
     # insert an unknown segment id / a segment of the other transaction
     anchors = ([("ST", None), ("CLM", None), ("SV1", None), ("SE", None)] if kind == "837"
                else [("BPR", None), ("CLP", None), ("SVC", None), ("SE", None)])

@@ -56,7 +56,7 @@ def test_json_schema(tmp_path: Path):
     result = run("validate", "--format", "json", str(DATA / "cob-claim.837"), str(bad))
     assert result.exit_code == 1
     doc = json.loads(result.output)
-    assert doc["summary"] == {"files": 2, "valid": 1, "invalid": 1, "errors": 1, "warnings": 0}
+    assert doc["summary"] == {"files": 2, "valid": 1, "invalid": 1, "errors": 1, "warnings": 0, "skipped": 0}
     good, worse = doc["files"]
     assert (good["valid"], good["errors"], good["warnings"]) == (True, [], [])
     assert set(worse) == {"file", "valid", "segments", "claims", "truncated", "errors", "warnings"}
@@ -134,7 +134,7 @@ def test_stdin_text_and_json(tmp_path: Path):
     assert [f["file"] for f in doc["files"]] == ["<stdin>", str(DATA / "primary-remit.835")]
     (err,) = doc["files"][0]["errors"]
     assert (err["code"], err["file"], err["segment_no"]) == ("se_count", "<stdin>", 47)
-    assert doc["summary"] == {"files": 2, "valid": 1, "invalid": 1, "errors": 1, "warnings": 0}
+    assert doc["summary"] == {"files": 2, "valid": 1, "invalid": 1, "errors": 1, "warnings": 0, "skipped": 0}
 
 
 def test_stdin_acks_are_filed_as_stdin(tmp_path: Path):

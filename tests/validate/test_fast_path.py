@@ -261,4 +261,4 @@ def test_a_header_segment_finding_shows_that_segment(tmp_path):
     result = validate_file(path)
     assert [f.code for f in result.errors] == ["state_invalid"]
     n4 = 2 + int(se_count) + 6  # ISA, GS, the first set, then ST BPR TRN N1 N3 N4
-    assert [(f.segment_no, f.segment_id, f.segment_text) for f in result.errors] == [(n4, "N4", "N4*CITY*ON*#####")]
+    assert [(f.segment_no, f.segment_id, f.segment_text) for f in result.errors] == [(n4, "N4", "N4*####*ON*#####")]

@@ -240,7 +240,7 @@ def test_unadjudicated_later_payer_is_not_balanced():
 
 # ------------------------------------------------------------------------------------------ 835 claims
 
-REMIT = ("CLP*PCN123*1*250*116*54*12*ICN987~NM1*QC*1*TESTER*ALEX****MI*PRIM123~"
+REMIT = ("CLP*PCN123*1*250*116*34*12*ICN987~NM1*QC*1*TESTER*ALEX****MI*PRIM123~"
          "SVC*HC:99214*200*{svc03}**1~CAS*CO*45*80~CAS*PR*3*20~REF*6R*L1~"
          "SVC*HC:87880*50*16**1~CAS*CO*45*20~CAS*PR*1*10**2*4~REF*6R*L2~")
 
@@ -286,11 +286,11 @@ def test_clp_balance_claim_level_cas_without_lines():
 
 def test_clp_balance_claim_and_line_cas():
     # claim PR-1 10 plus the lines: 250 - 10 - 134 = 106
-    body = REMIT.format(svc03="100").replace("*250*116*54*12*ICN987~", "*250*106*64*12*ICN987~CAS*PR*1*10~")
+    body = REMIT.format(svc03="100").replace("*250*116*34*12*ICN987~", "*250*106*44*12*ICN987~CAS*PR*1*10~")
     assert run(claim_835(body)) == []
 
 
-REVERSAL = ("CLP*PCN123*22*-250*-116*-54*12*ICN987~NM1*QC*1*TESTER*ALEX****MI*PRIM123~"
+REVERSAL = ("CLP*PCN123*22*-250*-116*-34*12*ICN987~NM1*QC*1*TESTER*ALEX****MI*PRIM123~"
             "SVC*HC:99214*-200*-100**-1~CAS*CO*45*-80~CAS*PR*3*-20~REF*6R*L1~"
             "SVC*HC:87880*-50*{svc03}**-1~CAS*CO*45*-20~CAS*PR*1*-10**2*-4~REF*6R*L2~")
 
@@ -345,7 +345,7 @@ def test_bpr_balance_reversal_and_correction():
     # reversal -116, correction 106, PLB WO 0: BPR02 = -116 + 106 = -10 ... a negative check is not sent;
     # the payer recoups through PLB instead: PLB WO -10 raises it to 0: 0 = (-116 + 106) - (-10)
     body = (REVERSAL.format(svc03="-16")
-            + REMIT.format(svc03="100").replace("*250*116*54*12*ICN987~", "*250*106*64*12*ICN987~CAS*PR*1*10~")
+            + REMIT.format(svc03="100").replace("*250*116*34*12*ICN987~", "*250*106*44*12*ICN987~CAS*PR*1*10~")
             + "PLB*1234567893*20261231*WO:ICN987*-10~")
     tctx = transaction_835(body, bpr="BPR*H*0*C*NON************20260301")
     assert tctx.claim_payment_total == D("-10")

@@ -67,8 +67,15 @@ def test_835_not_yet_effective_carc():
     assert _codes(ctx) == [("carc_not_effective", "error")]
 
 
-def test_835_unknown_carc_is_a_warning():
+def test_835_unknown_carc_is_an_error_when_the_list_is_newer():
+    # paid 2024-01-15, the CARC list is of 2026-10-01: 9999 did not exist then (issue 15 clause 1)
     ctx = _835(("2100", "CAS*CO*9999*2*1*45*3"))
+    [f] = ctx.findings
+    assert (f.code, f.severity, f.element_pos, f.ik4) == ("carc_unknown", "error", 2, "7")
+
+
+def test_835_unknown_carc_is_a_warning_when_the_remittance_is_newer():
+    ctx = _835(("2100", "CAS*CO*9999*2*1*45*3"), payment_date="20270301")
     [f] = ctx.findings
     assert (f.code, f.severity, f.element_pos, f.ik4) == ("carc_unknown", "warning", 2, None)
 
@@ -82,7 +89,7 @@ def test_835_cas_group_code():
 def test_835_rarcs_in_moa_mia_and_lq():
     ctx = _835(("2100", "MIA*0***0*ZZ99"), ("2100", "MOA***M72"), ("2110", "SVC*HC:99213*100*80"),
                ("2110", "LQ*HE*ZZ98"), ("2110", "LQ*RX*ZZ97"))
-    assert _codes(ctx) == [("rarc_retired", "error"), ("rarc_unknown", "warning"), ("rarc_unknown", "warning")]
+    assert _codes(ctx) == [("rarc_retired", "error"), ("rarc_unknown", "error"), ("rarc_unknown", "error")]
     by_seg = {f.segment_id: f for f in ctx.findings}
     assert by_seg["MOA"].element_pos == 3 and by_seg["MIA"].element_pos == 5 and by_seg["LQ"].element_pos == 2
 
@@ -172,8 +179,29 @@ def test_837_line_cas_without_573_uses_the_service_date_as_lower_bound():
 def test_837_claim_cas_uses_2330b_573_and_group_codes():
     ctx = _837(("2320", "SBR*S*18*******MB"), ("2320", "CAS*PR*17*20"), ("2320", "CAS*CR*45*1"),
                ("2320", "CAS*ZZ*45*1"), ("2320", "CAS*OA*9999*1"), ("2330B", "DTP*573*D8*20100101"))
-    assert _codes(ctx) == [("carc_retired", "error"), ("carc_unknown", "warning"),
+    assert _codes(ctx) == [("carc_retired", "error"), ("carc_unknown", "error"),
                            ("cas_group_invalid", "error"), ("cas_group_invalid", "warning")]
+
+
+def test_837_prior_payer_moa_remark_codes():
+    # issue 15 clause 1: a COB claim's 2320 MOA carries the prior payer's RARCs; they are judged on that
+    # payer's adjudication date (2330B DTP*573) like its CAS. M72 stopped 2003-10-16; N911 and MA127 are in
+    # the list of 2026-10-01; N999 is not.
+    def claim(moa, dtp573="DTP*573*D8*20260115"):
+        segs = [("2320", "SBR*S*18*******MB"), ("2320", moa), ("2330B", "NM1*PR*2*PAYER*****PI*P1")]
+        if dtp573:
+            segs.append(("2330B", dtp573))
+        return _837(*segs, ("2400", "LX*1"), ("2400", "DTP*472*D8*20251220"))
+
+    assert claim("MOA***N911*MA127").findings == []
+    [f] = claim("MOA***N911*N999").findings
+    assert (f.code, f.severity, f.segment_id, f.loop, f.element_pos) == ("rarc_unknown", "error", "MOA", "2320", 4)
+    assert f.message == ("RARC N999 is not in the RARC list of 2026-10-01, which is newer than the remittance "
+                         "(2026-01-15)")
+    assert _codes(claim("MOA***M72")) == [("rarc_retired", "error")]
+    # no DTP*573: the service date (2025-12-20) only bounds the adjudication from below
+    assert _codes(claim("MOA***N999", dtp573=None)) == [("rarc_unknown", "warning")]
+    assert _codes(claim("MOA***M72", dtp573=None)) == [("rarc_retired", "error")]
 
 
 # ------------------------------------------------------------------------------------------ check_segment

@@ -17,6 +17,8 @@ whose dates are unknown is only checked for membership.
 from __future__ import annotations
 
 import csv
+import gzip
+from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
@@ -75,6 +77,33 @@ def _read_csv(name: str) -> list[list[str]]:
     return rows[1:]  # header
 
 
+def _meta(lines) -> dict[str, str]:
+    """The `# key: value` lines at the head of a generated list (source, list_date, fiscal_year, ...)."""
+    out = {}
+    for ln in lines:
+        if not ln.startswith("#"):
+            break
+        key, sep, value = ln[1:].partition(":")
+        if sep and " " not in key.strip():
+            out[key.strip()] = value.strip()
+    return out
+
+
+@cache
+def list_meta(name: str) -> dict[str, str]:
+    """Header facts of a committed list (`carc.csv`, `rarc.csv`): source, list_date, built."""
+    with open(_DIR / name, encoding="utf-8") as fh:
+        return _meta(fh)
+
+
+@cache
+def list_date(kind: str) -> date | None:
+    """The date the CARC ("carc") or RARC ("rarc") list is current as of: a code missing from it is an
+    error on a remittance dated on or before it, and only a warning after it (a newer code)."""
+    value = list_meta(f"{kind}.csv").get("list_date")
+    return date.fromisoformat(value) if value else None
+
+
 @cache
 def carc_table() -> dict[str, tuple[date | None, date | None]]:
     """CARC code -> (start, stop); either date None when not known."""
@@ -85,6 +114,55 @@ def carc_table() -> dict[str, tuple[date | None, date | None]]:
 def rarc_table() -> dict[str, tuple[date | None, date | None]]:
     """RARC code -> (start, stop); either date None when not known."""
     return {r[0]: (_iso(r[1]), _iso(r[2])) for r in _read_csv("rarc.csv")}
+
+
+@dataclass(frozen=True)
+class ICD10CM:
+    """The committed ICD-10-CM list (`icd10cm.txt.gz`, made by `cob codesets update`).
+
+    Kept as one short string per 3-character category (" 0 1 9! " -- the rest of each code, `!` marking a
+    header code, `.` the category itself): a lookup is a dict get and a substring test on a few dozen
+    characters, and the whole list costs about a megabyte instead of the ten that 98,000 strings in sets
+    would, in each process that validates."""
+
+    categories: dict[str, str]
+    fiscal_year: int
+    valid_from: date  # the fiscal year's first day (October 1)
+    valid_to: date  # its last (September 30)
+    source: str
+    billable: int  # how many codes are billable
+    headers: int  # how many are header codes
+
+    def status(self, code: str) -> str:
+        """OK (a billable code), HEADER (a category with codes under it) or UNKNOWN."""
+        rest = self.categories.get(code[:3])
+        if rest is None or not code.isalnum():  # a space or mark inside would match across two entries
+            return UNKNOWN
+        suffix = code[3:] or "."
+        if f" {suffix} " in rest:
+            return OK
+        return HEADER if f" {suffix}! " in rest else UNKNOWN
+
+
+HEADER = "header"
+
+
+@cache
+def icd10cm() -> ICD10CM:
+    """The ICD-10-CM list, read on first use only (a few milliseconds), so a file without an HI segment
+    never pays for it."""
+    with gzip.open(_DIR / "icd10cm.txt.gz", "rt", encoding="ascii") as fh:
+        lines = fh.read().splitlines()
+    meta = _meta(lines)
+    categories = {}
+    for ln in lines:
+        if ln and ln[0] != "#":
+            cat, _, rest = ln.partition(" ")
+            categories[cat] = f" {rest} "
+    headers = sum(v.count("!") for v in categories.values())
+    billable = sum(len(v.split()) for v in categories.values()) - headers
+    return ICD10CM(categories, int(meta["fiscal_year"]), date.fromisoformat(meta["valid_from"]),
+                   date.fromisoformat(meta["valid_to"]), lines[0].partition("source: ")[2], billable, headers)
 
 
 @cache

@@ -93,7 +93,7 @@ class Claim837:
     """The one reading of an 837P claim that SNIP 3, 4 and 5 share (see `parse_837`): the rule book's
     view, and the segments SNIP 5 checks codes in."""
 
-    __slots__ = ("view", "coded", "svd_blocks", "service_dates")
+    __slots__ = ("view", "coded", "svd_blocks", "service_dates", "moa", "statement")
 
     def __init__(self) -> None:
         self.view = ClaimView()
@@ -103,11 +103,15 @@ class Claim837:
         self.svd_blocks: list[SvdBlock] = []
         #: SNIP 5: per LX, its last 2400 DTP*472 (the line's service date), or None
         self.service_dates: list[LocatedSegment | None] = []
+        #: SNIP 5: each 2320 MOA (a prior payer's remark codes) with the index of its 2320 in `view.payers`
+        self.moa: list[tuple[LocatedSegment, int]] = []
+        #: SNIP 5: the 837I's 2300 DTP*434 (statement period): the service date of a stay whose lines have none
+        self.statement: LocatedSegment | None = None
 
 
 #: the segments `parse_837` reads; a claim's others (N3, DMG, PRV, OI, ...) are passed over at once
 _PARSED = frozenset({"CAS", "DTP", "AMT", "SVD", "LX", "SV1", "SBR", "NM1", "CLM", "REF", "HI", "N1", "N4",
-                     "SV2", "CL1"})
+                     "SV2", "CL1", "MOA"})
 #: the 837I's guide: its claims are told by content (CL1, required in its 2300, or an SV2 line)
 _X223 = "005010X223A2"
 
@@ -153,6 +157,8 @@ def parse_837(ctx: ClaimContext) -> Claim837:
                     payer.date = seg
             elif q == "472" and loop == "2400" and dates:
                 dates[-1] = seg
+            elif q == "434" and loop == "2300":
+                c.statement = seg
         elif sid == "AMT":
             q = elements[1] if len(elements) > 1 else ""
             if loop == "2430":
@@ -167,6 +173,9 @@ def parse_837(ctx: ClaimContext) -> Claim837:
                     payer.eaf = seg
                 elif q == "A8":
                     payer.a8 = seg
+        elif sid == "MOA":
+            if loop == "2320" and payer is not None:
+                c.moa.append((seg, len(view.payers) - 1))
         elif sid == "SVD":
             if loop == "2430" and line is not None:
                 n = len(elements)

@@ -3,9 +3,10 @@ guides it checks. The walk's problem codes (IK304 -> finding name) are the walk'
 
 from __future__ import annotations
 
-#: GS08 -> (transaction set id, functional identifier code GS01)
-SUPPORTED = {"005010X222A1": ("837", "HC"), "005010X223A2": ("837", "HC"), "005010X221A1": ("835", "HP"),
-             "005010X231A1": ("999", "FA")}
+from cob.edi.guides import GUIDES
+
+#: GS08 -> (transaction set id, functional identifier code GS01): the guides of `cob.edi.guides`
+SUPPORTED = {gs08: (g.transaction, g.functional_id) for gs08, g in GUIDES.items()}
 #: IK403 codes that are X12 syntax (SNIP 1); the others are IG requirements (SNIP 2).
 _SNIP1_IK4 = frozenset({"3", "4", "5", "6", "8", "9", "13"})
 

@@ -35,6 +35,9 @@ class ClaimContext:
     st_control: str | None = None
     #: 835 only: BPR16 (payment date, CCYYMMDD) of the transaction, for rules keyed on dates.
     payment_date: str | None = None
+    #: (segment number, id) of the first segment inside the claim that the walk could not place: it is
+    #: not in `segments`, so the claim's sums would leave it out (SNIP 3 then says it cannot balance)
+    unplaced: tuple[int, str] | None = None
     findings: list[Finding] = field(default_factory=list)
     #: a rule module's one-pass reading of the claim, kept so the next module need not read it again
     parsed: object = None
@@ -70,6 +73,8 @@ class TransactionContext:
     claim_payment_total: object = None  # decimal.Decimal: sum of CLP04 over the set (835)
     claims: int = 0
     component_sep: str = ":"
+    #: (segment number, id) of the first segment of the set the walk could not place (see ClaimContext)
+    unplaced: tuple[int, str] | None = None
     isa_control: str | None = None
     gs_control: str | None = None
     st_control: str | None = None

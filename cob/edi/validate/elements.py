@@ -119,9 +119,12 @@ def _charclass(exclude: str, allow_space: bool = True) -> str:
 class _Patterns:
     """Regex fragments for element values under one delimiter set."""
 
-    def __init__(self, element: str, component: str, segment: str, external: dict[str, frozenset[str]]):
+    def __init__(self, element: str, component: str, segment: str, external: dict[str, frozenset[str]],
+                 repetition: str = ""):
         self.element, self.component = element, component
-        excluded = element + component + segment
+        # the repetition separator is no data character either: a value holding it goes the slow way,
+        # which says so (no guide element cob reads repeats)
+        excluded = element + component + segment + repetition
         self.any = _charclass(excluded)
         self.nospace = _charclass(excluded, allow_space=False)
         self.excluded = excluded
@@ -212,9 +215,9 @@ class _Patterns:
 
 
 def build_fast_regex(seg: SegmentDef, element: str, component: str, segment: str,
-                     external: dict[str, frozenset[str]]) -> re.Pattern[str] | None:
+                     external: dict[str, frozenset[str]], repetition: str = "") -> re.Pattern[str] | None:
     """One regex for the whole segment text, or None when some element has no safe pattern."""
-    p = _Patterns(element, component, segment, external)
+    p = _Patterns(element, component, segment, external, repetition)
     els = seg.elements
     sep = re.escape(element)
     pats: list[str] = []
@@ -302,20 +305,23 @@ def syntax_problems(seg_id: str, elements: list[str], rules) -> list[tuple[str, 
 class SegmentChecker:
     """Validates data segments against one `SegmentDef` under one delimiter set."""
 
-    __slots__ = ("seg", "fast", "syntax", "component", "external", "_syntax_ok", "passed")
+    __slots__ = ("seg", "fast", "syntax", "component", "repetition", "external", "_syntax_ok", "passed")
 
     #: at most this many texts in `passed` (it is emptied when full, so memory stays bounded)
     PASSED_MAX = 2048
 
     def __init__(self, seg: SegmentDef, element: str, component: str, segment: str,
-                 external: dict[str, frozenset[str]]):
+                 external: dict[str, frozenset[str]], repetition: str | None = None):
         self.seg = seg
         self.component = component
+        #: ISA11, when it is a separator (5010: not a letter, digit or space); "" when there is none
+        self.repetition = repetition if repetition and not repetition.isalnum() and repetition != " " else ""
         self.external = external
         self.syntax = compile_syntax(seg.syntax)
         #: syntax notes depend only on which elements are present: cached by that pattern
         self._syntax_ok: dict[tuple[bool, ...] | int, bool] = {}
-        self.fast = None if seg.id == "ISA" else build_fast_regex(seg, element, component, segment, external)
+        self.fast = None if seg.id == "ISA" else build_fast_regex(seg, element, component, segment, external,
+                                                                    self.repetition)
         #: segment texts the fast path accepted (regex and syntax notes): files repeat most segments
         #: verbatim (dates, amounts, codes), and a set lookup is far cheaper than the regex
         self.passed: set[str] = set()
@@ -350,10 +356,16 @@ class SegmentChecker:
         dtp_type: list[str] = []
         type_list: list[str] = []
         comp = self.component
+        rep = self.repetition if seg.id != "ISA" else ""
         for i in range(min(n, count)):
             d = defs[i]
             value = elements[i + 1]
             pos = i + 1
+            if rep and rep in value and d.repeat == 1:
+                out.append(ElementProblem("6", f"{d.xid} ({d.name}) contains the repetition separator {rep} "
+                                          "(ISA11), which only separates repeats of a repeating element", pos,
+                                          None, d.xid, d.data_ele, None))
+                continue
             if isinstance(d, CompositeDef):
                 parts = value.split(comp) if (value != "" and seg.id != "ISA") else ([] if value == "" else [value])
                 out.extend(self._composite(d, parts, pos))

@@ -74,8 +74,11 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
 
     def __init__(self, path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
                  name: str | None = None, progress: Callable[[int], None] | None = None,
-                 parallel: bool | None = None, trace: Callable[[int, str | None], None] | None = None):
+                 parallel: bool | None = None, trace: Callable[[int, str | None], None] | None = None,
+                 show_values: bool = False):
         self.path = Path(path)
+        #: findings quote their segment unmasked (`--show-values`, local debugging only)
+        self.show_values = show_values
         #: called with (segment number, IG loop id or None when not placed) for every segment walked;
         #: when set, every segment goes the long way and in this process (tests compare walks with it)
         self.trace = trace
@@ -114,12 +117,19 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self.st: TransactionSet | None = None
         #: the tokenizer's problems with the last ISA it read, until `_isa` reports them
         self.isa_errors: list[X12Error] | tuple = ()
+        #: in an interchange of a version not read (one finding at its ISA): segments up to its IEA are skipped
+        self.skip_interchange = False
+        #: a segment outside transaction sets started with spaces: reported once per file
+        self.indented = False
         self.table: TransactionTable | None = None
         self.transaction: str | None = None
         self.walker: Walker | None = None
         self.st_count = 0  # segments in the open transaction set, ST included
         self.hl_count = 0
         self.hl_stack: list[int] = []
+        #: the last HL of the set as (HL01, HL04, segment number, number in the set), until the next HL
+        #: or the set's end says whether it has the child HL04 promises (`_hl_child`)
+        self.hl_last: tuple[str, str, int, int] | None = None
         self.lx_count = 0
         self.claim_id: str | None = None
         # claim collection for SNIP 3-5
@@ -132,6 +142,10 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         self.clp_total: Decimal | None = Decimal(0)
         self.payment_date: str | None = None
         self.claims_in_set = 0
+        #: the first segment the walk could not place in the open claim / transaction set, as
+        #: (segment number, segment id): balancing leaves it out, so SNIP 3 says it cannot balance
+        self.claim_unplaced: tuple[int, str] | None = None
+        self.set_unplaced: tuple[int, str] | None = None
         self.seg_no = 0
 
     # ---------------------------------------------------------------------------------- results
@@ -140,7 +154,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             **extra) -> Finding:
         """Record a finding at the current segment (or `seg_no`), filed at `level` (st, gs, isa)."""
         if seg_no == -1 and self._cur_elements is not None and "segment_text" not in extra:
-            extra["segment_text"] = mask_segment(self._cur_elements, self.delims.component)
+            extra["segment_text"] = mask_segment(self._cur_elements, self.delims.component, self.show_values)
         f = Finding(
             snip=snip, severity=severity, code=code, message=message, file=self.name,
             segment_no=self.seg_no if seg_no == -1 else seg_no, segment_id=segment_id, loop=loop,
@@ -176,7 +190,7 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             # fork only from a single-threaded process (a forked child inherits other threads' locks)
             if self.parallel or (big and (os.cpu_count() or 1) > 1 and threading.active_count() == 1):
                 try:
-                    self.rule_pool = RulePool(self.snip, self.path, self.name)
+                    self.rule_pool = RulePool(self.snip, self.path, self.name, self.show_values)
                 except (ValueError, OSError):  # no fork on this platform, or no process to spare
                     self.rule_pool = None
         try:
@@ -329,6 +343,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
             self._checker_delims = delims
 
     def _segment_long(self, raw: str) -> None:
+        if self.skip_interchange and self._skipped(raw):
+            return
         if raw.startswith("ISA") and self.stream is not None and self.stream.isa_errors is not self._isa_seen:
             self._new_interchange()
         if self.remote is not None:
@@ -361,7 +377,19 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         sep = self.delims.element
         self._cur_elements = [raw.lstrip(" ").split(sep, 1)[0]]
         if raw[0] == " ":
-            self.add(1, "leading_space", "segment starts with a space", ik3="1")
+            # an indented file is one finding per transaction set (and one for the envelope segments outside
+            # sets), not one per line (issue 15); per set, so that a set checked in the other process says
+            # the same, and each set's 999 rejects it
+            st = self.st
+            if st is not None and self.walker is None:
+                pass  # a set of a guide not checked: reported once at its GS, nothing in it is
+            elif (st.indented if st is not None else self.indented) is False:
+                if st is not None:
+                    st.indented = True
+                else:
+                    self.indented = True
+                self.add(1, "leading_space", "segment starts with a space (indented; later segments that start "
+                         "with spaces are read without them and not reported again)", ik3="1")
             raw = raw.lstrip(" ")
         elements = raw.split(sep)
         self._cur_elements = elements
@@ -379,12 +407,14 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         return elements, raw
 
     def _check_elements(self, seg: SegmentDef, elements: list[str], raw: str, loop: str | None,
-                        level: str = "st") -> bool:
+                        level: str = "st", skip_pos: int | None = None) -> bool:
         checker = self._checkers.get(id(seg))
         if checker is None:
             checker = self._checker(seg)
         problems = checker.check(elements, raw)
         for p in problems:
+            if p.element_pos == skip_pos:
+                continue  # reported by the caller as its own finding
             self.add(_snip_of_ik4(p.ik4), "element_" + _IK4_NAMES.get(p.ik4, "invalid"),
                      f"{p.xid}: {p.message}" if not p.message.startswith(p.xid) else p.message,
                      segment_id=seg.id, loop=loop, element=p.xid, element_pos=p.element_pos,
@@ -395,7 +425,8 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
     def _checker(self, seg: SegmentDef) -> SegmentChecker:
         """Checkers are per delimiter set: the table is dropped when an interchange changes them."""
         d = self.delims
-        checker = self._checkers[id(seg)] = SegmentChecker(seg, d.element, d.component, d.segment, self.external)
+        checker = self._checkers[id(seg)] = SegmentChecker(seg, d.element, d.component, d.segment, self.external,
+                                                                 d.repetition)
         return checker
 
     def _body(self, elements: list[str], raw: str, seg_id: str) -> None:
@@ -406,6 +437,10 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
         if self.trace is not None:
             self.trace(self.seg_no, seg.loop.id if seg is not None else None)
         if seg is None:
+            if self.set_unplaced is None:
+                self.set_unplaced = (self.seg_no, seg_id)
+            if self.claim is not None and self.claim_unplaced is None:
+                self.claim_unplaced = (self.seg_no, seg_id)
             return
         loop_id = seg.loop.id
         if seg_id in _EVENTS:
@@ -425,8 +460,9 @@ class Validator(RemoteSets, ClaimCollection, EnvelopeChecks):
 
 def validate_file(path: str | Path, *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
                   name: str | None = None, progress: Callable[[int], None] | None = None,
-                  parallel: bool | None = None) -> FileResult:
-    """Validate one 837P, 835 or 999 file; every finding located, in file order."""
+                  parallel: bool | None = None, show_values: bool = False) -> FileResult:
+    """Validate one 837P, 835 or 999 file; every finding located, in file order. Segments quoted in
+    findings have person data masked unless `show_values` (see `masking`)."""
     return Validator(path, snip=snip, max_errors=max_errors, name=name, progress=progress,
-                     parallel=parallel).run()
+                     parallel=parallel, show_values=show_values).run()
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from cob.edi.envelope import CODES, EnvelopeProblem
 from cob.edi.errors import X12Error
+from cob.edi.guides import group_problem, interchange_problem
 from cob.edi.ig.tables import (
     SegmentDef,
     load_table,
@@ -78,6 +79,15 @@ class EnvelopeChecks:
         for e in self.isa_errors:  # once, at the ISA the tokenizer read them from
             self._token_problem(e)
         self.isa_errors = ()
+        unsupported = interchange_problem(elements[12])
+        self.skip_interchange = unsupported is not None
+        if unsupported is not None:
+            # one finding for the interchange: its ISA elements, segments and guides follow another
+            # version's rules, so every check of ours would only repeat this one (issue 15)
+            self.add(1, "version_not_supported", unsupported, segment_id="ISA", element="ISA12", element_pos=12,
+                     level="isa", ta1="017", bad_value=elements[12])
+            self._envelope_problems(self.envelope.isa(elements, self.seg_no, d))
+            return
         seg = self.control["ISA"]
         self._check_isa_elements(seg, elements)
         self._envelope_problems(self.envelope.isa(elements, self.seg_no, d))
@@ -100,7 +110,8 @@ class EnvelopeChecks:
         version = el[8]
         guide = load_table(version) if version in SUPPORTED else None
         gs_def = guide.gs if guide is not None and guide.gs is not None else self.control["GS"]
-        self._check_elements(gs_def, elements, raw, None, level="gs")
+        # an unsupported GS08 is one finding (below), not also "not a valid code"
+        self._check_elements(gs_def, elements, raw, None, level="gs", skip_pos=8 if guide is None else None)
         self._envelope_problems(self.envelope.gs(el, self.seg_no))
         self.table = None
         self.transaction = None
@@ -108,9 +119,8 @@ class EnvelopeChecks:
             self.table = guide
             self.transaction = SUPPORTED[version][0]  # GS01 is checked against the guide's own GS
         else:
-            self.add(2, "version_not_supported", "GS08 names an implementation guide this validator does not "
-                     "check (supported: " + ", ".join(SUPPORTED) + ")", segment_id="GS", element="GS08",
-                     element_pos=8, level="gs", ak9="2")
+            self.add(2, "version_not_supported", group_problem(version), segment_id="GS", element="GS08",
+                     element_pos=8, level="gs", ak9="2", bad_value=version)
 
     def _st(self, elements: list[str], raw: str) -> None:
         self._envelope_problems(self.envelope.begin("ST", self.seg_no))
@@ -129,6 +139,8 @@ class EnvelopeChecks:
         self.clp_total = Decimal(0)
         self.payment_date = None
         self.claims_in_set = 0
+        self.set_unplaced = self.claim_unplaced = None
+        self.hl_last = None
         self._envelope_problems(self.envelope.st(el, self.seg_no))
         self.walker = None
         if self.table is None:
@@ -152,6 +164,7 @@ class EnvelopeChecks:
             return
         if self.walker is not None:
             self._body(elements, raw, "SE")
+        self._hl_child(None)
         self._close_claim()
         self.claim_id = None
         self._end_transaction()
@@ -167,7 +180,7 @@ class EnvelopeChecks:
         tctx = TransactionContext(
             file=self.name, transaction="835", header=self.header, trailer=self.trailer,
             claim_payment_total=self.clp_total, claims=self.claims_in_set, component_sep=d.component,
-            isa_control=self.isa.isa13 if self.isa else None, gs_control=self.gs.gs06 if self.gs else None,
+            unplaced=self.set_unplaced, isa_control=self.isa.isa13 if self.isa else None, gs_control=self.gs.gs06 if self.gs else None,
             st_control=self.st.st02 if self.st else None)
         snip3.check_transaction(tctx)
         for f in tctx.findings:
@@ -181,6 +194,19 @@ class EnvelopeChecks:
         self._envelope_problems(self.envelope.ge(elements, self.seg_no))
         self.gs = None
         self.table = None
+
+    def _skipped(self, raw: str) -> bool:
+        """Inside an interchange of a version not read (`_isa`): True when the segment is passed over unread
+        (counted only); its IEA closes the interchange unchecked, a new ISA is read as usual."""
+        head = raw.lstrip(" \t\r\n")[:3]
+        if head == "ISA":
+            return False
+        self.seg_no += 1
+        if head == "IEA":
+            self.skip_interchange = False
+            self.envelope.leave_interchange()
+            self.isa = _Closed(self.isa.isa13) if self.isa is not None else None
+        return True
 
     def _iea(self, elements: list[str], raw: str) -> None:
         self._envelope_problems(self.envelope.begin("IEA", self.seg_no))
@@ -198,6 +224,7 @@ class EnvelopeChecks:
             self.walker = None
             self.claim_id = None
             return
+        self._hl_child(None)
         self._close_claim()
         self._end_transaction()
         self.st.trailer_missing = True

@@ -34,7 +34,7 @@ class Validated:
 
 def validate_files(paths: Iterable[str | Path], *, snip: Iterable[int] = ALL_SNIP, max_errors: int | None = None,
                    ack_dir: str | Path | None = None, names: Mapping[Path, str] | None = None,
-                   progress: Progress | None = None) -> Iterator[Validated]:
+                   progress: Progress | None = None, show_values: bool = False) -> Iterator[Validated]:
     """Validate each file in turn and yield its `Validated` as soon as it is done.
 
     With `ack_dir`, every set must be checked to be acknowledged, so `max_errors` does not stop the
@@ -62,7 +62,8 @@ def validate_files(paths: Iterable[str | Path], *, snip: Iterable[int] = ALL_SNI
                     steps.to(min(steps.done + n, end))
             began = time.perf_counter()
             name = names.get(path)
-            result = validate_file(path, snip=snip, max_errors=stop, name=name, progress=report)
+            result = validate_file(path, snip=snip, max_errors=stop, name=name, progress=report,
+                                   show_values=show_values)
             acks: list[Path] = []
             if numbers is not None and result.interchanges:
                 acks = write_acks(result, ack_dir, control_numbers=numbers,

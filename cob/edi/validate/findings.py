@@ -65,6 +65,8 @@ class TransactionSet:
     segment_no: int  # ST's segment number in the file
     findings: list[Finding] = field(default_factory=list)
     trailer_missing: bool = False
+    #: a segment of the set started with spaces (reported once per set)
+    indented: bool = False
 
     @property
     def accepted(self) -> bool:

@@ -109,18 +109,18 @@ class RemoteSets:
 _Result = tuple[int, list[Finding], list[Finding], bool]
 
 
-def _rules_batch(snip: frozenset[int], batch: list) -> list[_Result]:
+def _rules_batch(snip: frozenset[int], batch: list, show_values: bool = False) -> list[_Result]:
     """A batch of claims (`RulePool.add`), which arrive as raw segments (cheap to send), split and
     checked."""
     out = []
     for slot, fields, loops, raws, numbers in batch:
-        name, transaction, claim_id, sep, comp, rep, isa13, gs06, st02, payment_date, st_base = fields
+        name, transaction, claim_id, sep, comp, rep, isa13, gs06, st02, payment_date, st_base, unplaced = fields
         ctx = ClaimContext(
             file=name, transaction=transaction, claim_id=claim_id,
             segments=[(loop, raw.split(sep), n, n - st_base) for loop, raw, n in zip(loops, raws, numbers)],
             component_sep=comp, repetition_sep=rep, isa_control=isa13, gs_control=gs06, st_control=st02,
-            payment_date=payment_date)
-        found = run_claim_rules(ctx, snip)
+            payment_date=payment_date, unplaced=unplaced)
+        found = run_claim_rules(ctx, snip, show_values)
         if found:
             out.append((slot, found, found, False))
     return out
@@ -131,11 +131,11 @@ class _SetChecker:
     of its own. A small set's segments come with it; a big one's are read from the file here (forward
     only, as the sets come in file order), so that no message grows with the set."""
 
-    def __init__(self, path: Path, name: str, snip: frozenset[int]):
+    def __init__(self, path: Path, name: str, snip: frozenset[int], show_values: bool = False):
         self.path = path
         from .engine import Validator
 
-        self.v = Validator(path, snip=snip, name=name, parallel=False)
+        self.v = Validator(path, snip=snip, name=name, parallel=False, show_values=show_values)
         self.fh: IO[str] | None = None
         self.batches: Iterator[list[str]] | None = None
         self.batch: list[str] = []
@@ -204,7 +204,8 @@ class _SetChecker:
         return out
 
 
-def _rules_worker(inbox, outbox, snip: frozenset[int], done, path: Path, name: str) -> None:
+def _rules_worker(inbox, outbox, snip: frozenset[int], done, path: Path, name: str,
+                  show_values: bool = False) -> None:
     """The rules process: pickled messages come in through one pipe -- ("claims", batch) or ("set", ...)
     for `_SetChecker.check` -- and `done` counts the work units finished, for the engine to balance
     by. At the end (an empty message) all findings, and the number of claims in the sets checked, go
@@ -219,10 +220,10 @@ def _rules_worker(inbox, outbox, snip: frozenset[int], done, path: Path, name: s
                 break
             kind, units, *args = pickle.loads(data)
             if kind == "claims":
-                results.extend(_rules_batch(snip, args[0]))
+                results.extend(_rules_batch(snip, args[0], show_values))
             else:
                 if sets is None:
-                    sets = _SetChecker(path, name, snip)
+                    sets = _SetChecker(path, name, snip, show_values)
                 results.extend(sets.check(*args))
             done.value += units
         claims = sets.claims if sets is not None else 0
@@ -258,7 +259,7 @@ class RulePool:
     #: sets of at most this many segments travel with their segments (see `kept`)
     KEEP = 20000
 
-    def __init__(self, snip: frozenset[int], path: Path, name: str):
+    def __init__(self, snip: frozenset[int], path: Path, name: str, show_values: bool = False):
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
@@ -272,7 +273,7 @@ class RulePool:
         self.read_chars = 0  # read so far
         self.known = 0  # segments in the batches read so far
         self.process = ctx.Process(target=_rules_worker, daemon=True,
-                                   args=(self.inbox_r, self.outbox_w, snip, self.done, path, name))
+                                   args=(self.inbox_r, self.outbox_w, snip, self.done, path, name, show_values))
         self.process.start()
         _widen(self.inbox_w)
         self.inbox_r.close()
@@ -352,13 +353,13 @@ class RulePool:
         self.kept = None
         self._post(("set", units, slot, close_slot, envelope, first, last, closing, text), units)
 
-    def add(self, v: "Validator", segments: list) -> None:
+    def add(self, v: "Validator", segments: list, unplaced: tuple[int, str] | None = None) -> None:
         """Queue the rules of the claim `v` has just closed; its findings will go where `v` is now."""
         d = v.delims
         st = v.st
         fields = (v.name, v.transaction, v.claim_id, d.element, d.component, d.repetition,
                   v.isa.isa13 if v.isa else None, v.gs.gs06 if v.gs else None, st.st02 if st else None,
-                  v.payment_date, st.segment_no - 1 if st is not None else 0)
+                  v.payment_date, st.segment_no - 1 if st is not None else 0, unplaced)
         # three flat lists (the segments as raw text) pickle far faster than a list of 4-tuples (the
         # loop ids are shared strings)
         sep = d.element

@@ -1,15 +1,20 @@
 """Showing validation results: text for people, JSON for programs, segments with patient data masked.
 
 A finding shows the segment it is about, but the report may be mailed around or pasted into a ticket,
-so values that can identify a patient never appear: names, ids, addresses, dates and free text are
-replaced by `#` runs of the same length. Codes (up to three characters) and amounts stay, since they
-are what a billing analyst needs to see to fix the file.
+so values that can identify a patient never appear: `masking.mask_segment` replaces them by `#` runs of
+the same length and shows what a billing analyst needs to fix the file (envelope ids, control numbers,
+provider names and NPIs, codes, amounts). `cob validate --show-values` turns masking off.
 
 JSON schema (`cob validate --format json`):
 
     {"files": [{"file": str, "valid": bool, "segments": int, "claims": int, "truncated": bool,
                 "errors": [Finding], "warnings": [Finding]}],
-     "summary": {"files": int, "valid": int, "invalid": int, "errors": int, "warnings": int}}
+     "skipped": [{"file": str, "reason": str, "x12": bool}],   # files of a folder not read
+     "notes": [str],                                           # e.g. a folder that is empty
+     "summary": {"files": int, "valid": int, "invalid": int, "errors": int, "warnings": int, "skipped": int}}
+
+`x12` true: the skipped file looks like X12 content (an ST..SE fragment without ISA, UTF-16 text), so
+the run fails (exit 1) although no file read was invalid.
 
 where a Finding is an object with the non-null fields of `findings.Finding`: snip, severity, code,
 message, file, segment_no, segment_id, loop, element, element_pos, component_pos, data_ele, claim_id,
@@ -19,49 +24,21 @@ st_segment_no, isa_control, gs_control, st_control, ik3, ik4, ik5, ak9, ta1, bad
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from typing import Iterable
 
 from .findings import FileResult, Finding
+from .masking import mask_segment
 
-#: segments whose every value after the first (a qualifier) is about a person or place
-_PERSONAL = frozenset({"NM1", "N1", "N2", "N3", "N4", "DMG", "PER", "REF", "NTE", "PAT", "TRN", "MSG", "K3"})
-_CODE = re.compile(r"[A-Z0-9]{1,3}")
-_AMOUNT = re.compile(r"-?\d{0,7}\.\d{1,2}|-?\d{1,6}")
-
-
-def _mask(value: str) -> str:
-    return "#" * len(value)
+# the masking policy is `masking`'s; re-exported here, where findings are shown
+__all__ = ["mask_segment", "result_json", "dumps", "render_text"]
 
 
-def mask_segment(elements: list[str], component: str = ":", keep_first: bool = True) -> str:
-    """The segment as text, values that could identify a patient replaced by `#`."""
-    seg_id = elements[0]
-    out = [seg_id]
-    personal = seg_id in _PERSONAL
-    for i, value in enumerate(elements[1:], start=1):
-        if not value:
-            out.append("")
-            continue
-        if personal:
-            keep = i == 1 or (_CODE.fullmatch(value) is not None and i in (2, 8))
-            out.append(value if keep else _mask(value))
-            continue
-        parts = value.split(component)
-        masked = []
-        for part in parts:
-            if not part or _CODE.fullmatch(part) or _AMOUNT.fullmatch(part):
-                masked.append(part)
-            else:
-                masked.append(_mask(part))
-        out.append(component.join(masked))
-    return "*".join(out)
-
-
-def result_json(results: Iterable[FileResult], max_errors: int | None = None) -> dict:
+def result_json(results: Iterable[FileResult], max_errors: int | None = None, skipped: Iterable = (),
+                notes: Iterable[str] = ()) -> dict:
     files = []
-    totals = {"files": 0, "valid": 0, "invalid": 0, "errors": 0, "warnings": 0}
+    skipped = list(skipped)
+    totals = {"files": 0, "valid": 0, "invalid": 0, "errors": 0, "warnings": 0, "skipped": len(skipped)}
     for r in results:
         doc = r.to_json()
         if max_errors is not None and len(doc["errors"]) > max_errors:
@@ -72,11 +49,18 @@ def result_json(results: Iterable[FileResult], max_errors: int | None = None) ->
         totals["valid" if r.valid else "invalid"] += 1
         totals["errors"] += len(r.errors)
         totals["warnings"] += len(r.warnings)
-    return {"files": files, "summary": totals}
+    return {"files": files, "skipped": [{"file": str(s.path), "reason": s.reason, "x12": s.x12} for s in skipped],
+            "notes": list(notes), "summary": totals}
 
 
-def dumps(results: Iterable[FileResult], max_errors: int | None = None) -> str:
-    return json.dumps(result_json(results, max_errors), indent=2)
+def dumps(results: Iterable[FileResult], max_errors: int | None = None, skipped: Iterable = (),
+          notes: Iterable[str] = ()) -> str:
+    return json.dumps(result_json(results, max_errors, skipped, notes), indent=2)
+
+
+def render_skipped(skip) -> str:
+    """One skipped file (`cob.edi.inputs.Skipped`) as a report line."""
+    return f"{skip.path}: SKIPPED{' (looks like X12: fix it)' if skip.x12 else ''} -- {skip.reason}"
 
 
 def _line(f: Finding) -> str:

@@ -14,6 +14,14 @@ book's view and reports what the book finds.
 - `svc_balance`         SVC02 - sum(2110 CAS) == SVC03
 - `clp_balance`         CLP03 - sum(2100 CAS) - sum(2110 CAS) == CLP04
 - `bpr_balance`         BPR02 == sum(CLP04) - sum(PLB04, PLB06, ..., PLB14)   (transaction level)
+- `clp05_pr_sum`        (warning) CLP05, the patient responsibility, == the sum of the PR (patient
+                        responsibility) CAS amounts of the claim and its lines; payers may round or carry a
+                        responsibility the CAS does not show, so it is a warning
+
+A claim (or an 835 set) in which the walk could not place a segment (`ClaimContext.unplaced`, say an
+SVC or CAS out of order) is not balanced: its sums would leave out money that is in the file, so
+instead of a false sum one warning (`balance_not_checked`) names the segment that stopped it; the
+structural error itself is SNIP 2's.
 
 Amounts are `Decimal`, compared exactly. An amount that does not parse is the SNIP 1-2 engine's to
 report: the equation that needs it is skipped without a finding.
@@ -28,7 +36,7 @@ from cob.rules.view import UNREADABLE
 
 from . import claim_view
 from .context import ClaimContext, LocatedSegment, TransactionContext
-from .findings import ERROR, Finding
+from .findings import ERROR, WARNING, Finding
 
 SNIP = 3
 SNIP_ONLY = frozenset({SNIP})
@@ -96,9 +104,30 @@ def check_claim(ctx: ClaimContext) -> None:
         _check_835(ctx)
 
 
+def _why_not(unplaced: tuple[int, str]) -> str:
+    no, seg_id = unplaced
+    return (f"segment {no} ({seg_id}) could not be placed, so a sum over the segments that were would "
+            "leave it out")
+
+
+def not_balanced(ctx: ClaimContext) -> None:
+    """The one finding of a claim that SNIP 3 does not balance because a segment in it was not placed."""
+    ctx.finding(SNIP, "balance_not_checked", f"claim not balanced: {_why_not(ctx.unplaced)}",
+                severity=WARNING)
+
+
 def check_transaction(tctx: TransactionContext) -> None:
     """835: BPR02 == sum(CLP04) - sum(PLB amounts) (`bpr_balance`)."""
     if tctx.transaction != "835":
+        return
+    if tctx.unplaced is not None:
+        bpr = next((s for s in tctx.header if s[1][0] == "BPR"), None)
+        tctx.findings.append(Finding(
+            snip=SNIP, severity=WARNING, code="balance_not_checked",
+            message=f"BPR02 not balanced against the claims: {_why_not(tctx.unplaced)}",
+            file=tctx.file, segment_no=bpr[2] if bpr else None, segment_id="BPR" if bpr else None,
+            loop=bpr[0] if bpr else None, st_segment_no=bpr[3] if bpr else None, isa_control=tctx.isa_control,
+            gs_control=tctx.gs_control, st_control=tctx.st_control))
         return
     total = tctx.claim_payment_total
     if not isinstance(total, Decimal) or not total.is_finite():
@@ -165,7 +194,10 @@ def _check_835(ctx: ClaimContext) -> None:
                         f"- line adjustments (CAS) {money(adjusted)} = {money(charge - adjusted)}",
                         svc, element="SVC03", element_pos=3)
 
-    if clp is None or line_cas_total is None:
+    if clp is None:
+        return
+    _patient_responsibility(ctx, clp, claim_cas, [seg for _svc, cas in lines for seg in cas])
+    if line_cas_total is None:
         return
     charge = amount(clp, 3)
     paid = amount(clp, 4)
@@ -178,3 +210,18 @@ def _check_835(ctx: ClaimContext) -> None:
                     f"CLP04 {money(paid)} != charge (CLP03) {money(charge)} - claim adjustments (2100 CAS) "
                     f"{money(claim_adj)} - line adjustments (2110 CAS) {money(line_cas_total)} = {money(expected)}",
                     clp, element="CLP04", element_pos=4)
+
+
+def _patient_responsibility(ctx: ClaimContext, clp: LocatedSegment, claim_cas: list[LocatedSegment],
+                            line_cas: list[LocatedSegment]) -> None:
+    """CLP05 against the PR adjustments (claim and lines)."""
+    stated = amount(clp, 5)
+    if stated is None:
+        return
+    pr = [seg for seg in claim_cas if el(seg[1], 1) == "PR"] + [seg for seg in line_cas if el(seg[1], 1) == "PR"]
+    total = cas_total(pr)
+    if total is None or total == stated:
+        return
+    ctx.finding(SNIP, "clp05_pr_sum",
+                f"CLP05 {money(stated)} != patient responsibility adjustments (PR CAS) {money(total)}",
+                clp, element="CLP05", element_pos=5, severity=WARNING)

@@ -17,11 +17,15 @@ remittance that used it:
 - 835, original adjudication: BPR16 (`ctx.payment_date`). Without it the service date (2110 DTM*472/150,
   else 2100 DTM*232/233) is used as a lower bound of the 835 date: it can prove a code retired, never
   not yet effective. CLP02=22 (reversal) is derivative: only membership is checked.
-- 837P 2430 CAS: that line's DTP*573 (prior payer adjudication date); 2320 CAS: the 2330B DTP*573 of the
-  same payer. Without them the latest 2400 DTP*472 of the line/claim is the lower bound (retired only).
+- 837P 2430 CAS: that line's DTP*573 (prior payer adjudication date); 2320 CAS and MOA remark codes: the
+  2330B DTP*573 of the same payer. Without them the latest 2400 DTP*472 of the line/claim is the lower bound (retired only).
 
 Severity: a retired or not-yet-effective code is an error (the list is authoritative about its own
-dates); a code missing from our list is a warning, since a file may be newer than the shipped list.
+dates). A code missing from the list (`cob codesets update` regenerates it; its `list_date` says how
+current it is) is an error when the remittance date is known and on or before the list date -- the
+list knows every code of that day, so this is a typo or an invented code -- and a warning only when
+the remittance is newer than the list, or its date is only bounded from below: then it may be a code
+issued after the list.
 Messages name codes and code-list dates only, never element values of patient segments.
 """
 
@@ -63,6 +67,8 @@ _ICD10_QUALS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})  # (the last three
 #: CLM05-3 (code source 235, NUBC frequency of bill) values that apply to a professional claim
 FREQUENCY_CODES_837P = frozenset({"1", "6", "7", "8"})
 _ICD9_QUALS = frozenset({"BK", "BF", "BJ", "PR", "BN"})
+#: the ICD-10 compliance date: services on or after it are coded in ICD-10-CM, never ICD-9-CM
+ICD10_START = date(2015, 10, 1)
 
 SegmentProblem = tuple[str, str, int, "int | None", str, "str | None"]
 
@@ -83,12 +89,12 @@ def check_segment(loop_id: str, elements: list[str], component_sep: str = ":") -
         if _el(elements, 8) == "XX":
             npi = _el(elements, 9)
             if npi and not npi_check_digit_ok(npi):
-                return [("npi_check_digit", "NPI check digit is wrong in NM109", 9, None, ERROR, IK4_PATTERN)]
+                return [_npi_problem(npi, "NM109", 9)]
     elif sid == "N1":
         if _el(elements, 3) == "XX":
             npi = _el(elements, 4)
             if npi and not npi_check_digit_ok(npi):
-                return [("npi_check_digit", "NPI check digit is wrong in N104", 4, None, ERROR, IK4_PATTERN)]
+                return [_npi_problem(npi, "N104", 4)]
     elif sid == "N4":
         state = _el(elements, 2)
         if state:
@@ -100,6 +106,14 @@ def check_segment(loop_id: str, elements: list[str], component_sep: str = ":") -
             elif country == "CA" and state not in CA_PROVINCES:
                 return [("state_invalid", "N402 is not a Canadian province code", 2, None, ERROR, IK4_CODE)]
     return []
+
+
+def _npi_problem(npi: str, element: str, pos: int) -> SegmentProblem:
+    """A bad NPI is one of two causes: not ten digits at all (letters, wrong length), or ten digits whose
+    check digit fails. Each gets its own finding; the first is never called a check-digit error."""
+    if len(npi) != 10 or not npi.isdigit() or not npi.isascii():
+        return ("npi_format", f"{element} is not a 10-digit NPI", pos, None, ERROR, IK4_PATTERN)
+    return ("npi_check_digit", f"NPI check digit is wrong in {element}", pos, None, ERROR, IK4_PATTERN)
 
 
 def _report_segment(ctx: ClaimContext, seg: LocatedSegment) -> None:
@@ -122,8 +136,18 @@ def _code_date_finding(ctx: ClaimContext, seg: LocatedSegment, kind: str, code: 
     name = kind.upper()
     element = f"{seg[1][0]}{pos:02d}"
     if dates is None:
-        ctx.finding(SNIP, f"{kind}_unknown", f"{name} {code} is not in the shipped {name} list", seg,
-                    element=element, element_pos=pos, component_pos=comp, severity=WARNING)
+        listed = cs.list_date(kind)
+        if exact and on is not None and listed is not None and on <= listed:
+            # the list is newer than the remittance: the code did not exist when it was sent (or a typo)
+            ctx.finding(SNIP, f"{kind}_unknown", f"{name} {code} is not in the {name} list of "
+                        f"{listed.isoformat()}, which is newer than the remittance ({on.isoformat()})", seg,
+                        element=element, element_pos=pos, component_pos=comp, ik4=IK4_CODE)
+        else:
+            why = (f"the remittance ({on.isoformat()}) is newer than the list" if exact and on is not None
+                   else "the remittance date is not known")
+            ctx.finding(SNIP, f"{kind}_unknown", f"{name} {code} is not in the {name} list of "
+                        f"{listed.isoformat() if listed else '(undated)'}; {why}, so it may be a new code", seg,
+                        element=element, element_pos=pos, component_pos=comp, severity=WARNING)
         return
     if not check_dates or on is None:
         return
@@ -236,6 +260,7 @@ def _check_837(ctx: ClaimContext) -> None:
     c = parse_837(ctx)
     sep = ctx.component_sep
     institutional = c.view.charge_element == "SV203"  # an 837I: its UB-04 codes are snip5_institutional's
+    service: list[date | None] | None = None
     for seg in c.coded:
         elements = seg[1]
         sid = elements[0]
@@ -254,7 +279,9 @@ def _check_837(ctx: ClaimContext) -> None:
         elif sid == "SV1":
             _check_sv1(ctx, seg, sep)
         elif sid == "HI":
-            _check_hi(ctx, seg, sep)
+            if service is None:
+                service = [_service_dates(c)[1]]  # the claim's latest service date, read once
+            _check_hi(ctx, seg, sep, service[0])
         elif sid == "CLM":
             _check_clm(ctx, seg, sep)
         else:
@@ -287,6 +314,16 @@ def _check_837_cas(ctx: ClaimContext, c: Claim837) -> None:
             line_dates, latest_service = _service_dates(c)
         for cas in p.cas:
             _check_cas(ctx, cas.at, d573 or latest_service, d573 is not None, True, GROUP_CODES_837)
+    for seg, index in c.moa:  # the prior payer's remark codes, judged on its adjudication date as its CAS
+        p = c.view.payers[index]
+        d573 = parse_date(_el(p.date[1], 3)) if p.date is not None else None
+        if d573 is None and line_dates is None:
+            line_dates, latest_service = _service_dates(c)
+        el = seg[1]
+        for pos in _MOA_RARC_POS:
+            if pos < len(el) and el[pos]:
+                _code_date_finding(ctx, seg, "rarc", el[pos], pos, None, d573 or latest_service, d573 is not None,
+                                   True)
     for block in c.svd_blocks:
         if not block.cas:
             continue
@@ -302,7 +339,8 @@ def _check_837_cas(ctx: ClaimContext, c: Claim837) -> None:
 
 
 def _service_dates(c: Claim837) -> tuple[list[date | None], date | None]:
-    """Each line's service date (its 2400 DTP*472; a range's end), and the latest of them."""
+    """Each line's service date (its 2400 DTP*472; a range's end), and the latest of them; without any, an
+    837I's statement period end (2300 DTP*434: an inpatient stay's lines carry no date)."""
     dates = []
     for dtp in c.service_dates:
         if dtp is None:
@@ -311,6 +349,9 @@ def _service_dates(c: Claim837) -> tuple[list[date | None], date | None]:
             v = _el(dtp[1], 3)
             dates.append(parse_date(v[9:] if len(v) == 17 else v))
     known = [d for d in dates if d is not None]
+    if not known and c.statement is not None:
+        v = _el(c.statement[1], 3)
+        return dates, parse_date(v[9:] if len(v) == 17 else v)
     return dates, (max(known) if known else None)
 
 
@@ -350,7 +391,10 @@ def _check_sv1(ctx: ClaimContext, seg: LocatedSegment, sep: str) -> None:
                     element="SV105", element_pos=5, ik4=IK4_CODE)
 
 
-def _check_hi(ctx: ClaimContext, seg: LocatedSegment, sep: str) -> None:
+def _check_hi(ctx: ClaimContext, seg: LocatedSegment, sep: str, service: date | None) -> None:
+    """Diagnosis codes by the claim's latest service date (`service`): ICD-10-CM codes must exist in the
+    list (`codesets.icd10cm`, loaded on the first HI only) and be billable; ICD-9-CM (BK/BF) is over for
+    services from 2015-10-01 on."""
     el = seg[1]
     for pos in range(1, len(el)):
         comp = el[pos]
@@ -362,10 +406,48 @@ def _check_hi(ctx: ClaimContext, seg: LocatedSegment, sep: str) -> None:
             if not icd10cm_format_ok(code):
                 ctx.finding(SNIP, "icd10_format", f"HI{pos:02d}-2 is not an ICD-10-CM code (format)", seg,
                             element=f"HI{pos:02d}-02", element_pos=pos, component_pos=2, ik4=IK4_PATTERN)
+            else:
+                _check_icd10(ctx, seg, pos, code, service)
         elif qual in _ICD9_QUALS:
-            ctx.finding(SNIP, "icd9_qualifier",
-                        f"HI{pos:02d}-1 qualifier {qual} is ICD-9-CM, not used for services after 2015-09-30",
-                        seg, element=f"HI{pos:02d}-01", element_pos=pos, component_pos=1, severity=WARNING)
+            if service is None:
+                ctx.finding(SNIP, "icd9_qualifier",
+                            f"HI{pos:02d}-1 qualifier {qual} is ICD-9-CM, not used for services from 2015-10-01 on "
+                            "(the claim has no service date to tell)", seg, element=f"HI{pos:02d}-01",
+                            element_pos=pos, component_pos=1, severity=WARNING)
+            elif service >= ICD10_START:
+                ctx.finding(SNIP, "icd9_qualifier",
+                            f"HI{pos:02d}-1 qualifier {qual} is ICD-9-CM, which may not be used for services from "
+                            f"2015-10-01 on (latest service date {service.isoformat()})", seg,
+                            element=f"HI{pos:02d}-01", element_pos=pos, component_pos=1, ik4=IK4_CODE)
+
+
+def _check_icd10(ctx: ClaimContext, seg: LocatedSegment, pos: int, code: str, service: date | None) -> None:
+    icd = cs.icd10cm()
+    status = icd.status(code)
+    if status == cs.OK:
+        return
+    fy = f"ICD-10-CM FY{icd.fiscal_year}"
+    element = f"HI{pos:02d}-02"
+    if status == cs.HEADER:
+        # before the list's fiscal year the code may still have been billable (codes get subdivided)
+        error = service is None or service >= icd.valid_from
+        ctx.finding(SNIP, "icd10_header", f"{element} {code} is a header code in {fy} (a category with codes "
+                    "under it), not billable: report the code under it", seg, element=element, element_pos=pos,
+                    component_pos=2, severity=ERROR if error else WARNING, ik4=IK4_CODE if error else None)
+        return
+    if service is not None and icd.valid_from <= service <= icd.valid_to:
+        ctx.finding(SNIP, "icd10_unknown", f"{element} {code} is not an ICD-10-CM code of {fy}, the year of the "
+                    f"service ({service.isoformat()})", seg, element=element, element_pos=pos, component_pos=2,
+                    ik4=IK4_CODE)
+        return
+    if service is None:
+        why = "the claim has no service date to tell its year"
+    elif service < icd.valid_from:
+        why = f"the service ({service.isoformat()}) is older than the list: the code may have been deleted since"
+    else:
+        why = f"the service ({service.isoformat()}) is newer than the list: the code may be new"
+    ctx.finding(SNIP, "icd10_unknown", f"{element} {code} is not in {fy}; {why}", seg, element=element,
+                element_pos=pos, component_pos=2, severity=WARNING)
 
 
 # ---------------------------------------------------------------------------------------------- entry
