@@ -20,7 +20,10 @@ def test_generated_837i_and_835s_validate_and_bill_like_the_837p(tmp_path):
     assert [p.name for p in inst.claims_files] == ["claims-0001.837i", "claims-0002.837i"]
     for path in [*inst.claims_files, *inst.remit_files]:
         result = validate_file(path)
-        assert not result.errors and not result.warnings, (path.name, [f.message for f in result.findings][:3])
+        # the generator's 835s answer split claims and reversals under one CLP01 on purpose: cob validate's
+        # claim_id_repeated warning (issue 14 item 6) is their only warning
+        warnings = [f for f in result.warnings if not (f.code == "claim_id_repeated" and path.suffix == ".835")]
+        assert not result.errors and not warnings, (path.name, [f.message for f in result.findings][:3])
     ok, errors = pyx12_validate(inst.claims_files[0])
     assert ok, errors
     claims = [c for f in inst.claims_files for c in X12Reader(f)]
