@@ -296,6 +296,8 @@ def test_n3_n4_swapped_claim_file_is_rejected_by_cob_run(tmp_path, monkeypatch):
     site = tmp_path / "site"
     runner = CliRunner()
     assert runner.invoke(main, ["init", str(site)]).exit_code == 0
+    toml = site / "cob.toml"
+    toml.write_text(toml.read_text().replace("settle_seconds = 60", "settle_seconds = 0"))  # read at once
     (site / "inbox" / "swapped.837").write_text(_swap_first_n3_n4((DATA / "original-claim.837").read_text()))
     (site / "inbox" / "primary.835").write_bytes((DATA / "primary-remit.835").read_bytes())
     monkeypatch.setenv("COB_NOW", "2026-03-02T01:30:00")

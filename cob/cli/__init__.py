@@ -4,8 +4,9 @@ Every command parses its options, makes ONE library call and renders what it ret
 never imports click. Conventions shared by all commands live in `conventions` (`-` for stdin,
 `--format text|json`, `--quiet`/`--verbose`, progress bars on a terminal only).
 
-Exit codes: 0 success, 1 bad input (each problem printed as `FILE: segment N (ID): message`), 2 usage.
-No command shows a traceback for bad input; unexpected failures print one line and exit 1.
+Exit codes: 0 success, 1 bad input (each problem printed as `FILE: segment N (ID): message`), 2 usage,
+3 internal error. No command shows a traceback for bad input; unexpected failures print one line
+(the exception type and where in cob it was raised, never its text) and exit 3.
 """
 
 from __future__ import annotations
@@ -41,8 +42,46 @@ LAZY_COMMANDS = {
 
 
 class _Group(click.Group):
-    """Turns unexpected exceptions into one line on stderr and exit 1 (never a traceback); loads the
-    `LAZY_COMMANDS` on first use."""
+    """Turns unexpected exceptions into one line on stderr and exit 3 (never a traceback); loads the
+    `LAZY_COMMANDS` on first use.
+
+    Ctrl-C while the command's modules are imported (most of a start-up) only sets a flag, acted on once
+    they are (exit 130): Python's KeyboardInterrupt raised inside an import is swallowed there ("Exception
+    ignored in: _get_module_lock") and the Ctrl-C lost, the command going on as if never interrupted."""
+
+    def main(self, *args, **kwargs):
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return super().main(*args, **kwargs)
+        self._sigint_at_start = False
+        self._sigint_before = signal.signal(signal.SIGINT, self._starting_sigint)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            self._started()
+
+    def _starting_sigint(self, _signum, _frame) -> None:
+        self._sigint_at_start = True
+
+    def _started(self) -> None:
+        """Start-up is over: Ctrl-C raises KeyboardInterrupt again (or the command's own handling takes over);
+        one that came during start-up does now."""
+        import signal
+
+        before = getattr(self, "_sigint_before", None)
+        if before is None:
+            return
+        self._sigint_before = None
+        signal.signal(signal.SIGINT, before)
+        if self._sigint_at_start:
+            raise KeyboardInterrupt
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        resolved = super().resolve_command(ctx, args)  # a lazy command's modules are imported here
+        self._started()
+        return resolved
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
@@ -62,15 +101,33 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except KeyboardInterrupt:  # Ctrl-C before a command set its own handling (`cob run` at start-up)
+            click.echo(f"{' '.join(['cob', *filter(None, [ctx.invoked_subcommand])])}: stopped by SIGINT", err=True)
+            sys.exit(130)
         except BrokenPipeError:
             _quiet_stdout()  # the reader of our stdout went away (`cob parse big.837 | head`): not an error
             sys.exit(0)
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
             if os.environ.get("COB_DEBUG"):
                 raise
-            # The exception text may quote input values (patient data), so only its type is shown.
-            click.echo(f"cob: internal error ({type(exc).__name__}); set COB_DEBUG=1 to see details", err=True)
-            sys.exit(1)
+            # The exception text may quote input values (patient data), so only its type and where it was
+            # raised are shown; exit 3 tells an internal error from bad input (1) and configuration (2).
+            click.echo(f"cob {ctx.invoked_subcommand or ''}: internal error ({type(exc).__name__} at "
+                       f"{_where(exc)}); set COB_DEBUG=1 to see details", err=True)
+            sys.exit(3)
+
+
+def _where(exc: BaseException) -> str:
+    """file:line in function of the innermost frame in cob's own code (where it failed; no values)."""
+    import traceback
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if os.path.abspath(f.filename).startswith(root + os.sep)] or frames
+    if not ours:
+        return "unknown place"
+    f = ours[-1]
+    return f"{os.path.relpath(f.filename, os.path.dirname(root))}:{f.lineno} in {f.name}"
 
 
 def _quiet_stdout() -> None:

@@ -1,7 +1,9 @@
 """`cob init`, `cob run`, `cob status`: thin click wrappers over `cob.run`.
 
 Exit codes (scripts and cron depend on them): 0 ok (also: another run holds the lock); 1 an input was
-quarantined, a claim rejected or the run stopped part-way (nothing lost); 2 configuration or usage error.
+quarantined, a claim rejected, the run stopped part-way (nothing lost), or the lock has been held longer
+than run.max_run_minutes; 2 configuration or usage error (the state database unusable among them); 3
+internal error (a worker process died); 130 / 143 stopped by SIGINT / SIGTERM (nothing lost).
 Under cron (stderr not a terminal) `cob run` prints nothing but errors; on a terminal it shows progress
 bars and the summary (`--verbose` prints the summary everywhere, `--quiet` nowhere).
 """
@@ -48,12 +50,16 @@ Examples:
 
 @click.command("init", epilog=EPILOG_INIT)
 @click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--adopt", is_flag=True,
+              help="Rebuild a lost state database from archive/ and outbox/: what was sent is never sent again.")
 @output_options
-def init(directory: str, out: Output) -> None:
+def init(directory: str, adopt: bool, out: Output) -> None:
     """Create DIRECTORY/{inbox,outbox,archive,rejected,reports} and a commented DIRECTORY/cob.toml.
 
     The configuration works as written: drop 835s and 837P files into inbox/ and run
-    `cob run --config DIRECTORY/cob.toml`. An existing cob.toml is kept.
+    `cob run --config DIRECTORY/cob.toml`. An existing cob.toml is kept. With --adopt, a new (empty)
+    state database is rebuilt from the folder: archived inputs recorded, their billable claims counted as
+    sent, control numbers continued above the outbox's.
     """
     existed = os.path.exists(os.path.join(directory, "cob.toml"))
     try:
@@ -65,6 +71,19 @@ def init(directory: str, out: Output) -> None:
         out.error(f"cob: cannot create {exc.filename or directory}: {exc.strerror or exc}")
         sys.exit(2)
     out.info(f"{'kept existing' if existed else 'wrote'} {path}")
+    if adopt:
+        from cob.run.adopt import adopt as adopt_state
+
+        try:
+            done = adopt_state(_config(str(path)), _now())
+        except ConfigError as exc:
+            out.error(f"cob: {exc}")
+            sys.exit(2)
+        out.info(f"adopted: {done.inputs} archived inputs recorded, {done.claims_sent} claims counted as sent, "
+                 f"{done.claims_waiting} waiting; control numbers: "
+                 + (", ".join(f"{k} {v:09d}" for k, v in sorted(done.controls.items())) or "none yet"))
+        for name in done.unreadable:
+            out.error(f"cob: {name} in the archive could not be read; it was left out")
     out.info(f"drop 835 and 837P files into {path.parent / 'inbox'}, then: cob run --config {path}")
     for name in ("inbox", "outbox", "archive", "rejected", "reports"):
         out.detail(f"  {path.parent / name}/")
@@ -92,7 +111,8 @@ def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, fmt: s
     """Process the inbox once: bill what can be billed, keep what waits, report, archive.
 
     Safe under cron: one run at a time, every step committed before the next, a killed run finished by
-    the next one. Exit 0 ok, 1 something was quarantined or rejected (see the report), 2 configuration error.
+    the next one. Exit 0 ok, 1 something was quarantined or rejected (see the report) or the lock is held
+    too long, 2 configuration error, 3 internal error, 130/143 stopped by SIGINT/SIGTERM.
     """
     from cob.run.runner import RunOptions, run_batch
 
@@ -105,8 +125,11 @@ def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, fmt: s
         out.error(f"cob: {exc}")
         sys.exit(2)
     if result.locked_out:
-        out.info(result.message)
-        sys.exit(0)
+        if result.exit_code:
+            out.error(result.message)
+        else:
+            out.info(result.message)
+        sys.exit(result.exit_code)
     for line in result.errors:
         out.error(line)
     if fmt == "json" and result.report_path is not None:
@@ -135,17 +158,24 @@ Examples:
 @output_options
 def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
     """List what waits and why (claims without their 835, 835s without their claim, held claims);
-    claims waiting longer than the configured age are marked STALE. Exit 0."""
+    claims waiting longer than the configured age are marked STALE, and who holds the run lock. Exit 0;
+    with --stale-only, 1 when a claim is stale (a cron line that mails); 2 when the state cannot be read."""
     from cob.run.status import status_report
 
     config = _config(config_path)
-    report = status_report(config, _now(), stale_only=stale_only)
+    try:
+        report = status_report(config, _now(), stale_only=stale_only)
+    except ConfigError as exc:
+        out.error(f"cob: {exc}")
+        sys.exit(2)
     if fmt == "json":
         out.data(json.dumps(report.to_dict(), indent=2))
     elif out.quiet:
         out.data(report.stale_text(), nl=False)
     else:
         out.data(report.text(limit=None if out.verbose else 200), nl=False)
+    if stale_only and report.stale:
+        sys.exit(1)
 
 
 COMMANDS = (init, run, status)

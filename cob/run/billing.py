@@ -40,7 +40,7 @@ from cob.schemas.remit import ClaimPayment, PaymentHeader
 from cob.schemas.report import ClaimOutcome, OutcomeStatus
 from cob.schemas.segments import REF
 
-from . import faults
+from . import faults, signals
 from .submitters import spool_key
 from .state import State
 
@@ -189,6 +189,7 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
             _decide(run, result, contexts, claim_id, claims.get(claim_id, {}), payments.get(claim_id, []),
                     emitted.get(claim_id, []))
             faults.checkpoint("claim decided")
+            signals.check()  # between claims: a stop signal ends billing here, nothing recorded
         if progress is not None:
             progress(len(chunk))
     run.finish_outputs()

@@ -73,8 +73,12 @@ max_wait_days = 30
 [run]
 # Input files parsed in parallel processes; 0 = the number of CPUs. `cob run --workers N` overrides.
 workers = 0
-# Ignore inbox files modified less than this many seconds ago (an SFTP upload still in progress).
-settle_seconds = 0
+# Read an inbox file only when its last write is this many seconds old, or it arrived by rename (an SFTP
+# upload renamed into place, mv, ln): a file still being written is left for the next run.
+settle_seconds = 60
+# A run finding the lock held longer than this says so and exits 1 (the holder may be hung); `--wait`
+# gives up then too. A lock whose holder's process is gone is taken over at once.
+max_run_minutes = 720
 
 [files]
 # Mode of everything cob creates (outbox files, state database, reports, archive/, rejected/; folders get
@@ -105,7 +109,8 @@ class RunConfig:
     coverage: Path | None = None
     order_facts: Path | None = None
     workers: int = 0
-    settle_seconds: float = 0
+    settle_seconds: float = 60  # see `settle`: a safe default, never 0
+    max_run_minutes: float = 720
     file_mode: int = 0o600  # [files] mode; see cob.run.files
     other_submitters: str = "quarantine"  # or "separate"; see cob.run.submitters
     paper_payers: frozenset[str] = frozenset()
@@ -155,7 +160,7 @@ _KEYS: dict[str, set[str]] = {
     "interchange": {"sender", "receiver", "other_submitters"},
     "state": {"url"},
     "claims": {"max_wait_days", "coverage", "order_facts"},
-    "run": {"workers", "settle_seconds"},
+    "run": {"workers", "settle_seconds", "max_run_minutes"},
     "files": {"mode"},
     "paper": {"payers", "proof"},
 }
@@ -210,7 +215,8 @@ def load_config(path: str | Path) -> RunConfig:
         coverage=_optional_path(base, get("claims", "coverage", None, str)),
         order_facts=_optional_path(base, get("claims", "order_facts", None, str)),
         workers=get("run", "workers", 0, int),
-        settle_seconds=get("run", "settle_seconds", 0, (int, float)),
+        settle_seconds=get("run", "settle_seconds", 60, (int, float)),
+        max_run_minutes=get("run", "max_run_minutes", 720, (int, float)),
         file_mode=_file_mode(path, get("files", "mode", "0600", str)),
         other_submitters=get("interchange", "other_submitters", "quarantine", str),
         paper_payers=frozenset(get("paper", "payers", [], list)),
@@ -220,6 +226,8 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: paper.payers must be a list of payer ids")
     if config.max_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, workers and settle_seconds must not be negative")
+    if not 0 < config.max_run_minutes < 10 ** 6:
+        raise ConfigError(f"{path}: run.max_run_minutes must be a number of minutes above 0")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]
     if len(set(folders)) != len(folders):
         raise ConfigError(f"{path}: inbox, outbox, archive and rejected must be different folders")

@@ -100,6 +100,11 @@ class Database:
             self._rollback()
 
 
+#: how long a SQLite statement waits for another process's write lock before failing ("database is locked",
+#: named by `failures`); runs take turns by the run lock, so only a foreign program makes this wait
+SQLITE_BUSY_SECONDS = 60.0
+
+
 class SQLiteDatabase(Database):
     dialect = "sqlite"
     types = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB"}
@@ -108,7 +113,7 @@ class SQLiteDatabase(Database):
         super().__init__()
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=60)
+        self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=SQLITE_BUSY_SECONDS)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")

@@ -6,10 +6,13 @@ a commit and a rename, between a rename and the next, per claim spooled...). Wit
 - ``COB_FAULT_AFTER=N``: the Nth checkpoint of the process acts: ``COB_FAULT_KIND=kill`` (default)
   SIGKILLs the process (what a reboot or ``kill -9`` does); ``enospc`` raises ``OSError(ENOSPC)`` (a full
   disk); ``pause`` holds there until the file named by ``COB_FAULT_RELEASE`` exists (two concurrent runs).
+- ``COB_FAULT_AT=name``: as COB_FAULT_AFTER, at the first checkpoint called `name`.
 - ``COB_FAULT_COUNT=FILE``: at exit the number of checkpoints passed is written to FILE, so a test can
   pick kill points across the whole run.
 - ``COB_FAULT_UNREADABLE=name1,name2``: opening those inputs raises PermissionError. Tests run as root,
   where ``chmod 000`` does not stop reads; this exercises the same path.
+- ``COB_FAULT_KILL_READER=name``: the process reading that input SIGKILLs itself (a worker killed by the
+  OOM killer: the run must name it and exit 3).
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ def checkpoint(name: str) -> None:
     after = os.environ.get("COB_FAULT_AFTER")
     count_file = os.environ.get("COB_FAULT_COUNT")
     trace = os.environ.get("COB_FAULT_TRACE")
-    if not (after or count_file or trace):
+    at = os.environ.get("COB_FAULT_AT")
+    if not (after or count_file or trace or at):
         return
     _count += 1
+    if at and at == name:  # the first step of that name acts
+        os.environ.pop("COB_FAULT_AT")
+        after = str(_count)
     if trace:
         with open(trace, "a", encoding="utf-8") as fh:
             fh.write(f"{_count} {name}\n")
@@ -61,6 +68,12 @@ def check_readable(path: Path) -> None:
     names = os.environ.get("COB_FAULT_UNREADABLE")
     if names and path.name in names.split(","):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+
+def kill_reader(path: Path) -> None:
+    """SIGKILL this process when it is about to parse the input named by COB_FAULT_KILL_READER."""
+    if os.environ.get("COB_FAULT_KILL_READER") == path.name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def reset() -> None:

@@ -29,9 +29,10 @@ from cob.edi.errors import X12SyntaxError
 from cob.edi.inputs import looks_like_x12
 from cob.edi.reader import X12Reader
 from cob.schemas.claim import Claim
+from cob.schemas.institutional import claim_model
 from cob.schemas.remit import ClaimPayment
 
-from . import faults
+from . import faults, signals
 from .submitters import pair_of
 from .inbox import shown
 
@@ -42,6 +43,32 @@ PAYMENT_EXCLUDE = {"header"}
 
 class WorkFailure(Exception):
     """The machine, not the input, failed (e.g. the work folder is full): the run stops, nothing is lost."""
+
+    internal = False  # True: a failure of cob itself (exit 3), not of the machine
+
+
+class BodyNotVerified(WorkFailure):
+    """A stored body does not read back as the model it was written from (see `verified`)."""
+
+    internal = True
+
+
+def verified(model: type, data: bytes, what: str) -> bytes:
+    """`data` (a model's JSON) if it reads back as `model`. Why: an exception swallowed inside pydantic-core's
+    serialization (a KeyboardInterrupt once did) leaves "<unprintable Decimal object>" in the JSON, and a
+    claim stored so is billed wrong weeks later; nothing is stored that does not round-trip."""
+    try:
+        model.model_validate_json(data)
+    except ValueError:
+        raise BodyNotVerified(f"internal error: the stored form of {what} does not read back; nothing of the "
+                              "file was recorded (the next run reads it again)") from None
+    return data
+
+
+def _verified_claim(data: bytes, what: str) -> bytes:
+    """`verified` for a claim: it must read back as the model `cob.run.billing` will read it with
+    (`claim_model`: an 837P `Claim` or an 837I `InstitutionalClaim`, told by content)."""
+    return verified(claim_model(data), data, what)
 
 
 @dataclass
@@ -84,6 +111,7 @@ def _blob(model: Any, blobs: set[str], out: IO[bytes]) -> str | None:
     data = model.model_dump_json(exclude_none=True).encode()
     key = hashlib.sha1(data).hexdigest()
     if key not in blobs:
+        verified(type(model), data, f"a {type(model).__name__}")
         blobs.add(key)
         pickle.dump(("blob", key, zlib.compress(data, 1)), out, protocol=pickle.HIGHEST_PROTOCOL)
     return key
@@ -112,6 +140,7 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
         out = os.fdopen(fd, "wb", buffering=1 << 20)
     except OSError as exc:
         raise WorkFailure(f"cannot write to the work folder {work_dir}: {exc.strerror or exc}") from None
+    faults.kill_reader(source)
     blobs: set[str] = set()
     reader = X12Reader(source, strict=True)
     try:
@@ -120,6 +149,7 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
             last_header = None
             for item in _items(reader, source, result):
                 seq += 1
+                signals.check()  # a stop asked of an in-process read: between claims, never inside one
                 try:
                     if isinstance(item, Claim):
                         if item.header is not last_header:
@@ -131,8 +161,9 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
                         rank = item.subscriber.sbr.payer_sequence.rank if item.subscriber is not None else 1
                         record = ("claim", item.claim_id, payer or "", rank, seq,
                                   _blob(item.header, blobs, out), _blob(item.billing_provider, blobs, out),
-                                  zlib.compress(item.model_dump_json(exclude=CLAIM_EXCLUDE,
-                                                                     exclude_none=True).encode(), 1),
+                                  zlib.compress(_verified_claim(item.model_dump_json(
+                                      exclude=CLAIM_EXCLUDE, exclude_none=True).encode(),
+                                      f"claim {item.claim_id} of {shown(source.name)}"), 1),
                                   *_identity(item))
                         result.claims += 1
                     else:
@@ -140,8 +171,9 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
                         record = ("payment", clp.patient_control_number, seq, clp.status.value,
                                   payer_key(item.header), clp.payer_claim_control_number or "",
                                   _blob(item.header, blobs, out),
-                                  zlib.compress(item.model_dump_json(exclude=PAYMENT_EXCLUDE,
-                                                                     exclude_none=True).encode(), 1))
+                                  zlib.compress(verified(ClaimPayment, item.model_dump_json(
+                                      exclude=PAYMENT_EXCLUDE, exclude_none=True).encode(),
+                                      f"claim payment {clp.patient_control_number} of {source.name}"), 1))
                         result.payments += 1
                     pickle.dump(record, out, protocol=pickle.HIGHEST_PROTOCOL)
                 except OSError as exc:

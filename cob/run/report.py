@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cob.edi.writer import atomic_output
 from cob.schemas.report import RunReport
 
+from . import faults
 from .states import InputState
 
 
@@ -145,6 +146,8 @@ def write_reports(report: RunBatchReport, reports_dir: Path, stem: str) -> tuple
     with atomic_output(json_path) as fh:
         fh.write(report.model_dump_json(indent=2))
         fh.write("\n")
+        fh.flush()
+        faults.checkpoint("report being written")  # a kill here leaves its temp file (`leftovers`)
     with atomic_output(text_path) as fh:
         fh.write(report.morning_summary())
     return json_path, text_path

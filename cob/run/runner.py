@@ -35,7 +35,7 @@ import os
 import shutil
 import socket
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -45,15 +45,19 @@ from cob.billing.secondary import SecondaryOptions
 from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
-from . import faults
+from . import controls, faults, signals, workers
+from .adopt import refuse_fresh_state
 from .files import created_with, make_private
 from .inbox import EntryKind, classify, fs_path, kept_name, shown, stored
 from .preflight import check_site
 from .submitters import Submitters
 from .billing import BillingResult, bill, sender_key
 from .config import RunConfig
+from .failures import WorkerDied, check_state_path, state_errors
 from .ingest import Parsed, WorkFailure, hash_file, parse_file, read_records
-from .lock import LockBusy, RunLock
+from .leftovers import clean_stale_temp_files
+from .lock import LockBusy, LockStuck, RunLock
+from .settle import Look, move_unchanged, return_grown
 from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
                      write_reports)
 from .state import InputRow, OutputRow, State
@@ -87,26 +91,40 @@ class RunResult:
 
 
 def run_batch(config: RunConfig, options: RunOptions | None = None) -> RunResult:
-    """Everything `cob run` does. Returns instead of exiting; see module doc."""
+    """Everything `cob run` does. Returns instead of exiting; see module doc. Raises `ConfigError` (exit 2)
+    for configuration problems, the state database's among them (`failures.StateUnavailable`)."""
     options = options or RunOptions()
     check_site(config)  # ConfigError (exit 2): a missing folder, an unusable roster or order facts
-    with created_with(config.file_mode):
+    with created_with(config.file_mode), signals.stop_on_signals():
         return _locked_run(config, options)
 
 
 def _locked_run(config: RunConfig, options: RunOptions) -> RunResult:
+    """The run under the lock (see `lock`): the state opened, refused when fresh over a used folder."""
     lock = RunLock(config.sqlite_path, None if config.sqlite_path else config.state_url)
+    check_state_path(config)
     try:
-        lock.acquire(wait=options.wait)
+        with state_errors(config):
+            lock.acquire(wait=options.wait, max_run_minutes=config.max_run_minutes)
     except LockBusy as exc:
-        return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing anything "
-                                                     "(use --wait to wait for it)")
+        return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing "
+                                                     "anything (use --wait to wait for it)")
+    except LockStuck as exc:
+        return RunResult(1, locked_out=True, message=f"cob run: {exc}", errors=[f"cob run: {exc}"])
+    except signals.StopRequested as exc:  # while waiting for the lock
+        return RunResult(exc.exit_code, locked_out=True, message=f"cob run: {exc} while waiting for the lock")
     try:
-        state = State.open(config.state_url, config.sqlite_path)
-        try:
-            return _Run(config, options, state).run()
-        finally:
-            state.close()
+        clean_stale_temp_files(config)  # only a dead run's: we hold the lock
+        with state_errors(config):
+            state = State.open(config.state_url, config.sqlite_path)
+            try:
+                refuse_fresh_state(config, state)
+                run = _Run(config, options, state)
+                if lock.took_over is not None:
+                    run.took_over = lock.took_over.describe()
+                return run.run()
+            finally:
+                state.close()
     finally:
         lock.release()
 
@@ -128,6 +146,9 @@ class _Run:
         self.billing: BillingResult | None = None
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
+        self.looks: dict[Path, Look] = {}  # each input as the scan saw it (`settle`)
+        self.took_over: str | None = None  # the dead holder of the lock this run replaced
+        self.exit_override: int | None = None  # 128 + signal when stopped; 3 when a worker died
         self.submitters = Submitters(config, state)
 
     # -------------------------------------------------------------------------------------------- run
@@ -142,9 +163,14 @@ class _Run:
         self.log = RunLog(config.reports / f"{stem}.log.jsonl")
         self.log.event("run_start", run_id=self.run_id, dry_run=dry, workers=self.workers,
                        config=config.path.name)
+        if self.took_over:
+            self.log.event("lock_taken_over", holder=self.took_over[:200])
+            self.problems.append(f"took over the run lock of a run that is gone ({self.took_over})")
         faults.checkpoint("run started")
         try:
             t = time.perf_counter()
+            if not dry:
+                controls.write(config.outbox, state.controls())  # a kill may have come before it was written
             leftovers = self._recover() if not dry else set()
             self.timings["recover_s"] = time.perf_counter() - t
             t = time.perf_counter()
@@ -162,8 +188,17 @@ class _Run:
             self.timings["publish_move_s"] = time.perf_counter() - t
         except WorkFailure as exc:
             self._fail(str(exc))
+            if exc.internal:
+                self.exit_override = 3
+        except WorkerDied as exc:
+            self._fail(str(exc))
+            self.exit_override = 3
+        except signals.StopRequested as exc:
+            self._fail(f"{exc}; nothing is lost: what was committed stays, the next run continues from there")
+            self.exit_override = exc.exit_code
         except OSError as exc:
             self._fail(f"run stopped: {_os_problem(exc)}; nothing is lost, the next run continues")
+        shutil.rmtree(self.work, ignore_errors=True)  # spools are consumed or worthless now: leave no temp file
         return self._finish(stem)
 
     def _fail(self, message: str) -> None:
@@ -178,6 +213,15 @@ class _Run:
         """Finish what an interrupted run committed; returns inbox files already recorded (not re-read)."""
         self._publish_pending(recovering=True)
         self._clean_temp_files()
+        back, stuck = return_grown([(fs_path(i), d, n) for i, d, n in self.state.quarantined_files()],
+                                   self.config.settle_seconds)
+        back, stuck = [shown(n) for n in back], [shown(n) for n in stuck]
+        for name in back:
+            self.log.event("input_put_back", file=name)
+            self.problems.append(f"{name}: grew after it was quarantined (its writer had paused); put back into "
+                                 "the inbox to be read whole")
+        for name in stuck:
+            self.problems.append(f"{name}: grew in rejected/ after it was quarantined; move it back into the inbox")
         leftovers: set[Path] = set()
         for row in self.state.unmoved_inputs():
             source = fs_path(row.inbox_path)
@@ -234,10 +278,10 @@ class _Run:
     # -------------------------------------------------------------------------------------------- ingest
 
     def _scan(self, leftovers: set[Path]) -> list[Path]:
-        """Input files present now: regular, not hidden, settled; in inbox order, then name order. Links and
-        names that are not UTF-8 are quarantined here (never opened); folders and FIFOs are reported."""
+        """Input files present now: regular, not hidden, settled (`settle`); in inbox order, then name order.
+        Links and names that are not UTF-8 are quarantined here (never opened); folders and FIFOs are reported."""
         out: list[Path] = []
-        limit = time.time() - self.config.settle_seconds
+        now = time.time()
         for inbox in self.config.inboxes:
             for entry in classify(inbox):
                 f = entry.path
@@ -249,11 +293,23 @@ class _Run:
                 if entry.kind is not EntryKind.FILE:
                     self._report_skipped(entry.shown, entry.reason)
                     continue
-                if self.config.settle_seconds and f.stat().st_mtime > limit:
+                look = Look.now_or_none(f)
+                if look is not None and not look.settled(self.config.settle_seconds, now):
                     self.log.event("input_not_settled", file=entry.shown)
                     continue
+                if look is not None:
+                    self.looks[f] = look
                 out.append(f)
         return out
+
+    def _changed(self, path: Path, when: str) -> bool:
+        """True (logged; the file stays in the inbox for the next run) when `path` is no longer as scanned."""
+        look = self.looks.get(path)
+        if look is None or look.same(Look.now_or_none(path)):
+            return False
+        self.log.event("input_changed", file=shown(path.name), when=when)
+        self.problems.append(f"{shown(path.name)}: changed {when}; left in the inbox for the next run")
+        return True
 
     def _report_skipped(self, name: str, reason: str) -> None:
         """An inbox entry that is not read and not moved (a folder, a FIFO): said every run, not hidden."""
@@ -267,12 +323,15 @@ class _Run:
         to_parse: list[tuple[Path, str, int]] = []
         seen: dict[str, Path] = {}
         for path in files:
+            signals.check()
             try:
                 sha, size = hash_file(path)
             except OSError as exc:
                 self._reject(path, None, None, f"{shown(path.name)}: cannot read: {exc.strerror or exc}")
                 continue
             faults.checkpoint("input hashed")
+            if self._changed(path, "while it was hashed"):
+                continue
             if sha in seen or self.state.ingested(sha) is not None:
                 self._duplicate(path, sha, size)
                 continue
@@ -286,6 +345,7 @@ class _Run:
             for parsed in self._parsed(to_parse):
                 self._commit_input(parsed)
                 bar.update(1)
+                signals.check()
         finally:
             bar.close()
 
@@ -296,11 +356,39 @@ class _Run:
             for a in args:
                 yield parse_file(*a)
             return
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-            yield from pool.map(parse_file, *zip(*args))
+        # spawned workers: they inherit neither the lock nor a connection and die with us (`workers`);
+        # on a stop, a worker's death or any error the pool is shut down before we go on (no hang at exit)
+        with workers.signals_held():  # workers start with the stop signals ignored (see `workers`)
+            pool = workers.pool(min(self.workers, len(items)))
+            futures = [pool.submit(parse_file, *a) for a in args]
+        try:
+            for a, future in zip(args, futures):
+                while True:
+                    try:
+                        parsed = future.result(timeout=0.2)
+                        break
+                    except TimeoutError:
+                        try:
+                            signals.check()
+                        except signals.StopRequested:
+                            for process in list(getattr(pool, "_processes", {}).values()):
+                                process.kill()  # they only read inputs into the work folder (cleaned)
+                            raise
+                    except BrokenProcessPool:
+                        dying = _dying(futures, args, min(self.workers, len(items)))
+                        raise WorkerDied(f"a worker process reading {dying} died "
+                                         "(killed, or out of memory?); nothing of that file was recorded, the "
+                                         "next run reads it again") from None
+                yield parsed
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _commit_input(self, parsed: Parsed) -> None:
         path = Path(parsed.path)
+        if self._changed(path, "while it was read"):  # ingested half or truncated: read it again next run
+            if parsed.spool:
+                Path(parsed.spool).unlink(missing_ok=True)
+            return
         if parsed.error is not None:
             self._reject(path, parsed.sha256, parsed.size, parsed.error)
             return
@@ -309,24 +397,9 @@ class _Run:
             Path(parsed.spool).unlink(missing_ok=True)
             self._reject(path, parsed.sha256, parsed.size, f"{shown(path.name)}: {foreign}")
             return
-        state = self.state
         name = shown(path.name)
         dest = self._destination(self.config.archive, path.name)
-        try:
-            with state.transaction():
-                input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=name, size=parsed.size,
-                                           kind=parsed.kind, reason=None, now=self.now, run_id=self.run_id,
-                                           inbox_path=stored(path), dest_path=str(dest), claims=parsed.claims,
-                                           payments=parsed.payments)
-                for blobs, claims, payments in _chunks(read_records(parsed.spool)):
-                    state.add_blobs(blobs)
-                    state.add_claims(claims, input_id, self.now)
-                    state.add_payments(payments, input_id, self.now)
-                    state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
-                state.join_batch(self.now, self.run_id)
-                faults.checkpoint("input written, before commit")
-        finally:
-            Path(parsed.spool).unlink(missing_ok=True)
+        record_input(self.state, parsed, path, dest, self.now, self.run_id)
         faults.checkpoint("input committed")
         self.dispositions.append(InputDisposition(file=name, sha256=parsed.sha256, kind=parsed.kind,
                                                   disposition=Disposition.of(InputState.INGESTED),
@@ -393,15 +466,21 @@ class _Run:
                                    validate=self.options.validate, now=self.batch_time,
                                    payer_subfolders=config.payer_subfolders, defer_publish=True,
                                    paper_payers=config.paper_payers, paper_proof=config.paper_proof)
+        if not self.options.dry_run:
+            self._raise_control_floor()
         bar = Steps(self.options.progress, dirty, "billing claims")
         result: BillingResult | None = None
         try:
             result = bill(state, options, config.coverage, config.order_facts, progress=bar.update)
+            signals.check()
         except OSError as exc:
             self._discard(result)
             self._fail(f"billing stopped: {exc.strerror or exc}; no claim was recorded as sent, the next run "
                        "bills them again")
             return
+        except signals.StopRequested:
+            self._discard(result)
+            raise
         finally:
             bar.close()
         run = result.run
@@ -441,10 +520,27 @@ class _Run:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
         faults.checkpoint("batch committed")
+        if not self.options.dry_run:  # the second place, before any of these numbers is published
+            controls.write(config.outbox, {k: v for k, v in run.last_isa.items()})
         self.billing = result  # only now: what the report lists as billed is committed
         for o in self.outputs:
             self.log.event("output", payer_id=o.payer_id, file=o.file, isa13=o.isa13, claims=o.claims)
         self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
+
+    def _raise_control_floor(self) -> None:
+        """Never number below the control-number file (`controls`): lift the database to it."""
+        floor = controls.read(self.config.outbox)
+        have = self.state.controls()
+        low = {s: n for s, n in floor.items() if n > have.get(s, 0)}
+        if low:
+            with self.state.transaction():
+                for sender, last in low.items():
+                    self.state.set_control(sender, last)
+            self.log.event("control_numbers_raised", senders=len(low))
+            self.problems.append(
+                f"the state database's last control numbers were below the control-number file's for {len(low)} "
+                "sender(s): numbering continues above the file. The state database is older than the last output "
+                "(lost, or restored from a backup?): claims billed since then are unknown to it")
 
     def _rel_out(self, path: Path, out_dir: Path) -> str:
         return str(path.relative_to(out_dir))
@@ -460,20 +556,43 @@ class _Run:
 
     def _move_inputs(self) -> None:
         for row in self.state.unmoved_inputs():
+            signals.check()
             source, dest = fs_path(row.inbox_path), Path(row.dest_path)
             verb = Inputs.move(row.state)
-            if verb is Inputs.quarantine:
-                with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
-                    fh.write(_reason_text(row, self.now))
             if os.path.lexists(source):
-                _move_whole(source, dest)
-                make_private(dest, self.config.file_mode)
+                if not move_unchanged(source, dest, self.looks.get(source), row.sha256,
+                                      self._move_one(row, verb, dest)):
+                    self._left(row, verb, source)  # replaced after it was read: the next run's input
+                    continue
                 faults.checkpoint("input moved")
+            elif verb is Inputs.quarantine:  # moved before an interruption: its reason may not be
+                self._move_one(row, verb, dest)(source, dest, move=False)
             self.state.move_input(row, verb)
             faults.checkpoint("input marked moved")
             for d in self.dispositions:
                 if d.file == row.name and d.moved_to is None:
                     d.moved_to = str(dest)
+
+    def _move_one(self, row: InputRow, verb, dest: Path):
+        """The move of one input: its reason file first when it is quarantined."""
+        def move(source: Path, target: Path, move: bool = True) -> None:
+            if verb is Inputs.quarantine:
+                with atomic_output(dest.with_name(dest.name + ".reason.txt")) as fh:
+                    fh.write(_reason_text(row, self.now))
+            if move:
+                _move_whole(source, target)
+                make_private(target, self.config.file_mode)
+        return move
+
+    def _left(self, row: InputRow, verb, source: Path) -> None:
+        """An input replaced under its name after it was read: closed where it is; the file is new input."""
+        self.state.leave_input(row, verb)
+        self.log.event("input_replaced", file=row.name)
+        self.problems.append(f"{row.name}: replaced after it was read; the new file stays in the inbox for the "
+                             "next run")
+        for d in self.dispositions:
+            if d.file == row.name and d.moved_to is None:
+                d.moved_to = str(source)
 
     # -------------------------------------------------------------------------------------------- report
 
@@ -482,6 +601,8 @@ class _Run:
         rejected_claims = any(o.status == OutcomeStatus.REJECTED for o in outcomes)
         quarantined = any(d.disposition == Disposition.REJECTED for d in self.dispositions)
         exit_code = 1 if (self.failed or rejected_claims or quarantined) else 0
+        if self.exit_override is not None:
+            exit_code = self.exit_override
         finished = dt.datetime.now().replace(microsecond=0) if self.options.now is None else self.now
         stale = self._stale()
         meta = RunMeta(run_id=self.run_id, config=str(self.config.path), state=self.config.describe_state(),
@@ -530,6 +651,34 @@ class _Run:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.datetime, run_id: int) -> int:
+    """`Inputs.record` one parsed input: its claims and payments (marked dirty) in one transaction that also
+    opens or joins the batch; the spool is removed. Returns the input's id (`adopt` uses it too)."""
+    try:
+        with state.transaction():
+            input_id = state.add_input(Inputs.record, sha256=parsed.sha256, name=shown(path.name), size=parsed.size,
+                                       kind=parsed.kind, reason=None, now=now, run_id=run_id,
+                                       inbox_path=stored(path), dest_path=str(dest), claims=parsed.claims,
+                                       payments=parsed.payments)
+            for blobs, claims, payments in _chunks(read_records(parsed.spool)):
+                state.add_blobs(blobs)
+                state.add_claims(claims, input_id, now)
+                state.add_payments(payments, input_id, now)
+                state.mark_dirty(sorted({c[0] for c in claims} | {p[0] for p in payments}))
+            state.join_batch(now, run_id)
+            faults.checkpoint("input written, before commit")
+    finally:
+        Path(parsed.spool).unlink(missing_ok=True)
+    return input_id
+
+
+def _dying(futures: list, args: list[tuple], workers: int) -> str:
+    """The inputs a dead worker may have been reading: the first `workers` not finished, in the order they were
+    handed out (every earlier one finished; spools are not named after inputs)."""
+    names = [shown(Path(a[0]).name) for a, f in zip(args, futures) if not f.done() or f.exception() is not None]
+    return " or ".join(names[:workers]) + (" (or another)" if len(names) > workers else "")
 
 
 def _iso(when: dt.datetime) -> str:

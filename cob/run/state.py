@@ -142,6 +142,24 @@ class State:
         with self.db.transaction():
             self.db.execute("UPDATE inputs SET moved = 1 WHERE id = ?", (row.id,))
 
+    def leave_input(self, row: InputRow, verb: Verb[InputState]) -> None:
+        """Close an input whose file changed after it was read (replaced under the same name): the row is
+        done (`verb` as if moved) but names the inbox as where the file is; the file there is a new input."""
+        row.state = verb(row.state, row.name)
+        with self.db.transaction():
+            self.db.execute("UPDATE inputs SET moved = 1, dest_path = inbox_path WHERE id = ?", (row.id,))
+
+    def quarantined_files(self) -> list[tuple[str, str, int]]:
+        """(inbox path, rejected/ path, size when read) of every input moved to rejected/ (`settle.return_grown`)."""
+        return [(r[0], r[1], int(r[2])) for r in self.db.query(
+            "SELECT inbox_path, dest_path, size FROM inputs WHERE status = ? AND moved = 1 AND size IS NOT NULL "
+            "AND dest_path <> inbox_path ORDER BY id", (InputState.REJECTED.value,))]
+
+    def is_fresh(self) -> bool:
+        """Nothing was ever recorded: no input, no output (a new, lost or deleted state database)."""
+        return self.db.one("SELECT 1 FROM inputs LIMIT 1") is None and \
+            self.db.one("SELECT 1 FROM outputs LIMIT 1") is None
+
     # ------------------------------------------------------------------------------------------ records
 
     def add_blobs(self, rows: Iterable[tuple[str, bytes]]) -> None:
@@ -234,6 +252,10 @@ class State:
     def last_control(self, sender: str) -> int:
         return int(self.db.scalar("SELECT last_isa FROM control_numbers WHERE sender = ?", (sender,), default=0))
 
+    def controls(self) -> dict[str, int]:
+        """sender -> last ISA13 used, every sender."""
+        return {r[0]: int(r[1]) for r in self.db.query("SELECT sender, last_isa FROM control_numbers")}
+
     def set_control(self, sender: str, last: int) -> None:
         self.db.execute("INSERT INTO control_numbers (sender, last_isa) VALUES (?, ?) ON CONFLICT (sender) "
                         "DO UPDATE SET last_isa = excluded.last_isa", (sender, last))
@@ -316,8 +338,9 @@ class State:
         return out
 
     def last_runs(self, n: int = 5) -> list[tuple]:
-        return self.db.query("SELECT id, started_at, finished_at, status, exit_code FROM runs ORDER BY id DESC "
-                             "LIMIT ?", (n,))
+        """(id, started_at, finished_at, status, exit_code, host, pid), newest first."""
+        return self.db.query("SELECT id, started_at, finished_at, status, exit_code, host, pid FROM runs "
+                             "ORDER BY id DESC LIMIT ?", (n,))
 
     def snapshot(self) -> dict[str, list[tuple]]:
         """A canonical dump of what a run decided (no ids, times or run numbers): two runs that reach the

@@ -8,9 +8,12 @@ is *stale*: a person should look (the payer may never have received it).
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from dataclasses import dataclass, field
 
 from .config import RunConfig
+from .failures import check_state_path, state_errors
+from .lock import current_holder, pid_alive
 from .state import State
 from .states import ClaimState
 
@@ -37,6 +40,7 @@ class StatusReport:
     waiting: list[Waiting] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     runs: list[tuple] = field(default_factory=list)
+    lock: str = "free"  # who holds the run lock (pid, host, start time), or why it is free
 
     @property
     def stale(self) -> list[Waiting]:
@@ -47,7 +51,7 @@ class StatusReport:
                 "waiting": [w.__dict__ for w in self.waiting],
                 "stale": [w.claim_id for w in self.stale],
                 "last_runs": [dict(zip(("run_id", "started_at", "finished_at", "status", "exit_code"), r))
-                              for r in self.runs]}
+                              for r in self.runs], "lock": self.lock}
 
     def text(self, limit: int | None = 200) -> str:
         """The whole report for a person; `limit` claims listed at most (None: all)."""
@@ -62,6 +66,7 @@ class StatusReport:
         if self.runs:
             r = self.runs[0]
             lines.append(f"Last run: #{r[0]} started {r[1]}, {r[3]}, exit {r[4]}")
+        lines.append(f"Run lock: {self.lock}")
         lines += ["", f"Waiting: {len(self.waiting)} claim(s), {len(self.stale)} stale "
                       f"(waiting longer than {self.max_wait_days} days)"]
         shown = self.waiting if limit is None else self.waiting[:limit]
@@ -83,17 +88,39 @@ def _line(w: Waiting) -> str:
 def status_report(config: RunConfig, now: dt.datetime | None = None, stale_only: bool = False) -> StatusReport:
     """What waits and why, with staleness measured at `now` (`stale_only`: only the stale claims wait)."""
     now = now or dt.datetime.now()
-    state = State.open(config.state_url, config.sqlite_path)
-    try:
-        report = StatusReport(config.describe_state(), config.max_wait_days, counts=state.counts(),
-                              runs=state.last_runs())
-        limit = now - dt.timedelta(days=config.max_wait_days)
-        for claim_id, _status, reason, detail, dest, first_seen, _updated in state.waiting():
-            since = dt.datetime.fromisoformat(first_seen)
-            report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
-                                          since < limit))
-        if stale_only:
-            report.waiting = report.stale
-        return report
-    finally:
-        state.close()
+    check_state_path(config)
+    with state_errors(config):
+        state = State.open(config.state_url, config.sqlite_path)
+        try:
+            return _report(config, state, now, stale_only)
+        finally:
+            state.close()
+
+
+def _report(config: RunConfig, state: State, now: dt.datetime, stale_only: bool) -> StatusReport:
+    holder, held = current_holder(config.sqlite_path, None if config.sqlite_path else config.state_url)
+    if holder is None:
+        lock = "free"
+    elif held:
+        lock = f"held by {holder.describe()}"
+    else:
+        lock = f"free (last held by {holder.describe()}, whose process is gone)"
+    report = StatusReport(config.describe_state(), config.max_wait_days, counts=state.counts(),
+                          runs=[_seen(r, held) for r in state.last_runs()], lock=lock)
+    limit = now - dt.timedelta(days=config.max_wait_days)
+    for claim_id, _status, reason, detail, dest, first_seen, _updated in state.waiting():
+        since = dt.datetime.fromisoformat(first_seen)
+        report.waiting.append(Waiting(claim_id, reason, detail, dest, first_seen, max((now - since).days, 0),
+                                      since < limit))
+    if stale_only:
+        report.waiting = report.stale
+    return report
+
+
+def _seen(run: tuple, lock_held: bool) -> tuple:
+    """A run row as `cob status` tells it: one recorded as running is *interrupted* when the lock is free
+    or its process is gone (killed; the next run finishes its work), not running."""
+    run_id, started, finished, status, code, host, pid = run
+    if status == "running" and (not lock_held or (host == socket.gethostname() and not pid_alive(pid or 0))):
+        status = "interrupted (its process is gone; the next run finishes its work)"
+    return (run_id, started, finished, status, code)

@@ -147,6 +147,9 @@ def make_site(tmp_path, backend, request):
         counter["n"] += 1
         root = tmp_path / (name or f"site{counter['n']}")
         config = init_folder(root)
+        # files are dropped by copying and run at once: no settle time (tests/run/test_run_unattended.py
+        # covers the default)
+        config.write_text(config.read_text().replace("settle_seconds = 60", "settle_seconds = 0"))
         which = backend_name or backend
         if which == "postgres":
             server = request.getfixturevalue("pg_server")

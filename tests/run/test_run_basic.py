@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -42,8 +44,10 @@ def test_init_writes_a_config_that_works_as_written(tmp_path, sample_set):
         assert (site / name).is_dir()
     text = (site / "cob.toml").read_text()
     assert text.count("\n#") > 10  # commented
+    old = time.time() - 3600  # dropped during the night: settled (the default settle time is 60 s)
     for f in sample_set.glob("*.83?"):
         (site / "inbox" / f.name).write_bytes(f.read_bytes())
+        os.utime(site / "inbox" / f.name, (old, old))
     run = subprocess.run([str(BIN / "cob"), "run", "--config", str(site / "cob.toml")], capture_output=True,
                          text=True, env={"PATH": "/usr/bin:/bin", "COB_NOW": NOW.isoformat()})
     assert run.returncode == 0, run.stderr
@@ -178,6 +182,8 @@ def test_cli_exit_codes_and_status(tmp_path, sample_set, monkeypatch):
     assert out.exit_code == 2 and "unknown key folders.max_wiat_days" in out.output
     site = tmp_path / "site"
     assert runner.invoke(main, ["init", str(site)]).exit_code == 0
+    toml = site / "cob.toml"
+    toml.write_text(toml.read_text().replace("settle_seconds = 60", "settle_seconds = 0"))  # read at once
     for f in sample_set.glob("claims-*.837"):
         (site / "inbox" / f.name).write_bytes(f.read_bytes())
     (site / "inbox" / "notes.txt").write_text("hello")
@@ -200,7 +206,9 @@ def test_run_batch_reports_progress_through_a_callback(tmp_path, sample_set):
     from cob.run.config import init_folder, load_config
     from cob.run.runner import RunOptions, run_batch
 
-    config = load_config(init_folder(tmp_path / "site"))
+    path = init_folder(tmp_path / "site")
+    path.write_text(path.read_text().replace("settle_seconds = 60", "settle_seconds = 0"))  # read at once
+    config = load_config(path)
     for f in sorted(sample_set.glob("*.83?")):
         (tmp_path / "site" / "inbox" / f.name).write_bytes(f.read_bytes())
     calls: list[tuple[int, int, str]] = []
@@ -218,6 +226,8 @@ def test_cli_quiet_verbose_and_status_formats(tmp_path, sample_set, monkeypatch)
     runner = CliRunner()
     site = tmp_path / "site"
     assert runner.invoke(main, ["init", "-q", str(site)]).output == ""
+    toml = site / "cob.toml"
+    toml.write_text(toml.read_text().replace("settle_seconds = 60", "settle_seconds = 0"))  # read at once
     verbose_init = runner.invoke(main, ["init", "-v", str(site)])
     assert verbose_init.output.splitlines()[0] == f"kept existing {site / 'cob.toml'}"
     assert f"  {site / 'archive'}/" in verbose_init.output.splitlines()
