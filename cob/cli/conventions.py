@@ -140,8 +140,9 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def format_option(default: str | None = "text", help: str = "Output for people (text) or programs (json).") -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=default,
+def format_option(default: str | None = "text", help: str = "Output for people (text) or programs (json).",
+                  choices: Sequence[str] = ("text", "json")) -> Callable:
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default,
                         show_default=default is not None, help=help)
 
 

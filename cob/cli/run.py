@@ -137,6 +137,8 @@ def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, fmt: s
     if result.report is not None and (out.verbose or (stderr_is_terminal() and not out.quiet)):
         out.info(result.report.morning_summary(), nl=False)
         out.info(f"report: {result.report_path}")
+        if result.page_path is not None:
+            out.info(f"page: {result.page_path}")
     out.detail(f"summary: {result.summary_path}")
     out.detail(f"log: {result.log_path}")
     sys.exit(result.exit_code)
@@ -147,13 +149,16 @@ Examples:
   cob status --config /tmp/fx-site/cob.toml              # what waits and why
   cob status --config /srv/cob/cob.toml --format json | jq .stale
   cob status --config /srv/cob/cob.toml -q               # only the STALE claims (cron mail)
+  cob status --config /srv/cob/cob.toml --format html > needs-a-person.html
 """
 
 
 @click.command("status", epilog=EPILOG_STATUS)
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="The cob.toml to use (see `cob init`).")
-@format_option()
+@format_option(help="Output for people (text), programs (json) or a page to open in a browser (html: what "
+                    "needs a person across the whole state, one self-contained file).",
+               choices=("text", "json", "html"))
 @click.option("--stale-only", is_flag=True, help="List only claims waiting longer than max_wait_days.")
 @output_options
 def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
@@ -164,6 +169,11 @@ def status(config_path: str, fmt: str, stale_only: bool, out: Output) -> None:
 
     config = _config(config_path)
     try:
+        if fmt == "html":
+            from cob.run.page import status_page
+
+            out.data(status_page(config, _now()), nl=False)
+            return
         report = status_report(config, _now(), stale_only=stale_only)
     except ConfigError as exc:
         out.error(f"cob: {exc}")

@@ -84,6 +84,11 @@ max_run_minutes = 720
 # Mode of everything cob creates (outbox files, state database, reports, archive/, rejected/; folders get
 # x where r is given). 0600 keeps PHI private whatever the umask; widen on purpose, e.g. "0640".
 mode = "0600"
+
+[report]
+# Reports name claims by claim id only; true adds the patient's name to the HTML pages (run-*.html and
+# `cob status --format html`). Keep such pages private.
+include_patient_names = false
 """
 
 
@@ -115,6 +120,7 @@ class RunConfig:
     other_submitters: str = "quarantine"  # or "separate"; see cob.run.submitters
     paper_payers: frozenset[str] = frozenset()
     paper_proof: bool = False
+    include_patient_names: bool = False  # [report]: patient names on the HTML pages
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -163,6 +169,7 @@ _KEYS: dict[str, set[str]] = {
     "run": {"workers", "settle_seconds", "max_run_minutes"},
     "files": {"mode"},
     "paper": {"payers", "proof"},
+    "report": {"include_patient_names"},
 }
 
 
@@ -221,6 +228,7 @@ def load_config(path: str | Path) -> RunConfig:
         other_submitters=get("interchange", "other_submitters", "quarantine", str),
         paper_payers=frozenset(get("paper", "payers", [], list)),
         paper_proof=get("paper", "proof", False, bool),
+        include_patient_names=get("report", "include_patient_names", False, bool),
     )
     if not all(isinstance(p, str) and p for p in config.paper_payers):
         raise ConfigError(f"{path}: paper.payers must be a list of payer ids")

@@ -60,6 +60,7 @@ from .lock import LockBusy, LockStuck, RunLock
 from .settle import Look, move_unchanged, return_grown
 from .report import (Disposition, InputDisposition, OutputFile, RunBatchReport, RunLog, RunMeta, StaleClaim,
                      write_reports)
+from .page import PageData, read_page_data, write_run_pages
 from .state import InputRow, OutputRow, State
 from .states import InputState, Inputs, OutputState, Outputs
 
@@ -88,6 +89,7 @@ class RunResult:
     locked_out: bool = False
     message: str = ""
     errors: list[str] = field(default_factory=list)  # what the CLI prints even under cron
+    page_path: Path | None = None  # the run's HTML page (reports/<stem>.html)
 
 
 def run_batch(config: RunConfig, options: RunOptions | None = None) -> RunResult:
@@ -146,6 +148,7 @@ class _Run:
         self.billing: BillingResult | None = None
         self.outputs: list[OutputFile] = []
         self.recovered: list[str] = []
+        self.page_path: Path | None = None
         self.looks: dict[Path, Look] = {}  # each input as the scan saw it (`settle`)
         self.took_over: str | None = None  # the dead holder of the lock this run replaced
         self.exit_override: int | None = None  # 128 + signal when stopped; 3 when a worker died
@@ -614,6 +617,7 @@ class _Run:
                        problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()})
         base = RunReport.build(self.inputs, outcomes)
         report = RunBatchReport(inputs=base.inputs, claims=base.claims, summary=base.summary, run=meta)
+        page_data = self._page_data(report)
         if self.options.dry_run:
             self.state.db.rollback_outer()
         else:
@@ -627,6 +631,8 @@ class _Run:
                                "only its report is missing")
             self.log.close_quietly()
             return RunResult(max(exit_code, 1), self.run_id, report, None, None, self.log.path, errors=self.errors)
+        if not self._write_pages(page_data, stem):
+            exit_code = max(exit_code, 1)  # like a report or log that cannot be written: someone must look
         s = report.summary
         self.log.event("run_end", exit_code=exit_code, claims=s.claims, billed=s.billed, skipped=s.skipped,
                        held=s.held, rejected=s.rejected, inputs=len(self.dispositions), stale=len(stale),
@@ -637,7 +643,32 @@ class _Run:
                                f"{self.log.error.strerror or self.log.error} (the reports folder, not an input)")
             exit_code = max(exit_code, 1)
         return RunResult(exit_code, self.run_id, report, json_path, text_path, self.log.path,
-                         errors=self.errors)
+                         errors=self.errors, page_path=self.page_path)
+
+    def _page_data(self, report: RunBatchReport) -> PageData | None:
+        try:
+            return read_page_data(self.state, report.model_dump(mode="json"), self.config.include_patient_names)
+        except Exception as exc:  # noqa: BLE001 - the page is a view; it never fails the night's billing
+            self._page_failed(exc)
+            return None
+
+    def _write_pages(self, data: PageData | None, stem: str) -> bool:
+        """The run's HTML page and the refreshed index beside the JSON report (`page`); False when they could
+        not be written (said in `errors`)."""
+        if data is None:
+            return False
+        try:
+            path, _ = write_run_pages(data, self.config.reports, stem, self.config.include_patient_names, self.now)
+            self.page_path = path
+            return True
+        except Exception as exc:  # noqa: BLE001
+            self._page_failed(exc)
+            return False
+
+    def _page_failed(self, exc: Exception) -> None:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        self.errors.append(f"cob run: the HTML report was not written ({why}); the JSON and text reports were")
+        self.log.event("page_failed", error=why)
 
     def _stale(self) -> list[StaleClaim]:
         limit = self.now - dt.timedelta(days=self.config.max_wait_days)

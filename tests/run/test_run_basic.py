@@ -57,8 +57,9 @@ def test_init_writes_a_config_that_works_as_written(tmp_path, sample_set):
     outputs = sorted(p.name for p in (site / "outbox").iterdir())
     assert len(outputs) == 7 and all(re.fullmatch(r"\d{5}-\d{9}\.837", n) for n in outputs)
     reports = sorted(p.name for p in (site / "reports").iterdir())
-    assert [r.rsplit(".", 1)[-1] for r in reports] == ["json", "jsonl", "txt"]
-    report = json.loads((site / "reports" / reports[0]).read_text())
+    # index.html and nights.json (the morning pages over the nights), then the run's page, report, log, summary
+    assert [r.rsplit(".", 1)[-1] for r in reports] == ["html", "json", "html", "json", "jsonl", "txt"]
+    report = json.loads((site / "reports" / reports[3]).read_text())
     assert report["summary"]["billed"] == 21 and report["summary"]["held"] == 1
     assert report["run"]["exit_code"] == 0 and len(report["run"]["outputs"]) == 7
 
@@ -163,7 +164,7 @@ def test_log_and_reports_carry_no_phi(make_site, sample_set):
     phi = {p for p in phi if len(p) >= 4}
     assert len(phi) > 40
     texts = {p.name: p.read_text() for p in site.root.joinpath("reports").iterdir()}
-    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt"}
+    assert {n.rsplit(".", 1)[-1] for n in texts} == {"json", "jsonl", "txt", "html"}  # html: the run page, index
     for name, text in texts.items():
         leaked = sorted(p for p in phi if p in text)
         assert not leaked, f"{name} holds PHI: {leaked[:3]}"
