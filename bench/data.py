@@ -5,8 +5,10 @@ tables, a few price points per procedure, service dates within half a year. Code
 segment text (the validator's set of segments already passed, amount and date memos in reader and
 writer) hits far more often on it than on real traffic. `variety` is the same claims and scenario mix
 with every claim's names, addresses, dates (spread over three years) and charges (to the cent) its own.
-Real public files are measured as they are when they are 005010 837P/835, big enough to time, and not
-one claim repeated (copies of one claim would be no variety at all).
+`institutional` is the generator's 837I mode: the same claims billed by a facility (every third an
+inpatient stay paid by DRG at claim level, the others outpatient lines) with their institutional 835s.
+Real public files are measured as they are when they are 005010 837P/837I/835, big enough to time, and
+not one claim repeated (copies of one claim would be no variety at all).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from pathlib import Path
 from bench.trees import REPO
 
 SEED = 7
-GENERATED = ("generator", "variety")
+GENERATED = ("generator", "variety", "institutional")
 #: GS08 versions measured among the real samples, by the name the figures use
-REAL_VERSIONS = {"005010X222A1": "837P", "005010X221A1": "835"}
+REAL_VERSIONS = {"005010X222A1": "837P", "005010X223A2": "837I", "005010X221A1": "835"}
 
 
 @dataclass(frozen=True)
@@ -30,15 +32,16 @@ class DataSet:
     name: str
     folder: Path
     claims: int
-    files: dict[str, Path]  # "837P" / "835" -> file
+    files: dict[str, Path]  # "837P" (or "837I") / "835" -> file
     small: dict[str, Path] = field(default_factory=dict)
     small_claims: int = 0
 
 
 def _biggest(folder: Path) -> dict[str, Path]:
-    claims = max(folder.glob("claims-*.837"), key=lambda p: p.stat().st_size)
+    institutional = list(folder.glob("claims-*.837i"))
+    claims = max(institutional or folder.glob("claims-*.837"), key=lambda p: p.stat().st_size)
     remit = max(folder.glob("remit*.835"), key=lambda p: p.stat().st_size)
-    return {"837P": claims, "835": remit}
+    return {"837I" if institutional else "837P": claims, "835": remit}
 
 
 def generate(name: str, folder: Path, claims: int, claims_per_file: int | None = None) -> Path:
@@ -47,7 +50,8 @@ def generate(name: str, folder: Path, claims: int, claims_per_file: int | None =
 
     if name not in GENERATED:
         raise ValueError(f"unknown data set {name!r}: one of {', '.join(GENERATED)}")
-    gen(folder, seed=SEED, claims=claims, claims_per_file=claims_per_file or claims, variety=name == "variety")
+    gen(folder, seed=SEED, claims=claims, claims_per_file=claims_per_file or claims, variety=name == "variety",
+        institutional=name == "institutional")
     return folder
 
 

@@ -12,7 +12,8 @@ Environment (all optional):
                     when that is not HEAD, else HEAD~1; "none" measures the head alone
     BENCH_ONLY      groups, comma-separated: parse, validate, secondary, run (default: the first three;
                     "all" adds `cob run`)
-    BENCH_DATA      data sets: generator, variety, samples (default: all three)
+    BENCH_DATA      data sets: generator, variety, institutional (837I), samples (default: all four); a
+                    base that cannot read the 837I is not run on the institutional set (head alone)
     BENCH_CLAIMS    claims per generated data set (default 50,000; the 1/10-size files get a tenth)
     BENCH_REPEATS   runs per tree and figure (default 3, at least 1)
     BENCH_PYX12     0 skips pyx12's x12valid (run on the 1/10-size generator files only: ~0.3 MB/s)
@@ -50,7 +51,7 @@ from bench.trees import REPO, BenchSetupError, Tree, base_worktree, describe, he
 BIN = Path(sys.executable).parent
 GROUPS = ("parse", "validate", "secondary", "run")
 DEFAULT_GROUPS = ("parse", "validate", "secondary")
-DATA_SETS = ("generator", "variety", "samples")
+DATA_SETS = ("generator", "variety", "institutional", "samples")
 #: the clock of `cob run` for both trees (after every generated remittance date), so outputs compare
 RUN_CLOCK = "2026-12-01T02:00:00"
 
@@ -118,6 +119,8 @@ class Bench:
     trees: dict[str, Tree]
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: trees that cannot read the 837I (a base from before it): not run on the institutional data set
+    without_837i: set[str] = field(default_factory=set)
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -126,7 +129,8 @@ class Bench:
 
     def measure(self, figure: Figure, make_step: Callable[[Tree], Step],
                 ok_codes: frozenset[int] = frozenset({0})) -> Figure:
-        steps = {name: make_step(tree) for name, tree in self.trees.items()}
+        steps = {name: make_step(tree) for name, tree in self.trees.items()
+                 if not (name in self.without_837i and figure.data.startswith("institutional"))}
         started = time.perf_counter()
         interleave(figure, steps, self.config.repeats, ok_codes, self._why)
         self.figures.append(figure)
@@ -262,7 +266,7 @@ class Bench:
         if not x12valid.exists():
             self.notes.append(f"pyx12: {x12valid} not found, skipped")
             return
-        lines = ["pyx12 x12valid, measured on the 1/10-size generator files (its MB/s scales to the big "
+        lines = [f"pyx12 x12valid, measured on the 1/10-size {ds.name} files (its MB/s scales to the big "
                  "files); cob's speed on the big files (head, medians) as a multiple of pyx12's:"]
         for kind, path in ds.small.items():
             copy = self.work / f"pyx12-{path.name}"
@@ -295,6 +299,34 @@ class Bench:
                             stderr=self.work / f"{tree.name}.stderr")
             if run.code not in (0, 1):
                 raise BenchSetupError(f"{tree.name} tree ({tree.label}) does not start: {self._why(tree.name, run)}")
+            probe = REPO / "tests" / "data" / "institutional" / "inpatient.837i"
+            if probe.exists() and run_child(tree.cob("parse", "--summary", str(probe)), env=tree.env(),
+                                            cwd=self.work).code != 0:
+                self.without_837i.add(tree.name)
+                self.notes.append(f"{tree.name} tree ({tree.label}) cannot read the 837I: the institutional "
+                                  "figures are the head's alone")
+
+    def institutional_note(self) -> None:
+        """837I secondary claims/s beside the 837P's (the generator set), measured in the same run."""
+        for figure in self.figures:
+            if figure.group != "secondary" or not figure.data.startswith("institutional"):
+                continue
+            twin = next((f for f in self.figures if f.group == "secondary" and f.label == figure.label
+                         and f.data.startswith("generator ")), None)
+            if twin is None:
+                continue
+            for what, mine, theirs in (
+                    ("wall", figure.speed("head"), twin.speed("head")),
+                    ("CPU", _per_cpu(figure), _per_cpu(twin))):
+                if mine and theirs:
+                    self.notes.append(f"837I vs 837P, {figure.label}: {mine:,.0f} vs {theirs:,.0f} claims per "
+                                      f"{what} second (head, medians) = {100 * mine / theirs:.0f} % of the 837P "
+                                      f"figure ({'within' if mine >= 0.8 * theirs else 'NOT within'} 20 %)")
+
+
+def _per_cpu(figure: Figure) -> float | None:
+    cpu = figure.median("head", "cpu")
+    return figure.size / cpu if cpu else None
 
 
 def data_label(ds: data.DataSet, small: bool = False) -> str:
@@ -399,9 +431,12 @@ def run_bench(bench: Bench) -> None:
                 bench.file_figures((f"real {real.path.name}", ""), real.kind, real.path, None, real=True)
         if config.pyx12 and "generator" in sets:
             bench.pyx12(sets["generator"])
+        if config.pyx12 and "institutional" in sets:
+            bench.pyx12(sets["institutional"])
     if "secondary" in config.groups:
         for ds in sets.values():
             bench.secondary_figures(ds)
+        bench.institutional_note()
     if "run" in config.groups:
         for name in generated:
             bench.run_figures(name)

@@ -155,6 +155,15 @@ EXPECTED_FAILURES = {
     "keironstoddart__edi-835-parser__blue_cross_nc_sample.txt": "does not start with ISA",
     "moov-io__x12__sample2.txt": "month must be in 1..12",  # BPR16 20990080
     "xlate__staedi__sample837-original.edi": "ISA12 00402: X12 version 00402 is not supported",
+    # public 837I samples (X12Parser's and LinuxForHealth's; not in the shared set, see test_institutional.py)
+    # that break the X223A2 guide: ISA16 '^' equal to the repetition separator with ':' in the data, and
+    # '>' between HI components where ISA16 says ':' (pyx12 refuses them too)
+    "Inteligenz__X12Parser__837I_5010_Spec_3.1.1.txt": (25, "segment HI is not expected here (after 2300 CL1)"),
+    "Inteligenz__X12Parser__837I_5010_Spec_3.1.4_OutOfNetworkRepricedClaim.txt":
+        (27, "segment HI is not expected here (after 2300 REF)"),
+    "LinuxForHealth__x12__out-of-network-repriced-claim.837i": (27, "segment HI is not expected here (after 2300 REF)"),
+    "LinuxForHealth__x12__ppo-repriced-claim.837i": (33, "segment HI is not expected here (after 2300 REF)"),
+    "LinuxForHealth__x12__medicare-part-a.835": (11, "required segment PER"),  # (institutional: MIA, TS3)
 }
 
 

@@ -36,7 +36,7 @@ def rewrite(src: Path, dst: Path, delimiters: Delimiters = Delimiters()) -> None
             env = claims[0].header.envelope
             info = InterchangeInfo(Party(env.sender_qualifier, env.sender_id),
                                    Party(env.receiver_qualifier, env.receiver_id))
-            writer = Claim837Writer(fh, info, numbers, delimiters)
+            writer = Claim837Writer(fh, info, numbers, delimiters, guide=claims[0].GUIDE)
             writer.start()
             writer.begin_transaction(claims[0].header)
             for claim in claims:

@@ -92,7 +92,8 @@ def assert_same_walk(path: Path) -> None:
     assert [p for p in r_problems if p[1] in common] == [p for p in v_problems if p[1] in common], path.name
 
 
-FIXED = [*_files(ROOT / "cob" / "fixtures" / "sample"), *_files(DATA), *_files(TESTS / "scenarios" / "data")]
+FIXED = [*_files(ROOT / "cob" / "fixtures" / "sample"), *_files(DATA), *_files(DATA / "institutional"),
+         *_files(TESTS / "scenarios" / "data")]
 
 
 @pytest.mark.parametrize("path", FIXED, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -6,6 +6,11 @@ list. Each payer that adjudicated becomes a 2320 with SBR, claim-level CAS, AMT*
 (with the 835's NM1*74 corrections), 2330B (REF*F8 = CLP07) and one 2430 per service it paid on each
 line. The destination payer moves to 2000B/2010BA/2010BB, with a 2000C patient level when the patient
 is not that policy's subscriber. Later known payers stay as 2320s without adjudication.
+
+One builder for the 837P and the 837I: what the two guides do differently (the 2320 model, MIA / MOA,
+SVD03 / SVD04, OI04, SBR05 and how Medicare as a later payer is told the MSP type) is the claim's form
+(`forms.py`). An inpatient stay paid by DRG at claim level (an 835 without SVC) gets everything in its
+2320 (CAS, AMT*D, AMT*EAF, MIA) and 2330B (REF*F8, DTP*573), and no 2430.
 """
 
 from __future__ import annotations
@@ -15,18 +20,18 @@ from decimal import Decimal
 
 from cob.rules.book import repeat_limit
 from cob.schemas.base import format_date
-from cob.schemas.claim import (Claim, LineAdjudication, OtherPayer, Patient, ServiceLine, Subscriber)
-from cob.schemas.codes import CasGroup, PayerSequence
+from cob.schemas.claim import Claim, LineAdjudication, OtherPayer, Patient, ServiceLineBase, Subscriber
+from cob.schemas.codes import CasGroup, MedicareSecondaryType, PayerSequence
 from cob.schemas.common import Party
 from cob.schemas.coverage import RosterCoverage
 from cob.schemas.remit import ClaimPayment, ServicePayment
 from cob.schemas.segments import CAS, DMG, DTP, N3, N4, NM1, OI, REF, SBR
 
 from .consolidate import Adjudication
+from .expected import is_medicare
+from .forms import ClaimForm, FormProblem, form_of, roster_msp_type
 from .match import LineMatch
 
-#: SVC01 qualifiers the 837P SVD03 accepts; others fall back to the billed SV101.
-SVD_QUALIFIERS = {"ER", "HC", "IV", "WK"}
 PAYER_REFS_2010BB = {"2U", "EI", "FY", "NF"}
 PAYER_REFS_2330B = {"2U", "EI", "FY", "NF"}
 SELF = "18"
@@ -138,7 +143,7 @@ def merge_cas(segments: list[CAS], where: str) -> list[CAS]:
             continue
         if len(trios) > 6:
             raise CannotBuild("cannot_represent", f"{where}: {len(trios)} reasons in group {group.value}, "
-                                                  "the 837P carries six")
+                                                  "an 837 CAS carries six")
         out.append(CAS.build(group, trios))
     if len(out) > 5:
         raise CannotBuild("cannot_represent", f"{where}: more than five adjustment groups")
@@ -196,8 +201,8 @@ def _corrected_subscriber(party: Party, payment: ClaimPayment) -> Party:
     return party.model_copy(update={"name": name.model_copy(update=update)})
 
 
-def _line_adjudications(payer_id: str, line: ServiceLine, services: list[ServicePayment], date: dict,
-                        bundled_with: dict[int, int]) -> list[LineAdjudication]:
+def _line_adjudications(payer_id: str, line: ServiceLineBase, services: list[ServicePayment], date: dict,
+                        bundled_with: dict[int, int], form: ClaimForm) -> list[LineAdjudication]:
     """One 2430 per service; `date` is the payer's DTP*573 (`_date`). Each 2430 is validated in one call
     with its new SVD, DTP and AMT (a call per segment costs more than the segments)."""
     out = []
@@ -207,12 +212,10 @@ def _line_adjudications(payer_id: str, line: ServiceLine, services: list[Service
         svc = service.svc
         if svc.paid < 0:
             raise CannotBuild("adjudication_incomplete", f"{where}: negative paid amount (an unmatched reversal?)")
-        procedure = svc.procedure if svc.procedure.qualifier in SVD_QUALIFIERS else line.sv1.procedure
-        units = svc.paid_units if svc.paid_units is not None else line.sv1.units
+        units = svc.paid_units if svc.paid_units is not None else line.units
         cas = merge_cas(service.adjustments, where)
         adjudication = LineAdjudication.model_validate({
-            "svd": {"payer_id": payer_id, "paid": svc.paid, "procedure": procedure, "paid_units": units,
-                    "bundled_line_number": bundled},
+            "svd": form.svd(payer_id, service, line, units, bundled),
             "adjustments": cas,
             "dates": [date],
             "amounts": [{"qualifier": "EAF", "amount": _cas_total(cas, CasGroup.PATIENT)}],
@@ -235,9 +238,15 @@ def _bundling(claim: Claim, match: LineMatch) -> dict[int, int]:
         line = claim.lines[i]
         for s in services:
             keeper = keepers.get(s.svc.procedure.code)
-            if keeper is not None and keeper != line.lx.number and s.svc.procedure.code != line.sv1.procedure.code:
+            if keeper is not None and keeper != line.lx.number and s.svc.procedure.code != _billed_code(line):
                 out[line.lx.number] = keeper
     return out
+
+
+def _billed_code(line: ServiceLineBase) -> str | None:
+    """The line's billed procedure code (an 837I line without HCPCS: its revenue code)."""
+    procedure = line.procedure
+    return procedure.code if procedure is not None else line.revenue_code
 
 
 def _absorbs(service: ServicePayment) -> bool:
@@ -251,8 +260,9 @@ def _absorbs(service: ServicePayment) -> bool:
     return False
 
 
-def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherPayer:
+def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch, form: ClaimForm | None = None) -> OtherPayer:
     """The 2320/2330A/2330B of a payer that adjudicated, from its 835 claim payment."""
+    form = form or form_of(claim)
     adj = payer.adjudication
     assert adj is not None
     payment = adj.payment
@@ -274,11 +284,8 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
     if not line_level:
         amounts.append({"qualifier": "EAF", "amount": _cas_total(claim_cas, CasGroup.PATIENT)})
     clm = claim.clm
-    oi = payer.source.oi if payer.source is not None and payer.source.oi is not None else {
-        "benefits_assignment": clm.benefits_assignment or "Y",
-        "patient_signature_source": "P" if clm.patient_signature_source == "P" else None,
-        "release_of_information": clm.release_of_information or "Y"}
-    sbr = payer.sbr.model_copy(update={"payer_sequence": payer.sequence, "relationship": payer.relationship})
+    oi = payer.source.oi if payer.source is not None and payer.source.oi is not None else form.oi(clm)
+    sbr = form.sbr(payer.sbr.model_copy(update={"payer_sequence": payer.sequence, "relationship": payer.relationship}))
     subscriber = _corrected_subscriber(payer.subscriber, payment)
     subscriber = subscriber.model_copy(update={
         "loop": "2330A", "demographics": None, "dates": [], "contacts": [], "provider": None,
@@ -290,21 +297,21 @@ def adjudicated_2320(payer: PayerInfo, claim: Claim, match: LineMatch) -> OtherP
         "loop": "2330B", "refs": refs, "dates": [] if line_level else [DTP.model_validate(_date(paid_on))],
         "demographics": None, "contacts": [], "provider": None})
     # one validation for the 2320 and its new AMTs and OI
-    return OtherPayer.model_validate({"sbr": sbr, "adjustments": claim_cas, "amounts": amounts, "oi": oi,
-                                      "moa": payment.moa, "parties": [subscriber, payer_party]})
+    return form.other_payer.model_validate({"sbr": sbr, "adjustments": claim_cas, "amounts": amounts, "oi": oi,
+                                            **form.adjudication(payment), "parties": [subscriber, payer_party]})
 
 
-def _pending_2320(payer: PayerInfo, claim: Claim) -> OtherPayer:
+def _pending_2320(payer: PayerInfo, claim: Claim, form: ClaimForm) -> OtherPayer:
     """A later known payer: its 2320 as the original had it, without adjudication."""
     if payer.source is not None:
         return payer.source.model_copy(update={
             "adjustments": [], "amounts": [a for a in payer.source.amounts if a.qualifier not in ("D", "EAF")],
-            "moa": None})
+            **form.without_adjudication()})
     clm = claim.clm
-    return OtherPayer(sbr=payer.sbr.model_copy(update={"relationship": payer.relationship}),
-                      oi=OI(benefits_assignment=clm.benefits_assignment or "Y",
-                            release_of_information=clm.release_of_information or "Y"),
-                      parties=[payer.subscriber, payer.payer])
+    return form.other_payer(sbr=form.sbr(payer.sbr.model_copy(update={"relationship": payer.relationship})),
+                            oi=OI(benefits_assignment=clm.benefits_assignment or "Y",
+                                  release_of_information=clm.release_of_information or "Y"),
+                            parties=[payer.subscriber, payer.payer])
 
 
 def _with_entity(name: NM1, entity_id: str) -> NM1:
@@ -321,13 +328,14 @@ def _patient_source(claim: Claim) -> tuple[NM1, N3 | None, N4 | None, DMG | None
 def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
                      matches: dict[int, LineMatch]) -> Claim:
     """The claim for `destination`, carrying every adjudicated payer of `chain` (levels below it)."""
+    form = form_of(claim)
     name, address, location, demographics = _patient_source(claim)
     patient_is_subscriber = destination.relationship == SELF
     dest_sub = destination.subscriber
     dest_payer = destination.payer
-    sbr = destination.sbr.model_copy(update={
+    sbr = form.sbr(destination.sbr.model_copy(update={
         "payer_sequence": destination.sequence, "relationship": SELF if patient_is_subscriber else None,
-        "group_name": None if destination.sbr.group_number else destination.sbr.group_name})
+        "group_name": None if destination.sbr.group_number else destination.sbr.group_name}))
     # each new loop is validated in one call with its new parts (a call per model costs more than the models)
     subscriber = Subscriber.model_validate({"sbr": sbr, "parties": [
         {"loop": "2010BA", "name": _with_entity(dest_sub.name, "IL"),
@@ -357,19 +365,19 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
                 other_payers.append(payer.source)  # adjudication already in the original claim
                 continue
             match = matches[payer.level]
-            other_payers.append(adjudicated_2320(payer, claim, match))
+            other_payers.append(adjudicated_2320(payer, claim, match, form))
             if match.services:
                 bundled = _bundling(claim, match)
                 payer_id, date = payer.payer_id, _date(payer.adjudication.payment_date)
                 for i, services in match.services.items():
                     line = new_lines[i]
-                    line.adjudications.extend(_line_adjudications(payer_id, line, services, date, bundled))
+                    line.adjudications.extend(_line_adjudications(payer_id, line, services, date, bundled, form))
         else:
-            other_payers.append(_pending_2320(payer, claim))
-    limit = repeat_limit("2320")  # the IG's repeats, as the rule book's `too_many` reads them
+            other_payers.append(_pending_2320(payer, claim, form))
+    limit = repeat_limit("2320", form.guide)  # the IG's repeats, as the rule book's `too_many` reads them
     if limit is not None and len(other_payers) > limit:
-        raise CannotBuild("cannot_represent", f"{len(other_payers)} other payers; the 837P carries {limit}")
-    limit = repeat_limit("2430")
+        raise CannotBuild("cannot_represent", f"{len(other_payers)} other payers; the {form.name} carries {limit}")
+    limit = repeat_limit("2430", form.guide)
     for line in new_lines:
         if limit is not None and len(line.adjudications) > limit:
             raise CannotBuild("cannot_represent", f"line {line.lx.number}: more than {limit} line adjudications")
@@ -383,3 +391,20 @@ def build_next_claim(claim: Claim, chain: PayerChain, destination: PayerInfo,
         "subscriber": subscriber,
         "patient": patient,
     })
+
+
+def tell_msp(built: Claim, destination: PayerInfo, chain: PayerChain, msp_type: MedicareSecondaryType | None,
+             coverages: list[RosterCoverage] | None) -> None:
+    """Tell a Medicare destination that is not first why it is not (the MSP type), as the claim's form
+    does it: 837P 2000B SBR05, 837I value codes with the primary's payment. The type is the order facts'
+    (`msp_type`), else the roster's for the destination."""
+    msp_type = msp_type or roster_msp_type(coverages, destination.payer_id)
+    if msp_type is None or destination.level < 2:
+        return
+    primary = chain.at(1)
+    paid = primary.adjudication.payment.clp.paid if primary is not None and primary.adjudication is not None \
+        else (primary.source.paid_amount if primary is not None and primary.source is not None else None)
+    try:
+        form_of(built).tell_msp(built, msp_type, is_medicare(destination.sbr.filing_indicator), paid)
+    except FormProblem as exc:
+        raise CannotBuild("cannot_represent", str(exc)) from None

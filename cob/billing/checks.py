@@ -121,7 +121,7 @@ def claim_view(claim: Claim) -> ClaimView:
     """The rule book's view of a claim model. Locators are the models themselves (the book only hands
     them back); where a finding is, for `cob secondary`, is its payer id and line number."""
     clm = claim.clm
-    view = ClaimView(clm)
+    view = ClaimView(clm, type(claim).GUIDE)
     view.charge = clm.total_charge
     location = clm.location
     view.frequency = (location.frequency or "") if location is not None else ""
@@ -173,8 +173,8 @@ def _other_payer(op) -> OtherPayerView:
 def _line(line) -> LineView:
     number = str(line.lx.number)
     view = LineView(number, line.lx)
-    view.charge = line.sv1.charge
-    view.charge_at = line.sv1
+    view.charge_at = service = line.service  # SV1 / SV2
+    view.charge = service.charge
     for adj in line.adjudications:
         svd = adj.svd
         a = LineAdjudicationView(svd.payer_id, svd.paid, number, svd)

@@ -189,9 +189,10 @@ class RemitIndex:
                                                     paid_on.toordinal() if paid_on else 0, header_facts(header))
                 new_headers.append(header)
             clp = payment.clp
-            moa = payment.moa
-            split = moa is not None and \
-                SPLIT_REMARK in (moa.remark1, moa.remark2, moa.remark3, moa.remark4, moa.remark5)
+            moa, mia = payment.moa, payment.mia  # (MA15 in MOA, or in MIA for an inpatient claim)
+            split = (moa is not None and
+                     SPLIT_REMARK in (moa.remark1, moa.remark2, moa.remark3, moa.remark4, moa.remark5)) or \
+                (mia is not None and SPLIT_REMARK in (mia.remark1, mia.remark2, mia.remark3, mia.remark4, mia.remark5))
             sequence += 1
             staged.append(RemitRecord(
                 claim_id=clp.patient_control_number, status=clp.status, payer=shared[1],

@@ -1,4 +1,4 @@
-"""Who a claim is and who a claim payment is for: the facts that tie an 835 CLP to one 837P claim.
+"""Who a claim is and who a claim payment is for: the facts that tie an 835 CLP to one 837P or 837I claim.
 
 CLP01 = CLM01 is only where matching starts. Practice-management systems reuse CLM01 (the patient's
 account number, a visit counter per patient), billing companies submit for several practices, and payers
@@ -190,12 +190,18 @@ def _billing_ids(claim: Claim) -> tuple[str | None, frozenset[str]]:
 
 
 def _claim_dates(claim: Claim) -> tuple[Span, ...]:
+    """The claim's service dates: its lines' DTP*472; for lines without one (an 837I inpatient stay's lines
+    need none) the claim's own dates, the 837I's statement period DTP*434 (or a 2300 DTP*472)."""
     spans: list[Span] = []
+    undated = False
     for line in claim.lines:
+        dated = False
         for dtp in line.dates:
             if dtp.qualifier == "472":
                 spans.append(_span(dtp))
-    if not spans:
+                dated = True
+        undated = undated or not dated
+    if undated or not spans:
         for dtp in claim.dates:
             if dtp.qualifier in ("434", "472"):
                 spans.append(_span(dtp))
@@ -234,7 +240,7 @@ def compare(claim: ClaimFacts, pay: PaymentFacts) -> Comparison:
         diffs.append("its patient (NM1*QC/IL) is not the claim's patient or subscriber")
     dates = _dates(claim, pay)
     if dates is Verdict.NO:
-        diffs.append("its service dates (DTM*232/233, DTM*472) are not the claim's (DTP*472)")
+        diffs.append("its service dates (DTM*232/233, DTM*472) are not the claim's (DTP*472, 837I DTP*434)")
     if pay.charge == claim.charge:
         charge = Verdict.YES
     elif pay.charge > claim.charge:

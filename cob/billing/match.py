@@ -1,4 +1,4 @@
-"""Matching payments to claims (835 2100 CLP to 837P 2300 CLM) and services to lines (2110 to 2400).
+"""Matching payments to claims (835 2100 CLP to 837P / 837I 2300 CLM) and services to lines (2110 to 2400).
 
 Claims (`match_claims`): CLP01 = CLM01 starts it; the payment must then be confirmed by the patient, the
 service dates, the charge, the payer and the provider it pays (`identity.compare`: nothing may disagree).
@@ -8,12 +8,14 @@ a claim is only ever billed with an adjudication that matched it. A payment equa
 and amounts to one already read is a duplicate (the same ERA again, renamed, or regenerated with a new
 envelope): reported and ignored, never summed.
 
-Lines:
+Lines (837P SV1 and 837I SV2 alike):
 
 REF*6R is the key when the payer echoes it. Without it a service is matched by procedure (the submitted
 code SVC06 when present, else SVC01), modifiers (order does not matter, and a modifier the payer
 dropped is tolerated), service date, charge and units, then original line order. Every service must
 land on exactly one line; split, unbundled and bundled services land on their own submitted line.
+An institutional line is its HCPCS (SV202) and revenue code (SV201): a service paid by revenue code alone
+(`NU`) matches the revenue code, and a service's SVC04 must be the line's revenue code.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from itertools import groupby
 
 from typing import Callable, Sequence
 
-from cob.schemas.claim import Claim, ServiceLine
+from cob.schemas.claim import Claim, ServiceLineBase
 from cob.schemas.codes import ClaimStatus
 from cob.schemas.remit import ClaimPayment, ServicePayment
 
@@ -45,7 +47,7 @@ class LineMatch:
         return self.problem is None
 
 
-def _line_date(line: ServiceLine):
+def _line_date(line: ServiceLineBase):
     dtp = line.service_date
     return dtp.start if dtp is not None else None
 
@@ -63,13 +65,21 @@ def _service_dates(service: ServicePayment):
     return start, end or start
 
 
-def _score(line: ServiceLine, service: ServicePayment) -> int | None:
+def _score(line: ServiceLineBase, service: ServicePayment) -> int | None:
     """How well a service fits a line; None when it cannot be that line."""
     submitted = service.svc.submitted_procedure or service.svc.procedure
-    proc = line.sv1.procedure
-    if submitted.code != proc.code:
+    proc = line.procedure
+    revenue = line.revenue_code
+    if revenue is not None and service.svc.revenue_code and service.svc.revenue_code != revenue:
         return None
-    line_mods, svc_mods = set(proc.modifiers), set(submitted.modifiers)
+    if submitted.qualifier == "NU":  # paid by revenue code alone
+        if submitted.code != revenue:
+            return None
+        line_mods = svc_mods = set()
+    elif proc is None or submitted.code != proc.code:
+        return None
+    else:
+        line_mods, svc_mods = set(proc.modifiers), set(submitted.modifiers)
     if not svc_mods <= line_mods:
         return None
     score = 4 if svc_mods == line_mods else 2  # a dropped modifier is tolerated
@@ -79,18 +89,18 @@ def _score(line: ServiceLine, service: ServicePayment) -> int | None:
         if not (start <= line_date <= (end or start)):
             return None
         score += 2
-    if service.svc.charge == line.sv1.charge:
+    if service.svc.charge == line.charge:
         score += 2
     units = service.svc.submitted_units if service.svc.submitted_units is not None else service.svc.paid_units
-    if units is not None and line.sv1.units is not None and units == line.sv1.units:
+    if units is not None and line.units is not None and units == line.units:
         score += 1
     return score
 
 
-def _same_line(a: ServiceLine, b: ServiceLine) -> bool:
+def _same_line(a: ServiceLineBase, b: ServiceLineBase) -> bool:
     """Two billed lines no service could tell apart (then line order decides, harmlessly)."""
-    return (a.sv1.procedure == b.sv1.procedure and a.sv1.charge == b.sv1.charge and a.sv1.units == b.sv1.units
-            and _line_date(a) == _line_date(b))
+    return (a.procedure == b.procedure and a.revenue_code == b.revenue_code and a.charge == b.charge
+            and a.units == b.units and _line_date(a) == _line_date(b))
 
 
 def match_lines(claim: Claim, payment: ClaimPayment) -> LineMatch:
@@ -139,10 +149,10 @@ def check_coverage(claim: Claim, match: LineMatch) -> LineMatch:
             match.detail = f"line {line.lx.number} has no service payment in the remittance"
             return match
         charged = sum([s.svc.charge for s in services], Decimal(0))
-        if charged != line.sv1.charge:
+        if charged != line.charge:
             match.problem = "line_charge_mismatch"
             match.detail = (f"line {line.lx.number}: the payer adjudicated a charge of {charged}, "
-                            f"billed {line.sv1.charge}")
+                            f"billed {line.charge}")
             return match
     return match
 

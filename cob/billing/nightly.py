@@ -109,10 +109,11 @@ def check_dir(path: Path) -> None:
         raise OutputLocationError(f"cannot write to {path}: {exc.strerror or exc}") from None
 
 
-def output_name(payer_id: str, isa: int) -> str:
-    """The file name of a destination payer's interchange: `<payer id>-<ISA13>.837`."""
+def output_name(payer_id: str, isa: int, suffix: str = ".837") -> str:
+    """The file name of a destination payer's interchange: `<payer id>-<ISA13>.837` (an 837P), `.837i`
+    (an 837I: one output per destination payer and transaction type, `output.output_suffix`)."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in payer_id) or "payer"
-    return f"{safe}-{isa:09d}.837"
+    return f"{safe}-{isa:09d}{suffix}"
 
 
 def publish_new(tmp: Path, final: Path) -> None:

@@ -1,6 +1,7 @@
-"""Output of `cob secondary`: one file per destination payer, and the IG gate before it is published.
+"""Output of `cob secondary`: one file per destination payer and transaction type (837P `<payer>-<ISA13>.837`,
+837I `<payer>-<ISA13>.837i`), and the IG gate before it is published.
 
-Billed claims are written as they are decided into a spool per destination payer: a temp file in the
+Billed claims are written as they are decided into a spool per destination payer and type: a temp file in the
 output folder holding one interchange (`Spool`), which notes the segments of each claim. When every claim is
 in, each spool is validated against the implementation guide (cob's own engine, cob.edi.validate; big runs
 check the files in processes of their own, `OutputChecks`). Claims with IG errors, and claims from a claim
@@ -37,23 +38,36 @@ from .processes import PARALLEL_BYTES, can_fork, receive
 Entry = tuple[ClaimOutcome, int, int, str]
 
 
+def spool_key(payer_id: str, claim: Claim) -> str:
+    """Which output a claim built for `payer_id` goes to: one per destination payer and transaction type
+    (an 837P spool is keyed by the payer id alone, an 837I one by the payer id and its type)."""
+    return payer_id if claim.CLAIM_TYPE == "P" else f"{payer_id}\t837{claim.CLAIM_TYPE}"
+
+
+def output_suffix(guide: str) -> str:
+    """The file suffix of an output written by `guide`: `.837` for the 837P, `.837i` for the 837I."""
+    return ".837" if guide == Claim.GUIDE else ".837i"
+
+
 class Spool:
-    """One destination payer's output: a temp file being written, and where each claim sits in it."""
+    """One destination payer's output of one transaction type: a temp file being written, and where each
+    claim sits in it. `guide` is the implementation guide it is written by (837P by default)."""
 
     def __init__(self, out_dir: Path, payer_id: str, isa: int, info: InterchangeInfo, header: TransactionHeader,
-                 when: dt.datetime):
+                 when: dt.datetime, guide: str = Claim.GUIDE):
         self.payer_id = payer_id
+        self.guide = guide
         self.isa = isa
         self.info = info
         self.header = header.model_copy(update={"bht": header.bht.model_copy(update={
             "reference_id": f"COB{isa:09d}", "date": when.date(), "time": when.strftime("%H%M"),
             "purpose_code": "00", "transaction_type": "CH"})})
-        self.final = out_dir / output_name(payer_id, isa)
+        self.final = out_dir / output_name(payer_id, isa, output_suffix(guide))
         fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".spool", dir=out_dir)
         os.fchmod(fd, file_mode())
         self.tmp = Path(tmp)
         self.fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self.writer = Claim837Writer(self.fh, info, CounterControlNumbers(start=isa))
+        self.writer = Claim837Writer(self.fh, info, CounterControlNumbers(start=isa), guide=guide)
         self.writer.start()
         self.writer.begin_transaction(self.header)
         self.readdressed = header  # before the BHT is made this file's own (a joined spool is opened with it)
@@ -76,6 +90,11 @@ class Spool:
         for outcome, (first, last), source in zip(outcomes, spans, sources):
             outcome.output = final
             self.entries.append((outcome, first, last, source))
+
+    @property
+    def key(self) -> str:
+        """Its key among a run's spools (`spool_key`)."""
+        return self.payer_id if self.guide == Claim.GUIDE else f"{self.payer_id}\t837I"
 
     def close(self) -> None:
         if not self.fh.closed:  # a joined spool is closed (and its check started) as soon as it is complete
@@ -198,7 +217,7 @@ def rewrite(spool: Spool, keep: Iterable[int], defer: bool = False) -> Path:
         target = spool.final
         out = atomic_output(spool.final)
     with out as fh:
-        writer = Claim837Writer(fh, spool.info, CounterControlNumbers(start=spool.isa))
+        writer = Claim837Writer(fh, spool.info, CounterControlNumbers(start=spool.isa), guide=spool.guide)
         writer.start()
         writer.begin_transaction(spool.header)
         copy_claims(writer, spool.tmp, keep=keep)

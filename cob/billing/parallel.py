@@ -68,9 +68,9 @@ class Run(Protocol):
     def add_missing_originals(self, claim_ids: Iterable[str], seen: set[str]) -> None: ...
     def flush_pending(self) -> None: ...
     def out_dir_for(self, payer_id: str) -> Path: ...
-    def new_spool(self, payer_id: str, isa: int, info: Any, header: Any) -> Spool: ...
+    def new_spool(self, payer_id: str, isa: int, info: Any, header: Any, guide: str = Claim.GUIDE) -> Spool: ...
     def allocate_isa(self, sender: Party) -> int: ...
-    def free_isa(self, payer_id: str, sender: Party) -> int: ...
+    def free_isa(self, payer_id: str, sender: Party, guide: str = Claim.GUIDE) -> int: ...
 
 
 # --------------------------------------------------------------------------------------------- sharing out
@@ -90,7 +90,7 @@ def share_out(claim_files: list[Path], workers: int) -> dict[str, int]:
 
 @dataclasses.dataclass
 class _Part:
-    """One worker's output for one destination payer: a complete interchange in a private file."""
+    """One worker's output for one destination payer and guide: a complete interchange in a private file."""
 
     payer_id: str
     tmp: str
@@ -98,6 +98,7 @@ class _Part:
     info: Any  # InterchangeInfo
     entries: list[tuple[int, int, int, str]]  # (outcome index in the worker's list, first seg, last seg, source)
     printed: list = dataclasses.field(default_factory=list)  # a paper payer's pages of each entry (paper.py)
+    guide: str = Claim.GUIDE  # 837P or 837I
 
 
 @dataclasses.dataclass
@@ -190,7 +191,7 @@ def _bill_share(run: Run, paid_at: list[dict[str, int]], bad: set[int]) -> _Shar
         spool.close()
         parts.append(_Part(spool.payer_id, str(spool.tmp), spool.readdressed, spool.info,
                            [(position[id(o)], a, b, src) for o, a, b, src in spool.entries],
-                           getattr(spool, "printed", [])))
+                           getattr(spool, "printed", []), spool.guide))
     remitted = []
     for cid in run.index.claim_ids():
         key = min((r, at[cid]) for r, at in enumerate(paid_at) if r not in bad and cid in at)
@@ -276,18 +277,19 @@ def _join_outputs(run: Run, shares: list[_Share], kept: Callable[[Key], bool], w
     checks = None
     if run.options.validate and can_fork():
         checks = run.checks = OutputChecks(ig_errors, workers)
-    by_payer: dict[str, list[tuple[Key, int, _Part]]] = {}
+    by_payer: dict[tuple[str, str], list[tuple[Key, int, _Part]]] = {}
     for w, share in enumerate(shares):
         for part in share.parts:
             live = [share.keys[n] for n, *_ in part.entries if kept(share.keys[n])]
             if live:  # a part whose claims all lie past a claim file's problem: a serial run never wrote them
-                by_payer.setdefault(part.payer_id, []).append((live[0], w, part))
+                by_payer.setdefault((part.payer_id, part.guide), []).append((live[0], w, part))
     joins = []
-    for payer_id, pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
+    for (payer_id, guide), pieces in sorted(by_payer.items(), key=lambda item: min(p[0] for p in item[1])):
         pieces.sort(key=lambda p: p[0])
         first = pieces[0][2]
-        spool = run.new_spool(payer_id, run.free_isa(payer_id, first.info.sender), first.info, first.readdressed)
-        run.spools[payer_id] = spool
+        spool = run.new_spool(payer_id, run.free_isa(payer_id, first.info.sender, guide), first.info,
+                              first.readdressed, guide)
+        run.spools[spool.key] = spool
         joins.append((sum(Path(part.tmp).stat().st_size for *_, part in pieces), spool, pieces))
     # biggest first: each is checked as soon as it is complete, while the parent joins the next
     for _size, spool, pieces in sorted(joins, key=lambda j: -j[0]):

@@ -37,7 +37,8 @@ from cob.schemas.report import ClaimOutcome, InputResult, OutcomeStatus, RunRepo
 from .build import PayerInfo
 from .consolidate import RemitIndex, consolidate
 from .expected import OrderFacts, OrderFactsError, load_order_facts
-from .output import OutputChecks, Spool, destination_header, finish_spool, ig_errors, safe_name, validate_files
+from .output import (OutputChecks, Spool, destination_header, finish_spool, ig_errors, output_suffix, safe_name,
+                     spool_key, validate_files)
 from .paper import PaperSpool, paper_path
 from .parallel import read_in_workers
 from .processes import PARALLEL_BYTES, can_fork, default_workers
@@ -171,8 +172,8 @@ class SecondaryRun:
             if claim_id not in seen:
                 self.outcomes.append(ClaimOutcome(
                     claim_id=claim_id, status="held", reason="original_claim_missing",
-                    detail="received: an 835 payment with this CLP01; missing: the original 837P claim with this CLM01 "
-                           "(none of the claim files given carries it)"))
+                    detail="received: an 835 payment with this CLP01; missing: the original claim (837P or 837I) "
+                           "with this CLM01 (none of the claim files given carries it)"))
 
     def finish_outputs(self) -> None:
         """Close, validate and publish (or, with `defer_publish`, make ready) every destination's output. The
@@ -267,8 +268,10 @@ class SecondaryRun:
 
     def spool_claim(self, claim: Claim, built: Claim, outcome: ClaimOutcome, destination: PayerInfo,
                     source: str) -> Spool:
-        """Write a built claim into its destination payer's output (opened on first use). A failure to write
-        there is our output's problem (`OutputLocationError`), never the claim file's."""
+        """Write a built claim into its destination payer's output of its transaction type (opened on first
+        use). A failure to write there is our output's problem (`OutputLocationError`), never the claim file's."""
+        if destination.payer_id in self.options.paper_payers and claim.GUIDE != Claim.GUIDE:
+            outcome.detail = _join(outcome.detail, PAPER_837I_NOTE.format(payer=destination.payer_id))
         try:
             spool = self._spool(destination, claim)
             outcome.output = str(spool.final)
@@ -324,24 +327,28 @@ class SecondaryRun:
 
     def _spool(self, destination: PayerInfo, claim: Claim) -> Spool:
         payer_id = destination.payer_id
-        spool = self.spools.get(payer_id)
+        key = spool_key(payer_id, claim)  # one output per destination payer and transaction type
+        spool = self.spools.get(key)
         if spool is None:
             env = claim.header.envelope if claim.header is not None else None
             sender = self.options.sender or EnvParty(env.sender_qualifier or "ZZ", env.sender_id or "SENDER")
             receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
                                                          env.receiver_id or "RECEIVER")
             info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = self.new_spool(payer_id, self.free_isa(payer_id, sender), info,
-                                   destination_header(claim.header, claim, destination))
-            self.spools[payer_id] = spool
+            spool = self.new_spool(payer_id, self.free_isa(payer_id, sender, claim.GUIDE), info,
+                                   destination_header(claim.header, claim, destination), claim.GUIDE)
+            self.spools[key] = spool
         return spool
 
-    def new_spool(self, payer_id: str, isa: int, info: InterchangeInfo, header: TransactionHeader) -> Spool:
-        """A destination payer's output: an 837P spool, or for a payer that takes paper a `PaperSpool`."""
-        if payer_id in self.options.paper_payers:
+    def new_spool(self, payer_id: str, isa: int, info: InterchangeInfo, header: TransactionHeader,
+                  guide: str = Claim.GUIDE) -> Spool:
+        """A destination payer's output of one guide: an 837P spool, or for a payer that takes paper a
+        `PaperSpool` (the CMS-1500 is the professional form: an 837I, whose paper form is the UB-04, which
+        cob does not print, is written as an 837I spool for a paper payer too)."""
+        if payer_id in self.options.paper_payers and guide == Claim.GUIDE:
             return PaperSpool(self.options.out_dir, payer_id, isa, info, header, self.when, self.prior_payments,
                               self.options.paper_proof)
-        return Spool(self.out_dir_for(payer_id), payer_id, isa, info, header, self.when)
+        return Spool(self.out_dir_for(payer_id), payer_id, isa, info, header, self.when, guide=guide)
 
     def prior_payments(self, claim_id: str) -> list[ClaimPayment]:
         """The standing 835 claim payments of a claim's earlier payers, by level (its EOB pages on paper)."""
@@ -365,17 +372,18 @@ class SecondaryRun:
         self.next_isa += 1
         return number
 
-    def output_path(self, payer_id: str, isa: int) -> Path:
-        """Where `new_spool` publishes a destination payer's output numbered `isa` (837P or paper PDF)."""
-        if payer_id in self.options.paper_payers:
+    def output_path(self, payer_id: str, isa: int, guide: str = Claim.GUIDE) -> Path:
+        """Where `new_spool` publishes a destination payer's output of `guide` numbered `isa` (837P, 837I
+        `.837i`, or a paper payer's PDF: only 837P claims are printed)."""
+        if payer_id in self.options.paper_payers and guide == Claim.GUIDE:
             return paper_path(self.options.out_dir, payer_id, isa)
-        return self.out_dir_for(payer_id) / output_name(payer_id, isa)
+        return self.out_dir_for(payer_id) / output_name(payer_id, isa, output_suffix(guide))
 
-    def free_isa(self, payer_id: str, sender: EnvParty) -> int:
-        """The next ISA13 whose output file name is free: an existing file is never overwritten (a number
-        whose name is taken is used up, not reused)."""
+    def free_isa(self, payer_id: str, sender: EnvParty, guide: str = Claim.GUIDE) -> int:
+        """The next ISA13 whose output file name (of `guide`'s transaction type) is free: an existing file is
+        never overwritten (a number whose name is taken is used up, not reused)."""
         number = self.allocate_isa(sender)
-        while self.output_path(payer_id, number).exists():
+        while self.output_path(payer_id, number, guide).exists():
             number = self.allocate_isa(sender)
         return number
 
@@ -455,6 +463,15 @@ def _hold_for_file(outcome: ClaimOutcome) -> None:
     outcome.reason = "input_file_error"
     outcome.detail = "the claim file it came from is malformed; nothing from it is billed"
     outcome.output = None
+
+
+#: the report's word on an 837I for a payer named for paper (`new_spool`): billed as an 837I, not printed
+PAPER_837I_NOTE = ("payer {payer} is named for paper, but cob prints only the CMS-1500 (837P): this 837I is "
+                   "written as EDI (.837i); send it by the clearinghouse's drop to paper or bill a UB-04 by hand")
+
+
+def _join(detail: str, note: str) -> str:
+    return f"{detail}; {note}" if detail else note
 
 
 def run_secondary(claims: Iterable[Path], remits: Iterable[Path], options: SecondaryOptions,

@@ -26,10 +26,11 @@ from cob.schemas.order import OrderRequest
 from cob.schemas.remit import ClaimPayment
 from cob.schemas.report import ClaimOutcome
 
-from .build import CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain
+from .build import (CannotBuild, PayerChain, PayerInfo, build_next_claim, patient_responsibility, payer_chain,
+                    tell_msp)
 from .checks import BALANCING_CODES, check_claim, errors
 from .consolidate import ClaimRemits
-from .expected import check_order, expected_payment, is_medicare, terms_for
+from .expected import check_order, expected_payment, terms_for
 from .identity import header_facts, party_key, same_payer
 from .match import LineMatch, check_coverage, match_lines
 
@@ -131,9 +132,11 @@ def triage(claim: Claim, remits: ClaimRemits | None, coverages: list[RosterCover
         status = "rejected" if exc.reason == "balancing_failed" else "held"
         detail = exc.detail if status == "rejected" else f"{exc.detail}; {_CANNOT_BUILD_MISSING.get(exc.reason, '')}"
         return result(status, exc.reason, detail.rstrip("; "), destination)
-    if msp_type is not None and is_medicare(destination.sbr.filing_indicator) \
-            and built.subscriber.sbr.insurance_type is None:
-        built.subscriber.sbr.insurance_type = msp_type  # the rules say why Medicare is not first
+    try:
+        tell_msp(built, destination, chain, msp_type, coverages)  # why Medicare is not first, if it is next
+    except CannotBuild as exc:
+        return result("held", exc.reason, f"{exc.detail}; {_CANNOT_BUILD_MISSING.get(exc.reason, '')}".rstrip("; "),
+                      destination)
     findings = errors(check_claim(built))
     if findings:
         reason = "balancing_failed" if any(f.code in BALANCING_CODES for f in findings) else "cob_check_failed"
@@ -192,7 +195,8 @@ def _before_adjudication(remits: ClaimRemits) -> tuple[str, str, str] | None:
 
 #: what a claim `build.CannotBuild` holds still misses, by reason (the exception says what was received)
 _CANNOT_BUILD_MISSING = {
-    "cannot_represent": "missing: nothing from the payers; the 837P cannot carry what they sent, so a person bills it",
+    "cannot_represent": ("missing: nothing from the payers; the claim's transaction (837P or 837I) cannot carry "
+                         "what they sent, so a person bills it"),
     "adjudication_incomplete": "missing: the payer's complete, standing adjudication (a corrected 835)",
 }
 

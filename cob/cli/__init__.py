@@ -234,13 +234,16 @@ Examples:
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--claims", default=100, show_default=True, type=click.IntRange(10, 1_000_000))
 @click.option("--claims-per-file", default=None, type=click.IntRange(1, None))
+@click.option("--institutional", is_flag=True,
+              help="837I claims (inpatient DRG stays, outpatient lines) and institutional 835s.")
 @output_options
-def fixtures(out_dir: str, seed: int, claims: int, claims_per_file: int | None, out: Output) -> None:
-    """Generate synthetic 837P claim files and the matching primary 835s (deterministic by seed)."""
+def fixtures(out_dir: str, seed: int, claims: int, claims_per_file: int | None, institutional: bool,
+             out: Output) -> None:
+    """Generate synthetic 837P (or 837I) claim files and the matching primary 835s (deterministic by seed)."""
     from cob.fixtures.generate import generate
 
     kwargs = {"claims_per_file": claims_per_file} if claims_per_file else {}
-    result = generate(Path(out_dir), seed=seed, claims=claims, **kwargs)
+    result = generate(Path(out_dir), seed=seed, claims=claims, institutional=institutional, **kwargs)
     out.info(f"wrote {len(result.claims_files)} claim files and {len(result.remit_files)} remittance files "
              f"({result.claims} claims, {result.claim_payments} claim payments) to {out_dir}")
     for path in [*result.claims_files, *result.remit_files]:
@@ -271,7 +274,7 @@ def _party(value: str | None):
 
 @main.command(epilog=EPILOG_SECONDARY)
 @click.option("--claims", "claims", multiple=True, required=True, type=click.Path(exists=True),
-              help="Original 837P claim file or folder (repeatable).")
+              help="Original 837P or 837I claim file or folder (repeatable; told apart by content).")
 @click.option("--remit", "remits", multiple=True, required=True, type=click.Path(exists=True),
               help="835 remittance file or folder from the primary (and later) payers (repeatable).")
 @click.option("--coverage", type=click.Path(exists=True, dir_okay=False),
@@ -279,7 +282,7 @@ def _party(value: str | None):
 @click.option("--order-facts", type=click.Path(exists=True, dir_okay=False),
               help="Order-of-benefits facts per claim or member (JSON); claims billed against the rules are held.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the new 837P files, one interchange per destination payer.")
+              help="Folder for the new 837P / 837I files, one interchange per destination payer and type.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the JSON report here (- for stdout; the summary stays on stderr).")
 @click.option("--sender", help="ISA sender as QUALIFIER:ID (default: the original file's ISA sender).")
@@ -301,7 +304,7 @@ def secondary(claims: tuple[str, ...], remits: tuple[str, ...], coverage: str | 
               out_dir: str, report_path: str | None, sender: str | None, receiver: str | None, control_start: int,
               control_file: str | None, workers: int | None, paper: tuple[str, ...], paper_proof: bool,
               out: Output) -> None:
-    """Build secondary (or tertiary) 837P claims from original claims and the payers' 835s.
+    """Build secondary (or tertiary) 837P / 837I claims from original claims and the payers' 835s.
 
     Every claim is reported as billed, skipped, held or rejected with a reason. A claim that fails COB
     balancing or implementation-guide validation is rejected and never written. Control numbers continue

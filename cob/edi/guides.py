@@ -7,8 +7,8 @@ validator refuses for the same reason, in the same words: reading and validating
 - An interchange is read only when ISA12 is 00501 (X12 005010). Any other version (00401, 00402, ...)
   is one problem for the whole interchange, not a finding per segment it would otherwise raise.
 - A functional group is read only when GS08 names a guide in `GUIDES` and the transaction set's ST01 is
-  that guide's. 837I / 837D (X223 / X224) and 4010 guides are "not supported": the 837I reader extends
-  `GUIDES` (and `READABLE`) when it lands, nothing else.
+  that guide's. The 837I is read and checked by its 005010X223A2 guide; 837I of other errata, 837D (X224)
+  and 4010 guides are "not supported".
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ INTERCHANGE_VERSION = "00501"
 #: GS08 -> the guide: every implementation guide the validator checks
 GUIDES: dict[str, Guide] = {
     "005010X222A1": Guide("837", "HC", "837P"),
+    "005010X223A2": Guide("837", "HC", "837I"),
     "005010X221A1": Guide("835", "HP", "835"),
     "005010X231A1": Guide("999", "FA", "999"),
 }
@@ -37,11 +38,12 @@ GUIDES: dict[str, Guide] = {
 _X12_VERSION = re.compile(r"00[2-8]0[0-9]")
 
 #: the guides the claim reader reads into models (a 999 is only validated)
-READABLE = frozenset({"005010X222A1", "005010X221A1"})
+READABLE = frozenset({"005010X222A1", "005010X223A2", "005010X221A1"})
 
 #: guides cob knows of but does not support, named in messages (GS08 prefix -> what it is)
 _KNOWN_OTHERS = {
-    "005010X223": "837I (institutional)", "005010X224": "837D (dental)", "004010X098": "837P of version 4010",
+    "005010X223": "837I of another errata than X223A2", "005010X224": "837D (dental)",
+    "004010X098": "837P of version 4010",
     "004010X096": "837I of version 4010", "004010X097": "837D of version 4010", "004010X091": "835 of version 4010",
 }
 

@@ -1,4 +1,5 @@
-"""Streaming readers: 837P -> `Claim` objects, 835 -> `ClaimPayment` / `ProviderAdjustment` objects.
+"""Streaming readers: 837P -> `Claim` objects, 837I -> `InstitutionalClaim` objects, 835 -> `ClaimPayment` /
+`ProviderAdjustment` objects.
 
 One generic engine serves both: the envelope reader yields segments, the walker the validator uses
 (`cob.edi.walk.Walker`) places each in its IG loop, and `RawLoop`s collect them. When an *emitted* loop
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from cob.schemas.base import Loop
 from cob.schemas.claim import BillingProvider, Claim, Patient, Subscriber, TransactionHeader
 from cob.schemas.common import Envelope, SourceLocation
+from cob.schemas.institutional import InstitutionalClaim
 from cob.schemas.remit import ClaimPayment, PaymentHeader, ProviderAdjustment, ProviderSummary
 from cob.schemas.segments import PLB, SEGMENT_MODELS
 
@@ -33,6 +35,7 @@ from .loops import RawLoop, assemble
 from .walk import DEFAULT_POLICY, WARNING, Problem, Step, Walker, WalkPolicy
 
 X222 = "005010X222A1"
+X223 = "005010X223A2"
 X221 = "005010X221A1"
 
 
@@ -55,9 +58,23 @@ class Kind:
 KINDS = {
     "837": Kind("837", X222, "2300", {"HEADER": TransactionHeader, "2000A": BillingProvider,
                                       "2000B": Subscriber, "2000C": Patient}, Claim, frozenset({"HL", "CLM"})),
+    # the 837I: the same levels, its own 2300 model; told from the 837P by its guide (ST03, else GS08)
+    "837I": Kind("837", X223, "2300", {"HEADER": TransactionHeader, "2000A": BillingProvider,
+                                       "2000B": Subscriber, "2000C": Patient}, InstitutionalClaim,
+                 frozenset({"HL", "CLM"})),
     "835": Kind("835", X221, "2100", {"HEADER": PaymentHeader, "2000": ProviderSummary}, ClaimPayment,
                 frozenset({"CLP", "LX", "PLB"})),
 }
+
+
+
+def kind_of(txn: TransactionSet) -> Kind | None:
+    """How a transaction set is read: an 837 whose guide (ST03, else GS08) is an X223 one is an 837I,
+    any other 837 an 837P; None for a transaction type we do not read."""
+    if txn.id == "837" and txn.version.startswith(X223[:10]):
+        return KINDS["837I"]
+    return KINDS.get(txn.id)
+
 
 #: `RawLoop.model` of an emitted loop that `select` declined: it is neither kept nor built
 _DECLINED = object()
@@ -176,7 +193,7 @@ class X12Reader:
             sid = elements[0]
             if sid == "ST":
                 txn = txn_
-                kind = KINDS.get(txn.id)
+                kind = kind_of(txn)
                 self.transactions.append(txn.id)
                 skip = False
                 emit_at = -1

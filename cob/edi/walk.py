@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from cob.edi.ig.tables import (
     FIRST_ELEMENT,
+    MAP_FILES,
     LoopDef,
     SegmentDef,
     TransactionTable,
@@ -70,7 +71,7 @@ def unplaced_code(table: TransactionTable, seg_id: str) -> str:
     every = _IDS.get("*")
     if every is None:
         ids = set(load_control_segments())
-        for version in ("005010X222A1", "005010X221A1", "005010X231A1"):
+        for version in MAP_FILES:
             ids |= _segment_ids(load_table(version))
         every = _IDS["*"] = frozenset(ids)
     return "6" if seg_id in every else "1"

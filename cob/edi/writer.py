@@ -10,6 +10,7 @@ wraps them in ISA/GS/ST with counts and caller-supplied control numbers.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import operator
 import os
 import tempfile
@@ -427,18 +428,23 @@ class InterchangeInfo:
 
 
 class Claim837Writer:
-    """Writes one interchange of 837P transactions, claims grouped under HL levels as they come.
+    """Writes one interchange of 837P (or, with the X223A2 guide, 837I) transactions, claims grouped under
+    HL levels as they come.
 
     Consecutive claims that share billing provider / subscriber / patient share HLs; claims should be
     given grouped (the pipeline sorts them) to keep files small, but any order is valid X12.
     """
 
     def __init__(self, out: IO[str], info: InterchangeInfo, control_numbers: ControlNumbers,
-                 delimiters: Delimiters = DEFAULT_DELIMITERS, table: TransactionTable | None = None):
+                 delimiters: Delimiters = DEFAULT_DELIMITERS, table: TransactionTable | None = None,
+                 guide: str | None = None):
         self.seg = SegmentWriter(out, delimiters)
         self.info = info
         self.numbers = control_numbers
-        self.table = table or load_table(X222)
+        #: the implementation guide written (GS08, ST03) and whose positions order the loops: the 837P's
+        #: by default, the 837I's for `InstitutionalClaim`s (`Claim.GUIDE`)
+        self.table = table or load_table(guide or X222)
+        self.guide = self.table.version
         self.d = delimiters
         self.when = info.when or _dt.datetime.now()
         self.isa_control = 0
@@ -459,7 +465,7 @@ class Claim837Writer:
                                       usage=self.info.usage)[:-1])
         self.seg.write(["GS", "HC", self.info.group_sender or self.info.sender.id,
                         self.info.group_receiver or self.info.receiver.id, self.when.strftime("%Y%m%d"),
-                        self.when.strftime("%H%M"), str(self.group_control), "X", X222])
+                        self.when.strftime("%H%M"), str(self.group_control), "X", self.guide])
 
     def finish(self) -> None:
         if self._in_st:
@@ -472,7 +478,7 @@ class Claim837Writer:
             self.end_transaction()
         self._st_control = f"{self.numbers.next_transaction():04d}"
         self.seg.count = 0
-        self.seg.write(["ST", "837", self._st_control, X222])
+        self.seg.write(["ST", "837", self._st_control, self.guide])
         self.seg.write_text(self.loop_text(header))
         self._in_st = True
         self._hl = 0
@@ -694,15 +700,22 @@ def atomic_output(path: str | Path) -> Iterator[IO[str]]:
 
 def write_837(path: str | Path, claims: Iterable[Claim], info: InterchangeInfo, control_numbers: ControlNumbers,
               header: TransactionHeader | None = None, delimiters: Delimiters = DEFAULT_DELIMITERS) -> int:
-    """Write claims as one 837P interchange (one ST) atomically; returns the ISA13 used.
+    """Write claims as one 837 interchange (one ST) atomically, by the first claim's guide (all claims must
+    share it: 837P and 837I never share a file); returns the ISA13 used.
 
     The transaction header (BHT, 1000A, 1000B) is `header`, or the first claim's own header.
     """
+    claims = iter(claims)
+    first = next(claims, None)
+    if first is None:
+        raise ValueError("no claims to write")
     with atomic_output(path) as fh:
-        writer = Claim837Writer(fh, info, control_numbers, delimiters)
+        writer = Claim837Writer(fh, info, control_numbers, delimiters, guide=first.GUIDE)
         writer.start()
         started = False
-        for claim in claims:
+        for claim in itertools.chain((first,), claims):
+            if type(claim).GUIDE != writer.guide:
+                raise ValueError(f"claim {claim.claim_id} is an {claim.GUIDE} claim; this file is {writer.guide}")
             if not started:
                 hdr = header or claim.header
                 if hdr is None:

@@ -1,4 +1,4 @@
-"""The COB rule book: every rule a coordination-of-benefits 837P claim must satisfy, written once.
+"""The COB rule book: every rule a coordination-of-benefits 837P or 837I claim must satisfy, written once.
 
 Two programs judge COB claims and must never disagree: `cob validate` (SNIP 3 and 4 over the raw
 segments of any 837P) and `cob secondary` (the pre-write check on every claim it builds, before the
@@ -137,12 +137,13 @@ class Violation:
 
 
 @lru_cache(maxsize=None)
-def repeat_limit(loop_id: str) -> int | None:
-    """How many times the 837P implementation guide lets loop `loop_id` repeat (None: unbounded), from
-    the compiled IG tables: 2320 (other payers per claim), 2400 (lines per claim), 2430 (per line)."""
+def repeat_limit(loop_id: str, guide: str = IG_837P) -> int | None:
+    """How many times the implementation guide (the 837P's unless named) lets loop `loop_id` repeat
+    (None: unbounded), from the compiled IG tables: 2320 (other payers per claim), 2400 (lines per claim:
+    50 in the 837P, 999 in the 837I), 2430 (per line)."""
     from cob.edi.ig.tables import load_table
 
-    return load_table(IG_837P).loop(loop_id).repeat
+    return load_table(guide).loop(loop_id).repeat
 
 
 def money(d: Decimal) -> str:
@@ -244,17 +245,17 @@ def _money_of(adjudications: list[LineAdjudicationView]) -> tuple[Decimal | None
 
 def _repeat_limits(view: ClaimView, out: list[Violation]) -> None:
     """`too_many`: one violation per loop beyond the IG's repeat, where it is (as the IG walk reports)."""
-    limit = repeat_limit("2320")
+    limit = repeat_limit("2320", view.guide)
     n = len(view.payers)
     for k, p in _beyond(limit, view.payers):
         out.append(Violation("too_many", f"2320 loop {k} of {n}: the implementation guide allows {limit}",
                              p.at, payer=p.payer_id))
-    limit = repeat_limit("2400")
+    limit = repeat_limit("2400", view.guide)
     n = len(view.lines)
     for k, line in _beyond(limit, view.lines):
         out.append(Violation("too_many", f"service line {k} of {n}: the implementation guide allows {limit}",
                              line.at, line=line.number))
-    limit = repeat_limit("2430")
+    limit = repeat_limit("2430", view.guide)
     for line in view.lines:
         n = len(line.adjudications)
         for k, a in _beyond(limit, line.adjudications):
@@ -291,7 +292,7 @@ def _balancing(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
                 break
             lines_total += sv102
         if lines_total is not None and lines_total != charge:
-            out.append(Violation("clm02_sum", f"CLM02 {money(charge)} != sum of line charges (SV102) "
+            out.append(Violation("clm02_sum", f"CLM02 {money(charge)} != sum of line charges ({view.charge_element}) "
                                  f"{money(lines_total)}", view.at, "CLM02", 2))
 
     if not facts.by_payer and not view.payers:
@@ -322,7 +323,8 @@ def _balancing(view: ClaimView, facts: _Facts, out: list[Violation]) -> None:
             if paid + adjusted != sv102:
                 out.append(Violation(
                     "cob_line_balance",
-                    f"line {line.number or '?'}: charge (SV102) {money(sv102)} != payer {payer_id or '(no id)'} "
+                    f"line {line.number or '?'}: charge ({view.charge_element}) {money(sv102)} != "
+                    f"payer {payer_id or '(no id)'} "
                     f"paid (SVD02) {money(paid)} + line adjustments (CAS) {money(adjusted)} "
                     f"= {money(paid + adjusted)}",
                     adjs[0].at, "SVD02", 2, payer=payer_id, line=line.number))

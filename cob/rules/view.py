@@ -1,4 +1,4 @@
-"""The small read-only view of an 837P claim that the COB rule book (`cob.rules.book`) judges.
+"""The small read-only view of an 837P or 837I claim that the COB rule book (`cob.rules.book`) judges.
 
 The rule book must give one answer whether the claim is raw X12 read by the validator (`cob validate`,
 segments as lists of strings) or pydantic models built by `cob secondary`. So it reads neither: each
@@ -131,12 +131,16 @@ class OtherPayerView:
 
 
 class ClaimView:
-    """An 837P claim (2300 and below) with its destination (2000B/2010BA/2010BB)."""
+    """An 837P or 837I claim (2300 and below) with its destination (2000B/2010BA/2010BB). The rules are the
+    same for both; `guide` names the implementation guide (its repeat limits) and `charge_element` the
+    line charge element messages name (SV102, or the 837I's SV203)."""
 
     __slots__ = ("charge", "frequency", "ref_f8", "sequence", "sequence_at", "payer_id", "member_id",
-                 "lines", "payers", "at")
+                 "lines", "payers", "at", "guide", "charge_element")
 
-    def __init__(self, at: Locator = None):
+    def __init__(self, at: Locator = None, guide: str = "005010X222A1"):
+        self.guide = guide
+        self.charge_element = "SV203" if guide.startswith("005010X223") else "SV102"
         self.charge: Amount = None  # CLM02
         self.frequency = ""  # CLM05-3
         self.ref_f8: Locator | None = None  # 2300 REF*F8

@@ -34,6 +34,7 @@ from cob.billing.secondary import (SecondaryOptions, SecondaryRun, claim_label, 
                                    orphan_outcomes)
 from cob.schemas.claim import BillingProvider, Claim, TransactionHeader
 from cob.schemas.codes import ClaimStatus
+from cob.schemas.institutional import claim_model
 from cob.schemas.coverage import load_roster
 from cob.schemas.remit import ClaimPayment, PaymentHeader
 from cob.schemas.report import ClaimOutcome, OutcomeStatus
@@ -100,7 +101,7 @@ class StateSecondaryRun(SecondaryRun):
             while (spool.final in others or spool.final.exists()
                    or self.state.output_taken(self._relative(spool.final))):
                 n += 1
-                suffix = spool.final.suffix  # .837, or .pdf for a paper payer
+                suffix = spool.final.suffix  # .837, .837i, or .pdf for a paper payer
                 spool.final = spool.final.with_name(f"{base}{suffix}" if n == 2 else f"{base}-{n}{suffix}")
         return spool
 
@@ -229,13 +230,14 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
     if not claim_rows:
         _add(result, ClaimOutcome(
             claim_id=claim_id, status="held", reason="original_claim_missing",
-            detail="received: an 835 payment with this CLP01; missing: the original 837P claim with this CLM01 "
-                   "(none has arrived yet)"), "")
+            detail="received: an 835 payment with this CLP01; missing: the original claim (837P or 837I) with this "
+                   "CLM01 (none has arrived yet)"), "")
         return
     rows = sorted(claim_rows.items(), key=lambda kv: (kv[1][7], kv[0]))  # visits in the order they arrived
     claims: list[Claim] = []
     for _key, row in rows:
-        claim = Claim.model_validate_json(zlib.decompress(bytes(row[5])))
+        body = zlib.decompress(bytes(row[5]))
+        claim = claim_model(body).model_validate_json(body)  # an 837P or 837I claim
         claim.header = contexts.get(TransactionHeader, row[3])
         claim.billing_provider = contexts.get(BillingProvider, row[4])
         claims.append(claim)

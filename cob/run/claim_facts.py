@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from cob.schemas.claim import Claim
+from cob.schemas.institutional import claim_model
 
 from .state import State
 
@@ -50,7 +51,8 @@ def claim_facts(state: State, claim_ids: Iterable[str], with_names: bool = False
             payers.setdefault(claim_id, []).append((rank, payer_id))
             if claim_id in out:
                 continue  # rows come lowest payer rank first: the original sent to the primary
-            out[claim_id] = _facts(Claim.model_validate_json(zlib.decompress(bytes(body))), with_names)
+            data = zlib.decompress(bytes(body))
+            out[claim_id] = _facts(claim_model(data).model_validate_json(data), with_names)  # 837P or 837I
         for claim_id, ranked in payers.items():
             out[claim_id].payers = tuple(dict.fromkeys(p for _, p in sorted(ranked)))
     return out
@@ -63,6 +65,11 @@ def _facts(claim: Claim, with_names: bool) -> ClaimFacts:
         if dtp is not None:
             starts.append(dtp.start)
             ends.append(dtp.end)
+    if not starts:  # an 837I stay's lines carry no date: its statement period (DTP*434)
+        for dtp in claim.dates:
+            if dtp.qualifier == "434":
+                starts.append(dtp.start)
+                ends.append(dtp.end)
     facts = ClaimFacts(claim.claim_id, charge=claim.charge,
                        service_from=min(starts).isoformat() if starts else None,
                        service_to=max(ends).isoformat() if ends else None)

@@ -29,6 +29,7 @@ from cob.edi.errors import X12SyntaxError
 from cob.edi.inputs import looks_like_x12
 from cob.edi.reader import X12Reader
 from cob.schemas.claim import Claim
+from cob.schemas.institutional import claim_model
 from cob.schemas.remit import ClaimPayment
 
 from . import faults, signals
@@ -63,6 +64,12 @@ def verified(model: type, data: bytes, what: str) -> bytes:
         raise BodyNotVerified(f"internal error: the stored form of {what} does not read back; nothing of the "
                               "file was recorded (the next run reads it again)") from None
     return data
+
+
+def _verified_claim(data: bytes, what: str) -> bytes:
+    """`verified` for a claim: it must read back as the model `cob.run.billing` will read it with
+    (`claim_model`: an 837P `Claim` or an 837I `InstitutionalClaim`, told by content)."""
+    return verified(claim_model(data), data, what)
 
 
 @dataclass
@@ -157,7 +164,7 @@ def parse_file(path: str, sha256: str, size: int, work_dir: str) -> Parsed:
                         rank = item.subscriber.sbr.payer_sequence.rank if item.subscriber is not None else 1
                         record = ("claim", item.claim_id, payer or "", rank, seq,
                                   _blob(item.header, blobs, out), _blob(item.billing_provider, blobs, out),
-                                  zlib.compress(verified(Claim, item.model_dump_json(
+                                  zlib.compress(_verified_claim(item.model_dump_json(
                                       exclude=CLAIM_EXCLUDE, exclude_none=True).encode(),
                                       f"claim {item.claim_id} of {shown(source.name)}"), 1),
                                   *_identity(item))

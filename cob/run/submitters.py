@@ -19,6 +19,7 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
+from cob.billing.output import spool_key as output_key
 from cob.schemas.claim import Claim, TransactionHeader
 
 if TYPE_CHECKING:
@@ -43,12 +44,13 @@ def pair_of(header: TransactionHeader | None) -> Pair | None:
 
 
 def spool_key(payer_id: str, claim: Claim) -> str:
-    """The output interchange a claim goes into: one per destination payer, sender, receiver and 1000A."""
+    """The output interchange a claim goes into: one per destination payer and transaction type
+    (`cob.billing.output.spool_key`: 837P or 837I), sender, receiver and 1000A."""
     header = claim.header
     pair = pair_of(header) or ("", "")
     submitter = header.submitter if header is not None else None
     sub = submitter.name.id if submitter is not None and submitter.name is not None else ""
-    return "|".join((payer_id, *pair, sub or ""))
+    return "|".join((output_key(payer_id, claim), *pair, sub or ""))
 
 
 class Submitters:

@@ -1,4 +1,5 @@
-"""The 837P claim (005010X222A1) as the pipeline needs it.
+"""The 837P claim (005010X222A1) as the pipeline needs it; the 837I's loops that differ are in
+`cob.schemas.institutional`.
 
 Model names follow the TR3 loops; each docstring says which loop it is. A `Claim` is loop 2300 plus its
 hierarchy context (transaction header, 2000A billing provider, 2000B subscriber and destination payer,
@@ -13,7 +14,8 @@ from typing import ClassVar, Optional
 
 from .base import Loop
 from .common import Envelope, Party, SourceLocation
-from .segments import AMT, BHT, CAS, CLM, DTP, HI, HL, LX, MOA, NTE, OI, PAT, PRV, REF, SBR, SV1, SVD
+from .segments import (AMT, BHT, CAS, CLM, DTP, HI, HL, LX, MOA, NTE, OI, PAT, PRV, REF, SBR, SV1, SV2, SVD,
+                       ProcedureCode)
 
 
 def _first(items, qualifier: str):
@@ -112,18 +114,12 @@ class LineAdjudication(Loop):
         return amt.amount if amt else None
 
 
-class ServiceLine(Loop):
-    """Loop 2400 service line: LX, SV1, DTP*472, REF*6R, ..., with 2430 prior-payer adjudications."""
-
-    LOOP_ID: ClassVar[str] = "2400"
-    LOOPS: ClassVar[dict[str, str]] = {
-        "2420A": "providers", "2420B": "providers", "2420C": "providers", "2420D": "providers",
-        "2420E": "providers", "2420F": "providers", "2420G": "providers", "2420H": "providers",
-        "2430": "adjudications",
-    }
+class ServiceLineBase(Loop):
+    """What loop 2400 (service line) has in the 837P and the 837I alike: LX, DTP*472, REF*6R, AMT, NTE,
+    line providers and the 2430 prior-payer adjudications. The service segment (SV1 / SV2) is the
+    subclass's; `procedure`, `charge` and `units` read it, so matching and building read either."""
 
     lx: LX
-    sv1: SV1
     dates: list[DTP] = Field(default_factory=list)
     refs: list[REF] = Field(default_factory=list)
     amounts: list[AMT] = Field(default_factory=list)
@@ -140,6 +136,47 @@ class ServiceLine(Loop):
     @property
     def service_date(self) -> DTP | None:
         return _first(self.dates, "472")
+
+    @property
+    def service(self) -> SV1 | SV2:
+        raise NotImplementedError
+
+    @property
+    def procedure(self) -> ProcedureCode | None:
+        """The billed procedure composite (SV101; SV202, which an 837I line may leave out)."""
+        return self.service.procedure
+
+    @property
+    def charge(self) -> Decimal:
+        """The line charge (SV102 / SV203)."""
+        return self.service.charge
+
+    @property
+    def units(self) -> Decimal | None:
+        """The billed units (SV104 / SV205)."""
+        return self.service.units
+
+    @property
+    def revenue_code(self) -> str | None:
+        """SV201 revenue code (837I); None on a professional line."""
+        return None
+
+
+class ServiceLine(ServiceLineBase):
+    """Loop 2400 service line of the 837P: LX, SV1, DTP*472, REF*6R, ..., with 2430 prior-payer adjudications."""
+
+    LOOP_ID: ClassVar[str] = "2400"
+    LOOPS: ClassVar[dict[str, str]] = {
+        "2420A": "providers", "2420B": "providers", "2420C": "providers", "2420D": "providers",
+        "2420E": "providers", "2420F": "providers", "2420G": "providers", "2420H": "providers",
+        "2430": "adjudications",
+    }
+
+    sv1: SV1
+
+    @property
+    def service(self) -> SV1:
+        return self.sv1
 
 
 class OtherPayer(Loop):
@@ -193,6 +230,10 @@ class Claim(Loop):
     plus the hierarchy context it was billed under."""
 
     LOOP_ID: ClassVar[str] = "2300"
+    #: the implementation guide the claim is read and written by (GS08 / ST03)
+    GUIDE: ClassVar[str] = "005010X222A1"
+    #: "P" professional, "I" institutional: with the destination payer, what an output file holds
+    CLAIM_TYPE: ClassVar[str] = "P"
     LOOPS: ClassVar[dict[str, str]] = {
         "2310A": "providers", "2310B": "providers", "2310C": "providers", "2310D": "providers",
         "2310E": "providers", "2310F": "providers", "2320": "other_payers", "2400": "lines",

@@ -1,5 +1,8 @@
 """The 835 remittance (005010X221A1): payment header, claim payments, service payments, PLB.
 
+Institutional payments read the same loops: CLP08 facility type, CLP09 frequency, CLP11/CLP12 DRG and its
+weight, MIA (inpatient) / MOA (outpatient) adjudication, SVC01 `NU:<revenue code>` and SVC04.
+
 A `ClaimPayment` is loop 2100 with its context (the payment header and the 2000 provider-summary
 header), so each can be consolidated and matched alone.
 """
@@ -90,6 +93,14 @@ class ServicePayment(Loop):
     @property
     def adjustment_total(self) -> Decimal:
         return sum((c.total for c in self.adjustments), Decimal(0))
+
+    @property
+    def revenue_code(self) -> str | None:
+        """The institutional revenue code: SVC04, or SVC01's code when the payer paid by revenue code
+        alone (`SVC*NU:0450*...`); None on a professional service."""
+        if self.svc.revenue_code:
+            return self.svc.revenue_code
+        return self.svc.procedure.code if self.svc.procedure.qualifier == "NU" else None
 
 
 class ClaimPayment(Loop):

@@ -341,7 +341,7 @@ _CAS_TRIOS = tuple((f"reason{i}", f"amount{i}", f"quantity{i}") for i in range(1
 
 
 class MOA(Segment):
-    """MOA outpatient adjudication information (835 2100 and 837P 2320)."""
+    """MOA outpatient adjudication information (835 2100, 837P and 837I 2320)."""
 
     SEGMENT_ID = "MOA"
     reimbursement_rate: Optional[Quantity] = None
@@ -356,7 +356,7 @@ class MOA(Segment):
 
 
 class MIA(Segment):
-    """MIA inpatient adjudication information (835 2100); kept element by element."""
+    """MIA inpatient adjudication information (835 2100, 837I 2320, where MIA02 is not used); element by element."""
 
     SEGMENT_ID = "MIA"
     covered_days: Optional[Quantity] = None
@@ -543,6 +543,35 @@ class SVD(Segment):
     bundled_line_number: Optional[Int] = None
 
 
+# ---------------------------------------------------------------------------- 837I segments
+
+
+class CL1(Segment):
+    """CL1 institutional claim code (837I 2300): UB-04 admission type, admission source, patient status."""
+
+    SEGMENT_ID = "CL1"
+    admission_type: S = None
+    admission_source: S = None
+    patient_status: S = None
+    nursing_home_status: S = None
+
+
+class SV2(Segment):
+    """SV2 institutional service line (837I 2400): revenue code, HCPCS composite, charge, unit basis, units."""
+
+    SEGMENT_ID = "SV2"
+    revenue_code: str
+    procedure: Optional[ProcedureCode] = None
+    charge: Money
+    unit_basis: S = None
+    units: Optional[Quantity] = None
+    unit_rate: Optional[Money] = None
+    non_covered_charge: Optional[Money] = None
+    yes_no: S = None
+    nursing_home_status: S = None
+    level_of_care: S = None
+
+
 # ---------------------------------------------------------------------------- 835 segments
 
 
@@ -655,5 +684,5 @@ class PLB(Segment):
 SEGMENT_MODELS: dict[str, type[Segment]] = {
     cls.SEGMENT_ID: cls
     for cls in (HL, NM1, N1, N3, N4, REF, PER, PRV, DMG, DTP, DTM, AMT, QTY, CAS, MOA, MIA, LX, NTE, BHT, SBR,
-                PAT, CLM, HI, OI, SV1, SVD, BPR, TRN, CLP, SVC, LQ, PLB)
+                PAT, CLM, HI, OI, SV1, SVD, CL1, SV2, BPR, TRN, CLP, SVC, LQ, PLB)
 }

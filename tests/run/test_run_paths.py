@@ -36,7 +36,7 @@ def test_835_first_claim_later(make_site, sample_set):
     first = site.run()
     assert first.report.summary.claims == 24 and set(first.report.summary.by_reason) == {"original_claim_missing"}
     assert {c.detail for c in first.report.claims} == {"received: an 835 payment with this CLP01; missing: the original "
-                                                       "837P claim with this CLM01 (none has arrived yet)"}
+                                                       "claim (837P or 837I) with this CLM01 (none has arrived yet)"}
     site.drop(sample_set, "claims-*.837")
     second = site.run(now=NOW + dt.timedelta(days=1))
     assert second.report.summary.billed == 21

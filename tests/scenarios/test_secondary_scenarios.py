@@ -475,8 +475,8 @@ def test_15_no_835_for_claim_and_835_for_no_claim(tmp_path: Path):
     r = run(tmp_path, ["s15_unmatched.837"], ["s15_unmatched.835"])
     assert r.status("S15A") == ("held", "awaiting_remittance")
     assert r.status("S15X") == ("held", "original_claim_missing")
-    assert r.outcome("S15X").detail == ("received: an 835 payment with this CLP01; missing: the original 837P claim "
-                                        "with this CLM01 (none of the claim files given carries it)")
+    assert r.outcome("S15X").detail == ("received: an 835 payment with this CLP01; missing: the original claim "
+                                        "(837P or 837I) with this CLM01 (none of the claim files given carries it)")
     assert r.outcome("S15A").detail.startswith("received: no 835 payment with CLP01 S15A; missing: the remittance of "
                                                "payer ")
     assert r.outputs() == []

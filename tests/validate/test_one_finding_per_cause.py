@@ -5,7 +5,8 @@
 - an indented 005010 file gets one `leading_space` per transaction set, not one per line;
 - GS08 005010X222A2 is one finding, not "not a valid code" besides "not supported";
 - an NPI field holding letters is "not a 10-digit NPI", not a check-digit error;
-- `cob parse` refuses an 837I / 837D with "transaction not supported" (not a model error), and ISA12 00501
+- `cob parse` refuses an 837D, or an 837I of another errata than X223A2 (issue 16 reads X223A2), with
+  "transaction not supported" (not a model error), and ISA12 00501
   with GS08 004010X098A1 is refused by the reader as the validator refuses it.
 """
 
@@ -72,7 +73,7 @@ def test_gs08_x222a2_is_one_finding(tmp_path):
     result = validate_file(_write(tmp_path, "a2.837", text))
     assert _found(result) == [
         ("version_not_supported", 2, "GS08 005010X222A2 is not supported; supported: 005010X222A1 (837P), "
-                                     "005010X221A1 (835), 005010X231A1 (999)")]
+                                     "005010X223A2 (837I), 005010X221A1 (835), 005010X231A1 (999)")]
 
 
 def test_npi_with_letters_is_not_a_10_digit_npi(tmp_path):
@@ -94,13 +95,13 @@ def _institutional(gs08: str) -> str:
     return CLAIM.replace("005010X222A1", gs08)
 
 
-def test_cob_parse_refuses_837i_and_837d(tmp_path):
-    for gs08, what in (("005010X223A2", "837I (institutional)"), ("005010X224A2", "837D (dental)")):
+def test_cob_parse_refuses_837d_and_an_837i_of_another_errata(tmp_path):
+    for gs08, what in (("005010X223A1", "837I of another errata than X223A2"), ("005010X224A2", "837D (dental)")):
         path = _write(tmp_path, f"{gs08}.837", _institutional(gs08))
         result = CliRunner().invoke(main, ["parse", str(path)])
         assert result.exit_code == 1
         assert f"segment 3 (ST): transaction not supported: 837 in a group whose GS08 {gs08} ({what}) is not " \
-               "supported; supported: 005010X222A1 (837P), 005010X221A1 (835)" in result.output
+               "supported; supported: 005010X222A1 (837P), 005010X223A2 (837I), 005010X221A1 (835)" in result.output
         assert "validation error" not in result.output.lower()
 
 

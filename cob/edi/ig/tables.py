@@ -21,6 +21,7 @@ from pathlib import Path
 #: Maps by transaction: GS08 / ST03 implementation convention reference -> map file name.
 MAP_FILES = {
     "005010X222A1": "837.5010.X222.A1.xml",
+    "005010X223A2": "837Q3.I.5010.X223.A1.xml",  # pyx12 names its 837I map for X223A1; maps.xml gives it X223A2
     "005010X221A1": "835.5010.X221.A1.xml",
     "005010X231A1": "999.5010X231.A1.xml",
     "005010X214": "277.5010.X214.xml",  # 277CA, read (never validated or written) by cob.edi.acks

@@ -93,7 +93,7 @@ class Claim837:
     """The one reading of an 837P claim that SNIP 3, 4 and 5 share (see `parse_837`): the rule book's
     view, and the segments SNIP 5 checks codes in."""
 
-    __slots__ = ("view", "coded", "svd_blocks", "service_dates", "moa")
+    __slots__ = ("view", "coded", "svd_blocks", "service_dates", "moa", "statement")
 
     def __init__(self) -> None:
         self.view = ClaimView()
@@ -105,11 +105,15 @@ class Claim837:
         self.service_dates: list[LocatedSegment | None] = []
         #: SNIP 5: each 2320 MOA (a prior payer's remark codes) with the index of its 2320 in `view.payers`
         self.moa: list[tuple[LocatedSegment, int]] = []
+        #: SNIP 5: the 837I's 2300 DTP*434 (statement period): the service date of a stay whose lines have none
+        self.statement: LocatedSegment | None = None
 
 
 #: the segments `parse_837` reads; a claim's others (N3, DMG, PRV, OI, ...) are passed over at once
 _PARSED = frozenset({"CAS", "DTP", "AMT", "SVD", "LX", "SV1", "SBR", "NM1", "CLM", "REF", "HI", "N1", "N4",
-                     "MOA"})
+                     "SV2", "CL1", "MOA"})
+#: the 837I's guide: its claims are told by content (CL1, required in its 2300, or an SV2 line)
+_X223 = "005010X223A2"
 
 
 def parse_837(ctx: ClaimContext) -> Claim837:
@@ -153,6 +157,8 @@ def parse_837(ctx: ClaimContext) -> Claim837:
                     payer.date = seg
             elif q == "472" and loop == "2400" and dates:
                 dates[-1] = seg
+            elif q == "434" and loop == "2300":
+                c.statement = seg
         elif sid == "AMT":
             q = elements[1] if len(elements) > 1 else ""
             if loop == "2430":
@@ -179,6 +185,8 @@ def parse_837(ctx: ClaimContext) -> Claim837:
                 line.adjudications.append(adj)
             block = SvdBlock(len(dates) - 1)
             c.svd_blocks.append(block)
+            if view.guide == _X223:
+                coded.append(seg)  # SVD04: an 837I revenue code
         elif sid == "LX":
             if loop == "2400":
                 line = LineView(elements[1] if len(elements) > 1 else "", seg)
@@ -188,6 +196,14 @@ def parse_837(ctx: ClaimContext) -> Claim837:
         elif sid == "SV1":
             if loop == "2400" and line is not None:
                 v = elements[2] if len(elements) > 2 else ""
+                line.charge = memo[v] if v in memo else amount_of(v)
+                line.charge_at = seg
+            coded.append(seg)
+        elif sid == "SV2" or sid == "CL1":  # an 837I claim: SV203 is the line charge
+            if view.guide != _X223:
+                view.guide, view.charge_element = _X223, "SV203"
+            if sid == "SV2" and loop == "2400" and line is not None:
+                v = elements[3] if len(elements) > 3 else ""
                 line.charge = memo[v] if v in memo else amount_of(v)
                 line.charge_at = seg
             coded.append(seg)

@@ -50,6 +50,7 @@ from cob.edi.codesets import (
 
 from .context import ClaimContext, LocatedSegment
 from .findings import ERROR, WARNING
+from . import snip5_institutional
 from .claim_view import Claim837, parse_837
 
 SNIP = 5
@@ -62,10 +63,10 @@ SEGMENT_IDS = frozenset({"NM1", "N1", "N4"})
 _CAS_REASON_POS = (2, 5, 8, 11, 14, 17)
 _MOA_RARC_POS = (3, 4, 5, 6, 7)
 _MIA_RARC_POS = (5, 20, 21, 22, 23)
-_ICD10_QUALS = frozenset({"ABK", "ABF"})
+_ICD10_QUALS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN"})  # (the last three: 837I admitting, reason, E-code)
 #: CLM05-3 (code source 235, NUBC frequency of bill) values that apply to a professional claim
 FREQUENCY_CODES_837P = frozenset({"1", "6", "7", "8"})
-_ICD9_QUALS = frozenset({"BK", "BF"})
+_ICD9_QUALS = frozenset({"BK", "BF", "BJ", "PR", "BN"})
 #: the ICD-10 compliance date: services on or after it are coded in ICD-10-CM, never ICD-9-CM
 ICD10_START = date(2015, 10, 1)
 
@@ -258,10 +259,15 @@ def _check_835(ctx: ClaimContext) -> None:
 def _check_837(ctx: ClaimContext) -> None:
     c = parse_837(ctx)
     sep = ctx.component_sep
+    institutional = c.view.charge_element == "SV203"  # an 837I: its UB-04 codes are snip5_institutional's
     service: list[date | None] | None = None
     for seg in c.coded:
         elements = seg[1]
         sid = elements[0]
+        if institutional and sid in snip5_institutional.SEGMENT_IDS:
+            snip5_institutional.check(ctx, seg, sep)
+            if sid != "HI":
+                continue
         if sid == "NM1":
             if len(elements) > 8 and elements[8] == "XX":
                 _report_segment(ctx, seg)
@@ -333,7 +339,8 @@ def _check_837_cas(ctx: ClaimContext, c: Claim837) -> None:
 
 
 def _service_dates(c: Claim837) -> tuple[list[date | None], date | None]:
-    """Each line's service date (its 2400 DTP*472; a range's end), and the latest of them."""
+    """Each line's service date (its 2400 DTP*472; a range's end), and the latest of them; without any, an
+    837I's statement period end (2300 DTP*434: an inpatient stay's lines carry no date)."""
     dates = []
     for dtp in c.service_dates:
         if dtp is None:
@@ -342,6 +349,9 @@ def _service_dates(c: Claim837) -> tuple[list[date | None], date | None]:
             v = _el(dtp[1], 3)
             dates.append(parse_date(v[9:] if len(v) == 17 else v))
     known = [d for d in dates if d is not None]
+    if not known and c.statement is not None:
+        v = _el(c.statement[1], 3)
+        return dates, parse_date(v[9:] if len(v) == 17 else v)
     return dates, (max(known) if known else None)
 
 
