@@ -163,8 +163,10 @@ def _lines(claim: Claim, adjudications: dict, medicaid: bool, final: bool) -> li
     last_level = max(adjudications)
     for index, line in enumerate(claim.lines):
         date = line.service_date
-        row = LineBalance(line=index + 1, procedure=line.sv1.procedure.code,
-                          service_date=str(date.start) if date is not None else "", charge=line.sv1.charge)
+        # an 837I line may carry only its revenue code (SV201) where an 837P line has its procedure (SV101)
+        code = line.procedure.code if line.procedure is not None else getattr(line, "revenue_code", "")
+        row = LineBalance(line=index + 1, procedure=code,
+                          service_date=str(date.start) if date is not None else "", charge=line.charge)
         for level in sorted(adjudications):
             amounts = PayerAmounts(adjudications[level].payer, level)
             services = per_payer[level].get(index, [])
