@@ -4,6 +4,7 @@ nothing), billed by the same code as `cob secondary`, one output file per destin
 from __future__ import annotations
 
 from pathlib import Path
+from shutil import copy as shutil_copy
 
 from cob.billing.secondary import SecondaryOptions, run_secondary
 from cob.edi.reader import X12Reader
@@ -62,3 +63,72 @@ def test_run_bills_837p_and_837i_from_one_drop(make_site, tmp_path):
     assert ours == theirs
     again = site.run()
     assert again.exit_code == 0 and again.report.summary.claims == 0
+
+
+SECONDARY_835 = """ISA*00*          *00*          *ZZ*SECPAYER       *ZZ*HOSPITAL       *260405*1200*^*00501*000000411*0*P*:~
+GS*HP*SECPAYER*HOSPITAL*20260405*1200*411*X*005010X221A1~
+ST*835*0001~
+BPR*I*48*C*CHK************20260405~
+TRN*1*T411*1999999999~
+N1*PR*SECOND PAYER INC~
+N3*2 MAIN ST~
+N4*CITY*IL*60601~
+REF*2U*SECPAY~
+PER*BL*EDI*TE*5555550100~
+N1*PE*NORTHWIND HOSPITAL*XX*1234567893~
+LX*1~
+CLP*OUT200*2*800*48*12*12*SECICN2*13*1~
+NM1*QC*1*TESTER*ALEX****MI*SEC123~
+SVC*HC:85025*100*0*0305*1~
+DTM*472*20260310~
+CAS*OA*23*100~
+REF*6R*O1~
+SVC*NU:0450*500*48**1~
+DTM*472*20260310~
+CAS*OA*23*440~
+CAS*PR*1*12~
+REF*6R*O2~
+SVC*HC:71046*200*0*0320*1~
+DTM*472*20260310~
+CAS*OA*23*200~
+REF*6R*O3~
+SE*26*0001~
+GE*1*411~
+IEA*1*000000411~
+"""
+
+
+def test_the_secondary_835_of_an_837i_gives_its_patient_balance_per_line(make_site, tmp_path):
+    """Issue 17 over an 837I (issue 16), night by night. OUT200 (outpatient, charge 800: 0305 85025 100, 0450
+    500, 0320 71046 200); the primary paid 340 (80 + 260 + 0) and left PR 2 60 on the 0450 line; the
+    secondary (SECPAY) pays 48 of it and leaves PR 1 12. The patient owes 12 (the last payer's PR), the
+    provider writes off 800 - 340 - 48 - 12 = 400; an 837I line without a HCPCS is named by its revenue code."""
+    import csv
+    import datetime as dt
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "scenarios"))  # the scenario's hand-written 837I
+    from scenarios.test_institutional_scenarios import _837_HEAD, OUTPATIENT_837I, x12
+
+    site = make_site()
+    (site.inbox / "outpatient.837").write_text(x12(_837_HEAD, OUTPATIENT_837I, 220))
+    shutil_copy(INST / "outpatient-primary.835", site.inbox / "outpatient-primary.835")
+    first = site.run(now=dt.datetime(2026, 3, 26, 1, 30))
+    assert first.exit_code == 0, first.errors
+    assert [(c.claim_id, c.status.value, c.destination_payer) for c in first.report.claims] == [
+        ("OUT200", "billed", "SECPAY")]
+    (site.inbox / "secondary.835").write_text(SECONDARY_835)
+    second = site.run(now=dt.datetime(2026, 4, 6, 1, 30))
+    assert second.exit_code == 0, second.errors
+    assert second.report.run.after_payment["balances_final"] == [
+        {"claim_id": "OUT200", "patient_owes": "12", "last_payer": "SECPAY"}]
+    stem = second.report_path.name.removeprefix("run-").removesuffix(".json")
+    rows = list(csv.DictReader((site.root / "reports" / f"patient-balances-{stem}.csv").open()))
+    secondary_lines = [(r["line"], r["procedure"], r["charge"], r["paid"], r["patient_owes"], r["write_off"])
+                       for r in rows if r["line"] != "" and r["payer"] == "SECPAY"]
+    assert secondary_lines == [("1", "85025", "100", "0", "0", "20"),
+                               ("2", "0450", "500", "48", "12", "180"),
+                               ("3", "71046", "200", "0", "0", "200")]
+    (claim_row,) = [r for r in rows if r["line"] == "" and r["payer"] == "SECPAY"]
+    assert (claim_row["paid"], claim_row["patient_owes"], claim_row["write_off"]) == ("48", "12", "400")
+    assert {(r["service_from"], r["service_to"]) for r in rows} == {("2026-03-10", "2026-03-10")}
