@@ -38,6 +38,17 @@ def test_hard_non_duplication_primary_200_secondary_would_pay_150_gives_0():
     assert (e.secondary_pays, e.patient_balance) == (D("0.00"), D("50.00"))
 
 
+def test_hard_non_duplication_delta_dental_published_example():
+    """Delta Dental (deltadentalins.com, "If you are covered by two dental plans",
+    http://www.deltadentalins.com/individuals/guidance/dual-coverage.html), non-duplication clause: the
+    secondary pays nothing if the primary paid the same as or more than what the secondary allows. Its example:
+    both plans pay 80%; the primary allows $100 (pays $80, leaves $20), the secondary normally allows $80.
+    cob: N2 = 0.8 x 80 = 64; max(0, 64 - 80) = 0; the patient keeps the primary's $20."""
+    p = adj(charge="100", allowed="100", paid="80", coinsurance="20", secondary_allowed="80")
+    e = est("non_duplication", p)
+    assert (e.secondary_pays, e.patient_balance) == (D("0.00"), D("20.00"))
+
+
 # --- soft non-duplication I and II --------------------------------------------------------------------
 
 
