@@ -330,7 +330,8 @@ def _regular_medicare_cob(primary: PrimaryAdjudication, terms: BenefitTerms) -> 
     ma = primary.allowed + primary.sequestration
     steps.append(f"Medicare allowance MA = allowed {_m(primary.allowed)} + sequestration "
                  f"{_m(primary.sequestration)} = {_m(ma)}")
-    a2 = primary.secondary_allowed if primary.secondary_allowed is not None else ma
+    # the plan's own allowed: the adjudication's (a fee schedule priced it), else the roster's, else MA
+    a2 = next((a for a in (primary.secondary_allowed, terms.secondary_allowed) if a is not None), ma)
     base = max(ZERO, a2 - primary.unmet_deductible - terms.copay)
     n2 = cents(base * terms.plan_share)
     steps.append(f"N2 = {_pct(terms.plan_share)} x max(0, {_m(a2)} - unmet deductible "

@@ -40,6 +40,17 @@ def test_standard_cob_reference_example():
     assert e.reserve_balance_after is None
 
 
+def test_standard_cob_blue_cross_mn_published_example_1():
+    """Blue Cross and Blue Shield of Minnesota, provider page "Coordination of benefits and Medicare
+    crossovers" (https://www.bluecrossmn.com/providers/coordination-benefits-and-medicare-crossovers),
+    Example #1: charge $100; both plans allow $80 and pay 80%, deductibles met. Primary pays $64 (80% of
+    $80); secondary pays $16 ($80 - $64); patient owes $0; the $20 above the allowed is the primary's
+    reduction. cob: N2 = 0.8 x 80 = 64; S = min(64, AE 80 - 64 = 16) = 16, patient 16 - 16 = 0."""
+    p = primary(charge="100", allowed="80", paid="64", coinsurance="16", contractual="20", secondary_allowed="80")
+    e = est("standard", p)
+    assert (e.secondary_pays, e.patient_balance) == (D("16.00"), D("0.00"))
+
+
 def test_standard_cob_with_benefit_reserve_banks_the_savings():
     # reserve += N2 - S = 72 - 20 = 52
     e = est("standard", benefit_reserve=True)

@@ -38,6 +38,17 @@ def test_hard_non_duplication_primary_200_secondary_would_pay_150_gives_0():
     assert (e.secondary_pays, e.patient_balance) == (D("0.00"), D("50.00"))
 
 
+def test_hard_non_duplication_delta_dental_published_example():
+    """Delta Dental (deltadentalins.com, "If you are covered by two dental plans",
+    http://www.deltadentalins.com/individuals/guidance/dual-coverage.html), non-duplication clause: the
+    secondary pays nothing if the primary paid the same as or more than what the secondary allows. Its example:
+    both plans pay 80%; the primary allows $100 (pays $80, leaves $20), the secondary normally allows $80.
+    cob: N2 = 0.8 x 80 = 64; max(0, 64 - 80) = 0; the patient keeps the primary's $20."""
+    p = adj(charge="100", allowed="100", paid="80", coinsurance="20", secondary_allowed="80")
+    e = est("non_duplication", p)
+    assert (e.secondary_pays, e.patient_balance) == (D("0.00"), D("20.00"))
+
+
 # --- soft non-duplication I and II --------------------------------------------------------------------
 
 
@@ -94,6 +105,48 @@ def test_regular_medicare_cob_needs_no_secondary_allowed():
     assert (e.secondary_pays, e.patient_balance) == (D("80.00"), D("20.00"))
 
 
+def test_regular_medicare_cob_uhc_rule_coordinates_up_to_the_medicare_allowed_amount():
+    """Published RULE, numbers ours (no payer-published worked example with numbers was found):
+    UnitedHealthcare Administrative Guide 2018, ch. 9 "Subrogation and Coordination of Benefits"
+    (https://www.uhcprovider.com/en/admin-guides/2018-uhc-admin-guide/ch9-our-claims-process/sub-coord-benefits-ch9-guide.html):
+    when the provider accepts Medicare assignment, all COB types coordinate up to Medicare's allowed amount.
+    Medicare allowed 100, paid 80, coinsurance 20; the plan's own allowed is higher, 150 (N2 = 0.8 x 150 = 120).
+    S = min(120, 100 - 80 = 20) = 20: Medicare + plan = 100, the Medicare allowed, never 150."""
+    p = adj(charge="200", allowed="100", paid="80", coinsurance="20", contractual="100", secondary_allowed="150")
+    e = est("regular_medicare_cob", p)
+    assert (e.secondary_pays, e.patient_balance) == (D("20.00"), D("0.00"))
+    assert p.paid + e.secondary_pays == p.allowed
+
+
+@pytest.mark.parametrize(
+    ("paid", "deductible", "coinsurance", "plan_pays", "patient"),
+    [
+        ("0", "100", "0", "90.00", "10.00"),  # all of it Medicare's Part B deductible: the 10% bound is reached
+        ("80", "0", "20", "20.00", "0.00"),  # ordinary 80/20: the plan's 90% covers the whole coinsurance
+    ],
+)
+def test_regular_medicare_cob_mchcp_rule_member_pays_at_most_10_percent(paid, deductible, coinsurance,
+                                                                         plan_pays, patient):
+    """Published RULE, numbers ours: Missouri Consolidated Health Care Plan (state employees' plan),
+    "Coordination of Benefits (COB)" (http://mchcp.org/stateMembers/coordinationOfBenefits.asp): with
+    Medicare primary, the Medicare Approved amount drives both payments and, once the PPO deductible is
+    met, the member pays no more than 10% of the Medicare Approved amount. Plan share 90%, deductible met,
+    Medicare approved 100: N2 = 90; S = min(90, 100 - Medicare paid); the member keeps at most 10."""
+    p = adj(charge="130", allowed="100", paid=paid, deductible=deductible, coinsurance=coinsurance,
+            contractual="30")
+    e = est("regular_medicare_cob", p, plan_share="0.90")
+    assert (e.secondary_pays, e.patient_balance) == (D(plan_pays), D(patient))
+    assert e.patient_balance <= D("0.10") * p.allowed
+
+
+def test_regular_medicare_cob_takes_the_rosters_allowed():
+    """The roster's secondary_allowed (BenefitTerms) prices N2 as the adjudication's own would: plan allowed
+    20 on a Medicare allowed 100 (paid 80, coinsurance 20): N2 = 0.8 x 20 = 16; S = min(16, 20) = 16; patient 4."""
+    p = adj(charge="150", allowed="100", paid="80", coinsurance="20", contractual="50")
+    e = est("regular_medicare_cob", p, secondary_allowed="20")
+    assert (e.secondary_pays, e.patient_balance) == (D("16.00"), D("4.00"))
+
+
 # --- CLHIA pro-rata and second payer -------------------------------------------------------------------
 
 
@@ -118,6 +171,18 @@ def test_pro_rata_limited_to_what_the_other_payment_left():
     p = adj(charge="100", allowed="100", paid="80", coinsurance="20", secondary_allowed="100")
     e = est("pro_rata", p)
     assert e.secondary_pays == D("20.00")
+
+
+def test_pro_rata_union_trust_fund_rule():
+    """Published RULE, numbers ours: Ontario trust-fund plans' "Co-ordination of Benefits" pages
+    (https://otcbenefits.com/index.php/health-care/co-ordination-of-benefits; the same text at Teamsters
+    Local 230 Construction Benefits): when no priority rule decides, benefits are pro-rated among the plans in
+    proportion to what each would have paid had it been the only plan. Expense 300; this plan alone 80% = 240,
+    the other plan alone 50% = 150; together 390 > 300, so this plan pays 300 x 240 / 390 = 184.615... -> 184.62
+    and the other 115.38 (which it paid); patient 0."""
+    p = adj(charge="300", allowed="300", paid="115.38", coinsurance="184.62", secondary_allowed="300")
+    e = est("pro_rata", p, other_plan_benefit="150")
+    assert (e.secondary_pays, e.patient_balance) == (D("184.62"), D("0.00"))
 
 
 def test_clhia_second_payer_published_formula():
