@@ -29,6 +29,7 @@ from cob.billing.consolidate import ClaimRemits
 from cob.billing.match import match_lines
 from cob.schemas.claim import Claim
 from cob.schemas.codes import CasGroup, ClaimFilingIndicator
+from cob.schemas.institutional import InstitutionalClaim
 from cob.schemas.remit import ClaimPayment
 
 ZERO = Decimal("0")
@@ -127,11 +128,9 @@ def compute_balance(claim: Claim, chain: PayerChain, remits: ClaimRemits, status
     adjudications = {a.level: a for a in remits.adjudications}
     last_level = max(adjudications) if adjudications else 0
     last = adjudications.get(last_level)
-    dates = [line.service_date for line in claim.lines if line.service_date is not None]
+    service_from, service_to = _service_period(claim)
     out = Balance(claim_id=claim.claim_id, status=status, last_payer=last.payer if last else "",
-                  last_level=last_level, charge=claim.charge,
-                  service_from=str(min(d.start for d in dates)) if dates else "",
-                  service_to=str(max(d.end for d in dates)) if dates else "")
+                  last_level=last_level, charge=claim.charge, service_from=service_from, service_to=service_to)
     for level in sorted(adjudications):
         adj = adjudications[level]
         out.payers.append(_amounts(adj.payment, adj.payer, level))
@@ -148,11 +147,30 @@ def compute_balance(claim: Claim, chain: PayerChain, remits: ClaimRemits, status
     out.write_off = claim.charge - sum((p.paid for p in out.payers), ZERO) - out.patient_owes
     out.lines = _lines(claim, adjudications, medicaid, status == "final")
     if not out.lines and claim.lines:
-        out.note = "lines not itemized: a payer's services do not match the claim's lines"
+        out.note = ("lines not itemized: a payer adjudicated the claim as a whole (no SVC, e.g. a DRG stay)"
+                    if _claim_level_only(adjudications) else
+                    "lines not itemized: a payer's services do not match the claim's lines")
     return out
 
 
+def _service_period(claim: Claim) -> tuple[str, str]:
+    """The claim's service dates: an 837I's statement period (DTP*434, the whole stay; its room-and-board lines
+    often carry no DTP*472), else the span of the lines' service dates."""
+    period = claim.statement_period if isinstance(claim, InstitutionalClaim) else None
+    if period is not None:
+        return str(period[0]), str(period[1])
+    dates = [line.service_date for line in claim.lines if line.service_date is not None]
+    return (str(min(d.start for d in dates)), str(max(d.end for d in dates))) if dates else ("", "")
+
+
+def _claim_level_only(adjudications: dict) -> bool:
+    """A payer answered without service lines (SVC): its money cannot be put on the claim's lines."""
+    return any(not adj.payment.services for adj in adjudications.values())
+
+
 def _lines(claim: Claim, adjudications: dict, medicaid: bool, final: bool) -> list[LineBalance]:
+    if _claim_level_only(adjudications):  # each line would show nothing paid and its whole charge written off
+        return []
     per_payer: dict[int, dict[int, list]] = {}
     for level, adj in adjudications.items():
         match = match_lines(claim, adj.payment)

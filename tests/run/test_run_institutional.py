@@ -132,3 +132,57 @@ def test_the_secondary_835_of_an_837i_gives_its_patient_balance_per_line(make_si
     (claim_row,) = [r for r in rows if r["line"] == "" and r["payer"] == "SECPAY"]
     assert (claim_row["paid"], claim_row["patient_owes"], claim_row["write_off"]) == ("48", "12", "400")
     assert {(r["service_from"], r["service_to"]) for r in rows} == {("2026-03-10", "2026-03-10")}
+
+
+INPATIENT_SECONDARY_835 = """ISA*00*          *00*          *ZZ*SECPAYER       *ZZ*HOSPITAL       *260405*1200*^*00501*000000412*0*P*:~
+GS*HP*SECPAYER*HOSPITAL*20260405*1200*412*X*005010X221A1~
+ST*835*0001~
+BPR*I*1000*C*CHK************20260405~
+TRN*1*T412*1999999999~
+N1*PR*SECOND PAYER INC~
+N3*2 MAIN ST~
+N4*CITY*IL*60601~
+REF*2U*SECPAY~
+PER*BL*EDI*TE*5555550100~
+N1*PE*NORTHWIND HOSPITAL*XX*1234567893~
+LX*1~
+CLP*INP100*2*12000*1000*600*12*SECICN1*11*1**280~
+CAS*OA*23*10400~
+CAS*PR*1*600~
+NM1*QC*1*TESTER*ALEX****MI*SEC123~
+DTM*232*20260301~
+DTM*233*20260305~
+SE*17*0001~
+GE*1*412~
+IEA*1*000000412~
+"""
+
+
+def test_an_inpatient_stays_balance_is_dated_by_its_statement_period(make_site):
+    """INP100 (inpatient, 2026-03-01 to 03-05 in DTP*434, charge 12000; only one of its three lines carries a
+    DTP*472, 03-02): the primary paid 8400 at claim level (DRG) and left PR 1 1600; the secondary pays 1000 and
+    leaves PR 1 600 (OA 23 10400 = the primary's impact). The patient owes 600; the balance is dated by the stay,
+    not by the one dated line; the 835s have no SVC, so the lines are not itemized and the JSON says why."""
+    import csv
+    import datetime as dt
+    import json
+
+    site = make_site()
+    shutil_copy(INST / "inpatient.837i", site.inbox / "inpatient.837")
+    shutil_copy(INST / "inpatient-primary.835", site.inbox / "inpatient-primary.835")
+    first = site.run(now=dt.datetime(2026, 3, 21, 1, 30))
+    assert first.exit_code == 0, first.errors
+    assert [(c.claim_id, c.status.value) for c in first.report.claims] == [("INP100", "billed")]
+    (site.inbox / "secondary.835").write_text(INPATIENT_SECONDARY_835)
+    second = site.run(now=dt.datetime(2026, 4, 6, 1, 30))
+    assert second.exit_code == 0, second.errors
+    assert second.report.run.after_payment["balances_final"] == [
+        {"claim_id": "INP100", "patient_owes": "600", "last_payer": "SECPAY"}]
+    stem = second.report_path.name.removeprefix("run-").removesuffix(".json")
+    rows = list(csv.DictReader((site.root / "reports" / f"patient-balances-{stem}.csv").open()))
+    assert {(r["service_from"], r["service_to"]) for r in rows} == {("2026-03-01", "2026-03-05")}
+    assert [r for r in rows if r["line"] != ""] == []  # no SVC from either payer: per-line figures would be false
+    (claim_row,) = [r for r in rows if r["payer"] == "SECPAY"]
+    assert (claim_row["paid"], claim_row["patient_owes"], claim_row["write_off"]) == ("1000", "600", "2000")
+    (balance,) = json.loads((site.root / "reports" / f"patient-balances-{stem}.json").read_text())["balances"]
+    assert balance["note"] == "lines not itemized: a payer adjudicated the claim as a whole (no SVC, e.g. a DRG stay)"
