@@ -69,6 +69,8 @@ class RemitRecord:
     facts: PaymentFacts | None = None  # what it says about the claim it answers (`identity.py`: matching)
     digest: bytes = b""  # its amounts (`amounts_digest`): equal digests from one payer are one payment twice
     segment: int | None = None  # segment number of its CLP in `file`
+    #: the payment itself, kept decoded instead of `payload` by an index of a few claims (`RemitIndex(kept=True)`)
+    model: ClaimPayment | None = None
 
     @property
     def where(self) -> str:
@@ -76,6 +78,8 @@ class RemitRecord:
         return f"{self.file} segment {self.segment}" if self.segment else self.file
 
     def payment(self, headers: "HeaderStore") -> ClaimPayment:
+        if self.model is not None:  # shared, read-only: nothing downstream changes a payment in place
+            return self.model
         payment = ClaimPayment.model_validate_json(
             zlib.decompressobj(_WBITS, zdict=self.dictionary).decompress(self.payload))
         payment.header = headers.get(self.header_key)
@@ -122,20 +126,27 @@ class HeaderStore:
     The headers of one file are compressed against its first, as its payments are (a third of the bytes,
     in less time, than alone)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kept: bool = False) -> None:
         self._data: list[tuple[bytes, bytes]] = []  # (compressed JSON, the dictionary it was compressed with)
         self._cache: dict[int, PaymentHeader] = {}
+        self.kept: list[PaymentHeader | None] | None = [] if kept else None  # `RemitIndex(kept=True)`
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._data) if self.kept is None else len(self.kept)
 
     def add(self, header: PaymentHeader) -> int:
         """Add one header, compressed alone; returns its key."""
+        if self.kept is not None:
+            self.kept.append(header)
+            return len(self.kept) - 1
         self._data.append((_compress(_json(header), b""), b""))
         return len(self._data) - 1
 
     def add_file(self, headers: Iterable[PaymentHeader | None]) -> None:
         """Add the payment headers of one file, in order (their keys follow on from `len(self)`)."""
+        if self.kept is not None:
+            self.kept.extend(headers)
+            return
         dictionary = b""
         for header in headers:
             if header is None:  # (a payment without its header: `get` gives None)
@@ -146,6 +157,8 @@ class HeaderStore:
             self._data.append((_compress(text, dictionary), dictionary))
 
     def get(self, key: int) -> PaymentHeader | None:
+        if self.kept is not None:
+            return self.kept[key] if 0 <= key < len(self.kept) else None
         header = self._cache.get(key)
         if header is None and 0 <= key < len(self._data) and self._data[key][0]:
             if len(self._cache) > 256:
@@ -157,11 +170,16 @@ class HeaderStore:
 
 
 class RemitIndex:
-    """All claim payments of the inputs, by CLP01; built once, consulted per claim."""
+    """All claim payments of the inputs, by CLP01; built once, consulted per claim.
 
-    def __init__(self) -> None:
+    `kept=True`: payments and headers are kept as the models given instead of compressed JSON. For an index of
+    one claim's payments (`cob run` decodes them from its state database, once): compressing them to decode
+    them again two or three times per claim cost more than the models' memory saves."""
+
+    def __init__(self, kept: bool = False) -> None:
         self.records: dict[str, list[RemitRecord]] = {}
-        self.headers = HeaderStore()
+        self.headers = HeaderStore(kept)
+        self.kept = kept
         self._sequence = 0
 
     def add_file(self, file: str, payments: Iterable[ClaimPayment]) -> int:
@@ -179,8 +197,9 @@ class RemitIndex:
         sequence = self._sequence
         dictionary = b""
         for payment in payments:
-            text = _json(payment, exclude=_HEADER)
-            dictionary = dictionary or text
+            if not self.kept:
+                text = _json(payment, exclude=_HEADER)
+                dictionary = dictionary or text
             header = payment.header
             shared = header_keys.get(id(header))
             if shared is None:
@@ -198,9 +217,9 @@ class RemitIndex:
                 claim_id=clp.patient_control_number, status=clp.status, payer=shared[1],
                 payer_claim_number=clp.payer_claim_control_number or "", charge=clp.charge, paid=clp.paid,
                 sequence=sequence, header_key=shared[0], paid_on=shared[2], split=split,
-                file=file, payload=_compress(text, dictionary), dictionary=dictionary,
+                file=file, payload=b"" if self.kept else _compress(text, dictionary), dictionary=dictionary,
                 facts=payment_facts(payment, shared[3]), digest=amounts_digest(payment),
-                segment=payment.source.segment_no))
+                segment=payment.source.segment_no, model=payment if self.kept else None))
         self.headers.add_file(new_headers)
         self._sequence = sequence
         for record in staged:

@@ -326,18 +326,25 @@ class SecondaryRun:
     # ------------------------------------------------------------------------------------------ output
 
     def _spool(self, destination: PayerInfo, claim: Claim) -> Spool:
-        payer_id = destination.payer_id
-        key = spool_key(payer_id, claim)  # one output per destination payer and transaction type
+        key = spool_key(destination.payer_id, claim)  # one output per destination payer and transaction type
         spool = self.spools.get(key)
         if spool is None:
-            env = claim.header.envelope if claim.header is not None else None
-            sender = self.options.sender or EnvParty(env.sender_qualifier or "ZZ", env.sender_id or "SENDER")
-            receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ",
-                                                         env.receiver_id or "RECEIVER")
-            info = InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
-            spool = self.new_spool(payer_id, self.free_isa(payer_id, sender, claim.GUIDE), info,
-                                   destination_header(claim.header, claim, destination), claim.GUIDE)
-            self.spools[key] = spool
+            spool = self.open_spool(key, destination.payer_id, self.interchange(claim),
+                                    destination_header(claim.header, claim, destination), claim.GUIDE)
+        return spool
+
+    def interchange(self, claim: Claim) -> InterchangeInfo:
+        """The envelope of the output a claim goes to: the configured sender and receiver, else its own file's."""
+        env = claim.header.envelope if claim.header is not None else None
+        sender = self.options.sender or EnvParty(env.sender_qualifier or "ZZ", env.sender_id or "SENDER")
+        receiver = self.options.receiver or EnvParty(env.receiver_qualifier or "ZZ", env.receiver_id or "RECEIVER")
+        return InterchangeInfo(sender, receiver, usage=env.usage if env else "P", when=self.when)
+
+    def open_spool(self, key: str, payer_id: str, info: InterchangeInfo, header: TransactionHeader,
+                   guide: str = Claim.GUIDE) -> Spool:
+        """Open the output `key` (numbered now: the next free ISA13 of its sender) and keep it in `spools`."""
+        spool = self.new_spool(payer_id, self.free_isa(payer_id, info.sender, guide), info, header, guide)
+        self.spools[key] = spool
         return spool
 
     def new_spool(self, payer_id: str, isa: int, info: InterchangeInfo, header: TransactionHeader,

@@ -29,7 +29,7 @@ from typing import Callable
 from cob.edi.envelope import Party as EnvParty
 from cob.billing.consolidate import LEVEL, RemitIndex, consolidate
 from cob.billing.match import ClaimPayments
-from cob.billing.output import safe_name
+from cob.billing.output import destination_header, safe_name
 from cob.billing.secondary import (SecondaryOptions, SecondaryRun, claim_label, held_by_matching, note_matching,
                                    orphan_outcomes)
 from cob.schemas.claim import BillingProvider, Claim, TransactionHeader
@@ -82,19 +82,20 @@ class StateSecondaryRun(SecondaryRun):
         self.last_isa: dict[str, int] = {}
 
     def _spool(self, destination, claim):
-        """As `SecondaryRun._spool`, but a file name already used (another sender's interchange with the same
-        ISA13 to the same payer) gets the sender id in its name instead of replacing that file."""
+        """One interchange per destination payer *and* sender, receiver and submitter (`submitters.spool_key`)."""
         key = spool_key(destination.payer_id, claim)
         spool = self.spools.get(key)
-        if spool is not None:
-            return spool
-        mine, self.spools = self.spools, {}  # one interchange per payer *and* sender, receiver, submitter
-        try:
-            spool = super()._spool(destination, claim)
-        finally:
-            self.spools = mine
-        self.spools[key] = spool
-        others = {s.final for s in self.spools.values() if s is not spool}
+        if spool is None:
+            spool = self.open_spool(key, destination.payer_id, self.interchange(claim),
+                                    destination_header(claim.header, claim, destination), claim.GUIDE)
+        return spool
+
+    def open_spool(self, key, payer_id, info, header, guide=Claim.GUIDE):
+        """As `SecondaryRun.open_spool`, but a file name already used (another sender's interchange with the same
+        ISA13 to the same payer, or an output of an earlier run) gets the sender id in its name instead of
+        replacing that file."""
+        spool = super().open_spool(key, payer_id, info, header, guide)
+        others = {s.final for k, s in self.spools.items() if k != key}
         if spool.final in others or spool.final.exists() or self.state.output_taken(self._relative(spool.final)):
             # the sender id is made a safe name (an ISA06 may hold "/"), and a clash of that too gets a number
             base, n = f"{spool.final.stem}-{safe_name(spool.info.sender.id.strip())}", 1
@@ -104,6 +105,10 @@ class StateSecondaryRun(SecondaryRun):
                 suffix = spool.final.suffix  # .837, .837i, or .pdf for a paper payer
                 spool.final = spool.final.with_name(f"{base}{suffix}" if n == 2 else f"{base}-{n}{suffix}")
         return spool
+
+    def loaded(self, claim: Claim, provider_key: str | None) -> None:
+        """Called with each claim read from the state and the key of its billing provider loop (a shard's run
+        notes it: the join shares a 2000A across shards as one run's writer shares it across claims)."""
 
     def _relative(self, path: Path) -> str:
         return str(path.relative_to(self.options.out_dir))
@@ -164,7 +169,7 @@ def fingerprint(index: RemitIndex, claim_id: str, below: int) -> str:
 
 def _below(index: RemitIndex, claim_id: str, level: int) -> RemitIndex:
     """The same remittances without those of payers at `level` and later."""
-    sub = RemitIndex()
+    sub = RemitIndex(kept=True)
     sub.headers = index.headers
     sub.records = {claim_id: [r for r in index.records.get(claim_id, []) if LEVEL.get(r.status, 0) < level]}
     return sub
@@ -175,8 +180,16 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
          observer: Callable[[Claim, RemitIndex, str], None] | None = None) -> BillingResult:
     """Decide every dirty claim, one outcome each (its status is the claim's next state, recorded by
     `State.decide_claims`; a claim without one would stay dirty); billed claims are spooled (outputs stay
-    unpublished temp files)."""
-    run = StateSecondaryRun(state, options)
+    unpublished temp files). In this process; `shards.bill_on_every_core` shares the same work out."""
+    result = begin(StateSecondaryRun(state, options), coverage, order_facts, observer)
+    decide_ids(result, state.dirty_ids(), progress)
+    result.run.finish_outputs()
+    return result
+
+
+def begin(run: StateSecondaryRun, coverage: Path | None, order_facts: Path | None,
+          observer: Callable[[Claim, RemitIndex, str], None] | None = None) -> BillingResult:
+    """A billing step ready to decide claims: the run started with the roster and order facts loaded."""
     run.start()
     if coverage is not None:
         run.roster = load_roster(coverage)
@@ -184,9 +197,14 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
         from cob.billing.expected import load_order_facts
 
         run.facts = load_order_facts(order_facts)
-    result = BillingResult(run=run, observer=observer)
+    return BillingResult(run=run, observer=observer)
+
+
+def decide_ids(result: BillingResult, ids: list[str], progress: Callable[[int], None] | None = None) -> None:
+    """Decide the claims with these CLM01s, in order, reading their rows from the state a chunk at a time."""
+    run = result.run
+    state = run.state
     contexts = _Contexts(state)
-    ids = state.dirty_ids()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         claims: dict[str, dict[str, tuple]] = {}
@@ -206,8 +224,6 @@ def bill(state: State, options: SecondaryOptions, coverage: Path | None, order_f
             signals.check()  # between claims: a stop signal ends billing here, nothing recorded
         if progress is not None:
             progress(len(chunk))
-    run.finish_outputs()
-    return result
 
 
 def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, claim_id: str,
@@ -216,7 +232,7 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
     CLP01 are matched to them (`cob.billing.match.match_claims`), then each claim is decided with its own."""
     seen = [r[4] for r in payment_rows] + [r[7] for r in claim_rows.values()]
     result.first_seen[claim_id] = min(seen) if seen else ""
-    index = RemitIndex()  # the CLM01 group; each claim's own payments get a `_ClaimIndex` (`_own`)
+    index = RemitIndex(kept=True)  # the CLM01 group (payments decoded once, above); each claim's own get `_own`
     by_input: list[tuple[str, list[ClaimPayment]]] = []
     for _cid, name, header_key, body, _received, input_id in payment_rows:
         payment = ClaimPayment.model_validate_json(zlib.decompress(bytes(body)))
@@ -240,6 +256,7 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
         claim = claim_model(body).model_validate_json(body)  # an 837P or 837I claim
         claim.header = contexts.get(TransactionHeader, row[3])
         claim.billing_provider = contexts.get(BillingProvider, row[4])
+        run.loaded(claim, row[4])
         claims.append(claim)
     labels = [claim_label(c, row[6]) for c, (_k, row) in zip(claims, rows)]
     run.index = index
@@ -272,7 +289,7 @@ def _add(result: BillingResult, outcome: ClaimOutcome, key: str) -> None:
 def _own(index: RemitIndex, claim_id: str, records: list) -> RemitIndex:
     """The payments matched to one claim, as an index of their own (headers shared): a `_ClaimIndex`, so the
     observer (posting) and triage share its one consolidation."""
-    own = _ClaimIndex()
+    own = _ClaimIndex(kept=True)
     own.headers = index.headers
     own.records = {claim_id: list(records)} if records else {}
     return own

@@ -77,8 +77,10 @@ ack_wait_days = 7
 # proof = false   # true: draw the form's boxes and captions too (a plain-paper proof copy)
 
 [run]
-# Input files parsed in parallel processes; 0 = the number of CPUs. `cob run --workers N` overrides.
+# Processes that parse input files and bill claims; 0 = the number of CPUs. `cob run --workers N` overrides.
 workers = 0
+# Claims billed per worker task (a shard): the claims with new data are cut into shards of this many CLM01s.
+shard_claims = 400
 # Read an inbox file only when its last write is this many seconds old, or it arrived by rename (an SFTP
 # upload renamed into place, mv, ln): a file still being written is left for the next run.
 settle_seconds = 60
@@ -132,6 +134,7 @@ class RunConfig:
     coverage: Path | None = None
     order_facts: Path | None = None
     workers: int = 0
+    shard_claims: int = 400  # see `shards`
     settle_seconds: float = 60  # see `settle`: a safe default, never 0
     max_run_minutes: float = 720
     include_patient_names: bool = False  # [report]: patient names in the balance files and on the HTML pages
@@ -186,7 +189,7 @@ _KEYS: dict[str, set[str]] = {
     "interchange": {"sender", "receiver", "other_submitters"},
     "state": {"url"},
     "claims": {"max_wait_days", "coverage", "order_facts", "ack_wait_days"},
-    "run": {"workers", "settle_seconds", "max_run_minutes"},
+    "run": {"workers", "shard_claims", "settle_seconds", "max_run_minutes"},
     "report": {"include_patient_names", "underpayment_tolerance"},
     "deadlines": {"warn_days", "medicare", "default", "payers"},
     "files": {"mode"},
@@ -244,6 +247,7 @@ def load_config(path: str | Path) -> RunConfig:
         coverage=_optional_path(base, get("claims", "coverage", None, str)),
         order_facts=_optional_path(base, get("claims", "order_facts", None, str)),
         workers=get("run", "workers", 0, int),
+        shard_claims=get("run", "shard_claims", 400, int),
         settle_seconds=get("run", "settle_seconds", 60, (int, float)),
         max_run_minutes=get("run", "max_run_minutes", 720, (int, float)),
         include_patient_names=get("report", "include_patient_names", False, bool),
@@ -261,6 +265,8 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(str(exc)) from None
     if config.max_wait_days < 0 or config.ack_wait_days < 0 or config.workers < 0 or config.settle_seconds < 0:
         raise ConfigError(f"{path}: max_wait_days, ack_wait_days, workers and settle_seconds must not be negative")
+    if not 0 < config.shard_claims <= 1_000_000:
+        raise ConfigError(f"{path}: run.shard_claims must be a number of claims above 0")
     if not 0 < config.max_run_minutes < 10 ** 6:
         raise ConfigError(f"{path}: run.max_run_minutes must be a number of minutes above 0")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]

@@ -35,7 +35,6 @@ import os
 import shutil
 import socket
 import time
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -45,13 +44,13 @@ from cob.billing.secondary import SecondaryOptions
 from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
-from . import controls, faults, signals, workers
+from . import controls, faults, shards, signals, workers
 from .adopt import refuse_fresh_state
 from .files import created_with, make_private
 from .inbox import EntryKind, classify, fs_path, kept_name, shown, stored
 from .preflight import check_site
 from .submitters import Submitters
-from .billing import BillingResult, bill, sender_key
+from .billing import BillingResult, StateSecondaryRun, bill, sender_key
 from .acks import ACK_KINDS, AckState, ack_section
 from .afterpay_report import after_payment, write_balance_files
 from .config import RunConfig
@@ -367,30 +366,14 @@ class _Run:
             return
         # spawned workers: they inherit neither the lock nor a connection and die with us (`workers`);
         # on a stop, a worker's death or any error the pool is shut down before we go on (no hang at exit)
-        with workers.signals_held():  # workers start with the stop signals ignored (see `workers`)
-            pool = workers.pool(min(self.workers, len(items)))
-            futures = [pool.submit(parse_file, *a) for a in args]
-        try:
-            for a, future in zip(args, futures):
-                while True:
-                    try:
-                        parsed = future.result(timeout=0.2)
-                        break
-                    except TimeoutError:
-                        try:
-                            signals.check()
-                        except signals.StopRequested:
-                            for process in list(getattr(pool, "_processes", {}).values()):
-                                process.kill()  # they only read inputs into the work folder (cleaned)
-                            raise
-                    except BrokenProcessPool:
-                        dying = _dying(futures, args, min(self.workers, len(items)))
-                        raise WorkerDied(f"a worker process reading {dying} died "
-                                         "(killed, or out of memory?); nothing of that file was recorded, the "
-                                         "next run reads it again") from None
-                yield parsed
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        n = min(self.workers, len(items))
+
+        def died(unfinished: list[int]) -> WorkerDied:
+            names = [shown(Path(args[k][0]).name) for k in unfinished]
+            dying = " or ".join(names[:n]) + (" (or another)" if len(names) > n else "")
+            return WorkerDied(f"a worker process reading {dying} died (killed, or out of memory?); nothing of that "
+                              "file was recorded, the next run reads it again")
+        yield from workers.in_order(parse_file, args, n, died)
 
     def _commit_input(self, parsed: Parsed) -> None:
         path = Path(parsed.path)
@@ -462,7 +445,8 @@ class _Run:
 
     def _bill(self) -> None:
         state, config = self.state, self.config
-        dirty = len(state.dirty_ids())
+        ids = state.dirty_ids()
+        dirty = len(ids)
         if not dirty:
             return
         batch_time = state.batch_time()
@@ -482,8 +466,15 @@ class _Run:
         poster = Poster(config.coverage, PostingSettings(config.include_patient_names, config.underpayment_tolerance,
                                                          config.deadlines))
         try:
-            result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,
-                          observer=poster.observe)
+            if self.workers > 1 and not self.options.dry_run and len(ids) > config.shard_claims:
+                # on every core (`shards`); a dry run's ingest is uncommitted, so only this connection sees it
+                result, poster.postings = shards.bill_on_every_core(
+                    StateSecondaryRun(state, options), ids, self.workers, self.work / "shards",
+                    shard_claims=config.shard_claims, state_url=config.state_url, sqlite_path=config.sqlite_path, coverage=config.coverage,
+                    order_facts=config.order_facts, posting=poster.settings, progress=bar.update)
+            else:
+                result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,
+                              observer=poster.observe)
             signals.check()
         except OSError as exc:
             self._discard(result)
@@ -737,13 +728,6 @@ def record_input(state: State, parsed: Parsed, path: Path, dest: Path, now: dt.d
     finally:
         Path(parsed.spool).unlink(missing_ok=True)
     return input_id
-
-
-def _dying(futures: list, args: list[tuple], workers: int) -> str:
-    """The inputs a dead worker may have been reading: the first `workers` not finished, in the order they were
-    handed out (every earlier one finished; spools are not named after inputs)."""
-    names = [shown(Path(a[0]).name) for a, f in zip(args, futures) if not f.done() or f.exception() is not None]
-    return " or ".join(names[:workers]) + (" (or another)" if len(names) > workers else "")
 
 
 def _iso(when: dt.datetime) -> str:

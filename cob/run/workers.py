@@ -29,8 +29,11 @@ import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator, Sequence
+
+from . import signals
 
 PR_SET_PDEATHSIG = 1
 WATCHDOG_SECONDS = 1.0
@@ -40,6 +43,38 @@ def pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose workers inherit nothing and die with this process (see module doc)."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_start, initargs=(os.getpid(),))
+
+
+def in_order(fn: Callable[..., Any], calls: Sequence[tuple], workers: int,
+             died: Callable[[list[int]], BaseException]) -> Iterator[Any]:
+    """`fn(*call)` for each call, in `workers` spawned processes (`pool`), yielded in the order of `calls`.
+
+    A stop signal while waiting kills the workers (they only ever write into the run's work folder) and
+    raises `signals.StopRequested`; a worker's death (`BrokenProcessPool`) raises `died(unfinished)`, the
+    indexes of the calls not finished, in order (the first `workers` of them were running). The pool is
+    shut down before this returns or raises, so nothing hangs at exit."""
+    with signals_held():  # workers start with the stop signals ignored (see module doc)
+        executor = pool(max(1, min(workers, len(calls))))
+        futures = [executor.submit(fn, *call) for call in calls]
+    try:
+        for future in futures:
+            while True:
+                try:
+                    signals.check()
+                    value = future.result(timeout=0.2)
+                    break
+                except TimeoutError:
+                    continue
+                except signals.StopRequested:
+                    for process in list(getattr(executor, "_processes", {}).values()):
+                        process.kill()
+                    raise
+                except BrokenProcessPool:
+                    unfinished = [n for n, f in enumerate(futures) if not f.done() or f.exception() is not None]
+                    raise died(unfinished) from None
+            yield value
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
