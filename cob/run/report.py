@@ -97,6 +97,8 @@ class RunMeta(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     #: acknowledgments, COB worklist, estimate checks, patient balances (`afterpay_report.after_payment`)
     after_payment: Optional[dict[str, Any]] = None
+    #: PostgreSQL: the processes that worked this run's units (`team`): host, pid, units done of each kind
+    team: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class RunBatchReport(RunReport):

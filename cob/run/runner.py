@@ -44,7 +44,7 @@ from cob.billing.secondary import SecondaryOptions
 from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
 
-from . import controls, faults, shards, signals, workers
+from . import controls, faults, shards, signals, team, workers
 from .adopt import refuse_fresh_state
 from .files import created_with, make_private
 from .inbox import EntryKind, classify, fs_path, kept_name, shown, stored
@@ -111,6 +111,8 @@ def _locked_run(config: RunConfig, options: RunOptions) -> RunResult:
         with state_errors(config):
             lock.acquire(wait=options.wait, max_run_minutes=config.max_run_minutes)
     except LockBusy as exc:
+        if config.is_postgres and config.team and not options.dry_run:
+            return _help(config, options, lock, str(exc))
         return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing "
                                                      "anything (use --wait to wait for it)")
     except LockStuck as exc:
@@ -131,6 +133,19 @@ def _locked_run(config: RunConfig, options: RunOptions) -> RunResult:
                 state.close()
     finally:
         lock.release()
+
+
+def _help(config: RunConfig, options: RunOptions, lock: RunLock, busy: str) -> RunResult:
+    """PostgreSQL: another run holds the lock, so help it (`team.help_runs`). Should that run die before it
+    finished, this process takes the lock and is the run (a rerun, as the next cron run would be)."""
+    try:
+        helped, orphaned = team.help_runs(config, options.workers)
+    except signals.StopRequested as exc:
+        return RunResult(exc.exit_code, locked_out=True, message=f"cob run: {exc} while helping another run")
+    if orphaned:
+        return _locked_run(config, options)
+    return RunResult(0, locked_out=True, message=f"cob run: {busy}; this process helped it ({helped} unit(s) of "
+                                                  "work) and exits (its report is the run's)")
 
 
 class _Run:
@@ -158,6 +173,8 @@ class _Run:
         self.took_over: str | None = None  # the dead holder of the lock this run replaced
         self.exit_override: int | None = None  # 128 + signal when stopped; 3 when a worker died
         self.submitters = Submitters(config, state)
+        self.round: team.Round | None = None  # the units this run hands out on PostgreSQL (`team`)
+        self.team: list[dict] = []  # who did them: the report's `team`
 
     # -------------------------------------------------------------------------------------------- run
 
@@ -175,6 +192,9 @@ class _Run:
             self.log.event("lock_taken_over", holder=self.took_over[:200])
             self.problems.append(f"took over the run lock of a run that is gone ({self.took_over})")
         faults.checkpoint("run started")
+        self.round = None
+        if config.is_postgres and config.team and not dry:  # others may help (`team`); --workers N: N-1 here
+            self.round = team.Round(config, state, self.run_id, max(self.workers - 1, 0))
         try:
             t = time.perf_counter()
             if not dry:
@@ -206,6 +226,10 @@ class _Run:
             self.exit_override = exc.exit_code
         except OSError as exc:
             self._fail(f"run stopped: {_os_problem(exc)}; nothing is lost, the next run continues")
+        finally:
+            if self.round is not None:
+                self.team = self.round.tally()
+                self.round.close()
         shutil.rmtree(self.work, ignore_errors=True)  # spools are consumed or worthless now: leave no temp file
         return self._finish(stem)
 
@@ -358,7 +382,11 @@ class _Run:
             bar.close()
 
     def _parsed(self, items: list[tuple[Path, str, int]]) -> Iterator[Parsed]:
-        """Parsed inputs in input order; in worker processes when more than one worker is asked for."""
+        """Parsed inputs in input order; by the team's processes (`team`), or in worker processes when more
+        than one worker is asked for."""
+        if self.round is not None:
+            yield from self.round.parsed(items)
+            return
         args = [(str(p), sha, size, str(self.work)) for p, sha, size in items]
         if self.workers <= 1 or len(items) <= 1:
             for a in args:
@@ -466,12 +494,18 @@ class _Run:
         poster = Poster(config.coverage, PostingSettings(config.include_patient_names, config.underpayment_tolerance,
                                                          config.deadlines))
         try:
-            if self.workers > 1 and not self.options.dry_run and len(ids) > config.shard_claims:
+            cuts = shards.cut(ids, config.shard_claims)
+            if self.round is not None:  # shards billed by every process of the team (`team`)
+                billing = StateSecondaryRun(state, options)
+                billing.check_files = self.round.check_files
+                result, poster.postings = shards.bill_in_shards(
+                    billing, self.round.shard_results(cuts, self.batch_time), bar.update)
+            elif self.workers > 1 and not self.options.dry_run and len(cuts) > 1:
                 # on every core (`shards`); a dry run's ingest is uncommitted, so only this connection sees it
-                result, poster.postings = shards.bill_on_every_core(
-                    StateSecondaryRun(state, options), ids, self.workers, self.work / "shards",
-                    shard_claims=config.shard_claims, state_url=config.state_url, sqlite_path=config.sqlite_path, coverage=config.coverage,
-                    order_facts=config.order_facts, posting=poster.settings, progress=bar.update)
+                result, poster.postings = shards.bill_in_shards(
+                    StateSecondaryRun(state, options),
+                    shards.on_this_machine(config, cuts, self.batch_time, self.work / "shards", self.workers),
+                    bar.update)
             else:
                 result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,
                               observer=poster.observe)
@@ -623,6 +657,7 @@ class _Run:
                        inputs=self.dispositions, outputs=self.outputs, stale=stale,
                        max_wait_days=self.config.max_wait_days, recovered_outputs=self.recovered,
                        problems=self.problems, timings={k: round(v, 3) for k, v in self.timings.items()},
+                       team=self.team,
                        after_payment=after_payment(self.postings, self._ack_section(), filed=self.filed,
                                                    today=self.now.date(),
                                                    warn_days=self.config.deadlines.warn_days))

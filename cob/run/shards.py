@@ -28,9 +28,9 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from cob.billing.secondary import SecondaryOptions
 from cob.schemas.claim import Claim
@@ -90,6 +90,7 @@ class ShardResult:
     first_seen: dict[str, str]
     postings: list
     parts: list[Part]
+    size: int = 0  # CLM01s in the shard
 
 
 class ShardRun(StateSecondaryRun):
@@ -131,23 +132,33 @@ class ShardRun(StateSecondaryRun):
 _worker_state: dict[tuple[str, str | None], State] = {}
 
 
+def shard_task(config, number: int, claim_ids: list[str], when, out_dir: Path) -> ShardTask:
+    """The task of billing one shard as `config`'s run bills (its envelope, folders, paper payers, roster,
+    order facts and report settings), into `out_dir`, dated `when` (the batch time)."""
+    options = SecondaryOptions(out_dir=out_dir, sender=config.sender, receiver=config.receiver, validate=False,
+                               now=when, payer_subfolders=config.payer_subfolders, defer_publish=True,
+                               paper_payers=config.paper_payers, paper_proof=config.paper_proof)
+    return ShardTask(number, claim_ids, config.state_url, str(config.sqlite_path) if config.sqlite_path else None,
+                     options, config.coverage, config.order_facts,
+                     PostingSettings(config.include_patient_names, config.underpayment_tolerance, config.deadlines))
+
+
 def bill_shard(task: ShardTask) -> bytes:
-    """In a worker: decide the shard's claims and write its parts; the pickled `ShardResult`."""
-    for name in ("COB_FAULT_AFTER", "COB_FAULT_AT", "COB_FAULT_COUNT", "COB_FAULT_TRACE"):
-        os.environ.pop(name, None)  # the run's fault points count the run's own steps, not a worker's
+    """Decide the shard's claims and write its parts (a worker, a helper, or the run itself); the pickled
+    `ShardResult`. The state is read on a connection of this process's own, opened once."""
     if os.environ.get(KILL_SHARD) == str(task.number):
         os.kill(os.getpid(), signal.SIGKILL)
     key = (task.state_url, task.sqlite_path)
     state = _worker_state.get(key)
-    if state is None:  # one read connection per worker process, opened here (never inherited)
+    if state is None:  # one read connection per process, opened here (never inherited)
         state = _worker_state[key] = State.open(task.state_url, Path(task.sqlite_path) if task.sqlite_path else None)
     task.options.out_dir.mkdir(parents=True, exist_ok=True)
     run = ShardRun(state, task.options)
     poster = Poster(task.coverage, task.posting)
     result = begin(run, task.coverage, task.order_facts, poster.observe)
-    decide_ids(result, task.claim_ids)  # (the connection is in autocommit: a worker holds no transaction open)
+    decide_ids(result, task.claim_ids)  # (the connection is in autocommit: it holds no transaction open)
     shard = ShardResult(task.number, result.outcomes, result.claim_keys, result.emissions, result.first_seen,
-                        poster.postings, run.parts(result.outcomes))
+                        poster.postings, run.parts(result.outcomes), len(task.claim_ids))
     return pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -157,38 +168,39 @@ def cut(ids: list[str], size: int | None = None) -> list[list[str]]:
     return [ids[k:k + size] for k in range(0, len(ids), size)]
 
 
-def bill_on_every_core(run: StateSecondaryRun, ids: list[str], n_workers: int, work: Path, *,
-                       shard_claims: int, state_url: str, sqlite_path: Path | None, coverage: Path | None, order_facts: Path | None,
-                       posting: PostingSettings, progress: Callable[[int], None] | None = None
-                       ) -> tuple[BillingResult, list]:
-    """Bill the claims `ids` in `n_workers` spawned workers, shard by shard, and join their parts into `run`'s
-    spools (finished: validated, ready to record). Returns the billing result, as `billing.bill` would give
-    it, and the postings of every claim, in the serial order. Raises `WorkerDied` when a worker died,
-    `signals.StopRequested` on a stop (the workers are killed: they only wrote parts)."""
-    run.start()
-    shards = cut(ids, shard_claims)
-    tasks = [ShardTask(n, shard, state_url, str(sqlite_path) if sqlite_path else None,
-                       replace(run.options, out_dir=work / f"shard-{n}", progress=None, validate=False,
-                               defer_publish=True),
-                       coverage, order_facts, posting)
-             for n, shard in enumerate(shards)]
-    results: list[ShardResult] = []
-    faults.checkpoint("billing shards handed out")
-    for task, raw in zip(tasks, workers.in_order(bill_shard, [(t,) for t in tasks], n_workers, _died(tasks))):
-        results.append(pickle.loads(raw))
-        if progress is not None:
-            progress(len(task.claim_ids))
-    result = join(run, results)
-    run.finish_outputs()
-    return result, [p for r in results for p in r.postings]
+def on_this_machine(config, cuts: list[list[str]], when, work: Path, n_workers: int) -> Iterator[ShardResult]:
+    """The shards billed by `n_workers` spawned workers of this process, their results in shard order.
+    Raises `WorkerDied` when a worker died, `signals.StopRequested` on a stop (the workers are killed: they
+    only wrote parts)."""
+    tasks = [shard_task(config, n, ids, when, work / f"shard-{n}") for n, ids in enumerate(cuts)]
 
-
-def _died(tasks: list[ShardTask]) -> Callable[[list[int]], WorkerDied]:
     def died(unfinished: list[int]) -> WorkerDied:
-        which = ", ".join(str(n + 1) for n in unfinished[:3]) + (" or another" if len(unfinished) > 3 else "")
-        return WorkerDied(f"a worker process billing claims (shard {which} of {len(tasks)}) died (killed, or out "
-                          "of memory?); no claim was recorded as sent, the next run bills them again")
-    return died
+        return worker_died(unfinished, len(tasks))
+    for raw in workers.in_order(bill_shard, [(t,) for t in tasks], n_workers, died):
+        yield pickle.loads(raw)
+
+
+def worker_died(unfinished: list[int], total: int) -> WorkerDied:
+    which = ", ".join(str(n + 1) for n in unfinished[:3]) + (" or another" if len(unfinished) > 3 else "")
+    return WorkerDied(f"a worker process billing claims (shard {which} of {total}) died (killed, or out of "
+                      "memory?); no claim was recorded as sent, the next run bills them again")
+
+
+def bill_in_shards(run: StateSecondaryRun, results: Iterable[ShardResult],
+                   progress: Callable[[int], None] | None = None) -> tuple[BillingResult, list]:
+    """Join the shards' results (in shard order, from `on_this_machine` or a team's round) into `run`'s
+    spools, finished (checked, ready to record). Returns the billing result, as `billing.bill` gives it, and
+    the postings of every claim, in the serial order."""
+    run.start()
+    collected: list[ShardResult] = []
+    faults.checkpoint("billing shards handed out")
+    for shard in results:
+        collected.append(shard)
+        if progress is not None:
+            progress(shard.size)
+    result = join(run, collected)
+    run.finish_outputs()
+    return result, [p for r in collected for p in r.postings]
 
 
 def join(run: StateSecondaryRun, results: list[ShardResult]) -> BillingResult:

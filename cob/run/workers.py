@@ -92,6 +92,8 @@ def signals_held() -> Iterator[None]:
 
 
 def _worker_start(parent: int) -> None:
+    for name in ("COB_FAULT_AFTER", "COB_FAULT_AT", "COB_FAULT_COUNT", "COB_FAULT_TRACE"):
+        os.environ.pop(name, None)  # the run's fault points count the run's own steps, not a worker's
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
