@@ -34,6 +34,7 @@ import os
 import pickle
 import shutil
 import socket
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -213,11 +214,15 @@ class Round:
         from .shards import worker_died
 
         site = self.config.path.parent
-        for shard in self.map(BILL, [(str(n), (n, ids, when)) for n, ids in enumerate(cuts)],
-                              lambda unfinished: worker_died(unfinished, len(cuts))):
-            for part in shard.parts:
-                part.tmp = str(site / part.tmp)
-            yield shard
+        results = self.map(BILL, [(str(n), (n, ids, when)) for n, ids in enumerate(cuts)],
+                           lambda unfinished: worker_died(unfinished, len(cuts)))  # handed out now
+
+        def absolute() -> Iterator:
+            for shard in results:
+                for part in shard.parts:
+                    part.tmp = str(site / part.tmp)
+                yield shard
+        return absolute()
 
     def check_files(self, paths: list[Path]) -> list[list]:
         """The implementation-guide check of each joined output (temp files in the outbox), by the team."""
@@ -309,7 +314,7 @@ def help_round(config_path: str, round_name: str | None) -> int:
                         _work_and_commit(units, state.db, config, lease)
                         done += 1
                     except LeaseLost as lost:
-                        print(f"cob run: {lost} ({lost.why})", flush=True)
+                        print(f"cob run: {lost} ({lost.why})", file=sys.stderr, flush=True)
                     worked = True
                     break
                 if worked:
