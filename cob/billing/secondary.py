@@ -300,19 +300,24 @@ class SecondaryRun:
         claim_id = claims[0].claim_id
         group = self.match_group(claims, labels)
         if group is None:
-            decisions = [self._triage(c, None) for c in claims]
+            decisions = [self.decide_matched(c, None) for c in claims]
             for decision, label in zip(decisions, labels):
                 decision.outcome.original = label
             return decisions, []
         decisions: list[Decision] = []
         for claim, mine, label in zip(claims, group.claims, labels):
-            decision = held_by_matching(claim_id, mine)
-            if decision is None:
-                decision = unconfirmed(self._triage(claim, consolidate(claim_id, mine.records, self.index.headers,
-                                                                       claim.charge)), mine)
+            decision = held_by_matching(claim_id, mine) or self.decide_matched(claim, mine)
             note_matching(decision.outcome, mine, label)
             decisions.append(decision)
         return decisions, orphan_outcomes(claim_id, group, len(claims))
+
+    def decide_matched(self, claim: Claim, mine: ClaimPayments | None) -> Decision:
+        """The decision on one claim whose payments (`mine`, not held by matching; None: no payment carries
+        its CLM01) were matched to it already: its remittances consolidated and triaged."""
+        if mine is None:
+            return self._triage(claim, None)
+        remits = consolidate(claim.claim_id, mine.records, self.index.headers, claim.charge)
+        return unconfirmed(self._triage(claim, remits), mine)
 
     def match_group(self, claims: list[Claim], labels: list[str]) -> GroupMatch | None:
         """This run's payments with the claims' CLM01 as CLP01 matched to them; None when there are none."""

@@ -273,7 +273,8 @@ def _decide(run: StateSecondaryRun, result: BillingResult, contexts: _Contexts, 
         if result.observer is not None:
             result.observer(claim, own, key)  # posting sees this claim's own payments, never its CLM01's others
         mark = len(result.outcomes)
-        _decide_claim(run, result, claim, own, [e for e in emitted if e.claim_key in (key, "")], row[6], key)
+        _decide_claim(run, result, claim, own, [e for e in emitted if e.claim_key in (key, "")], row[6], key,
+                      mine if group is not None else None)
         for outcome in result.outcomes[mark:]:
             note_matching(outcome, mine, label)
     if group is not None:
@@ -296,9 +297,9 @@ def _own(index: RemitIndex, claim_id: str, records: list) -> RemitIndex:
 
 
 def _decide_claim(run: StateSecondaryRun, result: BillingResult, claim: Claim, index: RemitIndex,
-                  emitted: list, source: str, key: str) -> None:
-    """One claim with its own payments: a replacement when what it was billed from changed, else triage
-    (never twice to one payer)."""
+                  emitted: list, source: str, key: str, mine: ClaimPayments | None = None) -> None:
+    """One claim with its own payments (`index`; `mine`: as matched to it, None when no payment carries its
+    CLM01): a replacement when what it was billed from changed, else triage (never twice to one payer)."""
     claim_id = claim.claim_id
     latest: dict[str, object] = {}
     for row in emitted:
@@ -309,7 +310,7 @@ def _decide_claim(run: StateSecondaryRun, result: BillingResult, claim: Claim, i
             _replacement(run, result, claim, index, row, now_fp, source, key)
             return
     run.index = index
-    outcome, built, destination = run.triage(claim)
+    outcome, built, destination = run.decide_matched(claim, mine)  # (matched already: not again)
     if outcome.status == OutcomeStatus.BILLED and destination is not None:
         prior = latest.get(destination.payer_id)
         if prior is not None:

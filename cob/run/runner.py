@@ -142,6 +142,8 @@ def _help(config: RunConfig, options: RunOptions, lock: RunLock, busy: str) -> R
         helped, orphaned = team.help_runs(config, options.workers)
     except signals.StopRequested as exc:
         return RunResult(exc.exit_code, locked_out=True, message=f"cob run: {exc} while helping another run")
+    except LockStuck as exc:
+        return RunResult(1, locked_out=True, message=f"cob run: {exc}", errors=[f"cob run: {exc}"])
     if orphaned:
         return _locked_run(config, options)
     return RunResult(0, locked_out=True, message=f"cob run: {busy}; this process helped it ({helped} unit(s) of "

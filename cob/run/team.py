@@ -45,7 +45,7 @@ from . import faults, signals, workers
 from .config import RunConfig
 from .failures import WorkerDied
 from .ingest import Parsed, WorkFailure, parse_file
-from .lock import current_holder
+from .lock import LockStuck, current_holder
 from .units import DONE, FAILED, LeaseLost, Lease, Units
 
 INGEST, BILL, CHECK = "ingest", "bill", "check"
@@ -74,9 +74,10 @@ def work_unit(config: RunConfig, kind: str, key: str, payload: Any, token: str) 
     site = config.path.parent
     if kind == INGEST:
         rel, sha, size = payload
+        work_folder(config).mkdir(parents=True, exist_ok=True)
         parsed = parse_file(str(site / rel), sha, size, str(work_folder(config)))
         if parsed.spool:
-            parsed.spool = str(Path(parsed.spool).relative_to(site))
+            parsed.spool = site_relative(config, Path(parsed.spool))
         parsed.path = rel
         return parsed
     if kind == BILL:
@@ -86,13 +87,23 @@ def work_unit(config: RunConfig, kind: str, key: str, payload: Any, token: str) 
         raw = bill_shard(shard_task(config, number, ids, when, _shard_folder(config, number, token)))
         shard = pickle.loads(raw)
         for part in shard.parts:
-            part.tmp = str(Path(part.tmp).relative_to(site))
+            part.tmp = site_relative(config, Path(part.tmp))
         return shard
     if kind == CHECK:
         from cob.billing.output import ig_errors
 
         return ig_errors(site / payload, False)
     raise ValueError(f"unknown unit kind {kind!r}")
+
+
+def site_relative(config: RunConfig, path: Path) -> str:
+    """`path` as the processes of a team name it: relative to the site folder (each resolves it against its
+    own mount), or absolute when it lies outside (a folder configured elsewhere must be mounted at the same
+    path on every machine)."""
+    try:
+        return str(path.relative_to(config.path.parent))
+    except ValueError:
+        return str(path)
 
 
 def work_folder(config: RunConfig) -> Path:
@@ -106,6 +117,8 @@ def _work_and_commit(units: Units, db, config: RunConfig, lease: Lease) -> None:
     try:
         result: Any = work_unit(config, lease.kind, lease.key, pickle.loads(lease.payload), lease.token)
         state_fn = units.done
+    except signals.StopRequested:
+        raise  # this process stops: the unit is left to its lease (another process takes it over)
     except WorkFailure as exc:
         result, state_fn = Problem(str(exc), internal=exc.internal), units.fail
     except Exception as exc:  # noqa: BLE001 - named for the run, which raises it
@@ -183,8 +196,10 @@ class Round:
                 if state == FAILED:
                     problem = pickle.loads(result) if result and result.startswith(b"\x80") else None
                     if isinstance(problem, Problem):
-                        raise WorkFailure(problem.message, internal=problem.internal)
-                    raise died(list(range(n, len(keys))))
+                        failure = WorkFailure(problem.message)
+                        failure.internal = problem.internal
+                        raise failure
+                    raise died(list(range(n, len(keys))))  # its lease expired too often: its holders died
                 lease = self.units.lease(self.name, kind)
                 if lease is not None:
                     try:
@@ -196,8 +211,8 @@ class Round:
 
     def parsed(self, items: list[tuple[Path, str, int]]) -> Iterator[Parsed]:
         """The inputs (path, sha256, size) parsed by the team, in input order (`runner._parsed`)."""
+        rels = [site_relative(self.config, path) for path, _sha, _size in items]
         site = self.config.path.parent
-        rels = [str(path.relative_to(site)) for path, _sha, _size in items]
 
         def died(unfinished: list[int]) -> WorkerDied:
             return WorkerDied(f"every process that read {Path(rels[unfinished[0]]).name} died (killed, or out of "
@@ -226,8 +241,7 @@ class Round:
 
     def check_files(self, paths: list[Path]) -> list[list]:
         """The implementation-guide check of each joined output (temp files in the outbox), by the team."""
-        site = self.config.path.parent
-        rels = [str(p.relative_to(site)) for p in paths]
+        rels = [site_relative(self.config, p) for p in paths]
 
         def died(unfinished: list[int]) -> WorkerDied:
             return WorkerDied("every process that checked an output died (killed, or out of memory?); nothing was "
@@ -302,7 +316,7 @@ def help_round(config_path: str, round_name: str | None) -> int:
         while True:
             signals.check()
             if round_name is None and not _run_holds_lock(config):
-                return done  # no run at work (it finished, or died: the caller finds out which)
+                return done  # no run at work (it finished, or died: the caller finds out which), or a hung one
             rounds = [round_name] if round_name else units.open_rounds()
             worked = False
             for name in rounds:
@@ -331,5 +345,9 @@ def help_round(config_path: str, round_name: str | None) -> int:
 
 
 def _run_holds_lock(config: RunConfig) -> bool:
-    _holder, held = current_holder(None, config.state_url)
+    """A run holds the lock (one held past `max_run_minutes` raises `LockStuck`: helping it would never end)."""
+    holder, held = current_holder(None, config.state_url)
+    if held and holder is not None and holder.age_seconds > config.max_run_minutes * 60:
+        raise LockStuck(f"the run that holds the lock ({holder.describe()}) has held it longer than "
+                        f"run.max_run_minutes = {config.max_run_minutes:g}; it may be hung, a person should look")
     return held
