@@ -85,6 +85,10 @@ settle_seconds = 60
 # A run finding the lock held longer than this says so and exits 1 (the holder may be hung); `--wait`
 # gives up then too. A lock whose holder's process is gone is taken over at once.
 max_run_minutes = 720
+# PostgreSQL state, several processes on one drop: a process holds each piece of work (an input, a claim
+# shard, a payer's output) for this many seconds, renewed every third of it while it lives; a machine that
+# died or froze longer than this has its work taken over, and its late commit is refused.
+lease_seconds = 120
 
 [report]
 # Reports, patient-balances-<run>.csv/.json and the HTML pages (run-*.html, `cob status --format html`) name
@@ -134,6 +138,7 @@ class RunConfig:
     workers: int = 0
     settle_seconds: float = 60  # see `settle`: a safe default, never 0
     max_run_minutes: float = 720
+    lease_seconds: float = 120  # [run]: a work unit's lease (PostgreSQL, several processes; see cob.run.units)
     include_patient_names: bool = False  # [report]: patient names in the balance files and on the HTML pages
     underpayment_tolerance: Decimal = Decimal("1.00")
     deadlines: DeadlineRules = field(default_factory=DeadlineRules)
@@ -186,7 +191,7 @@ _KEYS: dict[str, set[str]] = {
     "interchange": {"sender", "receiver", "other_submitters"},
     "state": {"url"},
     "claims": {"max_wait_days", "coverage", "order_facts", "ack_wait_days"},
-    "run": {"workers", "settle_seconds", "max_run_minutes"},
+    "run": {"workers", "settle_seconds", "max_run_minutes", "lease_seconds"},
     "report": {"include_patient_names", "underpayment_tolerance"},
     "deadlines": {"warn_days", "medicare", "default", "payers"},
     "files": {"mode"},
@@ -246,6 +251,7 @@ def load_config(path: str | Path) -> RunConfig:
         workers=get("run", "workers", 0, int),
         settle_seconds=get("run", "settle_seconds", 60, (int, float)),
         max_run_minutes=get("run", "max_run_minutes", 720, (int, float)),
+        lease_seconds=get("run", "lease_seconds", 120, (int, float)),
         include_patient_names=get("report", "include_patient_names", False, bool),
         underpayment_tolerance=Decimal(str(get("report", "underpayment_tolerance", 1, (int, float)))),
         file_mode=_file_mode(path, get("files", "mode", "0600", str)),
@@ -263,6 +269,9 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: max_wait_days, ack_wait_days, workers and settle_seconds must not be negative")
     if not 0 < config.max_run_minutes < 10 ** 6:
         raise ConfigError(f"{path}: run.max_run_minutes must be a number of minutes above 0")
+    if not 1 <= config.lease_seconds <= 86_400:  # NaN fails too; under a second the heartbeats swamp the database
+        raise ConfigError(f"{path}: run.lease_seconds must be a number of seconds from 1 to 86400 "
+                          f"(found {config.lease_seconds})")
     folders = [*config.inboxes, config.outbox, config.archive, config.rejected]
     if len(set(folders)) != len(folders):
         raise ConfigError(f"{path}: inbox, outbox, archive and rejected must be different folders")

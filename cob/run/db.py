@@ -2,7 +2,8 @@
 
 SQL is written once with `?` placeholders and portable syntax (INSERT ... ON CONFLICT, RETURNING,
 partial unique indexes work in SQLite >= 3.35 and PostgreSQL); `Database.sql` converts placeholders for
-psycopg. Column types that differ are written as `{id}` (auto-increment key) and `{blob}` in migrations.
+psycopg. Column types that differ are written as `{id}` (auto-increment key), `{blob}` and `{time}` (the server's
+timestamps: TIMESTAMPTZ on PostgreSQL, TEXT on SQLite) in migrations.
 
 Transactions are explicit (`with db.transaction():`): SQLite runs in autocommit mode with
 ``BEGIN IMMEDIATE`` so a writer takes the write lock at the start, not half-way; nested transactions are
@@ -89,6 +90,11 @@ class Database:
         else:
             self._execute(f"RELEASE SAVEPOINT {name}")
 
+    @property
+    def in_transaction(self) -> bool:
+        """True inside `transaction()` (or `begin_outer`): what a row lock taken now is held until."""
+        return self._depth > 0
+
     def begin_outer(self) -> None:
         """Open a transaction that `transaction()` blocks nest inside (dry run); end with `rollback_outer`."""
         self._begin()
@@ -107,7 +113,7 @@ SQLITE_BUSY_SECONDS = 60.0
 
 class SQLiteDatabase(Database):
     dialect = "sqlite"
-    types = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB"}
+    types = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB", "time": "TEXT"}
 
     def __init__(self, path: Path):
         super().__init__()
@@ -140,11 +146,13 @@ class SQLiteDatabase(Database):
 
 class PostgresDatabase(Database):
     dialect = "postgresql"
-    types = {"id": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA"}
+    types = {"id": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA", "time": "TIMESTAMPTZ"}
 
     def __init__(self, url: str):
         super().__init__()
         import psycopg
+
+        self.url = url  # for a second connection to the same database (`units`: the lease heartbeat's)
 
         self.conn = psycopg.connect(url, autocommit=True)
 

@@ -1,8 +1,8 @@
 """Versioned schema migrations: numbered, applied in order, each in its own transaction, recorded in
 `schema_version`. A database newer than this code is refused (an old binary must not write to it).
 
-Never edit a released migration; add the next number. Statements use `{id}` / `{blob}` for the column
-types that differ between SQLite and PostgreSQL.
+Never edit a released migration; add the next number. Statements use `{id}` / `{blob}` / `{time}` for the
+column types that differ between SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -132,6 +132,25 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                payer TEXT NOT NULL, generation INTEGER NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
                reason TEXT NOT NULL, file TEXT NOT NULL, received_at TEXT NOT NULL, run_id INTEGER,
                PRIMARY KEY (claim_id, claim_key, payer, generation, kind))""",
+    ]),
+    # Issue 19, scale-out: several `cob run` processes on several machines share one drop through the
+    # PostgreSQL state (`units`). Created on SQLite too (one schema everywhere), where a run keeps the run
+    # lock and leaves them empty.
+    (6, "work units and the processes leasing them", [
+        # one `cob run` process taking part; heartbeat_at moves while it lives (the server's clock)
+        """CREATE TABLE processes (id {id}, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at {time} NOT NULL,
+               heartbeat_at {time} NOT NULL, run_id INTEGER, unit_id INTEGER, state TEXT NOT NULL)""",
+        # a piece of work (an input to ingest, a claim shard to bill, a payer's output to publish, ...);
+        # leased by one process at a time: `token` is new at every lease, `lease_until` by the server's clock
+        """CREATE TABLE units (id {id}, round TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+               seq INTEGER NOT NULL, payload {blob}, state TEXT NOT NULL DEFAULT 'ready', holder INTEGER,
+               token TEXT, lease_until {time}, attempts INTEGER NOT NULL DEFAULT 0, result {blob},
+               UNIQUE (round, kind, key))""",
+        "CREATE INDEX units_open ON units (round, kind, state, seq)",
+        "CREATE INDEX units_holder ON units (holder)",
+        # a round's units of one kind were created (by exactly one process: `Units.create_once`)
+        """CREATE TABLE unit_phases (round TEXT NOT NULL, kind TEXT NOT NULL, units INTEGER NOT NULL,
+               created_by INTEGER, PRIMARY KEY (round, kind))""",
     ]),
 ]
 
