@@ -319,14 +319,34 @@ class Units:
             self._thread.join()
             self._thread = None
 
+    def release(self, lease: Lease) -> bool:
+        """Give an unfinished unit back (ready again, attempts unchanged) at once instead of letting its lease
+        run out, e.g. when the process is stopping; only while the lease is ours. True when given back."""
+        with self.db.transaction():
+            given = self.db.execute("UPDATE units SET state = ?, holder = NULL, token = NULL, lease_until = NULL "
+                                    "WHERE id = ? AND token = ? AND state = ?",
+                                    (READY, lease.id, lease.token, LEASED)).rowcount
+            self.db.execute("UPDATE processes SET unit_id = NULL WHERE id = ? AND unit_id = ?",
+                            (self.process_id, lease.id))
+        with self._held_lock:
+            self._held.pop(lease.id, None)
+        return bool(given)
+
     def finish_process(self) -> None:
-        """This process is done with the drop: heartbeat stopped, state finished (its leases, if any
-        remain, expire and are taken over)."""
+        """This process is done with the drop: heartbeat stopped, the units it still holds given back
+        (their work was not committed), state finished."""
         self._stop_heartbeat()
-        if self.process_id is not None:
-            with self.db.transaction():
-                self.db.execute("UPDATE processes SET state = ?, unit_id = NULL, heartbeat_at = clock_timestamp() "
-                                "WHERE id = ?", (FINISHED, self.process_id))
+        if self.process_id is None:
+            return
+        with self._held_lock:
+            tokens = list(self._held.values())
+            self._held.clear()
+        with self.db.transaction():
+            if tokens:
+                self.db.execute("UPDATE units SET state = ?, holder = NULL, token = NULL, lease_until = NULL "
+                                "WHERE token = ANY(?) AND state = ?", (READY, tokens, LEASED))
+            self.db.execute("UPDATE processes SET state = ?, unit_id = NULL, heartbeat_at = clock_timestamp() "
+                            "WHERE id = ?", (FINISHED, self.process_id))
 
     def close(self) -> None:
         self._stop_heartbeat()

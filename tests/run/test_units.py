@@ -227,18 +227,18 @@ def test_a_sigstopped_process_past_its_lease_cannot_commit_when_resumed(url, mak
 
 
 def test_the_heartbeat_keeps_a_long_unit_leased_while_its_process_lives(make_units, db):
-    first, second = make_units(1.0), make_units(1.0)
+    first, second = make_units(2.0), make_units(2.0)
     first.add("batch-7", "bill", [("9", None)])
     lease = first.lease("batch-7", "bill")
     until = db.scalar("SELECT lease_until FROM units WHERE id = ?", (lease.id,))
-    deadline = time.monotonic() + 3.5  # three and a half leases
+    deadline = time.monotonic() + 5.0  # two and a half leases
     while time.monotonic() < deadline:
         assert second.lease("batch-7", "bill") is None
         time.sleep(0.2)
     assert db.scalar("SELECT lease_until FROM units WHERE id = ?", (lease.id,)) > until  # renewed
     age = db.scalar("SELECT EXTRACT(EPOCH FROM clock_timestamp() - heartbeat_at) FROM processes WHERE id = ?",
                     (first.process_id,))
-    assert float(age) < 1.0  # beats every third of a lease
+    assert float(age) < 2.0  # beats every third of a lease
     _commit(db, first, lease, b"long")
     assert _row(db, "9") == ("done", 0, b"long")
 
@@ -251,7 +251,7 @@ def test_without_heartbeats_a_lease_expires(make_units, db):
     lease = first.lease("batch-7", "bill")
     first._stop_heartbeat()
     assert second.lease("batch-7", "bill") is None
-    time.sleep(1.2)
+    time.sleep(1.5)
     took = second.lease("batch-7", "bill")
     assert (took.key, took.taken_over, took.attempts) == ("9", True, 1)
     with pytest.raises(LeaseLost):
@@ -315,6 +315,23 @@ def test_a_unit_every_holder_dies_on_is_failed_after_max_attempts(make_units, db
         units.fail(db, nxt, b"unreadable shard")
     assert _row(db, "6") == (FAILED, 0, b"unreadable shard")
     assert units.open_count("batch-7", "bill") == 0 and units.results("batch-7", "bill") == []
+
+
+def test_release_and_finish_give_unfinished_units_back_at_once(make_units, db):
+    first, second = make_units(30.0), make_units(30.0)
+    first.add("batch-7", "bill", [("1", None), ("2", None), ("3", None)])
+    one, two = first.lease("batch-7", "bill"), first.lease("batch-7", "bill")
+    assert first.release(one) is True and first.release(one) is False  # only while it is ours
+    again = second.lease("batch-7", "bill")  # at once, not after 30 s; not a takeover
+    assert (again.key, again.taken_over, again.attempts) == ("1", False, 0)
+    first.finish_process()  # stopping (SIGTERM): "2" was not committed, it goes back too
+    assert [(x.key, x.taken_over) for x in (second.lease("batch-7", "bill"), second.lease("batch-7", "bill"))] \
+        == [("2", False), ("3", False)]
+    assert db.query("SELECT key, state, holder FROM units ORDER BY seq") == [
+        ("1", "leased", second.process_id), ("2", "leased", second.process_id), ("3", "leased", second.process_id)]
+    assert db.scalar("SELECT state FROM processes WHERE id = ?", (first.process_id,)) == "finished"
+    with pytest.raises(LeaseLost):
+        _commit(db, first, two)
 
 
 def test_drain_stops_when_asked(make_units):
