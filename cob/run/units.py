@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .db import Database, PostgresDatabase
+from .inbox import shown
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,8 @@ class ProcessAtWork:
                 "run_id": self.run_id, "units": [u.to_dict() for u in self.units]}
 
     def line(self) -> str:
-        held = ", ".join(f"{u.kind} {u.key} (lease {max(u.lease_remaining_seconds, 0):.0f} s left)"
-                         for u in self.units)
+        held = ", ".join(f"{shown(u.kind)} {shown(u.key)} (lease {max(u.lease_remaining_seconds, 0):.0f} s left)"
+                         for u in self.units)  # keys may be file names: control characters escaped
         return (f"  pid {self.pid} on {self.host}, started {self.started_at}, {self.state}"
                 + (f": {held}" if held else ""))
 

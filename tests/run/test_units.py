@@ -459,3 +459,17 @@ def test_lease_seconds_is_configured_and_checked(tmp_path):
     config.write_text(text.replace("lease_seconds = 120", "lease_seconds = 30"))
     assert load_config(config).lease_seconds == 30
     assert units_module.DEFAULT_LEASE_SECONDS == 120
+
+
+def test_a_status_line_escapes_control_characters_in_keys():
+    """Keys may be inbox file names, which a sender chooses: shown escaped, as everywhere else."""
+    from cob.run.units import HeldUnit, ProcessAtWork
+
+    proc = ProcessAtWork(3, "host-a", 7, "2026-03-02T01:30:00+00:00", 0.4, "working", 12,
+                         [HeldUnit("batch-7", "ingest", "inbox/x\x1b[2J.837", 42.4)])
+    assert proc.line() == ("  pid 7 on host-a, started 2026-03-02T01:30:00+00:00, working: "
+                           "ingest inbox/x\\x1b[2J.837 (lease 42 s left)")
+    assert proc.to_dict() == {"id": 3, "host": "host-a", "pid": 7, "started_at": "2026-03-02T01:30:00+00:00",
+                              "heartbeat_age_seconds": 0.4, "state": "working", "run_id": 12,
+                              "units": [{"round": "batch-7", "kind": "ingest", "key": "inbox/x\x1b[2J.837",
+                                         "lease_remaining_seconds": 42.4}]}
