@@ -317,7 +317,7 @@ class Units:
     def _stop_heartbeat(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(self.lease_seconds)  # (a beat stuck on the network: its leases lapse anyway)
             self._thread = None
 
     def release(self, lease: Lease) -> bool:

@@ -121,6 +121,19 @@ def test_create_once_runs_make_items_in_one_of_three_racing_processes(url, tmp_p
     assert db.query("SELECT round, kind, units FROM unit_phases") == [("batch-7", "ingest", 5)]
 
 
+def test_create_once_whose_make_items_fails_leaves_the_phase_to_the_next_process(make_units):
+    first, second = make_units(), make_units()
+
+    def broken():
+        raise OSError("the inbox share went away")
+
+    with pytest.raises(OSError):
+        first.create_once("batch-7", "ingest", broken)
+    assert not first.created("batch-7", "ingest") and first.open_count("batch-7", "ingest") == 0
+    assert second.create_once("batch-7", "ingest", lambda: [("inbox/a.837", None)]) is True
+    assert first.open_count("batch-7", "ingest") == 1
+
+
 def test_create_once_of_an_empty_phase_is_recorded_and_not_made_again(make_units):
     units = make_units()
     calls = []
