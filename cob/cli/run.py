@@ -167,7 +167,8 @@ Examples:
 @output_options
 def status(config_path: str, fmt: str, stale_only: bool, deadline_within: int | None, out: Output) -> None:
     """List what waits and why (claims without their 835, 835s without their claim, held claims);
-    claims waiting longer than the configured age are marked STALE, and who holds the run lock; the COB
+    claims waiting longer than the configured age are marked STALE, and who holds the run lock (with a
+    PostgreSQL state, also the `cob run` processes at work on the drop and the units they hold); the COB
     worklist, final patient balances, filing deadlines near or past, claims sent and never acknowledged.
     Exit 0; with --stale-only, 1 when a claim is stale (a cron line that mails); with --deadline-within N,
     1 when a claim's filing deadline is within N days or past; 2 when the state cannot be read."""

@@ -17,6 +17,7 @@ from .failures import check_state_path, state_errors
 from .lock import current_holder, pid_alive
 from .state import State
 from .states import ClaimState
+from .units import ProcessAtWork, at_work
 
 
 #: the decided claim states, in the order `cob status` counts them
@@ -43,6 +44,8 @@ class StatusReport:
     runs: list[tuple] = field(default_factory=list)
     after_payment: AfterPaymentStatus = field(default_factory=AfterPaymentStatus)
     lock: str = "free"  # who holds the run lock (pid, host, start time), or why it is free
+    # PostgreSQL: the `cob run` processes at work on the drop and the units they hold (None on SQLite)
+    processes: list[ProcessAtWork] | None = None
 
     @property
     def stale(self) -> list[Waiting]:
@@ -53,7 +56,8 @@ class StatusReport:
                 "waiting": [w.__dict__ for w in self.waiting],
                 "stale": [w.claim_id for w in self.stale],
                 "last_runs": [dict(zip(("run_id", "started_at", "finished_at", "status", "exit_code"), r))
-                              for r in self.runs], "lock": self.lock, **self.after_payment.to_dict()}
+                              for r in self.runs], "lock": self.lock, **self.after_payment.to_dict(),
+                **({} if self.processes is None else {"processes": [p.to_dict() for p in self.processes]})}
 
     def text(self, limit: int | None = 200) -> str:
         """The whole report for a person; `limit` claims listed at most (None: all)."""
@@ -69,6 +73,9 @@ class StatusReport:
             r = self.runs[0]
             lines.append(f"Last run: #{r[0]} started {r[1]}, {r[3]}, exit {r[4]}")
         lines.append(f"Run lock: {self.lock}")
+        if self.processes is not None:
+            lines.append(f"Processes at work: {len(self.processes)}")
+            lines += [p.line() for p in self.processes]
         lines += ["", f"Waiting: {len(self.waiting)} claim(s), {len(self.stale)} stale "
                       f"(waiting longer than {self.max_wait_days} days)"]
         shown = self.waiting if limit is None else self.waiting[:limit]
@@ -121,6 +128,8 @@ def _report(config: RunConfig, state: State, now: dt.datetime, stale_only: bool,
     report.after_payment = after_payment_status(
         state.db, now, config.deadlines.warn_days if deadline_within is None else deadline_within,
         config.ack_wait_days)
+    if state.db.dialect == "postgresql":  # processes sharing the drop (cob.run.units); heartbeats 2 leases old
+        report.processes = at_work(state.db, 2 * config.lease_seconds)
     if stale_only:
         report.waiting = report.stale
     return report

@@ -54,8 +54,8 @@ state database; the guarded commit must be in the same transaction as the state 
 (its own connection, its own job table and worker loop) cannot give. A queue would also bring a second
 worker model next to `cob run`'s, for about one table and three statements.
 
-PostgreSQL only (SKIP LOCKED, server clock, advisory-free but waiting unique inserts): SQLite keeps
-today's single-machine run lock, and its state has these tables, empty.
+PostgreSQL only (SKIP LOCKED, the server's clock, `make_interval`): SQLite keeps today's single-machine
+run lock, and its state has these tables (migration 6), empty.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .db import Database, PostgresDatabase
+from .inbox import shown
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class Lease:
     attempts: int  # how many times the unit was taken over from a process whose lease expired
     taken_over: bool  # this lease took it over (the runner logs it)
     previous_holder: int | None = None  # the process it was taken from (processes.id)
+    holder: int | None = None  # this process (processes.id)
 
 
 @dataclass
@@ -143,8 +145,8 @@ class ProcessAtWork:
                 "run_id": self.run_id, "units": [u.to_dict() for u in self.units]}
 
     def line(self) -> str:
-        held = ", ".join(f"{u.kind} {u.key} (lease {max(u.lease_remaining_seconds, 0):.0f} s left)"
-                         for u in self.units)
+        held = ", ".join(f"{shown(u.kind)} {shown(u.key)} (lease {max(u.lease_remaining_seconds, 0):.0f} s left)"
+                         for u in self.units)  # keys may be file names: control characters escaped
         return (f"  pid {self.pid} on {self.host}, started {self.started_at}, {self.state}"
                 + (f": {held}" if held else ""))
 
@@ -157,6 +159,13 @@ def _require_postgres(db: Database) -> None:
     if db.dialect != "postgresql":
         raise ValueError("work units need the PostgreSQL state ([state] url = \"postgresql://...\"); "
                          "on SQLite one run at a time holds the run lock")
+
+
+def _limit_idle_transactions(conn: Any, lease_seconds: float) -> None:
+    """A process stopped (SIGSTOP, a frozen machine) inside one of the Units' short transactions would keep
+    its row locks, and the units it locked could not be taken over: the server ends such a transaction
+    after a lease's time."""
+    conn.execute(f"SET idle_in_transaction_session_timeout = {max(int(lease_seconds * 1000), 1000)}")
 
 
 def guard(db: Database, lease: Lease) -> None:
@@ -191,7 +200,7 @@ def _finish(db: Database, lease: Lease, state: str, result: bytes | None) -> Non
     guard(db, lease)
     db.execute("UPDATE units SET state = ?, result = ?, lease_until = NULL WHERE id = ?",
                (state, result, lease.id))
-    db.execute("UPDATE processes SET unit_id = NULL WHERE unit_id = ?", (lease.id,))
+    db.execute("UPDATE processes SET unit_id = NULL WHERE id = ? AND unit_id = ?", (lease.holder, lease.id))
 
 
 def at_work(db: Database, recent_seconds: float) -> list[ProcessAtWork]:
@@ -228,6 +237,7 @@ class Units:
             raise ValueError("lease_seconds must be above 0")
         self.db = db
         self.lease_seconds = float(lease_seconds)
+        _limit_idle_transactions(db.conn, self.lease_seconds)
         self.max_attempts = max_attempts
         self.process_id: int | None = None
         self._owns_db = owns_db
@@ -293,6 +303,7 @@ class Units:
             try:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(self.db.url, autocommit=True)
+                    _limit_idle_transactions(conn, self.lease_seconds)
                 self.heartbeat(conn)
             except Exception as exc:  # noqa: BLE001 - a missed beat only shortens leases: the guard stays safe
                 log.warning("units heartbeat of process %s failed (%s); retrying", self.process_id,
@@ -306,17 +317,37 @@ class Units:
     def _stop_heartbeat(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(self.lease_seconds)  # (a beat stuck on the network: its leases lapse anyway)
             self._thread = None
 
+    def release(self, lease: Lease) -> bool:
+        """Give an unfinished unit back (ready again, attempts unchanged) at once instead of letting its lease
+        run out, e.g. when the process is stopping; only while the lease is ours. True when given back."""
+        with self.db.transaction():
+            given = self.db.execute("UPDATE units SET state = ?, holder = NULL, token = NULL, lease_until = NULL "
+                                    "WHERE id = ? AND token = ? AND state = ?",
+                                    (READY, lease.id, lease.token, LEASED)).rowcount
+            self.db.execute("UPDATE processes SET unit_id = NULL WHERE id = ? AND unit_id = ?",
+                            (self.process_id, lease.id))
+        with self._held_lock:
+            self._held.pop(lease.id, None)
+        return bool(given)
+
     def finish_process(self) -> None:
-        """This process is done with the drop: heartbeat stopped, state finished (its leases, if any
-        remain, expire and are taken over)."""
+        """This process is done with the drop: heartbeat stopped, the units it still holds given back
+        (their work was not committed), state finished."""
         self._stop_heartbeat()
-        if self.process_id is not None:
-            with self.db.transaction():
-                self.db.execute("UPDATE processes SET state = ?, unit_id = NULL, heartbeat_at = clock_timestamp() "
-                                "WHERE id = ?", (FINISHED, self.process_id))
+        if self.process_id is None:
+            return
+        with self._held_lock:
+            tokens = list(self._held.values())
+            self._held.clear()
+        with self.db.transaction():
+            if tokens:
+                self.db.execute("UPDATE units SET state = ?, holder = NULL, token = NULL, lease_until = NULL "
+                                "WHERE token = ANY(?) AND state = ?", (READY, tokens, LEASED))
+            self.db.execute("UPDATE processes SET state = ?, unit_id = NULL, heartbeat_at = clock_timestamp() "
+                            "WHERE id = ?", (FINISHED, self.process_id))
 
     def close(self) -> None:
         self._stop_heartbeat()
@@ -403,7 +434,7 @@ class Units:
                 log.warning("unit %s %s: taken over from process %s, whose lease expired (attempt %d)",
                             kind, key, holder, attempts)
             return Lease(int(unit_id), round, kind, key, int(seq), _bytes(payload), token, int(attempts),
-                         taken_over, holder)
+                         taken_over, holder, self.process_id)
 
     # guarded commits, on the runner's database inside its transaction (module functions, here for reach)
     guard = staticmethod(guard)
@@ -416,8 +447,11 @@ class Units:
                                   (round, kind, READY, LEASED), default=0))
 
     def leasable(self, round: str, kind: str) -> bool:
-        return self.db.one("SELECT 1 FROM units WHERE round = ? AND kind = ? AND (state = ? OR (state = ? AND "
-                           "lease_until < clock_timestamp())) LIMIT 1", (round, kind, READY, LEASED)) is not None
+        """`lease` would find a unit now (rows another transaction has locked are skipped, as there)."""
+        with self.db.transaction():
+            return self.db.one("SELECT 1 FROM units WHERE round = ? AND kind = ? AND (state = ? OR (state = ? AND "
+                               "lease_until < clock_timestamp())) LIMIT 1 FOR UPDATE SKIP LOCKED",
+                               (round, kind, READY, LEASED)) is not None
 
     def wait_for(self, round: str, kind: str, poll_seconds: float = 1.0,
                  stop_check: Callable[[], bool] = lambda: False) -> Wait:

@@ -148,7 +148,7 @@ def test_migration_2_keeps_the_claims_decisions_and_emissions_of_a_version_1_dat
                    "VALUES ('PCN1', 'held', 'awaiting_remittance', 'd', 't0', 't1')")
         db.execute("INSERT INTO emitted (claim_id, payer_id, generation, frequency, level, fingerprint, sender, isa13, "
                    "output, emitted_at) VALUES ('PCN1', '22222', 0, '1', 2, 'fp', 'ZZ:S', 7, 'o.837', 't')")
-    assert migrations.migrate(db) == 4  # 2 (claim identity), then after payment's 3-5 (issue 17)
+    assert migrations.migrate(db) == 5  # 2 (claim identity), after payment's 3-5 (issue 17), units' 6 (issue 19)
     assert db.query("SELECT claim_id, payer_id, provider_key, visit_key FROM claims") == [("PCN1", "11111", "", "")]
     assert db.query("SELECT claim_id, claim_key, reason, warnings FROM claim_status") == [
         ("PCN1", "", "awaiting_remittance", "")]

@@ -22,7 +22,8 @@ def test_migrations_are_numbered_and_recorded(make_site):
         rows = state.db.query("SELECT version, name FROM schema_version ORDER BY version")
         assert rows == [(1, "initial state"), (2, "claim identity"),
                         (3, "after payment: patient balances, COB worklist, estimate checks"),
-                        (4, "filing deadlines"), (5, "acknowledgments")]
+                        (4, "filing deadlines"), (5, "acknowledgments"),
+                        (6, "work units and the processes leasing them")]
         with state.transaction():
             state.db.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                              (LATEST + 1, "from the future", "2030-01-01"))
