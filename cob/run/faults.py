@@ -63,6 +63,14 @@ def checkpoint(name: str) -> None:
                 time.sleep(0.02)
 
 
+def host_name() -> str:
+    """This machine's name as `cob run` records it for its units (`team`); ``COB_FAULT_HOST`` makes a
+    process look as if it ran on another machine (a test of a dead machine, whose pids nobody can check)."""
+    import socket
+
+    return os.environ.get("COB_FAULT_HOST") or socket.gethostname()
+
+
 def check_readable(path: Path) -> None:
     """Raise PermissionError for inputs named in COB_FAULT_UNREADABLE (see module doc)."""
     names = os.environ.get("COB_FAULT_UNREADABLE")

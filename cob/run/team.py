@@ -45,7 +45,7 @@ from . import faults, signals, workers
 from .config import RunConfig
 from .failures import WorkerDied
 from .ingest import Parsed, WorkFailure, parse_file
-from .lock import LockStuck, current_holder
+from .lock import LockStuck, current_holder, pid_alive
 from .units import DONE, FAILED, LeaseLost, Lease, Units
 
 INGEST, BILL, CHECK = "ingest", "bill", "check"
@@ -111,27 +111,39 @@ def work_folder(config: RunConfig) -> Path:
     return config.path.parent / ".cob-work"
 
 
-def _work_and_commit(units: Units, db, config: RunConfig, lease: Lease) -> None:
-    """Work one leased unit and commit its result under the lease (`LeaseLost`: the work is dropped)."""
+def _work_and_commit(units: Units, db, config: RunConfig, lease: Lease, the_run: bool = False) -> None:
+    """Work one leased unit and commit its result under the lease (`LeaseLost`: the work is dropped). In the
+    run itself (`the_run`) a failure is raised as it would be without a team (a full disk stops the billing
+    step with exit 1, a bug exits 3); a helper commits it as the unit's result, for the run to raise."""
     faults.checkpoint(f"unit leased {lease.kind}")  # (the fault tests stop or kill a process holding a unit)
     try:
         result: Any = work_unit(config, lease.kind, lease.key, pickle.loads(lease.payload), lease.token)
         state_fn = units.done
     except signals.StopRequested:
-        raise  # this process stops: the unit is left to its lease (another process takes it over)
-    except WorkFailure as exc:
-        result, state_fn = Problem(str(exc), internal=exc.internal), units.fail
-    except Exception as exc:  # noqa: BLE001 - named for the run, which raises it
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        result = Problem(f"internal error ({type(exc).__name__}) in {Path(where.filename).name} line {where.lineno} "
-                         f"while working unit {lease.kind} {lease.key}")
-        state_fn = units.fail
+        raise  # this process stops: the unit is given back (`Units.finish_process`) for another to do
+    except Exception:
+        if the_run:
+            raise
+        result, state_fn = _problem(lease), units.fail
     try:
         with db.transaction():
             state_fn(db, lease, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     except LeaseLost:
         _discard(config, lease, result)  # another process did this unit: what we wrote is nobody's
         raise
+
+
+def _problem(lease: Lease) -> Problem:
+    """What a helper's failed unit tells the run (no data of the input: the exception's type and place)."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, WorkFailure):
+        return Problem(str(exc), internal=exc.internal)
+    if isinstance(exc, OSError):
+        return Problem(f"unit {lease.kind} {lease.key} stopped in another process: {exc.strerror or exc}; nothing "
+                       "of it was recorded, the next run does it again", internal=False)
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return Problem(f"internal error ({type(exc).__name__}) in {Path(where.filename).name} line {where.lineno} "
+                   f"while another process worked unit {lease.kind} {lease.key}")
 
 
 def _discard(config: RunConfig, lease: Lease, result: Any) -> None:
@@ -159,7 +171,7 @@ class Round:
         self.state = state
         self.name = round_of(run_id)
         self.units = Units.connect(config.state_url, config.lease_seconds)
-        self.units.register(socket.gethostname(), os.getpid(), run_id)
+        self.units.register(faults.host_name(), os.getpid(), run_id)
         self.units.clear_other_rounds(self.name)  # a dead run's units: what it committed stands, the rest is redone
         self.helpers = helpers
         self._pool = None
@@ -203,10 +215,12 @@ class Round:
                 lease = self.units.lease(self.name, kind)
                 if lease is not None:
                     try:
-                        _work_and_commit(self.units, self.state.db, self.config, lease)
+                        _work_and_commit(self.units, self.state.db, self.config, lease, the_run=True)
                     except LeaseLost:
                         pass  # taken over while we worked it (we were stopped): its holder commits it
                     continue
+                if self.units.reclaim_dead(faults.host_name(), pid_alive):
+                    continue  # a helper of this machine died holding units: they are ready again
                 time.sleep(POLL_SECONDS)
 
     def parsed(self, items: list[tuple[Path, str, int]]) -> Iterator[Parsed]:
@@ -310,7 +324,7 @@ def help_round(config_path: str, round_name: str | None) -> int:
     config = load_config(Path(config_path))
     state = State.open(config.state_url, None)
     units = Units.connect(config.state_url, config.lease_seconds)
-    units.register(socket.gethostname(), os.getpid(), None)
+    units.register(faults.host_name(), os.getpid(), None)
     done = 0
     try:
         while True:

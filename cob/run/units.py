@@ -547,3 +547,20 @@ class Units:
             entry["units"][kind] = int(count)
             entry["taken_over"] += int(taken or 0)
         return list(team.values())
+
+    def reclaim_dead(self, host: str, alive: Callable[[int], bool]) -> int:
+        """Give back at once (ready, attempts + 1) the units leased by processes of `host` whose pid is gone:
+        a process of this machine known dead need not be waited for until its lease expires (a machine
+        cannot know that of another's: those wait for their lease). Returns how many."""
+        rows = self.db.query("SELECT u.id, p.pid FROM units u JOIN processes p ON p.id = u.holder "
+                             "WHERE u.state = ? AND p.host = ?", (LEASED, host))
+        dead = [unit_id for unit_id, pid in rows if not alive(int(pid))]
+        given = 0
+        for unit_id in dead:
+            with self.db.transaction():
+                given += self.db.execute("UPDATE units SET state = ?, holder = NULL, token = NULL, lease_until = NULL, "
+                                         "attempts = attempts + 1 WHERE id = ? AND state = ?",
+                                         (READY, unit_id, LEASED)).rowcount
+        if given:
+            log.warning("%d unit(s) of dead processes on %s given back", given, host)
+        return int(given)

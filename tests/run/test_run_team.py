@@ -46,9 +46,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _start(site: Site, tmp: Path | None = None, pause_at: str | None = None, name: str = "",
-           workers: int = 1) -> tuple[subprocess.Popen, Path | None, Path | None]:
-    """`cob run` in its own session; with `pause_at`, it pauses at that instrumented step (until released)."""
-    env = _env()
+           workers: int = 1, host: str | None = None) -> tuple[subprocess.Popen, Path | None, Path | None]:
+    """`cob run` in its own session; with `pause_at`, it pauses at that instrumented step (until released);
+    with `host`, it records its units as another machine's (`faults.host_name`)."""
+    env = _env(**({"COB_FAULT_HOST": host} if host else {}))
     paused = release = None
     if pause_at is not None:
         paused, release = tmp / f"paused-{name}", tmp / f"release-{name}"
@@ -122,21 +123,29 @@ def test_three_processes_on_one_drop_give_the_outbox_and_report_of_one_run(team_
     _same_as(site, reference)
 
 
-def test_a_helper_killed_holding_a_unit_has_it_taken_over_after_its_lease(team_site, fixture_set, reference,
-                                                                          tmp_path):
+@pytest.mark.parametrize("where", ["another machine", "this machine"])
+def test_a_helper_killed_holding_a_unit_has_it_taken_over(team_site, fixture_set, reference, tmp_path, where):
     """The run pauses once its shards are handed out; a helper leases one and is SIGKILLed holding it. The
-    run goes on, finds the unit leased, takes it over when the lease expires, and ends as one run would."""
+    run goes on and finds the unit leased: a helper of another machine (whose pid it cannot check) loses the
+    unit when its 2-second lease expires; one of this machine, known dead, at once (with a 60-second lease
+    the run still ends within seconds). Either way the run ends as one run would."""
     site = team_site("killed")
+    if where == "this machine":
+        site.config_path.write_text(site.config_path.read_text().replace("lease_seconds = 2", "lease_seconds = 60"))
     site.drop(fixture_set)
     run, run_paused, run_release = _start(site, tmp_path, "billing shards handed out", "run")
     _wait_for(run_paused, run)
-    helper, helper_paused, _release = _start(site, tmp_path, "unit leased bill", "helper")
+    helper, helper_paused, _release = _start(site, tmp_path, "unit leased bill", "helper",
+                                             host="elsewhere" if where == "another machine" else None)
     _wait_for(helper_paused, helper)
     helper.kill()
     helper.communicate(timeout=30)
     run_release.write_text("go")
+    started = time.monotonic()
     out, err = run.communicate(timeout=180)
     assert run.returncode in (0, 1), err
+    if where == "this machine":
+        assert time.monotonic() - started < 30
     (report,) = _reports(site)
     (me,) = [p for p in report["run"]["team"] if p["pid"] == run.pid]
     assert me["taken_over"] == 1 and all(p["pid"] != helper.pid for p in report["run"]["team"])

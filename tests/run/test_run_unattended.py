@@ -796,9 +796,12 @@ def test_a_database_locked_by_another_program_is_named(make_site, fixture_set, b
         other.close()
 
 
-def test_a_killed_worker_is_named_exit_3(make_site, fixture_set):
+def test_a_killed_worker_is_named_exit_3(make_site, fixture_set, backend):
     """A worker killed while reading a file (the OOM killer): exit 3 naming the file, nothing of it recorded;
-    the rerun ends with the reference result."""
+    the rerun ends with the reference result. (On PostgreSQL the run's workers are helpers of its team: one
+    that dies has its unit taken over, tests/run/test_run_team.py.)"""
+    if backend == "postgres":
+        pytest.skip("PostgreSQL: a dead helper's unit is taken over (test_run_team.py)")
     ref, _total = _reference(make_site, fixture_set)
     site = make_site("worker-killed")
     site.drop(fixture_set)
