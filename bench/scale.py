@@ -19,6 +19,7 @@ These figures measure the head alone: they compare two commands of one tree, not
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
@@ -120,6 +121,16 @@ def shared_outcome(outcomes: list[ProcessOutcome]) -> SharedOutcome:
     reports = [o.report for o in outcomes if o.report is not None]
     billed = sum(int(r.get("summary", {}).get("billed", 0)) for r in reports)
     return SharedOutcome(len(outcomes), len(reports), billed, tuple(o.code for o in outcomes))
+
+
+def billed_note(billed: dict[str, set]) -> str:
+    """Whether every command billed the same claims: the figures compare like with like only then."""
+    values = {v for counts in billed.values() for v in counts}
+    if len(values) == 1 and None not in values:
+        return f"Every command billed {values.pop():,} claims in every repeat."
+    listed = "; ".join(f"{label}: {', '.join(str(v) for v in sorted(counts, key=str))}"
+                       for label, counts in billed.items())
+    return f"Billed counts DIFFER: {listed}"
 
 
 def parse_report(stdout: bytes) -> dict | None:
@@ -298,10 +309,9 @@ class Scale:
                 f"  {label:<14} {_num(sw):>16} {_num(rw):>10} {_num(ratio(rw, sw), '.3f'):>10} {_num(sc):>15} "
                 f"{_num(rc):>9} {_num(ratio(rc, sc), '.3f'):>9} {_num(per_second(drop.claims, rw), ',.0f'):>9} "
                 f"{_num(bill_rate, ',.0f'):>12}  " + (f"FAILED: {failed}" if failed else target_verdict(rw, sw)))
-        counts_seen = {label: sorted(v, key=str) for label, v in billed.items()}
         self.lines.append(f"  run cl/s: claims in the drop per wall second of cob run end to end; billing cl/s: "
                           f"billed claims per second of the run's billing phase (its report's timings.bill_s). "
-                          f"Billed: {'; '.join(f'{k}: {v}' for k, v in counts_seen.items())}")
+                          f"{billed_note(billed)}")
 
     # -- shared ------------------------------------------------------------------------------------
 
@@ -324,9 +334,13 @@ class Scale:
         try:
             server.start()
         except Exception as exc:  # noqa: BLE001 - any failure to start is a reason to skip, said
-            server.stop()
+            with contextlib.suppress(Exception):
+                server.stop()  # removes its folder; pg_ctl stop fails when nothing started
+            detail = getattr(exc, "stderr", None)
+            detail = detail.decode(errors="replace").strip().splitlines()[-1:] if isinstance(detail, bytes) else []
             self.lines.append(f"issue 19, part 2 (processes sharing PostgreSQL): SKIPPED, the throwaway server "
-                              f"did not start: {exc}")
+                              f"did not start: {exc}" + (f" ({detail[0][:200]})" if detail else "")
+                              + " (as root it runs as the postgres user, who must reach TMPDIR)")
             self.say(self.lines[-1])
             return
         try:
