@@ -27,6 +27,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -192,7 +193,7 @@ class Scale:
     work: Path
     repeats: int
     clock: str
-    say: callable  # type: ignore[valid-type]
+    say: Callable[[str], None]
     figures: list[Figure] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # the issue-19 table, printed at the end
 
@@ -265,7 +266,7 @@ class Scale:
                 secondary_fig, run_fig = pairs[n]
                 order = ("secondary", "run") if repeat % 2 == 0 else ("run", "secondary")
                 for what in order:
-                    if what == "secondary" and "head" not in secondary_fig.failed:
+                    if what == "secondary" and HEAD not in secondary_fig.failed:
                         run, count = self.secondary(drop, self.work / "cores" / f"secondary-w{n}", n)
                         if run.code not in (0, 1):
                             secondary_fig.failed[HEAD] = self.why("secondary", run.code)
@@ -436,7 +437,7 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
 
 
 def run_groups(tree: Tree, work: Path, groups: tuple[str, ...], repeats: int, clock: str, claims: int,
-               claim_files: int, processes: tuple[int, ...], workers: int, say) -> Scale:
+               claim_files: int, processes: tuple[int, ...], workers: int, say: Callable[[str], None]) -> Scale:
     """Generate the drop once and measure the named groups (`cores`, `shared`) on it."""
     scale = Scale(tree, work / "scale", repeats, clock, say)
     scale.work.mkdir(parents=True, exist_ok=True)

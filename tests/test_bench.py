@@ -487,8 +487,8 @@ def test_run_children_starts_them_at_once_and_waits_for_all(tmp_path: Path) -> N
 
     sleeper = "import sys, time\ntime.sleep(float(sys.argv[1]))\nprint(sys.argv[1])\nsys.exit(int(sys.argv[2]))"
     outs = [tmp_path / "a.out", tmp_path / "b.out"]
-    wall, runs = run_children([[sys.executable, "-c", sleeper, "1.0", "0"], [sys.executable, "-c", sleeper, "0.2", "4"]],
-                              cwd=tmp_path, stdouts=outs, stderrs=[None, None])
+    cmds = [[sys.executable, "-c", sleeper, "1.0", "0"], [sys.executable, "-c", sleeper, "0.2", "4"]]
+    wall, runs = run_children(cmds, cwd=tmp_path, stdouts=outs, stderrs=[None, None])
     assert [r.code for r in runs] == [0, 4]
     assert 1.0 <= wall < 1.9  # together, not one after the other (1.2 s and more)
     assert [p.read_text() for p in outs] == ["1.0\n", "0.2\n"]
