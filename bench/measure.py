@@ -86,6 +86,45 @@ def _run(cmd: Sequence[str], env: dict[str, str] | None, cwd: Path | None, stdou
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
 
 
+def run_children(cmds: Sequence[Sequence[str]], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+                 stdouts: Sequence[Path | None] | None = None,
+                 stderrs: Sequence[Path | None] | None = None) -> tuple[float, list[Run]]:
+    """Start every command at once and wait for all: the wall seconds until the last has exited, and
+    each child's own Run (its wall is its own start to when it was reaped: a child reaped after a
+    slower one shows the slower one's end)."""
+    n = len(cmds)
+    stdouts = list(stdouts) if stdouts is not None else [None] * n
+    stderrs = list(stderrs) if stderrs is not None else [None] * n
+    handles = []
+    procs: list[subprocess.Popen] = []
+    try:
+        for out_path, err_path in zip(stdouts, stderrs, strict=True):
+            handles.append((open(out_path, "wb") if out_path else subprocess.DEVNULL,
+                            open(err_path, "wb") if err_path else subprocess.DEVNULL))
+        started = time.perf_counter()
+        for cmd, (out, err) in zip(cmds, handles, strict=True):
+            procs.append(subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                                          cwd=cwd))
+        runs = []
+        for proc in procs:
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            runs.append(Run(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                            proc.returncode))
+        return time.perf_counter() - started, runs
+    except BaseException:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                proc.wait()
+        raise
+    finally:
+        for pair in handles:
+            for fh in pair:
+                if fh is not subprocess.DEVNULL:
+                    fh.close()
+
+
 @dataclass
 class Figure:
     """One measured quantity (a command on an input), with the runs of each tree."""

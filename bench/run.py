@@ -10,8 +10,9 @@ the base is checked out in a temporary git worktree (see bench/trees.py) and rem
 Environment (all optional):
     BENCH_BASE      commit to compare with; default: the merge-base of HEAD and origin/main (or main)
                     when that is not HEAD, else HEAD~1; "none" measures the head alone
-    BENCH_ONLY      groups, comma-separated: parse, validate, secondary, run (default: the first three;
-                    "all" adds `cob run`)
+    BENCH_ONLY      groups, comma-separated: parse, validate, secondary, cores, shared, run (default: all
+                    but run; "all" adds `cob run`); cores and shared are issue 19's figures (bench/scale.py),
+                    of the head alone
     BENCH_DATA      data sets: generator, variety, institutional (837I), samples (default: all four); a
                     base that cannot read the 837I is not run on the institutional set (head alone)
     BENCH_CLAIMS    claims per generated data set (default 50,000; the 1/10-size files get a tenth)
@@ -26,6 +27,10 @@ Environment (all optional):
     BENCH_SAMPLES   folder of real X12 files (default ../shared/samples); BENCH_SAMPLE_MIN_MB (default 1)
     BENCH_RUN_CLAIMS, BENCH_RUN_FILES, BENCH_RUN_VALIDATE   size of `cob run`'s drop (BENCH_CLAIMS claims
                     in files of 1,000 by default) and whether it validates its outputs (default 1)
+    BENCH_SCALE_CLAIMS, BENCH_SCALE_FILES   the drop of the cores and shared figures: claims (default
+                    4,000) of the variety generator in claim files (default 20) and their 835s
+    BENCH_SHARED_PROCESSES, BENCH_SHARED_WORKERS   shared: how many `cob run` processes share one
+                    PostgreSQL (default 1,2,3) and --workers of each (default 1)
     BENCH_STRICT    1: exit with status 1 when a figure is flagged
     BENCH_KEEP      1: keep the temporary folder (inputs and outputs) for a look afterwards
 """
@@ -44,13 +49,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import compare, data, outputs
+from bench import compare, data, outputs, scale
 from bench.measure import Figure, Run, Step, interleave, run_child, valgrind
 from bench.trees import REPO, BenchSetupError, Tree, base_worktree, describe, head_description, resolve_base
 
 BIN = Path(sys.executable).parent
-GROUPS = ("parse", "validate", "secondary", "run")
-DEFAULT_GROUPS = ("parse", "validate", "secondary")
+GROUPS = ("parse", "validate", "secondary", "cores", "shared", "run")
+DEFAULT_GROUPS = ("parse", "validate", "secondary", "cores", "shared")
+#: groups that measure the head alone (bench/scale.py): with only these no base is checked out
+HEAD_ONLY_GROUPS = frozenset({"cores", "shared"})
 DATA_SETS = ("generator", "variety", "institutional", "samples")
 #: the clock of `cob run` for both trees (after every generated remittance date), so outputs compare
 RUN_CLOCK = "2026-12-01T02:00:00"
@@ -66,6 +73,17 @@ def _list(value: str | None, allowed: tuple[str, ...], default: tuple[str, ...],
     if unknown:
         raise SystemExit(f"{name}: unknown {', '.join(unknown)} (choose from {', '.join(allowed)} or all)")
     return chosen
+
+
+def _counts(value: str, name: str) -> tuple[int, ...]:
+    """"1,2,3" -> (1, 2, 3): distinct positive counts in the order given."""
+    try:
+        counts = tuple(dict.fromkeys(int(v) for v in value.split(",") if v.strip()))
+    except ValueError:
+        raise SystemExit(f"{name}: {value!r} is not a comma-separated list of counts") from None
+    if not counts or min(counts) < 1:
+        raise SystemExit(f"{name}: {value!r}: give counts of 1 or more")
+    return counts
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,10 @@ class Config:
     strict: bool = False
     keep: bool = False
     instructions: bool = False
+    scale_claims: int = 4000
+    scale_files: int = 20
+    shared_processes: tuple[int, ...] = (1, 2, 3)
+    shared_workers: int = 1
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Config:
@@ -107,6 +129,10 @@ class Config:
             strict=env.get("BENCH_STRICT") == "1",
             keep=env.get("BENCH_KEEP") == "1",
             instructions=instructions,
+            scale_claims=max(int(env.get("BENCH_SCALE_CLAIMS", "4000")), 20),
+            scale_files=max(int(env.get("BENCH_SCALE_FILES", "20")), 1),
+            shared_processes=_counts(env.get("BENCH_SHARED_PROCESSES", "1,2,3"), "BENCH_SHARED_PROCESSES"),
+            shared_workers=max(int(env.get("BENCH_SHARED_WORKERS", "1")), 1),
         )
 
 
@@ -121,6 +147,8 @@ class Bench:
     notes: list[str] = field(default_factory=list)
     #: trees that cannot read the 837I (a base from before it): not run on the institutional data set
     without_837i: set[str] = field(default_factory=set)
+    #: issue 19's tables (bench/scale.py), printed after the main one
+    scale_lines: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -373,8 +401,11 @@ def _main(config: Config) -> int:
           f"{config.repeats} run(s) per tree and figure, base and head interleaved; medians")
     head_label = head_description()
     print(f"head: {head_label} (the working tree {REPO})")
-    choice = resolve_base(config.base)
-    if choice is None:
+    head_only = set(config.groups) <= HEAD_ONLY_GROUPS
+    choice = None if head_only else resolve_base(config.base)
+    if head_only:
+        print(f"base: not needed ({', '.join(config.groups)} measure the head alone)")
+    elif choice is None:
         print("base: none (BENCH_BASE=none): the head alone, no ratios")
     else:
         print(f"base: {describe(choice.commit)} [{choice.commit[:12]}] ({choice.how}; BENCH_BASE=<rev> overrides, "
@@ -382,7 +413,10 @@ def _main(config: Config) -> int:
     print(f"groups: {', '.join(config.groups)}; data: {', '.join(config.data_sets)}; "
           f"{config.claims:,} claims per generated set; a figure is flagged when "
           f"{' or '.join(config.judged)} is more than {compare.LIMIT:.0%} worse (ratio head/base)"
-          + ("; instructions counted under valgrind (times and RSS are valgrind's)" if config.instructions else ""),
+          + ("; instructions counted under valgrind (times and RSS are valgrind's)" if config.instructions else "")
+          + (f"; cores/shared: {config.scale_claims:,} varied claims in {config.scale_files} claim files, shared "
+             f"with {', '.join(map(str, config.shared_processes))} processes of --workers {config.shared_workers}"
+             if HEAD_ONLY_GROUPS & set(config.groups) else ""),
           flush=True)
     work = Path(tempfile.mkdtemp(prefix="cob-bench-"))
     bench_started = time.perf_counter()
@@ -440,6 +474,13 @@ def run_bench(bench: Bench) -> None:
     if "run" in config.groups:
         for name in generated:
             bench.run_figures(name)
+    scale_groups = tuple(g for g in config.groups if g in HEAD_ONLY_GROUPS)
+    if scale_groups:
+        measured = scale.run_groups(bench.trees["head"], bench.work, scale_groups, config.repeats, RUN_CLOCK,
+                                    config.scale_claims, config.scale_files, config.shared_processes,
+                                    config.shared_workers, bench.say)
+        bench.figures.extend(measured.figures)
+        bench.scale_lines.extend(measured.lines)
 
 
 def report(bench: Bench, seconds: float) -> None:
@@ -451,6 +492,10 @@ def report(bench: Bench, seconds: float) -> None:
             print(f"{figure.label} [{figure.data}]: {note}")
     for note in bench.notes:
         print(note)
+    if bench.scale_lines:
+        print()
+        print("\n".join(bench.scale_lines))
+        print()
     bad = compare.flagged(bench.figures, config.judged)
     if "base" not in bench.trees:
         print(f"{len(bench.figures)} figures of the head alone in {seconds / 60:.1f} min")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -374,8 +375,9 @@ def test_configuration_from_the_environment() -> None:
                               "BENCH_JUDGE": "cpu,wall", "BENCH_CLAIMS": "5"})
     assert (config.groups, config.repeats, config.data_sets, config.judged, config.claims) == (
         ("run", "parse"), 1, ("variety",), ("cpu", "wall"), 20)
-    assert Config.from_env({}).groups == ("parse", "validate", "secondary")
-    assert Config.from_env({"BENCH_ONLY": "all"}).groups == ("parse", "validate", "secondary", "run")
+    assert Config.from_env({}).groups == ("parse", "validate", "secondary", "cores", "shared")
+    assert Config.from_env({"BENCH_ONLY": "all"}).groups == ("parse", "validate", "secondary", "cores", "shared",
+                                                             "run")
     with pytest.raises(SystemExit, match="BENCH_ONLY: unknown speed"):
         Config.from_env({"BENCH_ONLY": "speed"})
 
@@ -417,3 +419,148 @@ def test_bench_instructions_setting() -> None:
     assert Config.from_env({"BENCH_INSTRUCTIONS": "1"}).instructions
     assert Config.from_env({}).judged == ("cpu", "rss") and not Config.from_env({}).instructions
     assert Config.from_env({"BENCH_INSTRUCTIONS": "1", "BENCH_JUDGE": "instr,rss"}).judged == ("instr", "rss")
+
+
+# -- issue 19's figures (bench/scale.py) ----------------------------------------------------------------------
+
+
+def test_worker_counts_are_one_two_and_all_cpus_each_once() -> None:
+    from bench import scale
+
+    assert scale.worker_counts(2) == [(1, "1"), (2, "2 = all CPUs")]
+    assert scale.worker_counts(8) == [(1, "1"), (2, "2"), (8, "8 = all CPUs")]
+    assert scale.worker_counts(1) == [(1, "1 = all CPUs"), (2, "2")]
+    assert scale.worker_counts(None) == [(1, "1 = all CPUs"), (2, "2")]  # os.cpu_count() may be None
+
+
+def test_claims_per_second_ratio_and_the_target_verdict() -> None:
+    from bench import scale
+
+    assert scale.per_second(4000, 8.0) == 500.0
+    assert scale.per_second(4000, 0.0) is None and scale.per_second(4000, None) is None
+    assert scale.ratio(11.0, 10.0) == pytest.approx(1.1) and scale.ratio(1.0, 0.0) is None
+    assert scale.target_verdict(11.0, 10.0) == "MET (1.10 <= 1.10)"  # exactly 10 % slower is within 10 %
+    assert scale.target_verdict(17.0, 10.0) == "NOT MET (1.70 > 1.10)"
+    assert scale.target_verdict(9.0, 10.0) == "MET (0.90 <= 1.10)"
+    assert scale.target_verdict(None, 10.0) == "not measured" and scale.target_verdict(5.0, None) == "not measured"
+    assert scale.median([3.0, 1.0, 2.0]) == 2.0 and scale.median([4.0, 1.0]) == 2.5 and scale.median([]) is None
+
+
+def test_claims_in_an_outbox_are_its_clm_segments(tmp_path: Path) -> None:
+    from bench import scale
+
+    # two claims, one with a CLM-like text inside another element, and other delimiters in the second file
+    one = x12("261207", "0101").replace(b"CLM*X*10~", b"CLM*A*10~NTE*ADD*CLM*B~CLM*B*5~")
+    assert scale.count_claims(one) == 2
+    other = one.replace(b"*", b"|").replace(b"~", b"\n")  # ISA element | and terminator newline
+    assert scale.count_claims(other) == 2
+    assert scale.count_claims(b"not x12") == 0
+    (tmp_path / "payer").mkdir()
+    (tmp_path / "a.837").write_bytes(one)
+    (tmp_path / "payer" / "b.837").write_bytes(other)
+    (tmp_path / ".cob-control.json").write_text("{}")
+    assert scale.outbox_claims(tmp_path) == 4
+    assert scale.outbox_claims(tmp_path / "missing") == 0
+
+
+def test_what_k_processes_did_is_read_from_their_reports() -> None:
+    from bench import scale
+
+    assert scale.parse_report(b'{"summary": {"billed": 7}}\n') == {"summary": {"billed": 7}}
+    assert scale.parse_report(b"") is None and scale.parse_report(b"cob run: lock held") is None
+    assert scale.parse_report(b"[1, 2]") is None
+    outcome = scale.shared_outcome([scale.ProcessOutcome(0, {"summary": {"billed": 7}}),
+                                    scale.ProcessOutcome(0, None),  # found the run lock held
+                                    scale.ProcessOutcome(1, {"summary": {"billed": 3}})])
+    assert (outcome.processes, outcome.worked, outcome.billed, outcome.codes) == (3, 2, 10, (0, 0, 1))
+    assert outcome.describe() == ("processes that did work: 2 of 3 (exit codes 0, 0, 1); billed per their "
+                                  "reports: 10")
+    assert scale.billed_note({"cob secondary": {3473}, "cob run": {3473}}) == (
+        "Every command billed 3,473 claims in every repeat.")
+    assert scale.billed_note({"cob secondary": {3473}, "cob run": {3470, 3473}}) == (
+        "Billed counts DIFFER: cob secondary: 3473; cob run: 3470, 3473")
+    assert scale.billed_note({"cob run": {None}}).startswith("Billed counts DIFFER")
+
+
+def test_run_children_starts_them_at_once_and_waits_for_all(tmp_path: Path) -> None:
+    from bench.measure import run_children
+
+    sleeper = "import sys, time\ntime.sleep(float(sys.argv[1]))\nprint(sys.argv[1])\nsys.exit(int(sys.argv[2]))"
+    outs = [tmp_path / "a.out", tmp_path / "b.out"]
+    cmds = [[sys.executable, "-c", sleeper, "1.0", "0"], [sys.executable, "-c", sleeper, "0.2", "4"]]
+    wall, runs = run_children(cmds, cwd=tmp_path, stdouts=outs, stderrs=[None, None])
+    assert [r.code for r in runs] == [0, 4]
+    assert 1.0 <= wall < 1.9  # together, not one after the other (1.2 s and more)
+    assert [p.read_text() for p in outs] == ["1.0\n", "0.2\n"]
+
+
+def test_scale_configuration_and_the_tests_pgserver_is_loadable() -> None:
+    from bench import scale
+    from bench.run import Config
+
+    config = Config.from_env({})
+    assert (config.scale_claims, config.scale_files, config.shared_processes, config.shared_workers) == (
+        4000, 20, (1, 2, 3), 1)
+    config = Config.from_env({"BENCH_SCALE_CLAIMS": "20000", "BENCH_SCALE_FILES": "5",
+                              "BENCH_SHARED_PROCESSES": "3, 1,3", "BENCH_SHARED_WORKERS": "2"})
+    assert (config.scale_claims, config.scale_files, config.shared_processes, config.shared_workers) == (
+        20000, 5, (3, 1), 2)
+    for bad in ("0,1", "a", ""):
+        with pytest.raises(SystemExit, match="BENCH_SHARED_PROCESSES"):
+            Config.from_env({"BENCH_SHARED_PROCESSES": bad})
+    module = scale.load_pgserver()
+    assert module is not None and callable(module.find_bin) and hasattr(module, "PgServer")
+
+
+def test_the_drop_is_varied_and_in_the_files_asked_for(tmp_path: Path) -> None:
+    from bench import scale
+
+    drop = scale.make_drop(tmp_path / "drop", 60, 4)
+    claims_files = [f for f in drop.files if f.suffix == ".837"]
+    assert len(claims_files) == 4 and drop.claims == 60 and drop.label == "variety 60"
+    assert not (tmp_path / "drop" / "manifest.jsonl").exists()
+    assert any(f.suffix == ".835" for f in drop.files)
+    last_names, charges, _, _ = _people_and_amounts(SimpleNamespace(claims_files=claims_files))
+    assert len(last_names) > 50 and len(charges) > 60  # every claim its own names and charges
+
+
+@pytest.fixture
+def open_tmp():
+    """A temporary folder others may traverse: as root the throwaway PostgreSQL runs as the postgres user,
+    and pytest's tmp_path lies below a folder only root may enter."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="cob-bench-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_bench_issue19_groups_end_to_end(open_tmp: Path) -> None:
+    """BENCH_ONLY=cores,shared at a tiny size: both tables printed, no base checked out, the verdict per
+    worker count; the shared figure either measured with what each process did or skipped with a reason."""
+    tmp_path = open_tmp
+    before = worktrees()
+    env = {**os.environ, "BENCH_ONLY": "cores,shared", "BENCH_SCALE_CLAIMS": "20", "BENCH_SCALE_FILES": "2",
+           "BENCH_SHARED_PROCESSES": "1,2", "BENCH_REPEATS": "1", "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "bench.run"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "base: not needed (cores, shared measure the head alone)" in out
+    assert "issue 19, part 1: cob run vs cob secondary" in out
+    cpus = os.cpu_count() or 1
+    for label in {"1", "2", str(cpus)}:
+        assert re.search(rf"\n  {label}( = all CPUs)?\s+[\d.]+\s+[\d.]+\s+[\d.]+ .*(MET|NOT MET) \(", out), out
+    from bench import scale
+
+    pg = scale.load_pgserver()
+    if pg is not None and pg.find_bin() is not None:  # a server binary: the figure must be measured
+        assert "SKIPPED" not in out, out
+        assert "issue 19, part 2: K cob run processes" in out
+        assert re.search(r"cob run x1 .*processes that did work: 1 of 1 \(exit codes 0\)", out), out
+        assert re.search(r"cob run x2 .*processes that did work: [12] of 2", out), out
+    else:
+        assert "part 2 (processes sharing PostgreSQL): SKIPPED, no PostgreSQL server binary" in out
+    assert worktrees() == before
+    assert list(tmp_path.iterdir()) == []
