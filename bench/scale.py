@@ -10,9 +10,10 @@ both; the medians give the ratio cob run / cob secondary that issue 19 wants at 
 `shared`: the same drop, K = 1, 2, 3 `cob run` processes started at once on one site whose state is a
 fresh database of a throwaway PostgreSQL (the tests' `tests/run/pgserver.py`, loaded from its file),
 beside `cob secondary` measured in the same repeats. Wall time runs until the last process exits; what
-each process did is read from its exit code and the JSON report it prints (a process that finds the run
-lock held prints none and exits), the run reports in reports/ and the claims in the outbox: the table
-says how many processes did work, and whether the outbox holds each billed claim once.
+each process did is read from its exit code and the JSON report the run prints (the processes that find the
+run lock held help it and print none; the run's report lists every process that worked its units, `run.team`),
+the run reports in reports/ and the claims in the outbox: the table says how many processes did work, and
+whether the outbox holds each billed claim once.
 
 These figures measure the head alone: they compare two commands of one tree, not two trees.
 """
@@ -109,7 +110,7 @@ class SharedOutcome:
     """What K processes on one drop did together."""
 
     processes: int
-    worked: int  # processes that printed a run report
+    worked: int  # processes that did work: those the run's report lists in `run.team`, else that printed one
     billed: int  # the sum of their reports' billed claims
     codes: tuple[int, ...]
 
@@ -119,9 +120,12 @@ class SharedOutcome:
 
 
 def shared_outcome(outcomes: list[ProcessOutcome]) -> SharedOutcome:
+    """What K processes did: the run prints the report, which names every process that worked units of its
+    round (`run.team`, PostgreSQL); the processes that helped it print none."""
     reports = [o.report for o in outcomes if o.report is not None]
     billed = sum(int(r.get("summary", {}).get("billed", 0)) for r in reports)
-    return SharedOutcome(len(outcomes), len(reports), billed, tuple(o.code for o in outcomes))
+    team = {(p.get("host"), p.get("pid")) for r in reports for p in r.get("run", {}).get("team", [])}
+    return SharedOutcome(len(outcomes), max(len(team), len(reports)), billed, tuple(o.code for o in outcomes))
 
 
 def billed_note(billed: dict[str, set]) -> str:

@@ -475,6 +475,11 @@ def test_what_k_processes_did_is_read_from_their_reports() -> None:
     assert (outcome.processes, outcome.worked, outcome.billed, outcome.codes) == (3, 2, 10, (0, 0, 1))
     assert outcome.describe() == ("processes that did work: 2 of 3 (exit codes 0, 0, 1); billed per their "
                                   "reports: 10")
+    team = {"summary": {"billed": 7}, "run": {"team": [{"host": "a", "pid": 1}, {"host": "a", "pid": 2},
+                                                         {"host": "b", "pid": 1}]}}
+    helped = scale.shared_outcome([scale.ProcessOutcome(0, team), scale.ProcessOutcome(0, None),
+                                   scale.ProcessOutcome(0, None)])  # the two that helped print no report
+    assert (helped.worked, helped.billed) == (3, 7)
     assert scale.billed_note({"cob secondary": {3473}, "cob run": {3473}}) == (
         "Every command billed 3,473 claims in every repeat.")
     assert scale.billed_note({"cob secondary": {3473}, "cob run": {3470, 3473}}) == (

@@ -143,15 +143,18 @@ def shard_task(config, number: int, claim_ids: list[str], when, out_dir: Path) -
                      PostingSettings(config.include_patient_names, config.underpayment_tolerance, config.deadlines))
 
 
-def bill_shard(task: ShardTask) -> bytes:
-    """Decide the shard's claims and write its parts (a worker, a helper, or the run itself); the pickled
-    `ShardResult`. The state is read on a connection of this process's own, opened once."""
+def bill_shard(task: ShardTask, state: State | None = None) -> bytes:
+    """Decide the shard's claims and write its parts; the pickled `ShardResult`. The state is read on
+    `state` (a team's process passes its own connection) or, in a worker, on a connection of the worker's
+    own, opened once (never inherited) and closed with the worker."""
     if os.environ.get(KILL_SHARD) == str(task.number):
         os.kill(os.getpid(), signal.SIGKILL)
-    key = (task.state_url, task.sqlite_path)
-    state = _worker_state.get(key)
-    if state is None:  # one read connection per process, opened here (never inherited)
-        state = _worker_state[key] = State.open(task.state_url, Path(task.sqlite_path) if task.sqlite_path else None)
+    if state is None:
+        key = (task.state_url, task.sqlite_path)
+        state = _worker_state.get(key)
+        if state is None:
+            state = _worker_state[key] = State.open(task.state_url,
+                                                    Path(task.sqlite_path) if task.sqlite_path else None)
     task.options.out_dir.mkdir(parents=True, exist_ok=True)
     run = ShardRun(state, task.options)
     poster = Poster(task.coverage, task.posting)

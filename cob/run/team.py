@@ -69,8 +69,9 @@ class Problem:
 # ------------------------------------------------------------------------------------------ unit work
 
 
-def work_unit(config: RunConfig, kind: str, key: str, payload: Any, token: str) -> Any:
-    """Do one unit's work (in any process); the result to commit. Paths in and out are site-relative."""
+def work_unit(config: RunConfig, kind: str, key: str, payload: Any, token: str, state) -> Any:
+    """Do one unit's work (in any process, reading the state on its `state`); the result to commit. Paths in
+    and out are site-relative."""
     site = config.path.parent
     if kind == INGEST:
         rel, sha, size = payload
@@ -84,7 +85,7 @@ def work_unit(config: RunConfig, kind: str, key: str, payload: Any, token: str) 
         from .shards import bill_shard, shard_task
 
         number, ids, when = payload
-        raw = bill_shard(shard_task(config, number, ids, when, _shard_folder(config, number, token)))
+        raw = bill_shard(shard_task(config, number, ids, when, _shard_folder(config, number, token)), state)
         shard = pickle.loads(raw)
         for part in shard.parts:
             part.tmp = site_relative(config, Path(part.tmp))
@@ -111,13 +112,13 @@ def work_folder(config: RunConfig) -> Path:
     return config.path.parent / ".cob-work"
 
 
-def _work_and_commit(units: Units, db, config: RunConfig, lease: Lease, the_run: bool = False) -> None:
+def _work_and_commit(units: Units, state, config: RunConfig, lease: Lease, the_run: bool = False) -> None:
     """Work one leased unit and commit its result under the lease (`LeaseLost`: the work is dropped). In the
     run itself (`the_run`) a failure is raised as it would be without a team (a full disk stops the billing
     step with exit 1, a bug exits 3); a helper commits it as the unit's result, for the run to raise."""
     faults.checkpoint(f"unit leased {lease.kind}")  # (the fault tests stop or kill a process holding a unit)
     try:
-        result: Any = work_unit(config, lease.kind, lease.key, pickle.loads(lease.payload), lease.token)
+        result: Any = work_unit(config, lease.kind, lease.key, pickle.loads(lease.payload), lease.token, state)
         state_fn = units.done
     except signals.StopRequested:
         raise  # this process stops: the unit is given back (`Units.finish_process`) for another to do
@@ -126,8 +127,8 @@ def _work_and_commit(units: Units, db, config: RunConfig, lease: Lease, the_run:
             raise
         result, state_fn = _problem(lease), units.fail
     try:
-        with db.transaction():
-            state_fn(db, lease, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        with state.db.transaction():
+            state_fn(state.db, lease, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     except LeaseLost:
         _discard(config, lease, result)  # another process did this unit: what we wrote is nobody's
         raise
@@ -215,7 +216,7 @@ class Round:
                 lease = self.units.lease(self.name, kind)
                 if lease is not None:
                     try:
-                        _work_and_commit(self.units, self.state.db, self.config, lease, the_run=True)
+                        _work_and_commit(self.units, self.state, self.config, lease, the_run=True)
                     except LeaseLost:
                         pass  # taken over while we worked it (we were stopped): its holder commits it
                     continue
@@ -339,7 +340,7 @@ def help_round(config_path: str, round_name: str | None) -> int:
                     if lease is None:
                         continue
                     try:
-                        _work_and_commit(units, state.db, config, lease)
+                        _work_and_commit(units, state, config, lease)
                         done += 1
                     except LeaseLost as lost:
                         print(f"cob run: {lost} ({lost.why})", file=sys.stderr, flush=True)

@@ -1,9 +1,9 @@
 """Work units with leases: how several `cob run` processes, on any number of machines, share one drop
 through the PostgreSQL that holds the state (issue 19, scale-out).
 
-A *unit* is one piece of work of a *round* (an opaque string the runner chooses, e.g. the batch id): one
-input to ingest, one claim shard to bill, one payer's output to publish, the finish. Its `kind` names the
-phase, its `key` the piece (inbox path, shard number, spool key; never patient data: `cob status` shows
+A *unit* is one piece of work of a *round* (an opaque string the runner chooses: `team` uses `run-<run id>`):
+one input to parse, one claim shard to bill, one payer's output to check (`team.KINDS`). Its `kind` names the
+phase, its `key` the piece (inbox path, shard number, output file; never patient data: `cob status` shows
 keys), `seq` its order within the kind, `payload` / `result` runner-defined bytes. A unit is
 
     ready ──lease──▶ leased ──done (guarded)──▶ done
