@@ -104,7 +104,8 @@ Examples:
 @click.option("--wait", is_flag=True, help="Wait for a run in progress instead of exiting at once.")
 @click.option("--dry-run", is_flag=True, help="Decide and report what would be sent; record, send and move nothing.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Parse input files in N processes (default: the configuration's, else the CPU count).")
+              help="Parse input files and bill claims in N processes (default: the configuration's, else the "
+                   "CPU count).")
 @format_option(help="text: the summary on a terminal; json: also the run's JSON report on stdout (as in reports/).")
 @output_options
 def run(config_path: str, wait: bool, dry_run: bool, workers: int | None, fmt: str, out: Output) -> None:

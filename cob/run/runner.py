@@ -20,6 +20,10 @@ Order of work, and why it survives `kill -9` at any point:
    .reason.txt), only now that everything built from them is committed and published.
 7. **Report**: JSON report, summary and JSON-lines log in the reports folder.
 
+With `--workers N` inputs are parsed and claims billed (in shards, `shards`) by N processes; on PostgreSQL
+the work that can be done anywhere is handed out as units that other `cob run` processes, on any machine,
+help with (`team`), while every commit above stays this run's, in the same order.
+
 Since billing reads only committed state, a rerun after a kill produces the same claims, in the same
 order, with the same control numbers and the same batch time: the outbox equals that of an
 uninterrupted run byte for byte. The states each step moves inputs, outputs, claims and the batch
@@ -112,7 +116,7 @@ def _locked_run(config: RunConfig, options: RunOptions) -> RunResult:
             lock.acquire(wait=options.wait, max_run_minutes=config.max_run_minutes)
     except LockBusy as exc:
         if config.is_postgres and config.team and not options.dry_run:
-            return _help(config, options, lock, str(exc))
+            return _help(config, options, str(exc))
         return RunResult(0, locked_out=True, message=f"cob run: {exc}; this run exits without doing "
                                                      "anything (use --wait to wait for it)")
     except LockStuck as exc:
@@ -135,7 +139,7 @@ def _locked_run(config: RunConfig, options: RunOptions) -> RunResult:
         lock.release()
 
 
-def _help(config: RunConfig, options: RunOptions, lock: RunLock, busy: str) -> RunResult:
+def _help(config: RunConfig, options: RunOptions, busy: str) -> RunResult:
     """PostgreSQL: another run holds the lock, so help it (`team.help_runs`). Should that run die before it
     finished, this process takes the lock and is the run (a rerun, as the next cron run would be)."""
     try:
@@ -194,7 +198,6 @@ class _Run:
             self.log.event("lock_taken_over", holder=self.took_over[:200])
             self.problems.append(f"took over the run lock of a run that is gone ({self.took_over})")
         faults.checkpoint("run started")
-        self.round = None
         if config.is_postgres and config.team and not dry:  # others may help (`team`); --workers N: N-1 here
             self.round = team.Round(config, state, self.run_id, max(self.workers - 1, 0))
         try:
