@@ -179,6 +179,7 @@ class _Run:
         self.took_over: str | None = None  # the dead holder of the lock this run replaced
         self.exit_override: int | None = None  # 128 + signal when stopped; 3 when a worker died
         self.submitters = Submitters(config, state)
+        self.pool = workers.Workers(self.workers)  # parses and bills with --workers N (started at first use)
         self.round: team.Round | None = None  # the units this run hands out on PostgreSQL (`team`)
         self.team: list[dict] = []  # who did them: the report's `team`
 
@@ -232,6 +233,7 @@ class _Run:
         except OSError as exc:
             self._fail(f"run stopped: {_os_problem(exc)}; nothing is lost, the next run continues")
         finally:
+            self.pool.close()
             if self.round is not None:
                 self.team = self.round.tally()
                 self.round.close()
@@ -406,7 +408,7 @@ class _Run:
             dying = " or ".join(names[:n]) + (" (or another)" if len(names) > n else "")
             return WorkerDied(f"a worker process reading {dying} died (killed, or out of memory?); nothing of that "
                               "file was recorded, the next run reads it again")
-        yield from workers.in_order(parse_file, args, n, died)
+        yield from self.pool.in_order(parse_file, args, died)  # (kept for billing: `workers.Workers`)
 
     def _commit_input(self, parsed: Parsed) -> None:
         path = Path(parsed.path)
@@ -509,7 +511,7 @@ class _Run:
                 # on every core (`shards`); a dry run's ingest is uncommitted, so only this connection sees it
                 result, poster.postings = shards.bill_in_shards(
                     StateSecondaryRun(state, options),
-                    shards.on_this_machine(config, cuts, self.batch_time, self.work / "shards", self.workers),
+                    shards.on_this_machine(config, cuts, self.batch_time, self.work / "shards", self.pool),
                     bar.update)
             else:
                 result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,

@@ -171,15 +171,15 @@ def cut(ids: list[str], size: int | None = None) -> list[list[str]]:
     return [ids[k:k + size] for k in range(0, len(ids), size)]
 
 
-def on_this_machine(config, cuts: list[list[str]], when, work: Path, n_workers: int) -> Iterator[ShardResult]:
-    """The shards billed by `n_workers` spawned workers of this process, their results in shard order.
-    Raises `WorkerDied` when a worker died, `signals.StopRequested` on a stop (the workers are killed: they
-    only wrote parts)."""
+def on_this_machine(config, cuts: list[list[str]], when, work: Path, pool: "workers.Workers") -> Iterator[ShardResult]:
+    """The shards billed by the run's worker processes (`pool`), their results in shard order. Raises
+    `WorkerDied` when a worker died, `signals.StopRequested` on a stop (the workers are killed: they only
+    wrote parts)."""
     tasks = [shard_task(config, n, ids, when, work / f"shard-{n}") for n, ids in enumerate(cuts)]
 
     def died(unfinished: list[int]) -> WorkerDied:
         return worker_died(unfinished, len(tasks))
-    for raw in workers.in_order(bill_shard, [(t,) for t in tasks], n_workers, died):
+    for raw in pool.in_order(bill_shard, [(t,) for t in tasks], died):
         yield pickle.loads(raw)
 
 

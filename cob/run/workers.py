@@ -45,36 +45,57 @@ def pool(workers: int) -> ProcessPoolExecutor:
                                initializer=_worker_start, initargs=(os.getpid(),))
 
 
-def in_order(fn: Callable[..., Any], calls: Sequence[tuple], workers: int,
-             died: Callable[[list[int]], BaseException]) -> Iterator[Any]:
-    """`fn(*call)` for each call, in `workers` spawned processes (`pool`), yielded in the order of `calls`.
+class Workers:
+    """A run's worker processes (`pool`), started at first use and kept for every step that needs them:
+    each spawn imports cob, about a second of CPU, which a run that parses and then bills in workers would
+    otherwise pay twice. `close()` ends them (a run closes them in its `finally`)."""
 
-    A stop signal while waiting kills the workers (they only ever write into the run's work folder) and
-    raises `signals.StopRequested`; a worker's death (`BrokenProcessPool`) raises `died(unfinished)`, the
-    indexes of the calls not finished, in order (the first `workers` of them were running). The pool is
-    shut down before this returns or raises, so nothing hangs at exit."""
-    with signals_held():  # workers start with the stop signals ignored (see module doc)
-        executor = pool(max(1, min(workers, len(calls))))
-        futures = [executor.submit(fn, *call) for call in calls]
-    try:
-        for future in futures:
-            while True:
-                try:
-                    signals.check()
-                    value = future.result(timeout=0.2)
-                    break
-                except TimeoutError:
-                    continue
-                except signals.StopRequested:
-                    for process in list(getattr(executor, "_processes", {}).values()):
-                        process.kill()
-                    raise
-                except BrokenProcessPool:
-                    unfinished = [n for n, f in enumerate(futures) if not f.done() or f.exception() is not None]
-                    raise died(unfinished) from None
-            yield value
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    def __init__(self, n: int):
+        self.n = max(1, n)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def in_order(self, fn: Callable[..., Any], calls: Sequence[tuple],
+                 died: Callable[[list[int]], BaseException]) -> Iterator[Any]:
+        """`fn(*call)` for each call, in the workers, yielded in the order of `calls`.
+
+        A stop signal while waiting kills the workers (they only ever write into the run's work folder) and
+        raises `signals.StopRequested`; a worker's death (`BrokenProcessPool`) raises `died(unfinished)`, the
+        indexes of the calls not finished, in order (the first `n` of them were running). Either way the
+        workers are ended before this raises, so nothing hangs at exit; the next use starts new ones."""
+        if self._executor is None:
+            with signals_held():  # workers start with the stop signals ignored (see module doc)
+                self._executor = pool(self.n)
+        executor = self._executor
+        with signals_held():
+            futures = [executor.submit(fn, *call) for call in calls]
+        try:
+            for future in futures:
+                while True:
+                    try:
+                        signals.check()
+                        value = future.result(timeout=0.2)
+                        break
+                    except TimeoutError:
+                        continue
+                    except signals.StopRequested:
+                        for process in list(getattr(executor, "_processes", {}).values()):
+                            process.kill()
+                        raise
+                    except BrokenProcessPool:
+                        unfinished = [n for n, f in enumerate(futures) if not f.done() or f.exception() is not None]
+                        raise died(unfinished) from None
+                yield value
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            for future in futures:
+                future.cancel()  # (a caller that stopped reading early: the rest is not wanted)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
