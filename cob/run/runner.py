@@ -509,9 +509,10 @@ class _Run:
                     billing, self.round.shard_results(cuts, self.batch_time), bar.update)
             elif self.workers > 1 and not self.options.dry_run and len(cuts) > 1:
                 # on every core (`shards`); a dry run's ingest is uncommitted, so only this connection sees it
+                billing = StateSecondaryRun(state, options)
+                billing.check_files = self._check_in_workers
                 result, poster.postings = shards.bill_in_shards(
-                    StateSecondaryRun(state, options),
-                    shards.on_this_machine(config, cuts, self.batch_time, self.work / "shards", self.pool),
+                    billing, shards.on_this_machine(config, cuts, self.batch_time, self.work / "shards", self.pool),
                     bar.update)
             else:
                 result = bill(state, options, config.coverage, config.order_facts, progress=bar.update,
@@ -578,6 +579,16 @@ class _Run:
         self.log.event("billed", claims=len(result.outcomes), emitted=len(result.emissions))
         self.log.event("posted", balances=sum(1 for p in self.postings if p.balance is not None),
                        worklist=sum(len(p.items) for p in self.postings), acks=len(self.acks))
+
+    def _check_in_workers(self, paths: list[Path]) -> list[list]:
+        """The implementation-guide check of each output in the run's workers (this process has threads, so
+        `cob secondary`'s forked checks are not for it)."""
+        from cob.billing.output import ig_errors
+
+        def died(_unfinished: list[int]) -> WorkerDied:
+            return WorkerDied("a worker process checking an output died (killed, or out of memory?); no claim was "
+                              "recorded as sent, the next run bills them again")
+        return list(self.pool.in_order(ig_errors, [(p, False) for p in paths], died))
 
     def _raise_control_floor(self) -> None:
         """Never number below the control-number file (`controls`): lift the database to it."""
