@@ -192,3 +192,25 @@ def test_status_shows_the_processes_at_work(team_site, fixture_set, tmp_path):
     finally:
         run_release.write_text("go")
         run.communicate(timeout=180)
+
+
+def test_a_helper_becomes_the_run_when_the_run_dies(team_site, fixture_set, reference, tmp_path):
+    """The run is SIGKILLed once its shards are handed out, while a helper waits for work: the lock is
+    freed with the run's connection, the helper finds the run unfinished, takes the lock and is the run (a
+    new round; what the dead run committed stands), and the drop ends as one run would have ended it."""
+    site = team_site("orphaned")
+    site.drop(fixture_set)
+    run, run_paused, _release = _start(site, tmp_path, "billing shards handed out", "run")
+    _wait_for(run_paused, run)
+    helper, helper_paused, helper_release = _start(site, tmp_path, "unit leased bill", "helper")
+    _wait_for(helper_paused, helper)  # it holds a unit of the run's round
+    run.kill()
+    run.communicate(timeout=30)
+    helper_release.write_text("go")
+    out, err = helper.communicate(timeout=180)
+    assert helper.returncode in (0, 1), err
+    reports = _reports(site)
+    assert len(reports) == 1 and reports[0]["run"]["team"][0]["pid"] == helper.pid  # the helper's run
+    assert site.outbox_files() == reference.outbox_files()
+    assert site.snapshot() == reference.snapshot()
+    assert site.listing("archive") == reference.listing("archive") and site.listing("inbox") == []
