@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from cob.edi.writer import atomic_output, publish
+from cob.billing.output import ig_errors
 from cob.billing.secondary import SecondaryOptions
 from cob.progress import Progress, Steps
 from cob.schemas.report import InputResult, OutcomeStatus, RunReport
@@ -583,8 +584,6 @@ class _Run:
     def _check_in_workers(self, paths: list[Path]) -> list[list]:
         """The implementation-guide check of each output in the run's workers (this process has threads, so
         `cob secondary`'s forked checks are not for it)."""
-        from cob.billing.output import ig_errors
-
         def died(_unfinished: list[int]) -> WorkerDied:
             return WorkerDied("a worker process checking an output died (killed, or out of memory?); no claim was "
                               "recorded as sent, the next run bills them again")

@@ -26,7 +26,6 @@ finishes one, so a slow shard does not hold the others up, and the cut does not 
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +110,8 @@ class ShardRun(StateSecondaryRun):
         return self.counter_value
 
     def open_spool(self, key, payer_id, info, header, guide=Claim.GUIDE):
+        """`SecondaryRun.open_spool` as is: a part's file name is private to this worker's folder, so the run's
+        check of names already used in the outbox and the state (`StateSecondaryRun.open_spool`) is not for it."""
         return super(StateSecondaryRun, self).open_spool(key, payer_id, info, header, guide)
 
     def spool_claim(self, claim, built, outcome, destination, source):
@@ -143,8 +144,8 @@ def shard_task(config, number: int, claim_ids: list[str], when, out_dir: Path) -
                      PostingSettings(config.include_patient_names, config.underpayment_tolerance, config.deadlines))
 
 
-def bill_shard(task: ShardTask, state: State | None = None) -> bytes:
-    """Decide the shard's claims and write its parts; the pickled `ShardResult`. The state is read on
+def bill_shard(task: ShardTask, state: State | None = None) -> ShardResult:
+    """Decide the shard's claims and write its parts. The state is read on
     `state` (a team's process passes its own connection) or, in a worker, on a connection of the worker's
     own, opened once (never inherited) and closed with the worker."""
     if os.environ.get(KILL_SHARD) == str(task.number):
@@ -160,9 +161,9 @@ def bill_shard(task: ShardTask, state: State | None = None) -> bytes:
     poster = Poster(task.coverage, task.posting)
     result = begin(run, task.coverage, task.order_facts, poster.observe)
     decide_ids(result, task.claim_ids)  # (the connection is in autocommit: it holds no transaction open)
-    shard = ShardResult(task.number, result.outcomes, result.claim_keys, result.emissions, result.first_seen,
-                        poster.postings, run.parts(result.outcomes), len(task.claim_ids))
-    return pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)
+    # (pickled whole wherever it crosses to another process: each emission's outcome stays one of `outcomes`)
+    return ShardResult(task.number, result.outcomes, result.claim_keys, result.emissions, result.first_seen,
+                       poster.postings, run.parts(result.outcomes), len(task.claim_ids))
 
 
 def cut(ids: list[str], size: int | None = None) -> list[list[str]]:
@@ -179,8 +180,7 @@ def on_this_machine(config, cuts: list[list[str]], when, work: Path, pool: "work
 
     def died(unfinished: list[int]) -> WorkerDied:
         return worker_died(unfinished, len(tasks))
-    for raw in pool.in_order(bill_shard, [(t,) for t in tasks], died):
-        yield pickle.loads(raw)
+    yield from pool.in_order(bill_shard, [(t,) for t in tasks], died)
 
 
 def worker_died(unfinished: list[int], total: int) -> WorkerDied:

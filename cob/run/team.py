@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import socket
 import sys
 import time
 import traceback
@@ -41,11 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from cob.billing.output import ig_errors
+
 from . import faults, signals, workers
 from .config import RunConfig
 from .failures import WorkerDied
 from .ingest import Parsed, WorkFailure, parse_file
 from .lock import LockStuck, current_holder, pid_alive
+from .shards import bill_shard, shard_task, worker_died
 from .units import DONE, FAILED, LeaseLost, Lease, Units
 
 INGEST, BILL, CHECK = "ingest", "bill", "check"
@@ -82,17 +84,12 @@ def work_unit(config: RunConfig, kind: str, key: str, payload: Any, token: str, 
         parsed.path = rel
         return parsed
     if kind == BILL:
-        from .shards import bill_shard, shard_task
-
         number, ids, when = payload
-        raw = bill_shard(shard_task(config, number, ids, when, _shard_folder(config, number, token)), state)
-        shard = pickle.loads(raw)
+        shard = bill_shard(shard_task(config, number, ids, when, _shard_folder(config, number, token)), state)
         for part in shard.parts:
             part.tmp = site_relative(config, Path(part.tmp))
         return shard
     if kind == CHECK:
-        from cob.billing.output import ig_errors
-
         return ig_errors(site / payload, False)
     raise ValueError(f"unknown unit kind {kind!r}")
 
@@ -241,8 +238,6 @@ class Round:
 
     def shard_results(self, cuts: list[list[str]], when) -> Iterator:
         """The claim shards billed by the team, their results in shard order (`shards.bill_in_shards`)."""
-        from .shards import worker_died
-
         site = self.config.path.parent
         results = self.map(BILL, [(str(n), (n, ids, when)) for n, ids in enumerate(cuts)],
                            lambda unfinished: worker_died(unfinished, len(cuts)))  # handed out now
